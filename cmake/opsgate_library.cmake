@@ -1,0 +1,34 @@
+# One function makes every opsgate library: a static library with an
+# opsgate::NAME alias, the project's warnings and (optionally) sanitizers.
+# Includes are rooted at the repository: #include "src/core/error.hpp".
+
+function(opsgate_apply_options target)
+  target_compile_options(${target} PRIVATE
+    -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+    -Woverloaded-virtual -Wimplicit-fallthrough)
+  if(OPSGATE_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  if(OPSGATE_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+    target_link_options(${target} PUBLIC -fsanitize=address,undefined)
+  endif()
+endfunction()
+
+function(opsgate_library NAME)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  if(NOT ARG_SOURCES)
+    # A folder whose sources are not written yet: headers only.
+    add_library(${NAME} INTERFACE)
+    add_library(opsgate::${NAME} ALIAS ${NAME})
+    target_include_directories(${NAME} INTERFACE ${PROJECT_SOURCE_DIR})
+    target_link_libraries(${NAME} INTERFACE ${ARG_DEPS})
+    return()
+  endif()
+  add_library(${NAME} STATIC ${ARG_SOURCES})
+  add_library(opsgate::${NAME} ALIAS ${NAME})
+  target_include_directories(${NAME} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${NAME} PUBLIC ${ARG_DEPS})
+  target_compile_definitions(${NAME} PUBLIC BOOST_ASIO_NO_DEPRECATED)
+  opsgate_apply_options(${NAME})
+endfunction()
