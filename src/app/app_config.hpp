@@ -1,0 +1,19 @@
+#pragma once
+// Loading the daemon's config: a file named with --config, or the embedded
+// config/demo.yaml when none is given.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "src/core/config.hpp"
+
+namespace opsgate::app {
+
+extern const std::string_view kEmbeddedDemoConfig;
+inline constexpr std::string_view kEmbeddedName = "<embedded config/demo.yaml>";
+
+// Throws ConfigError (file:line: key: what is wrong).
+Config load_app_config(const std::optional<std::string>& path);
+
+}  // namespace opsgate::app

@@ -1,0 +1,272 @@
+#include "src/app/cli.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <curl/curl.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "src/app/app_config.hpp"
+#include "src/app/audit_commands.hpp"
+#include "src/app/components.hpp"
+#include "src/app/daemon.hpp"
+#include "src/core/config_node.hpp"
+
+namespace opsgate::app {
+
+namespace {
+
+constexpr const char* kMainHelp = R"(opsgate — ChatOps with a policy, approvals and an audit log
+
+Usage: opsgate <command> [options]
+
+Commands:
+  serve          run the daemon (HTTP server and the adapters in the config)
+  shell          chat with opsgate in this terminal (stdin lines when piped)
+  parse          show how messages are understood (no policy, no action)
+  config check   validate a config and print what it sets up
+  audit          read the audit log: tail, show, verify, export
+
+Every command takes --config FILE; without it the embedded demo config
+(config/demo.yaml) is used. `opsgate <command> --help` for details.
+)";
+
+constexpr const char* kServeHelp = R"(Usage: opsgate serve [--config FILE]
+
+Runs the daemon: the HTTP server (/healthz, /readyz and webhooks) and every
+adapter enabled in the config. SIGINT/SIGTERM stop accepting, drain what is in
+flight (bounded) and exit 0; SIGHUP reloads the policy (a bad file is refused
+and the old policy stays). With the shell adapter enabled, end of terminal
+input also stops the daemon.
+)";
+
+constexpr const char* kShellHelp = R"(Usage: opsgate shell [--config FILE] [--user NAME]
+
+Chat with opsgate in the terminal. On a TTY it is a REPL; with piped input it
+reads one message per line, prints each reply and exits at end of input.
+Your identity is shell:<user> (default: the OS user). `:as NAME` switches
+identity only if adapters.shell.allow_impersonation is true in the config.
+)";
+
+constexpr const char* kParseHelp = R"(Usage: opsgate parse [--config FILE] [--jsonl] [TEXT...]
+
+Runs the intent cascade only (no policy, no action) and prints one JSON object
+per message: {"action":…, "params":{…}, "confidence":…, "parser":…},
+{"action":"clarify","question":…} or {"action":"none"}.
+With --jsonl, reads one message per line from stdin (a plain line, or a JSON
+object with a "text" field).
+)";
+
+constexpr const char* kConfigHelp = R"(Usage: opsgate config check [--config FILE]
+
+Validates the config (and every section an extension owns) and prints a
+summary. Exits 1 with `file:line: key: what is wrong` on the first problem.
+)";
+
+constexpr const char* kAuditHelp = R"(Usage: opsgate audit <tail|show|verify|export> [--config FILE]
+
+  tail [-n N]                     the newest N events (default 20)
+  show ID                         one request's events (request id) or one event (number)
+  verify                          check the hash chain; names the first bad row; exit 1 if broken
+  export --format jsonl|csv [--output FILE]
+                                  every event, to stdout or FILE
+)";
+
+struct Args {
+  std::vector<std::string> positional;
+  std::optional<std::string> config;
+  bool help = false;
+  bool jsonl = false;
+  std::optional<std::string> user;
+  std::optional<std::string> format;
+  std::optional<std::string> output;
+  std::optional<std::string> count;
+  std::string error;
+};
+
+Args parse_args(int argc, char** argv, int first) {
+  Args args;
+  auto value_of = [&](int& i, const std::string& flag) -> std::optional<std::string> {
+    if (i + 1 >= argc) {
+      args.error = flag + " needs a value";
+      return std::nullopt;
+    }
+    return std::string(argv[++i]);
+  };
+  for (int i = first; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      args.help = true;
+    } else if (a == "--config" || a == "-c") {
+      args.config = value_of(i, a);
+    } else if (a.rfind("--config=", 0) == 0) {
+      args.config = a.substr(9);
+    } else if (a == "--jsonl") {
+      args.jsonl = true;
+    } else if (a == "--user" || a == "-u") {
+      args.user = value_of(i, a);
+    } else if (a == "--format") {
+      args.format = value_of(i, a);
+    } else if (a == "--output" || a == "-o") {
+      args.output = value_of(i, a);
+    } else if (a == "-n") {
+      args.count = value_of(i, a);
+    } else if (a.size() > 1 && a[0] == '-' && a != "-") {
+      args.error = "unknown option " + a;
+    } else {
+      args.positional.push_back(a);
+    }
+  }
+  return args;
+}
+
+int usage_error(const std::string& message, const char* help) {
+  std::fprintf(stderr, "opsgate: %s\n\n%s", message.c_str(), help);
+  return 2;
+}
+
+void setup_logging(const Config& config) {
+  // stdout carries replies (shell) and results (parse, audit); logs go to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("opsgate"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  if (const char* level = std::getenv("OPSGATE_LOG_LEVEL"); level != nullptr) {
+    spdlog::set_level(spdlog::level::from_str(level));
+  }
+}
+
+int cmd_parse(const Args& args, const Config& config) {
+  const auto parser = build_parser(config);
+  auto print = [&](const std::string& text) {
+    std::cout << to_json(parser->parse(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  };
+  if (args.jsonl) {
+    std::string line;
+    while (std::getline(std::cin, line)) {
+      if (!line.empty() && line.front() == '{') {
+        const auto j = nlohmann::json::parse(line, nullptr, false);
+        if (!j.is_discarded() && j.is_object() && j.contains("text") && j["text"].is_string()) {
+          line = j["text"].get<std::string>();
+        }
+      }
+      print(line);
+    }
+    return 0;
+  }
+  if (args.positional.empty()) {
+    return usage_error("give the message(s) to parse, or --jsonl to read them from stdin", kParseHelp);
+  }
+  for (const auto& text : args.positional) {
+    print(text);
+  }
+  return 0;
+}
+
+int cmd_config_check(const Config& config) {
+  boost::asio::io_context io;
+  const Components components = build_components(config, io.get_executor());
+  std::cout << "config ok: " << config.source << "\n";
+  std::cout << "storage: " << config.storage_path << "\n";
+  std::cout << "default_env: " << config.inventory->default_env() << "\n";
+  for (const auto& env : config.inventory->environments()) {
+    std::cout << "environment " << env.name;
+    for (const auto& s : env.synonyms) std::cout << (&s == &env.synonyms.front() ? " (" : ", ") << s;
+    std::cout << (env.synonyms.empty() ? "" : ")") << "\n";
+  }
+  for (const auto& target : config.inventory->targets()) {
+    std::cout << "target " << target.name;
+    if (!target.team.empty()) std::cout << " [team " << target.team << "]";
+    for (const auto& a : target.aliases) std::cout << (&a == &target.aliases.front() ? " aliases: " : ", ") << a;
+    std::cout << "\n";
+    for (const auto& [env, p] : target.placements) {
+      std::cout << "  " << env << ": deployment " << p.namespace_name << "/" << p.deployment << ", prometheus {"
+                << p.prometheus_selector << "}, loki " << p.loki_selector << "\n";
+    }
+  }
+  for (const auto& note : components.notes) {
+    std::cout << note << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" || std::string(argv[1]) == "help") {
+    std::fputs(kMainHelp, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  if (command == "--version" || command == "version") {
+    std::puts("opsgate 0.1.0");
+    return 0;
+  }
+  const bool two_words = command == "config" || command == "audit";
+  const char* help = command == "serve"    ? kServeHelp
+                     : command == "shell"  ? kShellHelp
+                     : command == "parse"  ? kParseHelp
+                     : command == "config" ? kConfigHelp
+                     : command == "audit"  ? kAuditHelp
+                                           : nullptr;
+  if (help == nullptr) {
+    return usage_error("unknown command '" + command + "'", kMainHelp);
+  }
+  Args args = parse_args(argc, argv, 2);
+  if (args.help) {
+    std::fputs(help, stdout);
+    return 0;
+  }
+  if (!args.error.empty()) {
+    return usage_error(args.error, help);
+  }
+  std::string sub;
+  if (two_words) {
+    if (args.positional.empty()) {
+      return usage_error(command + " needs a subcommand", help);
+    }
+    sub = args.positional.front();
+    args.positional.erase(args.positional.begin());
+  }
+
+  curl_global_init(CURL_GLOBAL_DEFAULT);  // the one process-wide call
+  try {
+    const Config config = load_app_config(args.config);
+    setup_logging(config);
+    if (command == "serve" || command == "shell") {
+      if (!args.positional.empty()) {
+        return usage_error("unexpected argument '" + args.positional.front() + "'", help);
+      }
+      DaemonOptions options;
+      options.http = command == "serve";
+      options.force_shell = command == "shell";
+      options.shell_user = args.user.value_or("");
+      options.config_path = args.config;
+      return run_daemon(config, options);
+    }
+    if (command == "parse") {
+      return cmd_parse(args, config);
+    }
+    if (command == "config") {
+      if (sub != "check") {
+        return usage_error("unknown config subcommand '" + sub + "'", help);
+      }
+      return cmd_config_check(config);
+    }
+    return run_audit_command(sub, args.positional, AuditCommandOptions{config.storage_path, args.format, args.output,
+                                                                        args.count});
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "opsgate: config error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "opsgate: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace opsgate::app

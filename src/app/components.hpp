@@ -1,0 +1,40 @@
+#pragma once
+// Registration, written out in one place: which parser, policy, actions and
+// adapters a config asks for. Building them validates every extension section,
+// so `opsgate config check` and start-up refuse the same mistakes.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "adapters/shell/shell_adapter.hpp"
+#include "src/core/action_registry.hpp"
+#include "src/core/config.hpp"
+#include "src/core/intent_parser.hpp"
+#include "src/core/policy_engine.hpp"
+#include "src/net/http_server.hpp"
+
+namespace opsgate::app {
+
+struct Components {
+  std::unique_ptr<IntentParser> parser;  // the cascade
+  std::shared_ptr<const PolicyEngine> policy;
+  ActionRegistry actions;
+  net::HttpServerConfig server;
+  adapters::shell::ShellConfig shell;
+  std::vector<std::string> notes;  // one line per component, for `config check`
+};
+
+// Throws ConfigError on the first invalid extension section.
+Components build_components(const Config& config, boost::asio::any_io_executor executor);
+
+// Only the cascade (for `opsgate parse` and `eval`).
+std::unique_ptr<IntentParser> build_parser(const Config& config);
+
+// Only the policy (for SIGHUP reload and `policy check`).
+std::shared_ptr<const PolicyEngine> build_policy(const Config& config);
+
+}  // namespace opsgate::app

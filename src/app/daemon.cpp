@@ -1,0 +1,191 @@
+#include "src/app/daemon.hpp"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <mutex>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "src/app/app_config.hpp"
+#include "src/app/components.hpp"
+#include "src/audit/sqlite_audit_log.hpp"
+#include "src/core/pipeline.hpp"
+
+namespace opsgate::app {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// The current policy snapshot; swapped whole on SIGHUP.
+class PolicyHolder {
+ public:
+  explicit PolicyHolder(std::shared_ptr<const PolicyEngine> policy) : policy_(std::move(policy)) {}
+  std::shared_ptr<const PolicyEngine> get() const {
+    std::lock_guard lock(mutex_);
+    return policy_;
+  }
+  void set(std::shared_ptr<const PolicyEngine> policy) {
+    std::lock_guard lock(mutex_);
+    policy_ = std::move(policy);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const PolicyEngine> policy_;
+};
+
+void log_exception(std::string_view what, std::exception_ptr error) {
+  if (!error) {
+    return;
+  }
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    spdlog::error("{} ended with an exception: {}", what, e.what());
+  }
+}
+
+// With a person at the terminal, log lines would break up the conversation:
+// send them to a file beside the database instead.
+void route_logs_for_terminal(const Config& config) {
+  const std::filesystem::path log_path = std::filesystem::path(config.storage_path).parent_path() / "opsgate.log";
+  try {
+    auto logger = spdlog::basic_logger_mt("opsgate", log_path.string());
+    logger->set_level(spdlog::get_level());
+    spdlog::set_default_logger(logger);
+    spdlog::flush_every(std::chrono::seconds(1));
+    std::fprintf(stderr, "opsgate: logging to %s\n", log_path.c_str());
+  } catch (const spdlog::spdlog_ex& e) {
+    std::fprintf(stderr, "opsgate: cannot log to %s (%s); logging to stderr\n", log_path.c_str(), e.what());
+  }
+}
+
+}  // namespace
+
+int run_daemon(const Config& config, const DaemonOptions& options) {
+  asio::io_context io(1);
+  Components components = build_components(config, io.get_executor());
+  if (options.force_shell) {
+    components.shell.enabled = true;
+  }
+  if (!options.shell_user.empty()) {
+    components.shell.user = options.shell_user;
+  }
+  if (components.shell.enabled && ::isatty(STDIN_FILENO) == 1) {
+    route_logs_for_terminal(config);
+  }
+
+  SystemClock clock;
+  auto audit_log = audit::SqliteAuditLog::open(config.storage_path, clock);
+  if (!audit_log) {
+    std::fprintf(stderr, "opsgate: %s\n", audit_log.error().message.c_str());
+    return 1;
+  }
+  auto& audit = **audit_log;
+
+  PolicyHolder policy(components.policy);
+  Pipeline pipeline(PipelineDeps{*components.parser, [&policy] { return policy.get(); }, components.actions, audit,
+                                 clock, config.inventory, config.action_timeout});
+
+  std::unique_ptr<net::HttpServer> http;
+  if (options.http) {
+    http = std::make_unique<net::HttpServer>(io.get_executor(), components.server);
+    auto started = http->start();
+    if (!started) {
+      std::fprintf(stderr, "opsgate: %s\n", started.error().message.c_str());
+      return 1;
+    }
+    http->set_ready("audit_log", true, config.storage_path);
+    spdlog::info("http: listening on {} (/healthz, /readyz)", components.server.listen);
+  }
+
+  std::unique_ptr<Adapter> shell;
+  if (components.shell.enabled) {
+    shell = adapters::shell::make_shell_adapter(components.shell, io.get_executor(), STDIN_FILENO, STDOUT_FILENO);
+    pipeline.add_adapter(*shell);
+  }
+  if (!shell && !http) {
+    std::fprintf(stderr, "opsgate: nothing to run: enable an adapter under `adapters:`\n");
+    return 1;
+  }
+
+  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  asio::cancellation_signal shell_cancel;
+  asio::steady_timer hard_stop(io);
+  bool stopping = false;
+
+  auto shutdown = [&](const std::string& why) {
+    if (stopping) {
+      return;
+    }
+    stopping = true;
+    spdlog::info("shutting down: {}", why);
+    signals.cancel();
+    shell_cancel.emit(asio::cancellation_type::terminal);
+    if (!http) {
+      return;
+    }
+    // A bounded drain: whatever is still running after it is abandoned.
+    hard_stop.expires_after(components.server.drain_timeout + std::chrono::seconds(2));
+    hard_stop.async_wait([&io](boost::system::error_code ec) {
+      if (!ec) {
+        spdlog::warn("drain deadline passed; stopping");
+        io.stop();
+      }
+    });
+    asio::co_spawn(io, http->stop(), [&hard_stop](std::exception_ptr e) {
+      log_exception("http drain", e);
+      hard_stop.cancel();
+    });
+  };
+
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int number) {
+    if (ec) {
+      return;
+    }
+    if (number == SIGHUP) {
+      if (!options.config_path) {
+        spdlog::warn("SIGHUP: running on the embedded config; nothing to reload");
+      } else {
+        try {
+          const Config fresh = load_app_config(options.config_path);
+          policy.set(build_policy(fresh));
+          spdlog::info("SIGHUP: policy reloaded from {}", *options.config_path);
+        } catch (const std::exception& e) {
+          spdlog::error("SIGHUP: the new policy was refused, the old one stays active: {}", e.what());
+        }
+      }
+      signals.async_wait(on_signal);
+      return;
+    }
+    shutdown(number == SIGINT ? "SIGINT" : "SIGTERM");
+  };
+  signals.async_wait(on_signal);
+
+  if (shell) {
+    asio::co_spawn(io, shell->run(pipeline),
+                   asio::bind_cancellation_slot(shell_cancel.slot(), [&](std::exception_ptr e) {
+                     log_exception("shell adapter", e);
+                     shutdown("end of terminal input");
+                   }));
+  }
+
+  io.run();
+  audit.close();
+  spdlog::info("stopped");
+  spdlog::shutdown();
+  return 0;
+}
+
+}  // namespace opsgate::app

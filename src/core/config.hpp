@@ -1,0 +1,44 @@
+#pragma once
+// The daemon's configuration after validation: an immutable snapshot. Core
+// reads the generic parts (storage, inventory, intent); the sections that
+// belong to extensions (server, adapters, actions, policy) are kept as
+// ConfigNodes and validated by their own factories at start-up.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/core/config_node.hpp"
+#include "src/core/inventory.hpp"
+
+namespace opsgate {
+
+struct IntentConfig {
+  std::vector<std::string> parsers{"command"};  // cascade order
+  double min_confidence = 0.6;                  // below it the cascade moves on
+};
+
+struct Config {
+  std::string source;        // file path, or "<embedded config/demo.yaml>"
+  std::string storage_path;  // the SQLite file: audit log, approvals, dedup
+  std::shared_ptr<const Inventory> inventory;
+  IntentConfig intent;
+  std::chrono::seconds action_timeout{60};
+  std::string log_level = "info";
+
+  // Extension sections, validated by their factories.
+  std::optional<ConfigNode> server;
+  std::optional<ConfigNode> adapters;
+  std::optional<ConfigNode> actions;  // without the generic `timeout` key
+  std::optional<ConfigNode> policy;
+};
+
+// Reads and validates everything core owns; throws ConfigError naming
+// file:line: key on the first problem.
+Config load_config(const ConfigNode& root);
+
+// Parses one target's settings for every environment (exposed for tests).
+Inventory load_inventory(const ConfigNode& root);
+
+}  // namespace opsgate

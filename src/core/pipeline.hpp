@@ -1,0 +1,56 @@
+#pragma once
+// The flow of one message (DESIGN.md §1): audit → parse → policy → action →
+// reply, every step appended to the audit log before the next one happens.
+// Owned by the daemon; on_event may be called from any strand, concurrently.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "src/core/action_registry.hpp"
+#include "src/core/adapter.hpp"
+#include "src/core/audit_log.hpp"
+#include "src/core/clock.hpp"
+#include "src/core/intent_parser.hpp"
+#include "src/core/inventory.hpp"
+#include "src/core/policy_engine.hpp"
+
+namespace opsgate {
+
+struct PipelineDeps {
+  const IntentParser& parser;
+  // Returns the current policy snapshot; policies are swapped whole on reload.
+  std::function<std::shared_ptr<const PolicyEngine>()> policy;
+  const ActionRegistry& actions;
+  AuditLog& audit;
+  const Clock& clock;
+  std::shared_ptr<const Inventory> inventory;
+  std::chrono::seconds action_timeout{60};
+};
+
+class Pipeline final : public EventSink {
+ public:
+  explicit Pipeline(PipelineDeps deps);
+
+  // Replies go back through the adapter of the event's platform.
+  void add_adapter(Adapter& adapter);
+
+  boost::asio::awaitable<void> on_event(ChatEvent event) override;
+
+ private:
+  struct Step;  // the request being handled: event, id, audit template
+  boost::asio::awaitable<bool> record(const Step& step, std::string kind, std::string outcome, std::string detail);
+  boost::asio::awaitable<void> reply(const Step& step, std::string text);
+  boost::asio::awaitable<void> run_action(const Step& step, const ActionSpec& spec);
+  std::string help_text(const Principal& principal) const;
+  std::string whoami_text(const Principal& principal) const;
+
+  PipelineDeps deps_;
+  std::map<std::string, Adapter*, std::less<>> adapters_;
+};
+
+}  // namespace opsgate
