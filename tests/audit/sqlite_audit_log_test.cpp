@@ -1,0 +1,345 @@
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <doctest/doctest.h>
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+
+#include "src/audit/audit_hash.hpp"
+#include "src/audit/audit_reader.hpp"
+#include "src/audit/sqlite_audit_log.hpp"
+#include "tests/audit/audit_test_support.hpp"
+
+using opsgate::Errc;
+using opsgate::audit::AuditLogOptions;
+using opsgate::audit::SqliteAuditLog;
+using namespace opsgate::audit::test;
+
+namespace {
+
+std::unique_ptr<SqliteAuditLog> open_log(const std::string& path, const opsgate::Clock& clock,
+                                         AuditLogOptions options = {}) {
+  auto log = SqliteAuditLog::open(path, clock, options);
+  REQUIRE_MESSAGE(log.has_value(), (log ? std::string() : log.error().message));
+  return std::move(*log);
+}
+
+std::vector<opsgate::AuditEvent> numbered_events(int n) {
+  std::vector<opsgate::AuditEvent> events;
+  for (int i = 0; i < n; ++i) {
+    events.push_back(make_event("req" + std::to_string(i), "received", {{"target", "cart"}, {"i", i}}));
+  }
+  return events;
+}
+
+}  // namespace
+
+TEST_SUITE("audit/sqlite_audit_log") {
+  TEST_CASE("events are chained: genesis zeros, then each prev_hash is the previous hash") {
+    TempDir dir;
+    FixedClock clock(kTestNowMs);
+    auto log = open_log(dir.file("audit.db"), clock);
+    for (int i = 0; i < 5; ++i) {
+      auto seq = append_one(*log, make_event("r" + std::to_string(i), "received", {{"n", i}}));
+      REQUIRE(seq.has_value());
+      CHECK(*seq == i + 1);
+    }
+    auto events = opsgate::audit::tail(log->path(), 100);
+    REQUIRE(events.has_value());
+    REQUIRE(events->size() == 5);
+    CHECK((*events)[0].prev_hash == std::string(64, '0'));
+    for (std::size_t i = 0; i < events->size(); ++i) {
+      const auto& event = (*events)[i];
+      CHECK(event.seq == static_cast<std::int64_t>(i) + 1);
+      CHECK(event.hash.size() == 64);
+      CHECK(event.hash == opsgate::audit::sha256_hex(event.prev_hash + opsgate::canonical_audit_text(event)));
+      if (i > 0) {
+        CHECK(event.prev_hash == (*events)[i - 1].hash);
+      }
+    }
+  }
+
+  TEST_CASE("ts_ms comes from the clock when zero and is kept otherwise") {
+    TempDir dir;
+    FixedClock clock(kTestNowMs);
+    auto log = open_log(dir.file("audit.db"), clock);
+    auto given = make_event("r1", "received");
+    given.ts_ms = 1234;
+    REQUIRE(append_one(*log, make_event("r0", "received")).has_value());
+    REQUIRE(append_one(*log, given).has_value());
+    auto events = opsgate::audit::tail(log->path(), 10);
+    REQUIRE(events.has_value());
+    REQUIRE(events->size() == 2);
+    CHECK((*events)[0].ts_ms == kTestNowMs);
+    CHECK((*events)[1].ts_ms == 1234);
+  }
+
+  TEST_CASE("open creates missing parent directories and sets WAL, FULL sync and the schema") {
+    TempDir dir;
+    FixedClock clock(kTestNowMs);
+    const std::string path = dir.file("a/b/c/audit.db");
+    auto log = open_log(path, clock);
+    SQLite::Database db(path, SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("PRAGMA journal_mode").getString() == "wal");
+    CHECK(db.execAndGet("SELECT value FROM meta WHERE key = 'audit_schema_version'").getString() == "1");
+    CHECK(db.execAndGet("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_events'")
+              .getInt() == 2);
+    CHECK(db.execAndGet("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'audit_events_request_id'")
+              .getInt() == 1);
+  }
+
+  TEST_CASE("200 concurrent appends get seqs 1..200 in far fewer commits") {
+    TempDir dir;
+    FixedClock clock(kTestNowMs);
+    const std::string path = dir.file("audit.db");
+    auto log = open_log(path, clock);
+
+    // Holding the write lock from another connection keeps the writer in its
+    // first BEGIN IMMEDIATE while every coroutine queues its event, so the
+    // batching does not depend on thread timing.
+    SQLite::Database blocker(path, SQLite::OPEN_READWRITE);
+    blocker.exec("BEGIN IMMEDIATE");
+    boost::asio::io_context io;
+    std::vector<std::optional<opsgate::Result<std::int64_t>>> slots;
+    spawn_appends(io, *log, numbered_events(200), slots);
+    io.poll();
+    CHECK(std::none_of(slots.begin(), slots.end(), [](const auto& slot) { return slot.has_value(); }));
+    blocker.exec("COMMIT");
+    io.run();
+
+    auto results = unwrap(slots);
+    std::set<std::int64_t> seqs;
+    for (const auto& result : results) {
+      REQUIRE(result.has_value());
+      seqs.insert(*result);
+    }
+    CHECK(seqs.size() == 200);
+    CHECK(*seqs.begin() == 1);
+    CHECK(*seqs.rbegin() == 200);
+    CHECK(log->commits() < 200);
+    CHECK(log->commits() <= 2);  // the first event alone, then the other 199 together
+    auto report = opsgate::audit::verify(path);
+    REQUIRE(report.has_value());
+    CHECK(report->ok);
+    CHECK(report->count == 200);
+  }
+
+  TEST_CASE("a batch never holds more than max_batch events") {
+    TempDir dir;
+    FixedClock clock(kTestNowMs);
+    const std::string path = dir.file("audit.db");
+    auto log = open_log(path, clock, AuditLogOptions{.max_batch = 16});
+    SQLite::Database blocker(path, SQLite::OPEN_READWRITE);
+    blocker.exec("BEGIN IMMEDIATE");
+    boost::asio::io_context io;
+    std::vector<std::optional<opsgate::Result<std::int64_t>>> slots;
+    spawn_appends(io, *log, numbered_events(100), slots);
+    io.poll();
+    blocker.exec("COMMIT");
+    io.run();
+    for (const auto& result : unwrap(slots)) {
+      CHECK(result.has_value());
+    }
+    CHECK(log->commits() >= 7);  // 100 events, at most 16 per commit
+  }
+
+  TEST_CASE("appends from an io_context run by two threads all commit in one chain") {
+    TempDir dir;
+    FixedClock clock(kTestNowMs);
+    const std::string path = dir.file("audit.db");
+    auto log = open_log(path, clock);
+    boost::asio::io_context io;
+    std::vector<std::optional<opsgate::Result<std::int64_t>>> slots;
+    spawn_appends(io, *log, numbered_events(100), slots);
+    std::thread second([&io] { io.run(); });
+    io.run();
+    second.join();
+    std::set<std::int64_t> seqs;
+    for (const auto& result : unwrap(slots)) {
+      REQUIRE(result.has_value());
+      seqs.insert(*result);
+    }
+    CHECK(seqs.size() == 100);
+    auto report = opsgate::audit::verify(path);
+    REQUIRE(report.has_value());
+    CHECK(report->ok);
+  }
+
+  TEST_CASE("a completed append is visible to a fresh connection") {
+    TempDir dir;
+    FixedClock clock(kTestNowMs);
+    const std::string path = dir.file("audit.db");
+    auto log = open_log(path, clock);
+    auto seq = append_one(*log, make_event("durable-1", "started", {{"target", "cart"}}, "about to restart"));
+    REQUIRE(seq.has_value());
+    SQLite::Database reader(path, SQLite::OPEN_READONLY);
+    SQLite::Statement stmt(reader, "SELECT request_id, detail FROM audit_events WHERE seq = ?");
+    stmt.bind(1, *seq);
+    REQUIRE(stmt.executeStep());
+    CHECK(stmt.getColumn(0).getString() == "durable-1");
+    CHECK(stmt.getColumn(1).getString() == "about to restart");
+  }
+
+  TEST_CASE("reopening continues the chain") {
+    TempDir dir;
+    FixedClock clock(kTestNowMs);
+    const std::string path = dir.file("audit.db");
+    {
+      auto log = open_log(path, clock);
+      for (const auto& result : append_all(*log, numbered_events(3))) {
+        REQUIRE(result.has_value());
+      }
+    }
+    auto log = open_log(path, clock);
+    auto fourth = append_one(*log, make_event("after-restart", "received"));
+    REQUIRE(fourth.has_value());
+    CHECK(*fourth == 4);
+    auto fifth = append_one(*log, make_event("after-restart", "parsed"));
+    REQUIRE(fifth.has_value());
+    CHECK(*fifth == 5);
+    auto report = opsgate::audit::verify(path);
+    REQUIRE(report.has_value());
+    CHECK(report->ok);
+    CHECK(report->count == 5);
+  }
+
+  TEST_CASE("a failed commit fails the whole batch, leaves the chain intact and the next append succeeds") {
+    TempDir dir;
+    FixedClock clock(kTestNowMs);
+    const std::string path = dir.file("audit.db");
+    auto log = open_log(path, clock);
+
+    SQLite::Database blocker(path, SQLite::OPEN_READWRITE);
+    blocker.exec("BEGIN IMMEDIATE");
+    boost::asio::io_context io;
+    std::vector<std::optional<opsgate::Result<std::int64_t>>> slots;
+    spawn_appends(io, *log, numbered_events(6), slots);
+    io.poll();
+    // The writer holds the first event; the other five wait as one batch.
+    log->fail_next_commits_for_test(2);
+    blocker.exec("COMMIT");
+    io.run();
+    for (const auto& result : unwrap(slots)) {
+      REQUIRE_FALSE(result.has_value());
+      CHECK(result.error().code == Errc::storage);
+      CHECK(result.error().message.find(path) != std::string::npos);
+    }
+    log->fail_next_commits_for_test(0);
+    CHECK(log->commits() == 0);
+
+    auto next = append_one(*log, make_event("after-failure", "received"));
+    REQUIRE(next.has_value());
+    CHECK(*next == 1);
+    auto report = opsgate::audit::verify(path);
+    REQUIRE(report.has_value());
+    CHECK(report->ok);
+    CHECK(report->count == 1);
+  }
+
+  TEST_CASE("a write lock held too long fails the append with a storage error naming the file") {
+    TempDir dir;
+    FixedClock clock(kTestNowMs);
+    const std::string path = dir.file("audit.db");
+    auto log = open_log(path, clock, AuditLogOptions{.busy_timeout_ms = 50});
+    {
+      SQLite::Database blocker(path, SQLite::OPEN_READWRITE);
+      blocker.exec("BEGIN IMMEDIATE");
+      auto refused = append_one(*log, make_event("locked", "received"));
+      REQUIRE_FALSE(refused.has_value());
+      CHECK(refused.error().code == Errc::storage);
+      CHECK(refused.error().message.find(path) != std::string::npos);
+      CHECK(refused.error().message.find("locked") != std::string::npos);
+    }
+    auto next = append_one(*log, make_event("unlocked", "received"));
+    REQUIRE(next.has_value());
+    CHECK(*next == 1);
+  }
+
+  TEST_CASE("close drains queued appends, later appends are refused") {
+    TempDir dir;
+    FixedClock clock(kTestNowMs);
+    const std::string path = dir.file("audit.db");
+    auto log = open_log(path, clock);
+    boost::asio::io_context io;
+    std::vector<std::optional<opsgate::Result<std::int64_t>>> slots;
+    spawn_appends(io, *log, numbered_events(50), slots);
+    io.poll();  // every event is queued; none can have completed on this thread yet
+    log->close();
+    io.run();
+    for (const auto& result : unwrap(slots)) {
+      CHECK(result.has_value());
+    }
+
+    auto late = append_one(*log, make_event("late", "received"));
+    REQUIRE_FALSE(late.has_value());
+    CHECK(late.error().code == Errc::storage);
+    CHECK(late.error().message.find("audit log is closed") != std::string::npos);
+    log->close();  // idempotent
+    auto report = opsgate::audit::verify(path);
+    REQUIRE(report.has_value());
+    CHECK(report->count == 50);
+  }
+
+  TEST_CASE("open under a regular file fails with an error naming the path") {
+    TempDir dir;
+    FixedClock clock(kTestNowMs);
+    std::ofstream(dir.file("not-a-dir")) << "a regular file";
+    const std::string path = dir.file("not-a-dir/sub/audit.db");
+    auto log = SqliteAuditLog::open(path, clock);
+    REQUIRE_FALSE(log.has_value());
+    CHECK(log.error().code == Errc::storage);
+    CHECK(log.error().message.find(path) != std::string::npos);
+  }
+
+  TEST_CASE("open refuses an empty path and a zero batch size") {
+    FixedClock clock(kTestNowMs);
+    auto empty = SqliteAuditLog::open("", clock);
+    REQUIRE_FALSE(empty.has_value());
+    CHECK(empty.error().code == Errc::invalid_input);
+    TempDir dir;
+    auto zero = SqliteAuditLog::open(dir.file("audit.db"), clock, AuditLogOptions{.max_batch = 0});
+    REQUIRE_FALSE(zero.has_value());
+    CHECK(zero.error().code == Errc::invalid_input);
+  }
+
+  TEST_CASE("a row removed behind the writer's back makes the next append fail instead of forking the chain") {
+    TempDir dir;
+    FixedClock clock(kTestNowMs);
+    const std::string path = dir.file("audit.db");
+    auto log = open_log(path, clock);
+    for (const auto& result : append_all(*log, numbered_events(3))) {
+      REQUIRE(result.has_value());
+    }
+    exec_sql(path, "DROP TRIGGER audit_events_no_delete; DELETE FROM audit_events WHERE seq = 3;");
+    auto next = append_one(*log, make_event("after-truncation", "received"));
+    REQUIRE_FALSE(next.has_value());
+    CHECK(next.error().code == Errc::storage);
+    CHECK(next.error().message.find("changed by another writer") != std::string::npos);
+  }
+
+  TEST_CASE("invalid UTF-8 in detail and params is stored without throwing and verifies") {
+    TempDir dir;
+    FixedClock clock(kTestNowMs);
+    const std::string path = dir.file("audit.db");
+    auto log = open_log(path, clock);
+    auto event = make_event("utf8\xff", "received", {{"target", "ca\xc3"}, {"text", "\xfe\xff"}}, "bad \xff\xfe bytes");
+    auto seq = append_one(*log, event);
+    REQUIRE(seq.has_value());
+    REQUIRE(append_one(*log, make_event("next", "received")).has_value());
+
+    auto report = opsgate::audit::verify(path);
+    REQUIRE(report.has_value());
+    CHECK_MESSAGE(report->ok, report->reason);
+    CHECK(report->count == 2);
+    auto stored = opsgate::audit::by_seq(path, *seq);
+    REQUIRE(stored.has_value());
+    CHECK(stored->detail == "bad \xff\xfe bytes");  // the raw bytes are kept
+    CHECK(stored->params["target"] == "ca\xef\xbf\xbd");  // replaced by U+FFFD before hashing
+  }
+}

@@ -1,0 +1,123 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include "tests/support/process.hpp"
+
+using opsgate::test::run_command;
+using opsgate::test::TempDir;
+
+namespace {
+
+// The demo config with every path made absolute, so the test runs anywhere.
+std::string demo_like_config(const TempDir& dir) {
+  const std::string backend = std::string(OPSGATE_SOURCE_DIR) + "/scripts/demo-backend";
+  return R"(storage:
+  path: )" + dir.file("opsgate.db") + R"(
+default_env: prod
+environments:
+  prod: {synonyms: [production, prd, live]}
+  staging: {synonyms: [stage, stg]}
+targets:
+  cart: {team: shop, namespace: "shop-{env}"}
+  checkout: {team: shop, namespace: "shop-{env}"}
+adapters:
+  shell: {enabled: true, allow_impersonation: true}
+actions:
+  exec:
+    timeout: 20s
+    commands:
+      restart: [)" + backend + R"(, restart, "{env}", "{target}"]
+      scale: [)" + backend + R"(, scale, "{env}", "{target}", "{replicas}"]
+    env:
+      OPSGATE_DEMO_STATE: )" + dir.file("demo") + R"(
+policy:
+  allow:
+    - subjects: ["*"]
+      actions: [help, whoami, audit.show]
+    - subjects: [shell:alice]
+      actions: [restart, scale]
+      envs: [staging]
+)";
+}
+
+std::string opsgate_cmd(const TempDir& dir, const std::string& args) {
+  return std::string(OPSGATE_BINARY) + " " + args + " --config " + dir.file("opsgate.yaml");
+}
+
+}  // namespace
+
+TEST_SUITE("integration/shell") {
+  TEST_CASE("a piped conversation gets replies, changes state and leaves a verifiable audit log") {
+    TempDir dir;
+    dir.write("opsgate.yaml", demo_like_config(dir));
+    dir.write("input.txt",
+              "restart cart in staging\n!scale cart 5 staging\n!restart cart prod\nrestart cart\nthanks!\n:as mallory\n!restart cart staging\n");
+    const auto shell = run_command(opsgate_cmd(dir, "shell --user alice") + " < " + dir.file("input.txt") + " 2>" +
+                                   dir.file("stderr.txt"));
+    CHECK(shell.exit_code == 0);
+    INFO(shell.out);
+    INFO(dir.read("stderr.txt"));
+    CHECK(shell.out.find("restarted cart in staging (3/3 pods replaced)") != std::string::npos);
+    CHECK(shell.out.find("scaled cart in staging: 3 → 5 replicas") != std::string::npos);
+    CHECK(shell.out.find("⛔ denied: no rule allows shell:alice to run restart in prod") != std::string::npos);
+    CHECK(shell.out.find("restart cart in prod or staging?") != std::string::npos);
+    CHECK(shell.out.find("I did not understand that") != std::string::npos);
+    CHECK(shell.out.find("You are now shell:mallory.") != std::string::npos);
+    CHECK(shell.out.find("⛔ denied: no rule allows shell:mallory to run restart in staging") != std::string::npos);
+
+    const std::string state = dir.read("demo/staging/cart.state");
+    CHECK(state.find("replicas=5") != std::string::npos);
+    CHECK(state.find("restarted_at=") != std::string::npos);
+
+    const auto verify = run_command(opsgate_cmd(dir, "audit verify"));
+    CHECK(verify.exit_code == 0);
+    CHECK(verify.out.find("audit log ok") != std::string::npos);
+
+    // Every request has its whole story; the denied ones never started.
+    SQLite::Database db(dir.file("opsgate.db"), SQLite::OPEN_READWRITE);
+    CHECK(db.execAndGet("SELECT count(*) FROM audit_events WHERE kind='started'").getInt() == 2);
+    CHECK(db.execAndGet("SELECT count(*) FROM audit_events WHERE kind='decided' AND outcome='deny'").getInt() == 2);
+    CHECK(db.execAndGet("SELECT count(DISTINCT request_id) FROM audit_events").getInt() == 6);
+
+    // Editing one row by hand (the append-only trigger must be dropped first)
+    // makes verify fail and name that row.
+    CHECK_THROWS(db.exec("UPDATE audit_events SET outcome='ok' WHERE seq=3"));
+    db.exec("DROP TRIGGER audit_events_no_update");
+    db.exec("UPDATE audit_events SET outcome='allow' WHERE seq=7");
+    const auto tampered = run_command(opsgate_cmd(dir, "audit verify"));
+    CHECK(tampered.exit_code == 1);
+    CHECK(tampered.out.find("BROKEN at event #7") != std::string::npos);
+  }
+
+  TEST_CASE("parse prints one JSON object per message") {
+    TempDir dir;
+    dir.write("opsgate.yaml", demo_like_config(dir));
+    const auto out = run_command(opsgate_cmd(dir, "parse") + " \"!restart cart staging\" \"restart cart\" \"thanks\"");
+    CHECK(out.exit_code == 0);
+    CHECK(out.out ==
+          "{\"action\":\"restart\",\"confidence\":1.0,\"params\":{\"env\":\"staging\",\"target\":\"cart\"},\"parser\":\"command\"}\n"
+          "{\"action\":\"clarify\",\"options\":[\"prod\",\"staging\"],\"parser\":\"command\",\"question\":\"restart cart in prod or staging?\"}\n"
+          "{\"action\":\"none\"}\n");
+  }
+
+  TEST_CASE("a bad config stops start-up with file, line and key") {
+    TempDir dir;
+    const std::string config = demo_like_config(dir);
+    const auto bad_line = std::count(config.begin(), config.end(), '\n') + 1;
+    dir.write("opsgate.yaml", config + "adapters2:\n  x: 1\n");
+    const auto out = run_command(opsgate_cmd(dir, "config check") + " 2>&1");
+    CHECK(out.exit_code == 1);
+    INFO(out.out);
+    CHECK(out.out.find(dir.file("opsgate.yaml") + ":" + std::to_string(bad_line) + ": adapters2: unknown key") != std::string::npos);
+  }
+
+  TEST_CASE("the embedded demo config validates") {
+    const auto out = run_command(std::string(OPSGATE_BINARY) + " config check 2>&1");
+    CHECK(out.exit_code == 0);
+    CHECK(out.out.find("config ok: <embedded config/demo.yaml>") != std::string::npos);
+    CHECK(out.out.find("target payments-api [team payments] aliases: payments, pay") != std::string::npos);
+  }
+}
