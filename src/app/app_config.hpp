@@ -11,7 +11,9 @@
 namespace opsgate::app {
 
 extern const std::string_view kEmbeddedDemoConfig;
+extern const std::string_view kEmbeddedDemoPolicy;
 inline constexpr std::string_view kEmbeddedName = "<embedded config/demo.yaml>";
+inline constexpr std::string_view kEmbeddedPolicyName = "<embedded config/policy.yaml>";
 
 // Throws ConfigError (file:line: key: what is wrong).
 Config load_app_config(const std::optional<std::string>& path);

@@ -16,6 +16,7 @@
 #include "src/app/audit_commands.hpp"
 #include "src/app/components.hpp"
 #include "src/app/daemon.hpp"
+#include "src/app/policy_commands.hpp"
 #include "src/core/config_node.hpp"
 
 namespace opsgate::app {
@@ -32,6 +33,7 @@ Commands:
   parse          show how messages are understood (no policy, no action)
   config check   validate a config and print what it sets up
   audit          read the audit log: tail, show, verify, export
+  policy         check one decision, or run a file of policy tests
 
 Every command takes --config FILE; without it the embedded demo config
 (config/demo.yaml) is used. `opsgate <command> --help` for details.
@@ -78,6 +80,25 @@ constexpr const char* kAuditHelp = R"(Usage: opsgate audit <tail|show|verify|exp
                                   every event, to stdout or FILE
 )";
 
+constexpr const char* kPolicyHelp = R"(Usage:
+  opsgate policy check [--config FILE] --user ID --action NAME [--param key=value]...
+                       [--group PLATFORM_GROUP]... [--at RFC3339] [--channel C] [--platform P]
+      prints the decision as JSON (effect, matched rules, explanation, approval)
+  opsgate policy test [--config FILE] TESTS.yaml
+      runs policy test cases; exit 1 if any fails
+
+A test file:
+  cases:
+    - name: alice may not restart in prod without approval
+      user: shell:alice
+      action: restart
+      params: {target: cart, env: prod}
+      expect: needs_approval        # allow | deny | needs_approval
+      approver: shell:bob           # optional: must be able to approve it
+      not_approver: shell:alice     # optional: must not
+      at: 2026-11-27T17:00:00+01:00 # optional: evaluation time (freeze windows)
+)";
+
 struct Args {
   std::vector<std::string> positional;
   std::optional<std::string> config;
@@ -87,6 +108,12 @@ struct Args {
   std::optional<std::string> format;
   std::optional<std::string> output;
   std::optional<std::string> count;
+  std::optional<std::string> action;
+  std::vector<std::string> params;
+  std::vector<std::string> groups;
+  std::optional<std::string> at;
+  std::optional<std::string> channel;
+  std::optional<std::string> platform;
   std::string error;
 };
 
@@ -117,6 +144,18 @@ Args parse_args(int argc, char** argv, int first) {
       args.output = value_of(i, a);
     } else if (a == "-n") {
       args.count = value_of(i, a);
+    } else if (a == "--action") {
+      args.action = value_of(i, a);
+    } else if (a == "--param") {
+      if (auto v = value_of(i, a)) args.params.push_back(*v);
+    } else if (a == "--group") {
+      if (auto v = value_of(i, a)) args.groups.push_back(*v);
+    } else if (a == "--at") {
+      args.at = value_of(i, a);
+    } else if (a == "--channel") {
+      args.channel = value_of(i, a);
+    } else if (a == "--platform") {
+      args.platform = value_of(i, a);
     } else if (a.size() > 1 && a[0] == '-' && a != "-") {
       args.error = "unknown option " + a;
     } else {
@@ -207,12 +246,13 @@ int run_cli(int argc, char** argv) {
     std::puts("opsgate 0.1.0");
     return 0;
   }
-  const bool two_words = command == "config" || command == "audit";
+  const bool two_words = command == "config" || command == "audit" || command == "policy";
   const char* help = command == "serve"    ? kServeHelp
                      : command == "shell"  ? kShellHelp
                      : command == "parse"  ? kParseHelp
                      : command == "config" ? kConfigHelp
                      : command == "audit"  ? kAuditHelp
+                     : command == "policy" ? kPolicyHelp
                                            : nullptr;
   if (help == nullptr) {
     return usage_error("unknown command '" + command + "'", kMainHelp);
@@ -251,6 +291,26 @@ int run_cli(int argc, char** argv) {
     }
     if (command == "parse") {
       return cmd_parse(args, config);
+    }
+    if (command == "policy") {
+      if (sub == "check") {
+        PolicyCheckOptions o;
+        o.user = args.user.value_or("");
+        o.groups = args.groups;
+        o.action = args.action.value_or("");
+        o.params = args.params;
+        o.at = args.at;
+        o.channel = args.channel.value_or("");
+        o.platform = args.platform.value_or("");
+        return run_policy_check(config, o);
+      }
+      if (sub == "test") {
+        if (args.positional.size() != 1) {
+          return usage_error("policy test takes one file of test cases", help);
+        }
+        return run_policy_test(config, args.positional.front());
+      }
+      return usage_error("unknown policy subcommand '" + sub + "'", help);
     }
     if (command == "config") {
       if (sub != "check") {

@@ -1,7 +1,10 @@
 #include "src/app/components.hpp"
 
 #include "actions/exec/exec_action.hpp"
-#include "policies/allow_list_policy.hpp"
+#include <filesystem>
+
+#include "policies/rbac_policy.hpp"
+#include "src/app/app_config.hpp"
 #include "src/app/audit_show_action.hpp"
 #include "src/intent/cascade.hpp"
 #include "src/intent/command_parser.hpp"
@@ -20,10 +23,24 @@ std::unique_ptr<IntentParser> build_parser(const Config& config) {
 
 std::shared_ptr<const PolicyEngine> build_policy(const Config& config) {
   if (!config.policy) {
-    // Deny by default: with no policy section nothing but refusals happen.
-    return std::make_shared<policies::AllowListPolicy>(std::vector<policies::AllowRule>{});
+    // Deny by default: with no policy nothing but help and whoami happens.
+    return policies::load_rbac_policy(ConfigNode::parse("roles: {}\n", "<no policy configured>"), config.inventory);
   }
-  return policies::make_allow_list_policy(*config.policy);
+  const ConfigNode& node = *config.policy;
+  if (!node.has("file")) {
+    return policies::load_rbac_policy(node, config.inventory);  // the policy written inline
+  }
+  const std::string path = node.str("file");
+  node.finish();
+  if (!std::filesystem::exists(path) && config.source == kEmbeddedName && path == "config/policy.yaml") {
+    // The embedded demo carries its policy, so `opsgate serve` works anywhere.
+    return policies::load_rbac_policy(ConfigNode::parse(std::string(kEmbeddedDemoPolicy), std::string(kEmbeddedPolicyName)),
+                                      config.inventory);
+  }
+  if (!std::filesystem::exists(path)) {
+    node.fail("file", "no policy file at " + path + " (paths are relative to the directory opsgate runs in)");
+  }
+  return policies::load_rbac_policy(ConfigNode::load_file(path), config.inventory);
 }
 
 Components build_components(const Config& config, boost::asio::any_io_executor executor) {
@@ -36,8 +53,9 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
   c.notes.push_back("intent: " + parsers);
 
   c.policy = build_policy(config);
-  c.notes.push_back(config.policy ? "policy: allow-list from " + config.source
-                                  : "policy: none configured — every request is denied");
+  const auto* rbac = dynamic_cast<const policies::RbacPolicy*>(c.policy.get());
+  c.notes.push_back(config.policy ? "policy: " + rbac->source() + " (" + std::to_string(rbac->rule_count()) + " rules)"
+                                  : "policy: none configured — everything but help and whoami is denied");
 
   if (config.server) {
     c.server = net::parse_http_server_config(*config.server);

@@ -18,6 +18,7 @@
 
 #include "src/app/app_config.hpp"
 #include "src/app/components.hpp"
+#include "src/approval/sqlite_approval_store.hpp"
 #include "src/audit/sqlite_audit_log.hpp"
 #include "src/core/pipeline.hpp"
 
@@ -94,9 +95,25 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
   }
   auto& audit = **audit_log;
 
+  auto approval_store = approval::SqliteApprovalStore::open(config.storage_path);
+  if (!approval_store) {
+    std::fprintf(stderr, "opsgate: %s\n", approval_store.error().message.c_str());
+    return 1;
+  }
+  auto& approvals = **approval_store;
+  if (auto interrupted = approvals.recover_interrupted(); interrupted && !interrupted->empty()) {
+    for (const auto& a : *interrupted) {
+      spdlog::warn("approval {} ({} by {}) was granted but opsgate stopped before it finished; marked failed",
+                   a.id, a.request.action, a.requester);
+    }
+  }
+
   PolicyHolder policy(components.policy);
-  Pipeline pipeline(PipelineDeps{*components.parser, [&policy] { return policy.get(); }, components.actions, audit,
-                                 clock, config.inventory, config.action_timeout});
+  PipelineDeps deps{*components.parser, [&policy] { return policy.get(); }, components.actions, audit,
+                    clock,              config.inventory,                    config.action_timeout};
+  deps.approvals = &approvals;
+  deps.rate_counter = &approvals;
+  Pipeline pipeline(std::move(deps));
 
   std::unique_ptr<net::HttpServer> http;
   if (options.http) {
@@ -120,10 +137,29 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
     return 1;
   }
 
+  // Pending approvals expire on a timer, and once at start-up for those whose
+  // deadline passed while opsgate was down.
+  bool stopping = false;
+  asio::steady_timer expiry_timer(io);
+  std::function<void()> schedule_expiry = [&] {
+    asio::co_spawn(io, pipeline.expire_approvals(), [&](std::exception_ptr e) {
+      log_exception("approval expiry", e);
+      if (stopping) {
+        return;
+      }
+      expiry_timer.expires_after(std::chrono::seconds(15));
+      expiry_timer.async_wait([&](boost::system::error_code ec) {
+        if (!ec) {
+          schedule_expiry();
+        }
+      });
+    });
+  };
+  schedule_expiry();
+
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   asio::cancellation_signal shell_cancel;
   asio::steady_timer hard_stop(io);
-  bool stopping = false;
 
   auto shutdown = [&](const std::string& why) {
     if (stopping) {
@@ -132,6 +168,7 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
     stopping = true;
     spdlog::info("shutting down: {}", why);
     signals.cancel();
+    expiry_timer.cancel();
     shell_cancel.emit(asio::cancellation_type::terminal);
     if (!http) {
       return;

@@ -124,6 +124,24 @@ const ParamSpec* ActionSpec::param(std::string_view param_name) const {
   return nullptr;
 }
 
+std::string describe(const ActionRequest& request) {
+  std::string text = request.action;
+  const auto& p = request.params;
+  if (p.contains("target") && p["target"].is_string()) {
+    text += " " + p["target"].get<std::string>();
+  }
+  for (const auto& [key, value] : p.items()) {
+    if (key == "target" || key == "env") {
+      continue;
+    }
+    text += " " + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  if (p.contains("env") && p["env"].is_string()) {
+    text += " in " + p["env"].get<std::string>();
+  }
+  return text;
+}
+
 const std::vector<ActionSpec>& action_catalogue() {
   static const std::vector<ActionSpec> catalogue = build_catalogue();
   return catalogue;
@@ -150,7 +168,15 @@ tl::expected<ActionRequest, ValidationFailure> validate_request(const ActionRequ
   static const std::regex version_re("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$");
   static const std::regex id_re("^[A-Za-z0-9-]{1,32}$");
 
-  ActionRequest out{spec->name, json::object()};
+  ActionRequest out{spec->name, json::object(), request.break_glass_reason};
+  if (!out.break_glass_reason.empty()) {
+    if (spec->kind != ActionKind::write) {
+      return ask("break_glass only applies to write actions.");
+    }
+    if (out.break_glass_reason.size() > 300 || has_control_chars(out.break_glass_reason)) {
+      return ask("The break-glass reason must be 1 to 300 characters of text.");
+    }
+  }
   for (const auto& [key, value] : request.params.items()) {
     const ParamSpec* p = spec->param(key);
     if (p == nullptr) {

@@ -59,6 +59,9 @@ const std::vector<ActionSpec>& action_catalogue();
 const ActionSpec* find_action(std::string_view name);
 std::string_view to_string(ActionKind kind);
 
+// "restart cart in prod", "scale checkout replicas=5 in prod": for messages.
+std::string describe(const ActionRequest& request);
+
 // Why a request could not be accepted, phrased as a question for the user.
 struct ValidationFailure {
   std::string question;

@@ -27,10 +27,16 @@ ParseResult ParseResult::clarify(std::string parser_name, std::string question_t
 nlohmann::json to_json(const ParseResult& result) {
   switch (result.kind) {
     case ParseKind::request:
-      return {{"action", result.request.action},
-              {"params", result.request.params},
-              {"confidence", result.confidence},
-              {"parser", result.parser}};
+    {
+      nlohmann::json j{{"action", result.request.action},
+                       {"params", result.request.params},
+                       {"confidence", result.confidence},
+                       {"parser", result.parser}};
+      if (!result.request.break_glass_reason.empty()) {
+        j["break_glass_reason"] = result.request.break_glass_reason;
+      }
+      return j;
+    }
     case ParseKind::clarify: {
       nlohmann::json j{{"action", "clarify"}, {"question", result.question}, {"parser", result.parser}};
       if (!result.options.empty()) {

@@ -11,8 +11,16 @@
 namespace opsgate {
 
 struct ActionRequest {
+  ActionRequest() = default;
+  ActionRequest(std::string action_name, nlohmann::json parameters = nlohmann::json::object(),
+                std::string break_glass = {})
+      : action(std::move(action_name)), params(std::move(parameters)), break_glass_reason(std::move(break_glass)) {}
+
   std::string action;  // canonical name, e.g. "metrics.query"
   nlohmann::json params = nlohmann::json::object();
+  // Set when the user invoked break-glass (`break_glass="reason"`). The policy
+  // decides whether the principal may; the text alone grants nothing.
+  std::string break_glass_reason;
 
   // Canonical text of the request: used for hashing approvals, so an approval
   // for "scale cart 3" can never run "scale cart 30". nlohmann's object keys

@@ -6,6 +6,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "src/core/duration.hpp"
 #include "src/core/request_id.hpp"
 
@@ -67,17 +69,21 @@ asio::awaitable<bool> Pipeline::record(const Step& step, std::string kind, std::
 }
 
 asio::awaitable<void> Pipeline::reply(const Step& step, std::string text) {
+  OutboundMessage message;
+  message.text = std::move(text);
+  co_await send(step, std::move(message));
+}
+
+asio::awaitable<void> Pipeline::send(const Step& step, OutboundMessage message) {
   const auto it = adapters_.find(step.event.platform);
   if (it == adapters_.end()) {
     spdlog::error("[{}] no adapter for platform '{}' to reply through", step.request_id, step.event.platform);
     co_return;
   }
-  OutboundMessage message;
   message.platform = step.event.platform;
   message.channel = step.event.channel;
   message.thread = step.event.thread;
   message.request_id = step.request_id;
-  message.text = std::move(text);
   std::string failure;
   try {
     co_await it->second->send(std::move(message));
@@ -162,23 +168,264 @@ asio::awaitable<void> Pipeline::on_event(ChatEvent event) {
 
   if (decision.effect == Effect::deny) {
     answer = "⛔ " + decision.explanation;
-  } else if (decision.effect == Effect::needs_approval) {
-    answer = "This needs approval, and approvals are not available with this policy.";
+  } else if (decision.effect == Effect::needs_approval && deps_.approvals == nullptr) {
+    answer = "This needs approval, and no approval store is configured; refusing.";
+  }
+  if (answer.empty()) {
+    answer = co_await check_rate_limits(step, decision);
   }
   if (!answer.empty()) {
     co_await reply(step, answer);
     co_return;
   }
+  if (decision.effect == Effect::needs_approval) {
+    co_await request_approval(step, decision);
+    co_return;
+  }
+  if (spec->name == "approve" || spec->name == "deny") {
+    const bool approve = spec->name == "approve";
+    co_await handle_vote(step, approve);
+    co_return;
+  }
+  if (spec->name == "cancel") {
+    co_await handle_cancel(step);
+    co_return;
+  }
+  if (spec->name == "approvals.list") {
+    co_await list_approvals(step);
+    co_return;
+  }
+  if (decision.break_glass) {
+    // Loud on purpose: everyone in the channel should see it happen.
+    const std::string loud = "🚨 BREAK-GLASS: " + step.event.principal.id + " runs " + describe(step.request) +
+                             " without approval. Reason: " + step.request.break_glass_reason;
+    co_await reply(step, loud);
+  }
   co_await run_action(step, *spec);
 }
 
-asio::awaitable<void> Pipeline::run_action(const Step& step, const ActionSpec& spec) {
+asio::awaitable<std::string> Pipeline::check_rate_limits(const Step& step, const Decision& decision) {
+  if (deps_.rate_counter == nullptr) {
+    co_return std::string{};
+  }
+  for (const auto& check : decision.rate_limits) {
+    const std::string principal = step.event.principal.id;
+    const auto now = deps_.clock.now();
+    auto counted = co_await deps_.rate_counter->count(check, principal, now);
+    if (!counted) {
+      const std::string detail = counted.error().message;
+      co_await record(step, "rate_limited", "error", detail);
+      co_return "I cannot check the rate limits right now (" + detail + "), so I will not act on this.";
+    }
+    if (counted->count < check.limit) {
+      continue;
+    }
+    const std::int64_t reset_ms =
+        counted->oldest_ms + std::chrono::duration_cast<std::chrono::milliseconds>(check.window).count();
+    const std::int64_t wait_s = std::max<std::int64_t>(1, (reset_ms - to_unix_ms(now)) / 1000);
+    const std::string detail = "rate limit " + check.id + ": " + std::to_string(check.limit) + " per " +
+                               format_duration(check.window.count()) + " per " + check.per + " reached";
+    co_await record(step, "rate_limited", "deny", detail);
+    co_return "⛔ denied: " + detail + "; the next one is possible in " + format_duration(wait_s) + ".";
+  }
+  co_return std::string{};
+}
+
+Pipeline::Step Pipeline::origin_of(const Approval& approval) {
+  Step origin;
+  origin.event.platform = approval.platform;
+  origin.event.channel = approval.channel;
+  origin.event.thread = approval.thread;
+  origin.event.principal.id = approval.requester;
+  origin.event.principal.display_name = approval.requester_name;
+  origin.request_id = approval.origin_request_id;
+  origin.request = approval.request;
+  return origin;
+}
+
+asio::awaitable<void> Pipeline::request_approval(const Step& step, const Decision& decision) {
+  ApprovalDraft draft{step.request_id, step.event.principal, step.event.platform, step.event.channel,
+                      step.event.thread, step.request,        decision.approval,  deps_.clock.now()};
+  auto created = co_await deps_.approvals->create(std::move(draft));
+  if (!created) {
+    const std::string detail = created.error().message;
+    co_await record(step, "approval_requested", "error", detail);
+    const std::string text = "I could not record the approval request (" + detail + "); nothing will run.";
+    co_await reply(step, text);
+    co_return;
+  }
+  std::string approvers;
+  for (const auto& a : created->requirement.approvers) {
+    approvers += (approvers.empty() ? "" : ", ") + a;
+  }
+  const std::int64_t minutes = (created->expires_ms - created->created_ms) / 60000;
+  const std::string detail = "approval " + created->id + " by " + std::to_string(created->requirement.quorum) +
+                             " of " + approvers + ", expires in " + std::to_string(minutes) + "m, hash " +
+                             created->request_hash.substr(0, 16);
+  co_await record(step, "approval_requested", "pending", detail);
+  OutboundMessage message;
+  message.text = "🔐 " + describe(step.request) + " — " + decision.explanation + ". Approval id " + created->id +
+                 ", expires in " + std::to_string(minutes) + " min; the requester cannot approve it.";
+  message.approval_id = created->id;
+  co_await send(step, std::move(message));
+}
+
+static std::string vote_result_name(VoteResult result) {
+  if (result == VoteResult::recorded) return "recorded";
+  if (result == VoteResult::granted) return "granted";
+  if (result == VoteResult::denied) return "denied";
+  return "refused";
+}
+
+asio::awaitable<void> Pipeline::handle_vote(const Step& step, bool approve) {
+  if (deps_.approvals == nullptr) {
+    const std::string text = "There are no approvals on this opsgate (no approval store).";
+    co_await reply(step, text);
+    co_return;
+  }
+  const std::string id = step.request.params.value("id", "");
+  const std::string reason = step.request.params.value("reason", "");
+  const auto policy = deps_.policy();
+  const auto now = deps_.clock.now();
+  auto outcome = co_await deps_.approvals->vote(id, step.event.principal, approve, reason, policy, now);
+  if (!outcome) {
+    const std::string detail = outcome.error().message;
+    co_await record(step, "approval_vote", "error", detail);
+    const std::string text = "I could not record that vote: " + detail;
+    co_await reply(step, text);
+    co_return;
+  }
+  const std::string result = vote_result_name(outcome->result);
+  const std::string vote_detail = std::string(approve ? "approve " : "deny ") + id + ": " + outcome->message +
+                                  (reason.empty() ? std::string{} : " (why: " + reason + ")");
+  co_await record(step, "approval_vote", result, vote_detail);
+
+  const Approval& approval = outcome->approval;
+  const std::string what = describe(approval.request);
+  if (outcome->result == VoteResult::refused) {
+    const std::string text = "⛔ " + outcome->message;
+    co_await reply(step, text);
+    co_return;
+  }
+  if (outcome->result == VoteResult::recorded) {
+    const std::string text = "✔ " + outcome->message + " (" + what + ").";
+    co_await reply(step, text);
+    co_return;
+  }
+  const Step origin = origin_of(approval);
+  if (outcome->result == VoteResult::denied) {
+    const std::string detail = "denied by " + step.event.principal.id + (reason.empty() ? "" : ": " + reason);
+    co_await record(origin, "approval_denied", "denied", detail);
+    const std::string text = "🚫 " + approval.id + " (" + what + ") was " + detail + ".";
+    co_await reply(origin, text);
+    co_return;
+  }
+  std::string by;
+  for (const auto& voter : approval.approved_by) {
+    by += (by.empty() ? "" : ", ") + voter;
+  }
+  const std::string granted_detail = "approved by " + by + " (approval " + approval.id + ")";
+  const bool granted_recorded = co_await record(origin, "approval_granted", "granted", granted_detail);
+  if (!granted_recorded) {
+    co_await deps_.approvals->finish(approval.id, false);
+    const std::string text = "I cannot write to the audit log right now, so " + approval.id + " did not run.";
+    co_await reply(step, text);
+    co_return;
+  }
+  const std::string text = "✅ " + approval.id + " approved by " + by + ": running " + what + " for " + approval.requester + ".";
+  co_await reply(origin, text);
+  const ActionSpec* spec = find_action(approval.request.action);
+  bool ok = false;
+  if (spec != nullptr) {
+    ok = co_await run_action(origin, *spec);
+  }
+  co_await deps_.approvals->finish(approval.id, ok);
+}
+
+asio::awaitable<void> Pipeline::handle_cancel(const Step& step) {
+  if (deps_.approvals == nullptr) {
+    const std::string text = "There are no approvals on this opsgate (no approval store).";
+    co_await reply(step, text);
+    co_return;
+  }
+  const std::string id = step.request.params.value("id", "");
+  const auto now = deps_.clock.now();
+  auto outcome = co_await deps_.approvals->cancel(id, step.event.principal, now);
+  if (!outcome) {
+    const std::string text = "I could not cancel " + id + ": " + outcome.error().message;
+    co_await reply(step, text);
+    co_return;
+  }
+  if (outcome->result == VoteResult::refused) {
+    const std::string detail = outcome->message;
+    co_await record(step, "approval_cancel", "refused", detail);
+    const std::string text = "⛔ " + detail;
+    co_await reply(step, text);
+    co_return;
+  }
+  const Step origin = origin_of(outcome->approval);
+  const std::string detail = "cancelled by " + step.event.principal.id;
+  co_await record(origin, "approval_cancelled", "cancelled", detail);
+  const std::string text = "Cancelled " + id + ".";
+  co_await reply(step, text);
+}
+
+asio::awaitable<void> Pipeline::list_approvals(const Step& step) {
+  if (deps_.approvals == nullptr) {
+    const std::string text = "There are no approvals on this opsgate (no approval store).";
+    co_await reply(step, text);
+    co_return;
+  }
+  const auto now = deps_.clock.now();
+  auto pending = co_await deps_.approvals->pending(now);
+  std::string text;
+  if (!pending) {
+    text = "I could not read the approvals: " + pending.error().message;
+  } else if (pending->empty()) {
+    text = "No approvals are pending.";
+  } else {
+    const auto policy = deps_.policy();
+    text = "Pending approvals:";
+    for (const auto& a : *pending) {
+      const std::int64_t left_s = std::max<std::int64_t>(0, (a.expires_ms - to_unix_ms(now)) / 1000);
+      const bool mine = a.requester == step.event.principal.id;
+      const bool may = !mine && policy->may_approve(step.event.principal, a.requirement);
+      text += "\n  " + a.id + "  " + describe(a.request) + " by " + a.requester +
+              ", " + std::to_string(a.approved_by.size()) + "/" + std::to_string(a.requirement.quorum) +
+              " approvals, expires in " + format_duration(left_s) +
+              (mine ? " — yours (`cancel " + a.id + "`)" : may ? " — you may approve (`approve " + a.id + "`)" : "");
+    }
+  }
+  co_await reply(step, text);
+}
+
+asio::awaitable<void> Pipeline::expire_approvals() {
+  if (deps_.approvals == nullptr) {
+    co_return;
+  }
+  const auto now = deps_.clock.now();
+  auto expired = co_await deps_.approvals->expire_due(now);
+  if (!expired) {
+    spdlog::error("approval expiry failed: {}", expired.error().message);
+    co_return;
+  }
+  for (const auto& approval : *expired) {
+    const Step origin = origin_of(approval);
+    const std::string detail = "approval " + approval.id + " expired without a decision";
+    co_await record(origin, "approval_expired", "expired", detail);
+    const std::string text =
+        "⌛ Approval " + approval.id + " for " + describe(approval.request) + " expired; ask again if it is still needed.";
+    co_await reply(origin, text);
+  }
+}
+
+asio::awaitable<bool> Pipeline::run_action(const Step& step, const ActionSpec& spec) {
   const std::string name = spec.name;
   if (name == "help" || name == "whoami") {
     const std::string text = name == "help" ? help_text(step.event.principal) : whoami_text(step.event.principal);
     co_await record(step, "finished", "ok", name);
     co_await reply(step, text);
-    co_return;
+    co_return true;
   }
   Action* action = deps_.actions.find(name);
   if (action == nullptr) {
@@ -187,7 +434,7 @@ asio::awaitable<void> Pipeline::run_action(const Step& step, const ActionSpec& s
                              "An operator can add one under `actions:` in the config.";
     co_await record(step, "finished", "error", detail);
     co_await reply(step, text);
-    co_return;
+    co_return false;
   }
 
   // A started event that is not durable means the action does not run.
@@ -195,7 +442,7 @@ asio::awaitable<void> Pipeline::run_action(const Step& step, const ActionSpec& s
   if (!started) {
     const std::string text = "I cannot write to the audit log right now, so I did not run " + name + ".";
     co_await reply(step, text);
-    co_return;
+    co_return false;
   }
 
   Result<ActionResult> result = fail(Errc::internal, "the action did not complete");
@@ -232,6 +479,7 @@ asio::awaitable<void> Pipeline::run_action(const Step& step, const ActionSpec& s
   }
   co_await record(step, "finished", outcome, detail);
   co_await reply(step, text);
+  co_return static_cast<bool>(result);
 }
 
 std::string Pipeline::help_text(const Principal& principal) const {
@@ -260,6 +508,7 @@ std::string Pipeline::help_text(const Principal& principal) const {
 
 std::string Pipeline::whoami_text(const Principal& principal) const {
   std::string text = "You are " + principal.id;
+  const std::string policy_view = deps_.policy()->describe(principal);
   if (!principal.display_name.empty()) {
     text += " (" + principal.display_name + ")";
   }
@@ -272,7 +521,7 @@ std::string Pipeline::whoami_text(const Principal& principal) const {
     }
     text += ".";
   }
-  return text;
+  return text + " In the policy: " + policy_view + ".";
 }
 
 }  // namespace opsgate

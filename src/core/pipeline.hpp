@@ -13,6 +13,7 @@
 
 #include "src/core/action_registry.hpp"
 #include "src/core/adapter.hpp"
+#include "src/core/approval_service.hpp"
 #include "src/core/audit_log.hpp"
 #include "src/core/clock.hpp"
 #include "src/core/intent_parser.hpp"
@@ -30,6 +31,8 @@ struct PipelineDeps {
   const Clock& clock;
   std::shared_ptr<const Inventory> inventory;
   std::chrono::seconds action_timeout{60};
+  ApprovalService* approvals = nullptr;  // without it, needs_approval is refused
+  RateCounter* rate_counter = nullptr;   // without it, rate limits are not enforced
 };
 
 class Pipeline final : public EventSink {
@@ -41,11 +44,24 @@ class Pipeline final : public EventSink {
 
   boost::asio::awaitable<void> on_event(ChatEvent event) override;
 
+  // One pass: expires pending approvals past their deadline and tells their
+  // threads. The daemon calls it at start-up and then periodically.
+  boost::asio::awaitable<void> expire_approvals();
+
  private:
   struct Step;  // the request being handled: event, id, audit template
   boost::asio::awaitable<bool> record(const Step& step, std::string kind, std::string outcome, std::string detail);
   boost::asio::awaitable<void> reply(const Step& step, std::string text);
-  boost::asio::awaitable<void> run_action(const Step& step, const ActionSpec& spec);
+  boost::asio::awaitable<void> send(const Step& step, OutboundMessage message);
+  // Returns true when the action ran and succeeded.
+  boost::asio::awaitable<bool> run_action(const Step& step, const ActionSpec& spec);
+  boost::asio::awaitable<void> request_approval(const Step& step, const Decision& decision);
+  boost::asio::awaitable<void> handle_vote(const Step& step, bool approve);
+  boost::asio::awaitable<void> handle_cancel(const Step& step);
+  boost::asio::awaitable<void> list_approvals(const Step& step);
+  // Empty when within limits, else the refusal to send.
+  boost::asio::awaitable<std::string> check_rate_limits(const Step& step, const Decision& decision);
+  static Step origin_of(const Approval& approval);
   std::string help_text(const Principal& principal) const;
   std::string whoami_text(const Principal& principal) const;
 

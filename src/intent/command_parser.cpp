@@ -220,6 +220,11 @@ ParseResult CommandParser::parse(std::string_view raw) const {
     }
     if (!token.key.empty()) {
       const std::string param = param_for_key(token.key);
+      if (param == "break_glass" || param == "breakglass") {
+        // Only a request to use break-glass; the policy decides if this principal may.
+        result.request.break_glass_reason = token.text;
+        continue;
+      }
       if (spec.param(param) == nullptr) {
         return ParseResult::clarify(result.parser, "`" + spec.verb + "` has no option `" + token.key + "`. " +
                                                        usage_of(spec));

@@ -100,6 +100,7 @@ class AliceOnlyPolicy final : public PolicyEngine {
     return d;
   }
   bool may_approve(const Principal&, const ApprovalRequirement&) const override { return false; }
+  std::string describe(const Principal&) const override { return "test policy"; }
 };
 
 class FixedClock final : public Clock {

@@ -1,0 +1,68 @@
+#pragma once
+// Approvals in SQLite (the same file as the audit log, its own tables and
+// connection). Every operation runs on the store's one worker thread inside a
+// transaction, so two votes that arrive together are serialised and only one
+// of them can move an approval to `granted`. Owned by the daemon; any strand.
+
+#include <memory>
+#include <string>
+
+#include <mutex>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include "src/core/approval_service.hpp"
+
+namespace SQLite {
+class Database;
+}
+
+namespace opsgate::approval {
+
+class SqliteApprovalStore final : public ApprovalService, public RateCounter {
+ public:
+  static Result<std::unique_ptr<SqliteApprovalStore>> open(const std::string& path);
+  ~SqliteApprovalStore() override;
+
+  boost::asio::awaitable<Result<Approval>> create(ApprovalDraft draft) override;
+  boost::asio::awaitable<Result<VoteOutcome>> vote(std::string id, Principal voter, bool approve, std::string reason,
+                                                   std::shared_ptr<const PolicyEngine> policy,
+                                                   std::chrono::system_clock::time_point now) override;
+  boost::asio::awaitable<Result<VoteOutcome>> cancel(std::string id, Principal who,
+                                                     std::chrono::system_clock::time_point now) override;
+  boost::asio::awaitable<Result<std::vector<Approval>>> pending(std::chrono::system_clock::time_point now) override;
+  boost::asio::awaitable<Result<void>> finish(std::string id, bool ok) override;
+  boost::asio::awaitable<Result<std::vector<Approval>>> expire_due(std::chrono::system_clock::time_point now) override;
+
+  // Rate limits count `started` audit events in the same file.
+  boost::asio::awaitable<Result<RateCount>> count(RateLimitCheck check, std::string principal,
+                                                  std::chrono::system_clock::time_point now) override;
+
+  // Approvals granted before a crash but never run: marked failed at start-up
+  // (at most once: opsgate never runs a write it cannot prove has not run).
+  Result<std::vector<Approval>> recover_interrupted();
+
+  // Synchronous variants (the coroutines above run these on the worker);
+  // tests call them directly, e.g. to race two votes on two threads.
+  Result<VoteOutcome> vote_now(const std::string& id, const Principal& voter, bool approve, const std::string& reason,
+                               const PolicyEngine& policy, std::chrono::system_clock::time_point now);
+  Result<Approval> create_now(const ApprovalDraft& draft);
+  Result<VoteOutcome> cancel_now(const std::string& id, const Principal& who, std::chrono::system_clock::time_point now);
+  Result<std::vector<Approval>> pending_now(std::chrono::system_clock::time_point now);
+  Result<void> finish_now(const std::string& id, bool ok);
+  Result<std::vector<Approval>> expire_now(std::chrono::system_clock::time_point now);
+  Result<RateCount> count_now(const RateLimitCheck& check, const std::string& principal,
+                              std::chrono::system_clock::time_point now);
+
+ private:
+  explicit SqliteApprovalStore(std::unique_ptr<SQLite::Database> db);
+
+  std::unique_ptr<SQLite::Database> db_;
+  std::mutex mutex_;  // the connection is used by one thread at a time
+  boost::asio::thread_pool worker_{1};
+};
+
+// Short ids people type in chat: 5 characters without look-alikes (0/o, 1/l).
+std::string new_approval_id();
+
+}  // namespace opsgate::approval

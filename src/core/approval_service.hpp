@@ -1,0 +1,98 @@
+#pragma once
+// Extension point: pending approvals and votes, kept in durable storage (not
+// memory) so they survive restarts. The state machine — expiry, the
+// requester's refusal, one vote per person, the request hash, the single
+// transition to `granted` — lives behind this interface; the pipeline drives it.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "src/core/action_request.hpp"
+#include "src/core/decision.hpp"
+#include "src/core/error.hpp"
+#include "src/core/policy_engine.hpp"
+#include "src/core/principal.hpp"
+
+namespace opsgate {
+
+struct Approval {
+  std::string id;     // short, typed in chat: "k3f9x"
+  std::string state;  // pending, granted, denied, expired, cancelled, executed, failed
+  std::int64_t created_ms = 0;
+  std::int64_t expires_ms = 0;
+  std::string origin_request_id;
+  std::string requester;       // principal id
+  std::string requester_name;  // display name
+  std::string platform;
+  std::string channel;
+  std::string thread;
+  ActionRequest request;
+  std::string request_hash;  // hex SHA-256 of request.canonical()
+  ApprovalRequirement requirement;
+  std::vector<std::string> approved_by;
+  std::string decided_by;
+  std::string reason;
+};
+
+struct ApprovalDraft {
+  std::string origin_request_id;
+  Principal requester;
+  std::string platform;
+  std::string channel;
+  std::string thread;
+  ActionRequest request;
+  ApprovalRequirement requirement;
+  std::chrono::system_clock::time_point now;
+};
+
+enum class VoteResult {
+  recorded,  // counted; the quorum is not reached yet
+  granted,   // this vote reached the quorum: the caller runs the request, once
+  denied,    // a deny vote ended it
+  refused,   // not counted: message says why
+};
+
+struct VoteOutcome {
+  VoteResult result = VoteResult::refused;
+  std::string message;
+  Approval approval;
+};
+
+class ApprovalService {
+ public:
+  virtual ~ApprovalService() = default;
+  virtual boost::asio::awaitable<Result<Approval>> create(ApprovalDraft draft) = 0;
+  // Re-authorises the voter against `policy` (the current snapshot) at vote time.
+  virtual boost::asio::awaitable<Result<VoteOutcome>> vote(std::string id, Principal voter, bool approve,
+                                                           std::string reason,
+                                                           std::shared_ptr<const PolicyEngine> policy,
+                                                           std::chrono::system_clock::time_point now) = 0;
+  // Only the requester may cancel, and only while pending.
+  virtual boost::asio::awaitable<Result<VoteOutcome>> cancel(std::string id, Principal who,
+                                                             std::chrono::system_clock::time_point now) = 0;
+  virtual boost::asio::awaitable<Result<std::vector<Approval>>> pending(std::chrono::system_clock::time_point now) = 0;
+  // granted -> executed (ok) or failed.
+  virtual boost::asio::awaitable<Result<void>> finish(std::string id, bool ok) = 0;
+  // Moves every pending approval past its deadline to expired and returns them.
+  virtual boost::asio::awaitable<Result<std::vector<Approval>>> expire_due(std::chrono::system_clock::time_point now) = 0;
+};
+
+// Counts past runs for rate limits (from durable storage).
+struct RateCount {
+  std::int64_t count = 0;
+  std::int64_t oldest_ms = 0;  // the oldest counted run; the limit resets at oldest + window
+};
+
+class RateCounter {
+ public:
+  virtual ~RateCounter() = default;
+  virtual boost::asio::awaitable<Result<RateCount>> count(RateLimitCheck check, std::string principal,
+                                                          std::chrono::system_clock::time_point now) = 0;
+};
+
+}  // namespace opsgate

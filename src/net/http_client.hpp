@@ -1,0 +1,67 @@
+#pragma once
+// The one outbound HTTP client: libcurl's multi interface driven by one worker
+// thread; any coroutine queues a request and awaits its completion, which is
+// posted back to the awaiting coroutine's executor. Many requests in flight
+// need no extra threads. Owned by the daemon; send() may be called from any strand.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "src/core/error.hpp"
+
+namespace opsgate::net {
+
+struct HttpClientRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;  // may carry secrets: never logged
+  std::string body;
+  std::chrono::milliseconds timeout{10000};         // whole request
+  std::chrono::milliseconds connect_timeout{3000};
+  std::size_t max_response_bytes = 8 * 1024 * 1024;  // larger bodies fail with Errc::upstream
+  // Retries happen only where the caller asks: idempotent requests, on
+  // connection errors and 5xx, with exponential backoff and jitter.
+  int max_retries = 0;
+  bool verify_tls = true;
+  std::string ca_file;  // empty: the system's CA bundle
+};
+
+struct HttpClientResponse {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::optional<std::string_view> header(std::string_view name) const;  // case-insensitive
+};
+
+struct HttpClientOptions {
+  std::size_t max_in_flight = 256;  // queued beyond this: Errc::unavailable at once
+  std::string user_agent = "opsgate/0.1";
+};
+
+class HttpClientImpl;
+
+class HttpClient {
+ public:
+  explicit HttpClient(HttpClientOptions options = {});
+  ~HttpClient();  // stops the worker; pending requests complete with Errc::unavailable
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Any HTTP status is a response; errors are: Errc::timeout (no answer in
+  // time), Errc::unavailable (DNS, connection refused, TLS failure),
+  // Errc::upstream (response too large, malformed), Errc::invalid_input (bad URL).
+  boost::asio::awaitable<Result<HttpClientResponse>> send(HttpClientRequest request);
+
+ private:
+  std::shared_ptr<HttpClientImpl> impl_;
+};
+
+}  // namespace opsgate::net
