@@ -34,12 +34,21 @@ actions:
     env:
       OPSGATE_DEMO_STATE: )" + dir.file("demo") + R"(
 policy:
-  allow:
-    - subjects: ["*"]
-      actions: [help, whoami, audit.show]
-    - subjects: [shell:alice]
-      actions: [restart, scale]
-      envs: [staging]
+  groups:
+    shop: {members: [shell:alice]}
+    sre: {members: [shell:bob]}
+  roles:
+    operator: {actions: [restart, scale, audit.show]}
+    staging: {actions: [restart, scale], envs: [staging]}
+  bindings:
+    - {subjects: [group:shop], roles: [staging]}
+    - {subjects: [group:sre], roles: [operator]}
+  rules:
+    - id: prod-writes-need-approval
+      description: prod writes need an SRE
+      match: {kinds: [write], envs: [prod]}
+      effect: require_approval
+      approvers: [group:sre]
 )";
 }
 
@@ -62,11 +71,11 @@ TEST_SUITE("integration/shell") {
     INFO(dir.read("stderr.txt"));
     CHECK(shell.out.find("restarted cart in staging (3/3 pods replaced)") != std::string::npos);
     CHECK(shell.out.find("scaled cart in staging: 3 → 5 replicas") != std::string::npos);
-    CHECK(shell.out.find("⛔ denied: no rule allows shell:alice to run restart in prod") != std::string::npos);
+    CHECK(shell.out.find("⛔ denied: no role grants shell:alice restart cart in prod") != std::string::npos);
     CHECK(shell.out.find("restart cart in prod or staging?") != std::string::npos);
     CHECK(shell.out.find("I did not understand that") != std::string::npos);
     CHECK(shell.out.find("You are now shell:mallory.") != std::string::npos);
-    CHECK(shell.out.find("⛔ denied: no rule allows shell:mallory to run restart in staging") != std::string::npos);
+    CHECK(shell.out.find("⛔ denied: no role grants shell:mallory restart cart in staging") != std::string::npos);
 
     const std::string state = dir.read("demo/staging/cart.state");
     CHECK(state.find("replicas=5") != std::string::npos);
@@ -90,6 +99,52 @@ TEST_SUITE("integration/shell") {
     const auto tampered = run_command(opsgate_cmd(dir, "audit verify"));
     CHECK(tampered.exit_code == 1);
     CHECK(tampered.out.find("BROKEN at event #7") != std::string::npos);
+  }
+
+  TEST_CASE("a prod restart waits for an SRE: the requester's approval is refused, bob's runs it once") {
+    TempDir dir;
+    std::string config = demo_like_config(dir);
+    // alice may request prod writes (they need approval).
+    const std::string from = "    - {subjects: [group:shop], roles: [staging]}";
+    config.replace(config.find(from), from.size(), "    - {subjects: [group:shop], roles: [staging, operator]}");
+    dir.write("opsgate.yaml", config);
+    // The approval id is random: read it from the first reply, then vote.
+    dir.write("ask.txt", "restart cart in prod\napprove nope1\n");
+    const auto ask = run_command(opsgate_cmd(dir, "shell --user alice") + " < " + dir.file("ask.txt") + " 2>/dev/null");
+    INFO(ask.out);
+    const auto at = ask.out.find("Approval id ");
+    REQUIRE(at != std::string::npos);
+    const std::string id = ask.out.substr(at + 12, 5);
+    CHECK(ask.out.find("There is no approval `nope1`") != std::string::npos);
+    CHECK(dir.read("demo/prod/cart.state").empty());  // nothing ran yet
+
+    // A new process: the approval survived the restart.
+    dir.write("vote.txt", "approve " + id + "\n:as bob\napprove " + id + "\napprove " + id + "\n");
+    const auto vote = run_command(opsgate_cmd(dir, "shell --user alice") + " < " + dir.file("vote.txt") + " 2>/dev/null");
+    INFO(vote.out);
+    CHECK(vote.out.find("You cannot approve or deny your own request (" + id + ")") != std::string::npos);
+    CHECK(vote.out.find("✅ " + id + " approved by shell:bob: running restart cart in prod for shell:alice") != std::string::npos);
+    CHECK(vote.out.find("restarted cart in prod (3/3 pods replaced)") != std::string::npos);
+    CHECK(vote.out.find("Approval `" + id + "` is already") != std::string::npos);
+    CHECK(dir.read("demo/prod/cart.state").find("restarted_at=") != std::string::npos);
+
+    SQLite::Database db(dir.file("opsgate.db"), SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("SELECT count(*) FROM audit_events WHERE kind='started' AND action='restart'").getInt() == 1);
+    for (const char* kind : {"approval_requested", "approval_vote", "approval_granted", "started", "finished"}) {
+      CHECK_MESSAGE(db.execAndGet(std::string("SELECT count(*) FROM audit_events WHERE kind='") + kind + "'").getInt() >= 1, kind);
+    }
+    // The started event of the approved run is on alice's request id.
+    CHECK(db.execAndGet("SELECT principal FROM audit_events WHERE kind='started'").getString() == "shell:alice");
+    const auto verify = run_command(opsgate_cmd(dir, "audit verify"));
+    CHECK(verify.exit_code == 0);
+  }
+
+  TEST_CASE("the shipped policy tests pass against the demo policy") {
+    const auto out = run_command("cd " + std::string(OPSGATE_SOURCE_DIR) + " && " + std::string(OPSGATE_BINARY) +
+                                 " policy test policies/examples/demo-tests.yaml");
+    INFO(out.out);
+    CHECK(out.exit_code == 0);
+    CHECK(out.out.find(" 0 failed") != std::string::npos);
   }
 
   TEST_CASE("parse prints one JSON object per message") {
