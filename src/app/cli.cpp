@@ -17,6 +17,7 @@
 #include "src/app/components.hpp"
 #include "src/app/daemon.hpp"
 #include "src/app/policy_commands.hpp"
+#include "src/intent/eval.hpp"
 #include "src/core/config_node.hpp"
 
 namespace opsgate::app {
@@ -31,6 +32,7 @@ Commands:
   serve          run the daemon (HTTP server and the adapters in the config)
   shell          chat with opsgate in this terminal (stdin lines when piped)
   parse          show how messages are understood (no policy, no action)
+  eval           score the intent cascade on a labelled JSONL file
   config check   validate a config and print what it sets up
   audit          read the audit log: tail, show, verify, export
   policy         check one decision, or run a file of policy tests
@@ -63,6 +65,14 @@ per message: {"action":…, "params":{…}, "confidence":…, "parser":…},
 {"action":"clarify","question":…} or {"action":"none"}.
 With --jsonl, reads one message per line from stdin (a plain line, or a JSON
 object with a "text" field).
+)";
+
+constexpr const char* kEvalHelp = R"(Usage: opsgate eval [--config FILE] [--jsonl] FILE.jsonl
+
+Runs the intent cascade on labelled utterances ({"text":…, "expect":{"action":…,
+"params":{…}}} per line, as in ../shared/eval/) and prints exact-match
+accuracy, per-action precision/recall, the mismatches and the time per
+message. --jsonl prints the report as JSON. Exit 1 if a line is invalid.
 )";
 
 constexpr const char* kConfigHelp = R"(Usage: opsgate config check [--config FILE]
@@ -250,6 +260,7 @@ int run_cli(int argc, char** argv) {
   const char* help = command == "serve"    ? kServeHelp
                      : command == "shell"  ? kShellHelp
                      : command == "parse"  ? kParseHelp
+                     : command == "eval"   ? kEvalHelp
                      : command == "config" ? kConfigHelp
                      : command == "audit"  ? kAuditHelp
                      : command == "policy" ? kPolicyHelp
@@ -291,6 +302,24 @@ int run_cli(int argc, char** argv) {
     }
     if (command == "parse") {
       return cmd_parse(args, config);
+    }
+    if (command == "eval") {
+      if (args.positional.size() != 1) {
+        return usage_error("eval takes one labelled JSONL file", help);
+      }
+      std::ifstream in(args.positional.front());
+      if (!in) {
+        std::fprintf(stderr, "opsgate: cannot read %s\n", args.positional.front().c_str());
+        return 1;
+      }
+      const auto parser = build_parser(config);
+      const intent::EvalReport report = intent::evaluate(*parser, in);
+      if (args.jsonl) {
+        std::cout << intent::to_json(report).dump(2) << "\n";
+      } else {
+        std::cout << intent::format_report(report);
+      }
+      return report.invalid_lines.empty() ? 0 : 1;
     }
     if (command == "policy") {
       if (sub == "check") {

@@ -8,6 +8,7 @@
 #include "src/app/audit_show_action.hpp"
 #include "src/intent/cascade.hpp"
 #include "src/intent/command_parser.hpp"
+#include "src/intent/nlu_parser.hpp"
 
 namespace opsgate::app {
 
@@ -16,6 +17,8 @@ std::unique_ptr<IntentParser> build_parser(const Config& config) {
   for (const auto& name : config.intent.parsers) {
     if (name == "command") {
       parsers.push_back(std::make_unique<intent::CommandParser>(config.inventory));
+    } else if (name == "nlu") {
+      parsers.push_back(std::make_unique<intent::NluParser>(config.inventory));
     }
   }
   return std::make_unique<intent::IntentCascade>(std::move(parsers), config.inventory, config.intent.min_confidence);

@@ -172,8 +172,8 @@ Config load_config(const ConfigNode& root) {
   if (auto intent = root.optional_child("intent")) {
     config.intent.parsers = intent->strings_or("parsers", config.intent.parsers);
     for (const auto& name : config.intent.parsers) {
-      if (name != "command") {
-        intent->fail("parsers", "unknown parser '" + name + "' (available: command)");
+      if (name != "command" && name != "nlu") {
+        intent->fail("parsers", "unknown parser '" + name + "' (available: command, nlu)");
       }
     }
     if (config.intent.parsers.empty()) {

@@ -47,7 +47,8 @@ std::string param_for_key(const std::string& key) {
 bool is_filler(const std::string& word) {
   static const std::set<std::string> fillers{
       "in", "on", "to", "for", "the", "of", "please", "env", "environment", "replicas", "replica",
-      "pods", "pod", "version", "revision", "from", "at", "with", "a", "an", "up", "down", "now", "service"};
+      "pods", "pod", "version", "revision", "from", "at", "with", "a", "an", "up", "down", "now", "service",
+      "log", "logs", "trail", "request"};
   return fillers.count(to_lower(word)) > 0;
 }
 
@@ -134,8 +135,9 @@ struct Assigner {
       return;
     }
     // An unknown word where a target belongs is reported as an unknown target
-    // by validation, which lists the known ones.
-    if (wants("target")) {
+    // by validation, which lists the known ones. Not for bare sentences: there
+    // it may be a typo or plain English, which the language parser reads better.
+    if (wants("target") && !bare) {
       params["target"] = word;
       return;
     }

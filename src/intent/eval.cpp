@@ -1,0 +1,177 @@
+#include "src/intent/eval.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+namespace opsgate::intent {
+
+namespace {
+
+using nlohmann::json;
+
+std::string label_of(const ParseResult& r) {
+  switch (r.kind) {
+    case ParseKind::request: return r.request.action;
+    case ParseKind::clarify: return "clarify";
+    case ParseKind::none: break;
+  }
+  return "none";
+}
+
+// Chat text can be invalid UTF-8; a report must still print.
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::string percent(double ratio) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.1f%%", ratio * 100.0);
+  return buf;
+}
+
+std::string pad(std::string s, std::size_t width, bool right = false) {
+  if (s.size() >= width) {
+    return s;
+  }
+  const std::string fill(width - s.size(), ' ');
+  return right ? fill + s : s + fill;
+}
+
+// Why a result does not match, or empty when it does.
+std::string compare(const json& expect, const ParseResult& got) {
+  const std::string want = expect.value("action", std::string{});
+  const std::string have = label_of(got);
+  if (want != have) {
+    return "action: expected " + want + ", got " + have;
+  }
+  if (got.kind != ParseKind::request) {
+    return {};
+  }
+  const json params = expect.contains("params") && expect["params"].is_object() ? expect["params"] : json::object();
+  for (const auto& [key, value] : params.items()) {
+    if (!got.request.params.contains(key)) {
+      return "param " + key + ": expected " + dump(value) + ", missing";
+    }
+    if (got.request.params[key] != value) {
+      return "param " + key + ": expected " + dump(value) + ", got " + dump(got.request.params[key]);
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+EvalReport evaluate(const IntentParser& parser, std::istream& jsonl) {
+  EvalReport report;
+  std::map<std::string, ActionScore> scores;
+  double total_us = 0.0;
+  std::string line;
+  int number = 0;
+  while (std::getline(jsonl, line)) {
+    ++number;
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') {
+      continue;
+    }
+    const json item = json::parse(line, nullptr, false);
+    if (item.is_discarded() || !item.is_object()) {
+      report.invalid_lines.push_back("line " + std::to_string(number) + ": not a JSON object");
+      continue;
+    }
+    if (!item.contains("text") || !item["text"].is_string() || !item.contains("expect") ||
+        !item["expect"].is_object() || !item["expect"].contains("action") || !item["expect"]["action"].is_string()) {
+      report.invalid_lines.push_back("line " + std::to_string(number) +
+                                     ": needs \"text\" (string) and \"expect\": {\"action\": ...}");
+      continue;
+    }
+    const std::string text = item["text"].get<std::string>();
+    const json& expect = item["expect"];
+
+    const auto start = std::chrono::steady_clock::now();
+    const ParseResult got = parser.parse(text);
+    const auto stop = std::chrono::steady_clock::now();
+    const double us = std::chrono::duration<double, std::micro>(stop - start).count();
+    total_us += us;
+    report.max_us = std::max(report.max_us, us);
+
+    ++report.total;
+    const std::string want = expect["action"].get<std::string>();
+    const std::string have = label_of(got);
+    auto& w = scores[want];
+    w.action = want;
+    ++w.expected;
+    auto& h = scores[have];
+    h.action = have;
+    ++h.predicted;
+    if (want == have) {
+      ++scores[want].correct;
+    }
+    const std::string why = compare(expect, got);
+    if (why.empty()) {
+      ++report.exact;
+    } else {
+      report.mismatches.push_back({number, text, expect, to_json(got), why});
+    }
+  }
+  for (auto& [name, score] : scores) {
+    report.per_action.push_back(score);
+  }
+  report.mean_us = report.total == 0 ? 0.0 : total_us / report.total;
+  return report;
+}
+
+std::string format_report(const EvalReport& report) {
+  std::ostringstream out;
+  char timing[96];
+  std::snprintf(timing, sizeof timing, "%.1f us/message mean, %.1f us max", report.mean_us, report.max_us);
+  out << "exact match: " << report.exact << "/" << report.total << " (" << percent(report.accuracy()) << "), "
+      << timing << "\n\n";
+  out << pad("action", 16) << pad("expected", 10, true) << pad("answered", 10, true) << pad("correct", 9, true)
+      << pad("precision", 11, true) << pad("recall", 9, true) << "\n";
+  for (const auto& s : report.per_action) {
+    out << pad(s.action, 16) << pad(std::to_string(s.expected), 10, true) << pad(std::to_string(s.predicted), 10, true)
+        << pad(std::to_string(s.correct), 9, true) << pad(percent(s.precision()), 11, true)
+        << pad(percent(s.recall()), 9, true) << "\n";
+  }
+  if (!report.mismatches.empty()) {
+    out << "\nmismatches:\n";
+    for (const auto& m : report.mismatches) {
+      out << "  line " << m.line << ": " << dump(json(m.text)) << "\n"
+          << "    " << m.why << "\n"
+          << "    expected " << dump(m.expected) << "\n"
+          << "    got      " << dump(m.got) << "\n";
+    }
+  }
+  if (!report.invalid_lines.empty()) {
+    out << "\nnot scored:\n";
+    for (const auto& line : report.invalid_lines) {
+      out << "  " << line << "\n";
+    }
+  }
+  return out.str();
+}
+
+nlohmann::json to_json(const EvalReport& report) {
+  json per_action = json::object();
+  for (const auto& s : report.per_action) {
+    per_action[s.action] = {{"expected", s.expected},   {"predicted", s.predicted},
+                            {"correct", s.correct},     {"precision", s.precision()},
+                            {"recall", s.recall()}};
+  }
+  json mismatches = json::array();
+  for (const auto& m : report.mismatches) {
+    mismatches.push_back(
+        {{"line", m.line}, {"text", m.text}, {"expected", m.expected}, {"got", m.got}, {"why", m.why}});
+  }
+  return {{"total", report.total},
+          {"exact", report.exact},
+          {"accuracy", report.accuracy()},
+          {"mean_us", report.mean_us},
+          {"max_us", report.max_us},
+          {"per_action", per_action},
+          {"mismatches", mismatches},
+          {"invalid_lines", report.invalid_lines}};
+}
+
+}  // namespace opsgate::intent

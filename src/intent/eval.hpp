@@ -1,0 +1,61 @@
+#pragma once
+// Scores a parser (usually the whole cascade) against labelled utterances in
+// JSON Lines: {"text": ..., "expect": {"action": ..., "params": {...}}}.
+// A library function so `opsgate eval` and the tests share one definition of
+// "correct". Reads the stream once; no other state.
+
+#include <istream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "src/core/intent_parser.hpp"
+
+namespace opsgate::intent {
+
+// One utterance the parser got wrong.
+struct Mismatch {
+  int line = 0;               // 1-based line in the input
+  std::string text;
+  nlohmann::json expected;    // the "expect" object
+  nlohmann::json got;         // to_json(ParseResult)
+  std::string why;            // "action: expected restart, got clarify" / "param env: ..."
+};
+
+// Action-level counts for one label ("restart", "clarify", "none", ...).
+struct ActionScore {
+  std::string action;
+  int expected = 0;   // lines labelled with this action
+  int predicted = 0;  // answers with this action
+  int correct = 0;    // lines where both agree (params not considered)
+  double precision() const { return predicted == 0 ? 1.0 : static_cast<double>(correct) / predicted; }
+  double recall() const { return expected == 0 ? 1.0 : static_cast<double>(correct) / expected; }
+};
+
+// The score of one run over one file.
+struct EvalReport {
+  int total = 0;   // scored lines
+  int exact = 0;   // action right and every expected param equal (extra params allowed)
+  std::vector<ActionScore> per_action;  // sorted by action name
+  std::vector<Mismatch> mismatches;
+  std::vector<std::string> invalid_lines;  // "line 7: not JSON" — not scored
+  double mean_us = 0.0;  // wall time per parse
+  double max_us = 0.0;
+
+  double accuracy() const { return total == 0 ? 0.0 : static_cast<double>(exact) / total; }
+};
+
+// A request matches when the action is the expected one and each expected
+// param equals the answer's (after validation, so canonical names); extra
+// params such as a default env or range are allowed. An expected "clarify" or
+// "none" matches that kind of answer, whatever the question. Blank lines and
+// lines starting with '#' are skipped; malformed lines are listed, not scored.
+EvalReport evaluate(const IntentParser& parser, std::istream& jsonl);
+
+// A readable table: accuracy, timing, per-action precision/recall, mismatches.
+std::string format_report(const EvalReport& report);
+
+nlohmann::json to_json(const EvalReport& report);
+
+}  // namespace opsgate::intent

@@ -1,0 +1,98 @@
+#include <doctest/doctest.h>
+
+#include <map>
+#include <sstream>
+
+#include "src/intent/eval.hpp"
+
+using namespace opsgate;
+using nlohmann::json;
+
+namespace {
+
+// Answers from a table, so the scoring rules are tested on their own.
+class TableParser final : public IntentParser {
+ public:
+  std::map<std::string, ParseResult> answers;
+  std::string_view name() const override { return "table"; }
+  ParseResult parse(std::string_view text) const override {
+    const auto it = answers.find(std::string(text));
+    return it == answers.end() ? ParseResult::none("table") : it->second;
+  }
+};
+
+ParseResult req(std::string action, json params) {
+  ParseResult r;
+  r.kind = ParseKind::request;
+  r.request = {std::move(action), std::move(params)};
+  r.confidence = 0.9;
+  return r;
+}
+
+}  // namespace
+
+TEST_SUITE("intent/eval") {
+  TEST_CASE("expected params are a subset; clarify and none match by kind; wrong values are listed") {
+    TableParser p;
+    p.answers["a"] = req("restart", {{"target", "cart"}, {"env", "prod"}});
+    p.answers["b"] = req("logs.search", {{"target", "cart"}, {"env", "prod"}, {"limit", 20}});
+    p.answers["c"] = ParseResult::clarify("table", "which?");
+    p.answers["e"] = req("scale", {{"target", "cart"}, {"env", "prod"}, {"replicas", 3}});
+    std::istringstream in(
+        R"({"text": "a", "expect": {"action": "restart", "params": {"target": "cart", "env": "prod"}}})" "\n"
+        R"({"text": "b", "expect": {"action": "logs.search", "params": {"target": "cart"}}})" "\n"
+        R"({"text": "c", "expect": {"action": "clarify", "params": {}}})" "\n"
+        R"({"text": "d", "expect": {"action": "none", "params": {}}})" "\n"
+        "\n# a comment\n"
+        R"({"text": "e", "expect": {"action": "scale", "params": {"replicas": 30}}})" "\n"
+        R"({"text": "f", "expect": {"action": "restart", "params": {}}})" "\n"
+        "not json\n"
+        R"({"text": 1})" "\n");
+    const auto report = intent::evaluate(p, in);
+    CHECK(report.total == 6);
+    CHECK(report.exact == 4);
+    CHECK(report.accuracy() == doctest::Approx(4.0 / 6.0));
+    REQUIRE(report.mismatches.size() == 2);
+    CHECK(report.mismatches[0].line == 7);
+    CHECK(report.mismatches[0].why == "param replicas: expected 30, got 3");
+    CHECK(report.mismatches[1].why == "action: expected restart, got none");
+    CHECK(report.invalid_lines.size() == 2);
+
+    std::map<std::string, intent::ActionScore> by_name;
+    for (const auto& s : report.per_action) {
+      by_name[s.action] = s;
+    }
+    CHECK(by_name["restart"].expected == 2);
+    CHECK(by_name["restart"].correct == 1);
+    CHECK(by_name["restart"].recall() == doctest::Approx(0.5));
+    CHECK(by_name["none"].predicted == 2);
+    CHECK(by_name["none"].precision() == doctest::Approx(0.5));
+    CHECK(by_name["scale"].correct == 1);  // right action, wrong value: counted for the action, not exact
+
+    const std::string table = intent::format_report(report);
+    CHECK(table.find("exact match: 4/6") != std::string::npos);
+    CHECK(table.find("precision") != std::string::npos);
+    CHECK(table.find("line 7") != std::string::npos);
+    const json j = intent::to_json(report);
+    CHECK(j["exact"] == 4);
+    CHECK(j["per_action"]["restart"]["recall"] == 0.5);
+    CHECK(j["mismatches"].size() == 2);
+  }
+
+  TEST_CASE("an empty input scores nothing and still formats") {
+    TableParser p;
+    std::istringstream in("");
+    const auto report = intent::evaluate(p, in);
+    CHECK(report.total == 0);
+    CHECK(report.accuracy() == 0.0);
+    CHECK_FALSE(intent::format_report(report).empty());
+  }
+
+  TEST_CASE("invalid UTF-8 in a line does not break the report") {
+    TableParser p;
+    std::istringstream in("{\"text\": \"\\u00e9\", \"expect\": {\"action\": \"help\", \"params\": {}}}\n");
+    const auto report = intent::evaluate(p, in);
+    CHECK(report.total == 1);
+    CHECK_NOTHROW((void)intent::to_json(report).dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+}
