@@ -139,9 +139,10 @@ Decision RbacPolicy::evaluate(const Principal& principal, const ActionSpec& spec
   const Rule* deny = nullptr;
   const Rule* approval = nullptr;
   const Rule* allow = nullptr;
-  for (const auto& rule : rules_) {
-    if (!rule.actions.empty() && !any_glob(rule.actions, spec.name)) continue;
-    if (!listed(rule.kinds, kind)) continue;
+  static const std::vector<std::size_t> kNoRules;
+  const auto indexed = rules_by_action_.find(spec.name);
+  for (const std::size_t index : indexed == rules_by_action_.end() ? kNoRules : indexed->second) {
+    const Rule& rule = rules_[index];
     if (!rule.envs.empty() && (env.empty() || !listed(rule.envs, env))) continue;
     if (!rule.targets.empty() && (target.empty() || !listed(rule.targets, target))) continue;
     if (!rule.teams.empty() && (team.empty() || !listed(rule.teams, team))) continue;
@@ -402,6 +403,15 @@ std::shared_ptr<const RbacPolicy> load_rbac_policy(const ConfigNode& root, std::
       rule.break_glass_overrides = node.boolean_or("break_glass_overrides", false);
       node.finish();
       policy->rules_.push_back(std::move(rule));
+    }
+  }
+  for (const auto& spec : action_catalogue()) {
+    auto& list = policy->rules_by_action_[spec.name];
+    for (std::size_t i = 0; i < policy->rules_.size(); ++i) {
+      const Rule& rule = policy->rules_[i];
+      if ((rule.actions.empty() || any_glob(rule.actions, spec.name)) && listed(rule.kinds, to_string(spec.kind))) {
+        list.push_back(i);
+      }
     }
   }
   if (auto limits = root.optional_child("rate_limits")) {

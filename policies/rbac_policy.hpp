@@ -82,6 +82,9 @@ class RbacPolicy final : public PolicyEngine {
   std::unordered_map<std::string, Role> roles_;
   std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> bindings_;  // subjects, roles
   std::vector<Rule> rules_;
+  // For each catalogue action, the rules whose actions and kinds can match it,
+  // in file order: a decision scans those only.
+  std::unordered_map<std::string, std::vector<std::size_t>> rules_by_action_;
   std::vector<RateLimit> rate_limits_;
 };
 

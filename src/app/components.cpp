@@ -1,6 +1,8 @@
 #include "src/app/components.hpp"
 
 #include "actions/exec/exec_action.hpp"
+#include "actions/loki/logs_action.hpp"
+#include "actions/prometheus/prometheus_actions.hpp"
 #include <filesystem>
 
 #include "policies/rbac_policy.hpp"
@@ -78,21 +80,37 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
                     (c.shell.allow_impersonation ? " (impersonation allowed)" : ""));
 
   c.actions.add(make_audit_show_action(config.storage_path, config.inventory));
+  c.http = std::make_unique<net::HttpClient>();
+  auto add = [&](std::unique_ptr<Action> action, const ConfigNode& node, const std::string& backend) {
+    const std::string action_name = action->spec().name;
+    if (!c.actions.add(std::move(action))) {
+      node.fail_here("a second backend for " + action_name + " (each action has one backend)");
+    }
+    c.notes.push_back("action: " + action_name + " via " + backend);
+  };
   if (config.actions) {
     for (const auto& [name, node] : config.actions->entries()) {
       if (name == "timeout") {
         continue;  // read by load_config
       }
-      if (name != "exec") {
-        config.actions->fail(name, "unknown action backend '" + name + "' (available: exec)");
-      }
-      const auto exec_config = actions::exec::parse_exec_config(node);
-      for (auto& action : actions::exec::make_exec_actions(exec_config, config.inventory, executor)) {
-        const std::string action_name = action->spec().name;
-        if (!c.actions.add(std::move(action))) {
-          node.fail("commands", "two backends configured for " + action_name);
+      if (name == "exec") {
+        for (auto& action : actions::exec::make_exec_actions(actions::exec::parse_exec_config(node), config.inventory, executor)) {
+          add(std::move(action), node, "exec");
         }
-        c.notes.push_back("action: " + action_name + " via exec");
+      } else if (name == "prometheus") {
+        const auto prometheus = actions::prometheus::parse_prometheus_config(node);
+        for (auto& action : actions::prometheus::make_prometheus_actions(prometheus, config.inventory, *c.http, c.clock)) {
+          add(std::move(action), node, "prometheus " + prometheus.connection.url);
+        }
+      } else if (name == "loki") {
+        const auto loki = actions::loki::parse_loki_config(node);
+        add(actions::loki::make_loki_logs_action(loki, config.inventory, *c.http, *c.clock), node,
+            "loki " + loki.connection.url);
+      } else if (name == "logfile") {
+        add(actions::loki::make_file_logs_action(actions::loki::parse_logfile_config(node), config.inventory, *c.clock),
+            node, "log files");
+      } else {
+        config.actions->fail(name, "unknown action backend '" + name + "' (available: exec, prometheus, loki, logfile)");
       }
     }
   }

@@ -15,11 +15,16 @@
 #include "src/core/config.hpp"
 #include "src/core/intent_parser.hpp"
 #include "src/core/policy_engine.hpp"
+#include "src/core/clock.hpp"
+#include "src/net/http_client.hpp"
 #include "src/net/http_server.hpp"
 
 namespace opsgate::app {
 
 struct Components {
+  // Declared first so they outlive the actions that use them.
+  std::shared_ptr<const Clock> clock = std::make_shared<SystemClock>();
+  std::unique_ptr<net::HttpClient> http;
   std::unique_ptr<IntentParser> parser;  // the cascade
   std::shared_ptr<const PolicyEngine> policy;
   ActionRegistry actions;

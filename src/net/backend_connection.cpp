@@ -1,0 +1,164 @@
+#include "src/net/backend_connection.hpp"
+
+#include <array>
+#include <cstdint>
+
+#include "src/net/http_client_support.hpp"
+#include "src/net/http_types.hpp"
+
+namespace opsgate::net {
+
+namespace {
+
+constexpr std::chrono::seconds kMinTimeout{1};
+constexpr std::chrono::seconds kMaxTimeout{300};
+
+std::string base64(std::string_view text) {
+  static constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((text.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < text.size(); i += 3) {
+    const std::uint32_t n = (static_cast<std::uint8_t>(text[i]) << 16) | (static_cast<std::uint8_t>(text[i + 1]) << 8) |
+                            static_cast<std::uint8_t>(text[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += kAlphabet[(n >> 6) & 63];
+    out += kAlphabet[n & 63];
+  }
+  if (i + 1 == text.size()) {
+    const std::uint32_t n = static_cast<std::uint8_t>(text[i]) << 16;
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == text.size()) {
+    const std::uint32_t n = (static_cast<std::uint8_t>(text[i]) << 16) | (static_cast<std::uint8_t>(text[i + 1]) << 8);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += kAlphabet[(n >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+void check_url(const ConfigNode& node, const std::string& url) {
+  auto shown = detail::display_url(url);
+  if (!shown) {
+    node.fail("url", shown.error().message + " (expected e.g. http://127.0.0.1:9090)");
+  }
+  // display_url drops credentials, query and fragment: anything it dropped
+  // would be silently ignored or leaked into logs, so refuse it.
+  std::string normal = *shown;
+  while (!normal.empty() && normal.back() == '/') {
+    normal.pop_back();
+  }
+  if (!iequals_ascii(normal, url)) {
+    node.fail("url", "give only scheme, host, port and path (e.g. https://prometheus.example:9090/prom); "
+                     "credentials go in bearer_token or basic_auth");
+  }
+}
+
+}  // namespace
+
+BackendConnection parse_backend_connection(const ConfigNode& node) {
+  BackendConnection c;
+  std::string url = node.str("url");
+  while (!url.empty() && url.back() == '/') {
+    url.pop_back();
+  }
+  check_url(node, url);
+  c.url = url;
+
+  c.bearer_token = node.optional_secret("bearer_token");
+  if (c.bearer_token && c.bearer_token->empty()) {
+    node.fail("bearer_token", "is empty");
+  }
+  if (const auto basic = node.optional_child("basic_auth")) {
+    if (c.bearer_token) {
+      node.fail("basic_auth", "give bearer_token or basic_auth, not both");
+    }
+    if (!basic->is_map()) {
+      node.fail("basic_auth", "expected {user: NAME, password: {env: NAME}}");
+    }
+    c.basic_user = basic->str("user");
+    if (c.basic_user->find(':') != std::string::npos) {
+      basic->fail("user", "a basic auth user name cannot contain ':'");
+    }
+    c.basic_password = basic->secret("password");
+    basic->finish();
+  }
+  if (const auto headers = node.optional_child("headers")) {
+    if (!headers->is_map()) {
+      node.fail("headers", "expected a mapping of header names to values, e.g. {X-Scope-OrgID: tenant-1}");
+    }
+    for (const auto& [name, value] : headers->entries()) {
+      const std::string text = value.as_string();
+      if (auto problem = detail::header_problem(name, text)) {
+        headers->fail(name, *problem);
+      }
+      if (iequals_ascii(name, "Authorization") && (c.bearer_token || c.basic_user)) {
+        headers->fail(name, "Authorization is set by bearer_token or basic_auth; give one way only");
+      }
+      c.headers.emplace_back(name, text);
+    }
+    headers->finish();
+  }
+  c.ca_file = node.str_or("ca_file", "");
+  c.verify_tls = !node.boolean_or("insecure_skip_verify", false);
+  const auto timeout = node.duration_or("timeout", std::chrono::duration_cast<std::chrono::seconds>(c.timeout));
+  if (timeout < kMinTimeout || timeout > kMaxTimeout) {
+    node.fail("timeout", "expected 1s to 5m");
+  }
+  c.timeout = timeout;
+  return c;
+}
+
+HttpClientRequest make_request(const BackendConnection& connection, std::string method, std::string path_and_query) {
+  HttpClientRequest request;
+  request.method = std::move(method);
+  request.url = connection.url + path_and_query;
+  request.headers = connection.headers;
+  if (connection.bearer_token) {
+    request.headers.emplace_back("Authorization", "Bearer " + connection.bearer_token->reveal());
+  } else if (connection.basic_user) {
+    const std::string password = connection.basic_password ? connection.basic_password->reveal() : "";
+    request.headers.emplace_back("Authorization", "Basic " + base64(*connection.basic_user + ":" + password));
+  }
+  request.timeout = connection.timeout;
+  request.verify_tls = connection.verify_tls;
+  request.ca_file = connection.ca_file;
+  return request;
+}
+
+std::string url_encode(std::string_view text) {
+  static constexpr std::array<char, 16> kHex{'0', '1', '2', '3', '4', '5', '6', '7',
+                                             '8', '9', 'A', 'B', 'C', 'D', 'E', 'F'};
+  std::string out;
+  out.reserve(text.size() * 3);
+  for (const char c : text) {
+    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                            c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out += c;
+      continue;
+    }
+    const auto byte = static_cast<unsigned char>(c);
+    out += '%';
+    out += kHex[byte >> 4];
+    out += kHex[byte & 15];
+  }
+  return out;
+}
+
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string out;
+  for (const auto& [name, value] : params) {
+    if (!out.empty()) {
+      out += '&';
+    }
+    out += url_encode(name) + "=" + url_encode(value);
+  }
+  return out;
+}
+
+}  // namespace opsgate::net

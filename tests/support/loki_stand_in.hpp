@@ -1,0 +1,260 @@
+#pragma once
+// A stand-in Loki for the log backend's tests: net::HttpServer on 127.0.0.1:0
+// with its own two threads, answering query_range and query with the
+// captured fixtures (../shared/fixtures/loki/) or crafted bodies, and
+// recording what it was asked. Plus a fixed clock, the demo-like inventory
+// and a helper that runs one coroutine to completion.
+
+#include <chrono>
+#include <exception>
+#include <fstream>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "src/core/clock.hpp"
+#include "src/core/inventory.hpp"
+#include "src/net/http_server.hpp"
+
+namespace opsgate::test {
+
+// A fixture file captured from a real Loki, byte for byte.
+inline std::string loki_fixture(const std::string& name) {
+  const std::string path = std::string(OPSGATE_SHARED_DIR) + "/fixtures/loki/" + name;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw std::runtime_error("missing fixture " + path);
+  }
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// "a=1&b=x%20y+z" -> {a: 1, b: "x y z"}.
+inline std::map<std::string, std::string> decode_query(std::string_view query) {
+  const auto unescape = [](std::string_view text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '+') {
+        out += ' ';
+      } else if (text[i] == '%' && i + 2 < text.size()) {
+        out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+        i += 2;
+      } else {
+        out += text[i];
+      }
+    }
+    return out;
+  };
+  std::map<std::string, std::string> params;
+  std::size_t pos = 0;
+  while (pos <= query.size() && !query.empty()) {
+    std::size_t end = query.find('&', pos);
+    if (end == std::string_view::npos) {
+      end = query.size();
+    }
+    const std::string_view pair = query.substr(pos, end - pos);
+    const std::size_t eq = pair.find('=');
+    params[unescape(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : unescape(pair.substr(eq + 1));
+    pos = end + 1;
+  }
+  return params;
+}
+
+// What the stand-in answers on one path.
+struct LokiReply {
+  int status = 200;
+  std::string content_type = "application/json; charset=UTF-8";  // what Loki sends, errors included
+  std::string body;
+  std::chrono::milliseconds delay{0};  // longer than the client's timeout: a timeout test
+};
+
+// One request the stand-in received.
+struct LokiSeen {
+  std::string path;
+  std::map<std::string, std::string> params;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  std::string header(std::string_view name) const {
+    for (const auto& [n, v] : headers) {
+      if (net::iequals_ascii(n, name)) {
+        return v;
+      }
+    }
+    return "";
+  }
+};
+
+// Owned by one test; answer()/seen() from the test's thread, handlers on the
+// stand-in's own threads (hence the mutex).
+class LokiStandIn {
+ public:
+  static constexpr const char* kQueryRange = "/loki/api/v1/query_range";
+  static constexpr const char* kQuery = "/loki/api/v1/query";
+
+  LokiStandIn() : state_(std::make_shared<State>()), server_(io_.get_executor(), config()) {
+    for (const char* path : {kQueryRange, kQuery}) {
+      auto state = state_;
+      const std::string p = path;
+      // Not a coroutine itself: it hands over to one that takes everything by value.
+      server_.route("GET", p, [state, p](net::HttpRequest request) { return handle(state, p, std::move(request)); });
+    }
+    auto started = server_.start();
+    if (!started) {
+      throw std::runtime_error(started.error().message);
+    }
+    for (int i = 0; i < 2; ++i) {
+      threads_.emplace_back([this] { io_.run(); });
+    }
+  }
+
+  ~LokiStandIn() {
+    auto done = std::make_shared<std::promise<void>>();
+    auto stopped = done->get_future();
+    boost::asio::co_spawn(io_, server_.stop(), [done](std::exception_ptr) { done->set_value(); });
+    stopped.wait_for(std::chrono::seconds(10));
+    work_.reset();
+    io_.stop();
+    for (auto& thread : threads_) {
+      thread.join();
+    }
+  }
+  LokiStandIn(const LokiStandIn&) = delete;
+  LokiStandIn& operator=(const LokiStandIn&) = delete;
+
+  void answer(const std::string& path, LokiReply reply) {
+    std::lock_guard lock(state_->mutex);
+    state_->replies[path] = std::move(reply);
+  }
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_.local_port()); }
+
+  std::vector<LokiSeen> seen() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->seen;
+  }
+
+  // The last request on `path`; fails the test when there was none.
+  LokiSeen last(const std::string& path) const {
+    std::lock_guard lock(state_->mutex);
+    for (auto it = state_->seen.rbegin(); it != state_->seen.rend(); ++it) {
+      if (it->path == path) {
+        return *it;
+      }
+    }
+    throw std::runtime_error("the stand-in Loki saw no request on " + path);
+  }
+
+ private:
+  struct State {
+    mutable std::mutex mutex;
+    std::map<std::string, LokiReply> replies;
+    std::vector<LokiSeen> seen;
+  };
+
+  static boost::asio::awaitable<net::HttpResponse> handle(std::shared_ptr<State> state, std::string path,
+                                                          net::HttpRequest request) {
+    LokiReply reply;
+    {
+      std::lock_guard lock(state->mutex);
+      state->seen.push_back(LokiSeen{path, decode_query(request.query), request.headers});
+      const auto it = state->replies.find(path);
+      reply = it != state->replies.end() ? it->second : LokiReply{404, "text/plain; charset=utf-8", "404 page not found\n", {}};
+    }
+    if (reply.delay.count() > 0) {
+      auto executor = co_await boost::asio::this_coro::executor;
+      boost::asio::steady_timer timer(executor, reply.delay);
+      auto token = boost::asio::as_tuple(boost::asio::use_awaitable);
+      auto waited = co_await timer.async_wait(token);
+      (void)waited;
+    }
+    net::HttpResponse response;
+    response.status = reply.status;
+    response.content_type = reply.content_type;
+    response.body = reply.body;
+    co_return response;
+  }
+
+  static net::HttpServerConfig config() {
+    net::HttpServerConfig c;
+    c.listen = "127.0.0.1:0";
+    c.drain_timeout = std::chrono::seconds(1);
+    return c;
+  }
+
+  std::shared_ptr<State> state_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
+  net::HttpServer server_;
+  std::vector<std::thread> threads_;
+};
+
+// A clock that says what the test tells it.
+class FixedClock final : public Clock {
+ public:
+  explicit FixedClock(std::chrono::system_clock::time_point t) : now_(t) {}
+  std::chrono::system_clock::time_point now() const override { return now_; }
+
+ private:
+  std::chrono::system_clock::time_point now_;
+};
+
+inline std::chrono::system_clock::time_point unix_seconds(std::int64_t s) {
+  return std::chrono::system_clock::time_point{std::chrono::seconds{s}};
+}
+
+// checkout and cart in prod and staging, with the demo's selectors.
+inline std::shared_ptr<const Inventory> loki_test_inventory() {
+  auto placements = [](const std::string& name, const std::string& ns_prefix) {
+    std::map<std::string, TargetPlacement> out;
+    for (const std::string env : {"prod", "staging"}) {
+      const std::string ns = ns_prefix + "-" + env;
+      out[env] = TargetPlacement{ns, name, "app=\"" + name + "\",namespace=\"" + ns + "\"",
+                                 "{app=\"" + name + "\",namespace=\"" + ns + "\"}"};
+    }
+    return out;
+  };
+  std::vector<Target> targets{{"cart", {}, "shop", placements("cart", "shop")},
+                              {"checkout", {"co"}, "shop", placements("checkout", "shop")}};
+  std::vector<Environment> envs{{"prod", {"production"}}, {"staging", {"stage"}}};
+  return std::make_shared<const Inventory>(std::move(targets), std::move(envs), "prod");
+}
+
+// Runs one coroutine to completion on `io` and returns its result.
+template <class T>
+T run_on(boost::asio::io_context& io, boost::asio::awaitable<T> task) {
+  std::optional<T> result;
+  std::exception_ptr failure;
+  boost::asio::co_spawn(io, std::move(task), [&result, &failure](std::exception_ptr error, T value) {
+    failure = error;
+    if (!error) {
+      result.emplace(std::move(value));
+    }
+  });
+  io.run();
+  io.restart();
+  if (failure) {
+    std::rethrow_exception(failure);
+  }
+  return std::move(*result);
+}
+
+}  // namespace opsgate::test
