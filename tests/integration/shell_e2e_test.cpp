@@ -169,6 +169,13 @@ TEST_SUITE("integration/shell") {
     CHECK(out.out.find(dir.file("opsgate.yaml") + ":" + std::to_string(bad_line) + ": adapters2: unknown key") != std::string::npos);
   }
 
+  TEST_CASE("config/example.yaml, which documents every option, validates") {
+    const auto out = run_command("cd " + std::string(OPSGATE_SOURCE_DIR) + " && " + std::string(OPSGATE_BINARY) +
+                                 " config check --config config/example.yaml 2>&1");
+    INFO(out.out);
+    CHECK(out.exit_code == 0);
+  }
+
   TEST_CASE("the embedded demo config validates") {
     const auto out = run_command(std::string(OPSGATE_BINARY) + " config check 2>&1");
     CHECK(out.exit_code == 0);
