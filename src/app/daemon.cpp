@@ -124,7 +124,6 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
       return 1;
     }
     http->set_ready("audit_log", true, config.storage_path);
-    spdlog::info("http: listening on {} (/healthz, /readyz)", components.server.listen);
   }
 
   std::unique_ptr<Adapter> shell;
