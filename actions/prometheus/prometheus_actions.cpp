@@ -25,6 +25,7 @@ struct Shared {
   std::shared_ptr<const Inventory> inventory;
   std::shared_ptr<const Clock> clock;
   std::unique_ptr<PrometheusApi> api;
+  std::unique_ptr<AlertmanagerApi> alertmanager;  // null: none configured
   std::string graph_base;
 
   const std::string& template_for(const std::string& target, const std::string& metric) const {
@@ -189,10 +190,12 @@ class AlertsListAction final : public opsgate::Action {
     const Shared& s = *shared_;
     const AlertFilter filter{string_param(request.params, "target"), string_param(request.params, "env")};
     auto answer = co_await s.api->alerts();
-    if (!answer) {
-      co_return tl::unexpected(answer.error());
+    AlertSources sources{std::move(answer), std::nullopt};
+    if (s.alertmanager) {
+      auto active = co_await s.alertmanager->active_alerts();
+      sources.alertmanager = std::move(active);
     }
-    co_return summarise_alerts(*answer, filter, s.config.alert_labels, *s.inventory, s.config.max_series, s.now_s());
+    co_return summarise_alerts(sources, filter, s.config.alert_labels, *s.inventory, s.config.max_series, s.now_s());
   }
 
  private:
@@ -257,6 +260,13 @@ PrometheusConfig parse_prometheus_config(const ConfigNode& node) {
     config.alert_labels.env = labels->strings_or("env", config.alert_labels.env);
     labels->finish();
   }
+  if (const auto alertmanager = node.optional_child("alertmanager")) {
+    if (!alertmanager->is_map()) {
+      node.fail("alertmanager", "expected {url: http://alertmanager:9093, bearer_token: ..., timeout: 10s}");
+    }
+    config.alertmanager = net::parse_backend_connection(*alertmanager);
+    alertmanager->finish();
+  }
   node.finish();
   return config;
 }
@@ -294,6 +304,9 @@ std::vector<std::unique_ptr<opsgate::Action>> make_prometheus_actions(const Prom
   shared->inventory = std::move(inventory);
   shared->clock = clock ? std::move(clock) : std::make_shared<const SystemClock>();
   shared->api = std::make_unique<PrometheusApi>(config.connection, http, config.max_retries);
+  if (config.alertmanager) {
+    shared->alertmanager = std::make_unique<AlertmanagerApi>(*config.alertmanager, http, config.max_retries);
+  }
   shared->graph_base = config.graph_url.empty() ? config.connection.url : config.graph_url;
 
   std::shared_ptr<const Shared> frozen = std::move(shared);

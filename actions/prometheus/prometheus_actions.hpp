@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,8 @@ struct PrometheusConfig {
   std::size_t max_query_length = 2000;  // metrics.promql refuses longer queries
   int max_retries = 2;                // GETs retried on connection errors and 5xx
   AlertLabels alert_labels;
+  // When set, alerts.list also lists Alertmanager's active alerts (API v2).
+  std::optional<net::BackendConnection> alertmanager;
 };
 
 // error_rate, latency_p99, latency_p50, rps, cpu, memory, restarts.
@@ -52,6 +55,8 @@ const std::map<std::string, std::string>& default_metric_templates();
 //   targets: {checkout: {metrics: {latency_p99: '...'}}}
 //   graph_url, max_series (1-100), max_query_length (10-10000), max_retries (0-5),
 //   alert_labels: {target: [service, app], env: [env, namespace]}
+//   alertmanager: {url, bearer_token, basic_auth, headers, ca_file, insecure_skip_verify, timeout}
+//     (net::parse_backend_connection; alerts.list then also asks Alertmanager)
 // Throws ConfigError naming file:line:key for an unknown key or metric, or a
 // template with an unknown placeholder (or, outside targets:, without $selector).
 PrometheusConfig parse_prometheus_config(const ConfigNode& node);

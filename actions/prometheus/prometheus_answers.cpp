@@ -329,45 +329,90 @@ Result<ActionResult> summarise_promql(const std::string& query, const ApiAnswer&
   return out;
 }
 
-Result<ActionResult> summarise_alerts(const ApiAnswer& answer, const AlertFilter& filter, const AlertLabels& labels,
-                                      const Inventory& inventory, std::size_t max_alerts, std::int64_t now_s) {
-  const json* alerts = nullptr;
-  if (answer.data.is_object() && answer.data.contains("alerts") && answer.data["alerts"].is_array()) {
-    alerts = &answer.data["alerts"];
+namespace {
+
+// One alert of either source, as summarise_alerts lists it.
+struct AlertEntry {
+  const json* alert;  // the source's object (labels, annotations; value for Prometheus)
+  bool firing;
+  std::int64_t since;
+  std::string active_at;
+  std::string source;  // prometheus | alertmanager | both
+};
+
+const char* source_text(const std::string& source) {
+  if (source == "both") {
+    return "Prometheus, Alertmanager";
   }
-  if (alerts == nullptr) {
-    return fail(Errc::upstream, "Prometheus answered /api/v1/alerts without an alerts list");
+  return source == "alertmanager" ? "Alertmanager" : "Prometheus";
+}
+
+std::string one_line(const std::string& text) {
+  std::string out = text;
+  std::replace(out.begin(), out.end(), '\n', ' ');
+  std::replace(out.begin(), out.end(), '\r', ' ');
+  return out;
+}
+
+// Prometheus' firing and pending alerts; nullopt when `data` has no alerts list.
+std::optional<std::vector<AlertEntry>> prometheus_entries(const ApiAnswer& answer) {
+  if (!answer.data.is_object() || !answer.data.contains("alerts") || !answer.data["alerts"].is_array()) {
+    return std::nullopt;
   }
+  std::vector<AlertEntry> out;
+  for (const auto& alert : answer.data["alerts"]) {
+    const std::string state = string_of(alert, "state");
+    if (state != "firing" && state != "pending") {
+      continue;
+    }
+    const std::string active_at = string_of(alert, "activeAt");
+    out.push_back({&alert, state == "firing", parse_rfc3339(active_at).value_or(0), active_at, "prometheus"});
+  }
+  return out;
+}
+
+// Alertmanager's active (and unprocessed) alerts; suppressed ones are skipped
+// even if the server ignored silenced=false&inhibited=false.
+std::vector<AlertEntry> alertmanager_entries(const json& alerts) {
+  std::vector<AlertEntry> out;
+  for (const auto& alert : alerts) {
+    if (!alert.is_object()) {
+      continue;
+    }
+    if (string_of(labels_of(alert, "status"), "state") == "suppressed") {
+      continue;
+    }
+    const std::string starts_at = string_of(alert, "startsAt");
+    out.push_back({&alert, true, parse_rfc3339(starts_at).value_or(0), starts_at, "alertmanager"});
+  }
+  return out;
+}
+
+// Filters, sorts and words `entries`; `notes` end the summary. `mark_sources`
+// names each alert's source (only when Alertmanager is configured).
+ActionResult summarise_entries(std::vector<AlertEntry> entries, const AlertFilter& filter, const AlertLabels& labels,
+                               const Inventory& inventory, std::size_t max_alerts, std::int64_t now_s,
+                               bool mark_sources, const std::string& notes) {
   const Target* target = filter.target.empty() ? nullptr : inventory.find_target(filter.target);
   std::vector<std::string> wanted_targets{filter.target};
   if (target != nullptr) {
     wanted_targets = target_names(*target);
   }
 
-  struct Listed {
-    const json* alert;
-    bool firing;
-    std::int64_t since;
-  };
-  std::vector<Listed> matching;
+  std::vector<AlertEntry> matching;
   std::size_t elsewhere = 0;
-  for (const auto& alert : *alerts) {
-    const json& alert_labels = labels_of(alert, "labels");
-    const std::string state = string_of(alert, "state");
-    if (state != "firing" && state != "pending") {
-      continue;
-    }
+  for (auto& entry : entries) {
+    const json& alert_labels = labels_of(*entry.alert, "labels");
     const bool target_ok = filter.target.empty() || any_label_in(alert_labels, labels.target, wanted_targets);
     const bool env_ok =
         filter.env.empty() || any_label_in(alert_labels, labels.env, env_names(inventory, filter.env, target));
     if (!target_ok || !env_ok) {
-      elsewhere += state == "firing" ? 1 : 0;
+      elsewhere += entry.firing ? 1 : 0;
       continue;
     }
-    const std::int64_t since = parse_rfc3339(string_of(alert, "activeAt")).value_or(0);
-    matching.push_back({&alert, state == "firing", since});
+    matching.push_back(std::move(entry));
   }
-  std::stable_sort(matching.begin(), matching.end(), [](const Listed& a, const Listed& b) {
+  std::stable_sort(matching.begin(), matching.end(), [](const AlertEntry& a, const AlertEntry& b) {
     if (a.firing != b.firing) {
       return a.firing;
     }
@@ -375,7 +420,7 @@ Result<ActionResult> summarise_alerts(const ApiAnswer& answer, const AlertFilter
   });
 
   const std::size_t firing = static_cast<std::size_t>(
-      std::count_if(matching.begin(), matching.end(), [](const Listed& l) { return l.firing; }));
+      std::count_if(matching.begin(), matching.end(), [](const AlertEntry& l) { return l.firing; }));
   const std::size_t pending = matching.size() - firing;
   const std::string scope = scope_text(filter);
   const std::string others = elsewhere == 0 ? "" : " (" + std::to_string(elsewhere) + " firing elsewhere: !alerts lists all)";
@@ -383,7 +428,7 @@ Result<ActionResult> summarise_alerts(const ApiAnswer& answer, const AlertFilter
   ActionResult out;
   json listed = json::array();
   if (matching.empty()) {
-    out.summary = "no alerts firing" + scope + others + warnings_text(answer);
+    out.summary = "no alerts firing" + scope + others + notes;
     out.data = {{"alerts", listed}, {"firing", 0}, {"pending", 0}, {"elsewhere", elsewhere}};
     return out;
   }
@@ -410,8 +455,11 @@ Result<ActionResult> summarise_alerts(const ApiAnswer& answer, const AlertFilter
                       {"state", matching[i].firing ? "firing" : "pending"},
                       {"labels", alert_labels},
                       {"annotations", annotations},
-                      {"active_at", string_of(alert, "activeAt")},
+                      {"active_at", matching[i].active_at},
                       {"value", alert.contains("value") && alert["value"].is_string() ? alert["value"] : json(nullptr)}});
+    if (mark_sources) {
+      listed.back()["source"] = matching[i].source;
+    }
     if (i >= max_alerts) {
       continue;
     }
@@ -421,6 +469,9 @@ Result<ActionResult> summarise_alerts(const ApiAnswer& answer, const AlertFilter
       line += ", " + snippet(severity, 40);
     }
     line += "]";
+    if (mark_sources) {
+      line += std::string(" (") + source_text(matching[i].source) + ")";
+    }
     if (filter.target.empty() || filter.env.empty()) {
       std::string where;
       for (const auto& names : {labels.target, labels.env}) {
@@ -455,7 +506,7 @@ Result<ActionResult> summarise_alerts(const ApiAnswer& answer, const AlertFilter
   if (matching.size() > max_alerts) {
     text += "\n… and " + std::to_string(matching.size() - max_alerts) + " more";
   }
-  out.summary = text + warnings_text(answer);
+  out.summary = text + notes;
   out.data = {{"alerts", listed}, {"firing", firing}, {"pending", pending}, {"elsewhere", elsewhere}};
 
   // The oldest firing alert is where a person would start.
@@ -467,6 +518,78 @@ Result<ActionResult> summarise_alerts(const ApiAnswer& answer, const AlertFilter
       out.suggestions.push_back({"Triage " + where, "!triage " + where});
       break;
     }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<ActionResult> summarise_alerts(const ApiAnswer& answer, const AlertFilter& filter, const AlertLabels& labels,
+                                      const Inventory& inventory, std::size_t max_alerts, std::int64_t now_s) {
+  auto entries = prometheus_entries(answer);
+  if (!entries) {
+    return fail(Errc::upstream, "Prometheus answered /api/v1/alerts without an alerts list");
+  }
+  return summarise_entries(std::move(*entries), filter, labels, inventory, max_alerts, now_s, false,
+                           warnings_text(answer));
+}
+
+Result<ActionResult> summarise_alerts(const AlertSources& sources, const AlertFilter& filter, const AlertLabels& labels,
+                                      const Inventory& inventory, std::size_t max_alerts, std::int64_t now_s) {
+  if (!sources.alertmanager) {
+    if (!sources.prometheus) {
+      return tl::unexpected(sources.prometheus.error());
+    }
+    return summarise_alerts(*sources.prometheus, filter, labels, inventory, max_alerts, now_s);
+  }
+  std::optional<Error> prometheus_error;
+  std::vector<AlertEntry> entries;
+  std::string warnings;
+  if (!sources.prometheus) {
+    prometheus_error = sources.prometheus.error();
+  } else if (auto found = prometheus_entries(*sources.prometheus)) {
+    entries = std::move(*found);
+    warnings = warnings_text(*sources.prometheus);
+  } else {
+    prometheus_error = Error{Errc::upstream, "Prometheus answered /api/v1/alerts without an alerts list"};
+  }
+  const Result<json>& alertmanager = *sources.alertmanager;
+  if (prometheus_error && !alertmanager) {
+    return fail(prometheus_error->code,
+                prometheus_error->message + "; Alertmanager: " + one_line(alertmanager.error().message));
+  }
+  if (alertmanager) {
+    // An alert Prometheus still evaluates and Alertmanager was sent: the same labels, listed once.
+    const std::size_t from_prometheus = entries.size();
+    for (auto& entry : alertmanager_entries(*alertmanager)) {
+      const json& entry_labels = labels_of(*entry.alert, "labels");
+      const auto same = std::find_if(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(from_prometheus),
+                                     [&entry_labels](const AlertEntry& known) {
+                                       const json& known_labels = labels_of(*known.alert, "labels");
+                                       return label(known_labels, "alertname") == label(entry_labels, "alertname") &&
+                                              known_labels == entry_labels;
+                                     });
+      if (same != entries.begin() + static_cast<std::ptrdiff_t>(from_prometheus)) {
+        same->source = "both";
+        continue;
+      }
+      entries.push_back(std::move(entry));
+    }
+  }
+  std::string notes = warnings;
+  if (prometheus_error) {
+    notes += "\nPrometheus: " + one_line(prometheus_error->message);
+  }
+  if (!alertmanager) {
+    notes += "\nAlertmanager: " + one_line(alertmanager.error().message);
+  }
+  ActionResult out =
+      summarise_entries(std::move(entries), filter, labels, inventory, max_alerts, now_s, true, notes);
+  if (prometheus_error) {
+    out.data["prometheus_error"] = prometheus_error->message;
+  }
+  if (!alertmanager) {
+    out.data["alertmanager_error"] = alertmanager.error().message;
   }
   return out;
 }

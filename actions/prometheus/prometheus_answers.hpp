@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,19 @@ struct AlertFilter {
 // /api/v1/alerts filtered by target and env (labels per `labels`, namespaces
 // from the inventory), firing first, at most `max_alerts` listed.
 Result<ActionResult> summarise_alerts(const ApiAnswer& answer, const AlertFilter& filter, const AlertLabels& labels,
+                                      const Inventory& inventory, std::size_t max_alerts, std::int64_t now_s);
+
+// What alerts.list got from each source: an answer or why not.
+struct AlertSources {
+  Result<ApiAnswer> prometheus;                        // /api/v1/alerts
+  std::optional<Result<nlohmann::json>> alertmanager;  // /api/v2/alerts; nullopt: none configured
+};
+
+// Both sources merged: an alert in both (same label set, alertname included)
+// is listed once, and every line names its source. A source that failed is a
+// one-line note ("Alertmanager: <why>") under the other's alerts; only both
+// failing is an error. Without Alertmanager, exactly the overload above.
+Result<ActionResult> summarise_alerts(const AlertSources& sources, const AlertFilter& filter, const AlertLabels& labels,
                                       const Inventory& inventory, std::size_t max_alerts, std::int64_t now_s);
 
 }  // namespace opsgate::actions::prometheus

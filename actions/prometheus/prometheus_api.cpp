@@ -164,4 +164,44 @@ Result<ApiAnswer> read_api_response(const net::HttpClientResponse& response, con
   return fail(code, "Prometheus answered " + path + " with " + http_status + (said.empty() ? "" : ": " + said));
 }
 
+AlertmanagerApi::AlertmanagerApi(net::BackendConnection connection, net::HttpClient& http, int max_retries)
+    : connection_(std::move(connection)), http_(http), max_retries_(max_retries) {}
+
+asio::awaitable<Result<json>> AlertmanagerApi::active_alerts() {
+  const std::string path = "/api/v2/alerts";
+  const std::vector<std::pair<std::string, std::string>> params{
+      {"active", "true"}, {"silenced", "false"}, {"inhibited", "false"}};
+  net::HttpClientRequest request = net::make_request(connection_, "GET", path + "?" + net::form_encode(params));
+  request.max_retries = max_retries_;
+  request.headers.emplace_back("Accept", "application/json");
+  auto response = co_await http_.send(std::move(request));
+  if (!response) {
+    co_return tl::unexpected(response.error());
+  }
+  co_return read_alertmanager_response(*response, path);
+}
+
+Result<json> read_alertmanager_response(const net::HttpClientResponse& response, const std::string& path) {
+  const std::string http_status = "HTTP " + std::to_string(response.status);
+  if (response.status >= 200 && response.status < 300) {
+    json body = json::parse(response.body, nullptr, false);
+    if (body.is_discarded() || !body.is_array()) {
+      return fail(Errc::upstream, "Alertmanager answered " + path + " with something that is not a JSON list: " +
+                                      snippet(response.body, 120));
+    }
+    return body;
+  }
+  if (response.status == 401 || response.status == 403) {
+    return fail(Errc::denied, "Alertmanager refused our credentials for " + path + " (" + http_status +
+                                  "): check alertmanager.bearer_token or basic_auth");
+  }
+  if (response.status == 404) {
+    return fail(Errc::not_found,
+                "Alertmanager has no " + path + " (" + http_status + "): is alertmanager.url its base URL?");
+  }
+  const Errc code = response.status >= 502 && response.status <= 504 ? Errc::unavailable : Errc::upstream;
+  const std::string said = snippet(response.body, 200);
+  return fail(code, "Alertmanager answered " + path + " with " + http_status + (said.empty() ? "" : ": " + said));
+}
+
 }  // namespace opsgate::actions::prometheus

@@ -48,6 +48,25 @@ class PrometheusApi {
   int max_retries_;
 };
 
+// One Alertmanager (API v2), for alerts.list. Same ownership and threading as PrometheusApi.
+class AlertmanagerApi {
+ public:
+  AlertmanagerApi(net::BackendConnection connection, net::HttpClient& http, int max_retries);
+
+  // GET /api/v2/alerts?active=true&silenced=false&inhibited=false: the JSON array of alerts.
+  boost::asio::awaitable<Result<nlohmann::json>> active_alerts();
+
+ private:
+  net::BackendConnection connection_;
+  net::HttpClient& http_;
+  int max_retries_;
+};
+
+// Reads one HTTP answer of Alertmanager's /api/v2/alerts: the JSON array on
+// 2xx; otherwise an Error (401/403 -> denied, 404 -> not_found, 502-504 ->
+// unavailable, others and non-arrays -> upstream).
+Result<nlohmann::json> read_alertmanager_response(const net::HttpClientResponse& response, const std::string& path);
+
 // Reads one HTTP answer of Prometheus: the envelope on 2xx, errorType and
 // error otherwise (400 bad_data -> invalid_input, 503 timeout -> timeout,
 // 401/403 -> denied, 404 -> not_found, others -> upstream). `path` names the

@@ -156,7 +156,8 @@ inline boost::asio::awaitable<net::HttpResponse> stand_in_answer(std::shared_ptr
 class PrometheusStandIn {
  public:
   PrometheusStandIn() : server_(io_.get_executor(), config()) {
-    for (const char* path : {"/api/v1/query", "/api/v1/query_range", "/api/v1/alerts"}) {
+    // /api/v2/alerts: the same stand-in plays Alertmanager.
+    for (const char* path : {"/api/v1/query", "/api/v1/query_range", "/api/v1/alerts", "/api/v2/alerts"}) {
       for (const char* method : {"GET", "POST"}) {
         server_.route(method, path, [state = state_](net::HttpRequest r) { return stand_in_answer(state, std::move(r)); });
       }
