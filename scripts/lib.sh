@@ -27,6 +27,11 @@ ensure_packages() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
+# ccache keys on paths relative to the checkout, so a fresh clone in another
+# folder (as CI makes) reuses what an earlier build compiled.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
+export CCACHE_NOHASHDIR=1
+
 # configure_and_build BUILD_DIR TARGET CMAKE_ARGS...
 configure_and_build() {
   local dir=$1 target=$2
