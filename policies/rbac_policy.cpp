@@ -378,7 +378,7 @@ std::shared_ptr<const RbacPolicy> load_rbac_policy(const ConfigNode& root, std::
       if (auto window = node.optional_child("window")) {
         const std::string zone_name = window->str_or("timezone", "UTC");
         auto zone = TimeZone::load(zone_name);
-        if (!zone) window->fail("timezone", "unknown time zone '" + zone_name + "' (an IANA name such as Europe/Berlin)");
+        if (!zone) window->fail("timezone", "unknown time zone '" + zone_name + "': " + zone.error().message);
         std::string error;
         rule.window = TimeWindow::parse(window->str("from"), window->str("to"), *zone, error);
         if (!rule.window) window->fail("from", error);

@@ -67,8 +67,17 @@ std::optional<TimeWindow> TimeWindow::parse(const std::string& from, const std::
 }
 
 bool TimeWindow::contains(std::chrono::system_clock::time_point t) const {
-  const LocalTime local = zone_.local(t);
-  const int now = weekly_ ? local.weekday * 1440 + local.minute_of_day : local.minute_of_day;
+  const auto utc = std::chrono::floor<std::chrono::seconds>(t);
+  const std::int64_t local_s = (utc + zone_.offset_at(utc)).time_since_epoch().count();
+  std::int64_t days = local_s / 86400;
+  std::int64_t seconds = local_s % 86400;
+  if (seconds < 0) {
+    seconds += 86400;
+    --days;
+  }
+  const int weekday = static_cast<int>(((days % 7) + 11) % 7);  // 1970-01-01 was a Thursday
+  const int minute_of_day = static_cast<int>(seconds / 60);
+  const int now = weekly_ ? weekday * 1440 + minute_of_day : minute_of_day;
   // A window may wrap around the end of the week (or day): Fri → Mon.
   if (from_ < to_) {
     return now >= from_ && now < to_;

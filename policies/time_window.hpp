@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "policies/time_zone.hpp"
+#include "src/core/time_zone.hpp"
 
 namespace opsgate::policies {
 
@@ -20,7 +20,7 @@ class TimeWindow {
   std::string describe() const;  // "Fri 16:00 – Mon 08:00 Europe/Berlin"
 
  private:
-  TimeZone zone_ = TimeZone::utc();
+  TimeZone zone_;  // UTC by default
   bool weekly_ = false;
   int from_ = 0;  // minute of week (weekly) or of day (daily)
   int to_ = 0;

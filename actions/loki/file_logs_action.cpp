@@ -13,7 +13,7 @@
 #include "actions/loki/file_scan.hpp"
 #include "actions/loki/log_answer.hpp"
 #include "actions/loki/logs_action.hpp"
-#include "actions/loki/time_zone.hpp"
+#include "src/core/time_zone.hpp"
 
 namespace opsgate::actions::loki {
 

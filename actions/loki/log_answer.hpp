@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actions/loki/logs_action.hpp"
-#include "actions/loki/time_zone.hpp"
+#include "src/core/time_zone.hpp"
 #include "src/core/action_request.hpp"
 #include "src/core/action_result.hpp"
 #include "src/core/config_node.hpp"

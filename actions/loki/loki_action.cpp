@@ -10,7 +10,7 @@
 #include "actions/loki/logql.hpp"
 #include "actions/loki/logs_action.hpp"
 #include "actions/loki/loki_response.hpp"
-#include "actions/loki/time_zone.hpp"
+#include "src/core/time_zone.hpp"
 
 namespace opsgate::actions::loki {
 

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actions/loki/logs_action.hpp"
-#include "actions/loki/time_zone.hpp"
+#include "src/core/time_zone.hpp"
 #include "src/core/config_node.hpp"
 #include "tests/actions/exec_test_support.hpp"
 #include "tests/support/loki_stand_in.hpp"
@@ -38,7 +38,7 @@ constexpr std::int64_t kNow = 1795548900;  // 2026-11-24T19:35:00Z
 
 // The RFC 3339 time `seconds_ago` before kNow.
 std::string ago(std::int64_t seconds_ago) {
-  return opsgate::actions::loki::format_rfc3339_utc((kNow - seconds_ago) * 1'000'000'000);
+  return opsgate::format_rfc3339_utc((kNow - seconds_ago) * 1'000'000'000);
 }
 
 void write_file(const fs::path& path, const std::string& text) {

@@ -8,7 +8,7 @@
 #include "actions/loki/log_line.hpp"
 #include "actions/loki/logql.hpp"
 #include "actions/loki/loki_response.hpp"
-#include "actions/loki/time_zone.hpp"
+#include "src/core/time_zone.hpp"
 #include "tests/support/loki_stand_in.hpp"
 
 namespace {
@@ -20,7 +20,7 @@ using opsgate::actions::loki::build_lines_query;
 using opsgate::actions::loki::clean_for_chat;
 using opsgate::actions::loki::error_text;
 using opsgate::actions::loki::escape_logql_string;
-using opsgate::actions::loki::format_rfc3339_utc;
+using opsgate::format_rfc3339_utc;
 using opsgate::actions::loki::LevelFilter;
 using opsgate::actions::loki::LineFormat;
 using opsgate::actions::loki::logfmt_value;
@@ -30,7 +30,7 @@ using opsgate::actions::loki::parse_level_counts;
 using opsgate::actions::loki::parse_streams;
 using opsgate::actions::loki::parse_timestamp_ns;
 using opsgate::actions::loki::read_line_fields;
-using opsgate::actions::loki::TimeZone;
+using opsgate::TimeZone;
 
 const std::string kSelector = R"({app="checkout",namespace="shop-prod"})";
 

@@ -11,7 +11,7 @@
 
 #include "src/core/error.hpp"
 
-namespace opsgate::actions::loki {
+namespace opsgate {
 
 // One zone's UTC offsets over time: UTC, a fixed offset, or an IANA zone.
 // Immutable after load(); any thread may use it.
@@ -55,4 +55,4 @@ class TimeZone {
 // "2026-11-25T13:03:05.123456789Z": for data, not for people.
 std::string format_rfc3339_utc(std::int64_t unix_ns);
 
-}  // namespace opsgate::actions::loki
+}  // namespace opsgate

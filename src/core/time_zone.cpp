@@ -1,4 +1,4 @@
-#include "actions/loki/time_zone.hpp"
+#include "src/core/time_zone.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -8,7 +8,7 @@
 #include <regex>
 #include <string_view>
 
-namespace opsgate::actions::loki {
+namespace opsgate {
 
 namespace {
 
@@ -362,4 +362,4 @@ std::string format_rfc3339_utc(std::int64_t unix_ns) {
   return out + "Z";
 }
 
-}  // namespace opsgate::actions::loki
+}  // namespace opsgate
