@@ -113,7 +113,7 @@ class ShellAdapter final : public Adapter {
 
   asio::awaitable<void> send(OutboundMessage message) override {
     std::string text = message.text;
-    if (!message.approval_id.empty()) {
+    if (!message.approval_id.empty() && message.approval_outcome.empty()) {
       text += "\n  → approve with `approve " + message.approval_id + "`, deny with `deny " + message.approval_id + " <reason>`";
     }
     for (const auto& suggestion : message.suggestions) {

@@ -3,6 +3,7 @@
 // adapters a config asks for. Building them validates every extension section,
 // so `opsgate config check` and start-up refuse the same mistakes.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "adapters/shell/shell_adapter.hpp"
 #include "src/core/action_registry.hpp"
+#include "src/core/adapter.hpp"
 #include "src/core/config.hpp"
 #include "src/core/intent_parser.hpp"
 #include "src/core/policy_engine.hpp"
@@ -20,6 +22,16 @@
 #include "src/net/http_server.hpp"
 
 namespace opsgate::app {
+
+// A chat platform other than the shell. The daemon adds it to the pipeline,
+// calls install_routes (when set) before the HTTP server starts so webhooks
+// reach it, runs adapter->run() until shutdown (outbound connections such
+// as Socket Mode or a gateway live there; a webhook-only adapter's run()
+// just waits for cancellation) and cancels it on shutdown.
+struct ChatAdapter {
+  std::unique_ptr<Adapter> adapter;
+  std::function<void(net::HttpServer&, EventSink&)> install_routes;
+};
 
 struct Components {
   // Declared first so they outlive the actions that use them.
@@ -30,6 +42,7 @@ struct Components {
   ActionRegistry actions;
   net::HttpServerConfig server;
   adapters::shell::ShellConfig shell;
+  std::vector<ChatAdapter> chat_adapters;
   std::vector<std::string> notes;  // one line per component, for `config check`
 };
 

@@ -115,9 +115,18 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
   deps.rate_counter = &approvals;
   Pipeline pipeline(std::move(deps));
 
+  if (!options.http) {
+    components.chat_adapters.clear();  // `opsgate shell` talks to the terminal only
+  }
   std::unique_ptr<net::HttpServer> http;
   if (options.http) {
     http = std::make_unique<net::HttpServer>(io.get_executor(), components.server);
+    for (auto& chat : components.chat_adapters) {
+      pipeline.add_adapter(*chat.adapter);
+      if (chat.install_routes) {
+        chat.install_routes(*http, pipeline);
+      }
+    }
     auto started = http->start();
     if (!started) {
       std::fprintf(stderr, "opsgate: %s\n", started.error().message.c_str());
@@ -158,6 +167,7 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
 
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   asio::cancellation_signal shell_cancel;
+  std::vector<std::unique_ptr<asio::cancellation_signal>> adapter_cancels;
   asio::steady_timer hard_stop(io);
 
   auto shutdown = [&](const std::string& why) {
@@ -169,6 +179,9 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
     signals.cancel();
     expiry_timer.cancel();
     shell_cancel.emit(asio::cancellation_type::terminal);
+    for (auto& cancel : adapter_cancels) {
+      cancel->emit(asio::cancellation_type::terminal);
+    }
     if (!http) {
       return;
     }
@@ -214,6 +227,15 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
                    asio::bind_cancellation_slot(shell_cancel.slot(), [&](std::exception_ptr e) {
                      log_exception("shell adapter", e);
                      shutdown("end of terminal input");
+                   }));
+  }
+
+  for (auto& chat : components.chat_adapters) {
+    adapter_cancels.push_back(std::make_unique<asio::cancellation_signal>());
+    const std::string name(chat.adapter->platform());
+    asio::co_spawn(io, chat.adapter->run(pipeline),
+                   asio::bind_cancellation_slot(adapter_cancels.back()->slot(), [name](std::exception_ptr e) {
+                     log_exception(name + " adapter", e);
                    }));
   }
 

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "src/core/principal.hpp"
 
 namespace opsgate {
@@ -29,10 +31,21 @@ struct Suggestion {
 struct OutboundMessage {
   std::string platform;
   std::string channel;
-  std::string thread;
+  std::string thread;      // empty: a new top-level message (see Adapter::post)
   std::string request_id;
-  std::string text;                     // plain text, always present
-  std::string approval_id;              // set on approval requests: render approve/deny
+  std::string text;        // plain text, always present and complete on its own
+  // Set on an action's result: its name and ActionResult::data, so a platform
+  // can render natively (Block Kit, Adaptive Cards, embeds). Optional to use.
+  std::string action;
+  nlohmann::json data;
+  // Approval messages. A request has approval_id and no approval_outcome:
+  // render Approve / Deny buttons. A decision (granted, denied, expired,
+  // cancelled) has both: update the request message posted for approval_id
+  // in place (buttons gone, outcome shown) where the platform can, and post
+  // text in the thread as well.
+  std::string approval_id;
+  std::string approval_outcome;         // "granted", "denied", "expired", "cancelled"
+  std::string approval_outcome_text;    // "approved by slack:T1:U2", for the updated message
   std::vector<Suggestion> suggestions;  // rendered as buttons where the platform can
 };
 

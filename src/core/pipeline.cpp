@@ -270,6 +270,15 @@ asio::awaitable<void> Pipeline::request_approval(const Step& step, const Decisio
   co_await send(step, std::move(message));
 }
 
+// A decision on an approval: adapters update the request message in place.
+OutboundMessage Pipeline::approval_outcome(const Approval& approval, std::string outcome, std::string outcome_text) {
+  OutboundMessage message;
+  message.approval_id = approval.id;
+  message.approval_outcome = std::move(outcome);
+  message.approval_outcome_text = std::move(outcome_text);
+  return message;
+}
+
 static std::string vote_result_name(VoteResult result) {
   if (result == VoteResult::recorded) return "recorded";
   if (result == VoteResult::granted) return "granted";
@@ -316,8 +325,9 @@ asio::awaitable<void> Pipeline::handle_vote(const Step& step, bool approve) {
   if (outcome->result == VoteResult::denied) {
     const std::string detail = "denied by " + step.event.principal.id + (reason.empty() ? "" : ": " + reason);
     co_await record(origin, "approval_denied", "denied", detail);
-    const std::string text = "🚫 " + approval.id + " (" + what + ") was " + detail + ".";
-    co_await reply(origin, text);
+    OutboundMessage message = approval_outcome(approval, "denied", detail);
+    message.text = "🚫 " + approval.id + " (" + what + ") was " + detail + ".";
+    co_await send(origin, std::move(message));
     co_return;
   }
   std::string by;
@@ -332,8 +342,9 @@ asio::awaitable<void> Pipeline::handle_vote(const Step& step, bool approve) {
     co_await reply(step, text);
     co_return;
   }
-  const std::string text = "✅ " + approval.id + " approved by " + by + ": running " + what + " for " + approval.requester + ".";
-  co_await reply(origin, text);
+  OutboundMessage granted = approval_outcome(approval, "granted", "approved by " + by);
+  granted.text = "✅ " + approval.id + " approved by " + by + ": running " + what + " for " + approval.requester + ".";
+  co_await send(origin, std::move(granted));
   const ActionSpec* spec = find_action(approval.request.action);
   bool ok = false;
   if (spec != nullptr) {
@@ -366,8 +377,9 @@ asio::awaitable<void> Pipeline::handle_cancel(const Step& step) {
   const Step origin = origin_of(outcome->approval);
   const std::string detail = "cancelled by " + step.event.principal.id;
   co_await record(origin, "approval_cancelled", "cancelled", detail);
-  const std::string text = "Cancelled " + id + ".";
-  co_await reply(step, text);
+  OutboundMessage message = approval_outcome(outcome->approval, "cancelled", detail);
+  message.text = "Cancelled " + id + ".";
+  co_await send(step, std::move(message));
 }
 
 asio::awaitable<void> Pipeline::list_approvals(const Step& step) {
@@ -413,9 +425,10 @@ asio::awaitable<void> Pipeline::expire_approvals() {
     const Step origin = origin_of(approval);
     const std::string detail = "approval " + approval.id + " expired without a decision";
     co_await record(origin, "approval_expired", "expired", detail);
-    const std::string text =
+    OutboundMessage message = approval_outcome(approval, "expired", "expired without a decision");
+    message.text =
         "⌛ Approval " + approval.id + " for " + describe(approval.request) + " expired; ask again if it is still needed.";
-    co_await reply(origin, text);
+    co_await send(origin, std::move(message));
   }
 }
 
@@ -478,7 +491,14 @@ asio::awaitable<bool> Pipeline::run_action(const Step& step, const ActionSpec& s
     text = "❌ " + name + " failed: " + result.error().message;
   }
   co_await record(step, "finished", outcome, detail);
-  co_await reply(step, text);
+  OutboundMessage message;
+  message.text = std::move(text);
+  if (result) {
+    message.action = name;
+    message.data = std::move(result->data);
+    message.suggestions = std::move(result->suggestions);
+  }
+  co_await send(step, std::move(message));
   co_return static_cast<bool>(result);
 }
 

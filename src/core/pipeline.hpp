@@ -62,6 +62,7 @@ class Pipeline final : public EventSink {
   // Empty when within limits, else the refusal to send.
   boost::asio::awaitable<std::string> check_rate_limits(const Step& step, const Decision& decision);
   static Step origin_of(const Approval& approval);
+  static OutboundMessage approval_outcome(const Approval& approval, std::string outcome, std::string outcome_text);
   std::string help_text(const Principal& principal) const;
   std::string whoami_text(const Principal& principal) const;
 
