@@ -19,6 +19,21 @@ using nlohmann::json;
 
 constexpr std::int64_t kDefaultRange = 3600;
 
+// The template of `metric` for `target`: the target's override, the
+// configured one, or the default.
+const std::string& metric_template(const PrometheusConfig& config, const std::string& target,
+                                   const std::string& metric) {
+  if (const auto t = config.target_metrics.find(target); t != config.target_metrics.end()) {
+    if (const auto m = t->second.find(metric); m != t->second.end()) {
+      return m->second;
+    }
+  }
+  if (const auto m = config.metrics.find(metric); m != config.metrics.end()) {
+    return m->second;
+  }
+  return default_metric_templates().at(metric);
+}
+
 // Everything the three actions share: built once, read-only afterwards.
 struct Shared {
   PrometheusConfig config;
@@ -29,15 +44,7 @@ struct Shared {
   std::string graph_base;
 
   const std::string& template_for(const std::string& target, const std::string& metric) const {
-    if (const auto t = config.target_metrics.find(target); t != config.target_metrics.end()) {
-      if (const auto m = t->second.find(metric); m != t->second.end()) {
-        return m->second;
-      }
-    }
-    if (const auto m = config.metrics.find(metric); m != config.metrics.end()) {
-      return m->second;
-    }
-    return default_metric_templates().at(metric);
+    return metric_template(config, target, metric);
   }
 
   std::int64_t now_s() const {
@@ -316,5 +323,66 @@ std::vector<std::unique_ptr<opsgate::Action>> make_prometheus_actions(const Prom
   actions.push_back(std::make_unique<AlertsListAction>(frozen));
   return actions;
 }
+
+struct PrometheusReader::State {
+  PrometheusConfig config;
+  std::shared_ptr<const Inventory> inventory;
+  std::unique_ptr<PrometheusApi> api;
+  std::string graph_base;
+};
+
+PrometheusReader::PrometheusReader(const PrometheusConfig& config, std::shared_ptr<const Inventory> inventory,
+                                   net::HttpClient& http)
+    : state_(std::make_unique<State>()) {
+  state_->config = config;
+  state_->inventory = std::move(inventory);
+  state_->api = std::make_unique<PrometheusApi>(config.connection, http, config.max_retries);
+  state_->graph_base = config.graph_url.empty() ? config.connection.url : config.graph_url;
+}
+
+PrometheusReader::~PrometheusReader() = default;
+
+asio::awaitable<Result<RangeAnswer>> PrometheusReader::metric(std::string target, std::string env, std::string metric,
+                                                              std::int64_t start_s, std::int64_t end_s,
+                                                              std::int64_t step_s) {
+  if (!known_metric(metric)) {
+    co_return fail(Errc::invalid_input, "unknown metric '" + metric + "' (known: " + metric_list() + ")");
+  }
+  std::string text = metric_template(state_->config, target, metric);
+  auto answer = co_await templated(std::move(text), std::move(target), std::move(env), start_s, end_s, step_s);
+  co_return answer;
+}
+
+asio::awaitable<Result<RangeAnswer>> PrometheusReader::templated(std::string template_text, std::string target,
+                                                                 std::string env, std::int64_t start_s,
+                                                                 std::int64_t end_s, std::int64_t step_s) {
+  const TargetPlacement* placement = state_->inventory->placement(target, env);
+  if (placement == nullptr) {
+    co_return fail(Errc::not_found, target + " does not run in " + env + " (per the inventory)");
+  }
+  const TemplateValues values{placement->prometheus_selector, format_duration(std::max<std::int64_t>(1, end_s - start_s)),
+                              target, env, placement->namespace_name};
+  RangeAnswer out;
+  out.query = render_template(template_text, values);
+  std::string promql = out.query;
+  auto answer = co_await state_->api->query_range(std::move(promql), start_s, end_s, step_s);
+  if (!answer) {
+    co_return tl::unexpected(answer.error());
+  }
+  auto series = read_matrix(*answer);
+  if (!series) {
+    co_return tl::unexpected(series.error());
+  }
+  out.series = std::move(*series);
+  co_return out;
+}
+
+std::string PrometheusReader::graph_link(const std::string& promql, std::int64_t range_s) const {
+  return prometheus::graph_link(state_->graph_base, promql, range_s);
+}
+
+const std::string& PrometheusReader::url() const { return state_->config.connection.url; }
+
+std::optional<std::string> extra_template_problem(std::string_view text) { return template_problem(text, false); }
 
 }  // namespace opsgate::actions::prometheus

@@ -8,7 +8,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
 
 #include "src/core/action.hpp"
 #include "src/core/clock.hpp"
@@ -69,5 +74,50 @@ std::vector<std::unique_ptr<opsgate::Action>> make_prometheus_actions(const Prom
                                                                       std::shared_ptr<const Inventory> inventory,
                                                                       net::HttpClient& http,
                                                                       std::shared_ptr<const Clock> clock = nullptr);
+
+// One series of a range query: its labels and its samples (unix seconds, value).
+struct SeriesSamples {
+  nlohmann::json labels = nlohmann::json::object();
+  std::vector<std::pair<std::int64_t, double>> points;
+};
+
+// A range query's answer as numbers: the PromQL it ran and every series.
+struct RangeAnswer {
+  std::string query;
+  std::vector<SeriesSamples> series;
+};
+
+// The configured Prometheus as composite actions (triage) read it: the same
+// templates (defaults, `metrics:`, `targets:`) and HTTP client as
+// metrics.query, numbers instead of chat text. Built by make_prometheus_reader,
+// shared by its users; the HttpClient must outlive it. Calls may run
+// concurrently on any strand.
+class PrometheusReader {
+ public:
+  PrometheusReader(const PrometheusConfig& config, std::shared_ptr<const Inventory> inventory, net::HttpClient& http);
+  ~PrometheusReader();
+  PrometheusReader(const PrometheusReader&) = delete;
+  PrometheusReader& operator=(const PrometheusReader&) = delete;
+
+  // A named metric (kMetrics) of `target` in `env` over [start_s, end_s];
+  // $range is end_s - start_s.
+  boost::asio::awaitable<Result<RangeAnswer>> metric(std::string target, std::string env, std::string metric,
+                                                     std::int64_t start_s, std::int64_t end_s, std::int64_t step_s);
+  // Any template (placeholders as in promql_template.hpp) for `target` in `env`.
+  boost::asio::awaitable<Result<RangeAnswer>> templated(std::string template_text, std::string target,
+                                                        std::string env, std::int64_t start_s, std::int64_t end_s,
+                                                        std::int64_t step_s);
+  // <graph_url or url>/graph?g0.expr=...: the query in Prometheus' UI.
+  std::string graph_link(const std::string& promql, std::int64_t range_s) const;
+  const std::string& url() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// Why `text` cannot be a template of a composite action's query (an unknown
+// placeholder), or nullopt. $selector is not required.
+std::optional<std::string> extra_template_problem(std::string_view text);
 
 }  // namespace opsgate::actions::prometheus

@@ -169,6 +169,39 @@ std::string plural(std::size_t n, const std::string& word) {
 
 }  // namespace
 
+std::pair<const Target*, std::string> alert_target(const json& labels, const AlertLabels& names,
+                                                   const Inventory& inventory) {
+  return resolve_alert(labels.is_object() ? labels : json::object(), names, inventory);
+}
+
+Result<std::vector<SeriesSamples>> read_matrix(const ApiAnswer& answer) {
+  const json* result = result_array(answer.data);
+  if (result == nullptr || !result->is_array()) {
+    return fail(Errc::upstream, "Prometheus answered the range query without a result");
+  }
+  if (!result->empty() && result_type(answer.data) != "matrix") {
+    return fail(Errc::upstream, "Prometheus answered the range query with a '" +
+                                    snippet(result_type(answer.data), 40) + "' result instead of a matrix");
+  }
+  std::vector<SeriesSamples> out;
+  for (const auto& item : *result) {
+    SeriesSamples series;
+    series.labels = labels_of(item, "metric");
+    if (item.is_object() && item.contains("values") && item["values"].is_array()) {
+      for (const auto& pair : item["values"]) {
+        const auto sample = parse_pair(pair);
+        if (!sample) {
+          return fail(Errc::upstream, "Prometheus answered the range query with a malformed sample: " +
+                                          snippet(pair.dump(), 80));
+        }
+        series.points.emplace_back(static_cast<std::int64_t>(sample->time), sample->value);
+      }
+    }
+    out.push_back(std::move(series));
+  }
+  return out;
+}
+
 std::int64_t step_for_range(std::int64_t range_s) { return std::max<std::int64_t>(15, range_s / 60); }
 
 Result<ActionResult> summarise_metric(const MetricQuery& q, const ApiAnswer& answer) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "actions/prometheus/prometheus_actions.hpp"
@@ -41,6 +42,9 @@ Result<ActionResult> summarise_metric(const MetricQuery& query, const ApiAnswer&
 Result<ActionResult> summarise_promql(const std::string& query, const ApiAnswer& answer, std::size_t max_series,
                                       const std::string& graph_url);
 
+// A matrix (or empty) answer as numbers; NaN samples kept, malformed ones an error.
+Result<std::vector<SeriesSamples>> read_matrix(const ApiAnswer& answer);
+
 // Which alerts to list: empty target/env means any.
 struct AlertFilter {
   std::string target;
@@ -51,6 +55,12 @@ struct AlertFilter {
 // from the inventory), firing first, at most `max_alerts` listed.
 Result<ActionResult> summarise_alerts(const ApiAnswer& answer, const AlertFilter& filter, const AlertLabels& labels,
                                       const Inventory& inventory, std::size_t max_alerts, std::int64_t now_s);
+
+// The inventory's target and environment an alert's labels name (per
+// `labels`; an env label may hold the placement's namespace): {nullptr, ""}
+// when no target matches, {target, ""} when no environment does.
+std::pair<const Target*, std::string> alert_target(const nlohmann::json& labels, const AlertLabels& names,
+                                                   const Inventory& inventory);
 
 // What alerts.list got from each source: an answer or why not.
 struct AlertSources {

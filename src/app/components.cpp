@@ -3,10 +3,12 @@
 #include "actions/exec/exec_action.hpp"
 #include "actions/loki/logs_action.hpp"
 #include "actions/prometheus/prometheus_actions.hpp"
+#include "actions/triage/triage_action.hpp"
 #include <filesystem>
 
 #include "policies/rbac_policy.hpp"
 #include "src/app/app_config.hpp"
+#include "src/app/audit_deploy_history.hpp"
 #include "src/app/audit_show_action.hpp"
 #include "src/intent/cascade.hpp"
 #include "src/intent/command_parser.hpp"
@@ -88,10 +90,12 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
     }
     c.notes.push_back("action: " + action_name + " via " + backend);
   };
+  std::optional<actions::prometheus::PrometheusConfig> prometheus_config;  // for triage
+  std::string logs_backend = "the log backend";
   if (config.actions) {
     for (const auto& [name, node] : config.actions->entries()) {
-      if (name == "timeout") {
-        continue;  // read by load_config
+      if (name == "timeout" || name == "triage") {
+        continue;  // read by load_config; triage composes the others, built below
       }
       if (name == "exec") {
         for (auto& action : actions::exec::make_exec_actions(actions::exec::parse_exec_config(node), config.inventory, executor)) {
@@ -99,20 +103,46 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
         }
       } else if (name == "prometheus") {
         const auto prometheus = actions::prometheus::parse_prometheus_config(node);
+        prometheus_config = prometheus;
         for (auto& action : actions::prometheus::make_prometheus_actions(prometheus, config.inventory, *c.http, c.clock)) {
           add(std::move(action), node, "prometheus " + prometheus.connection.url);
         }
       } else if (name == "loki") {
         const auto loki = actions::loki::parse_loki_config(node);
+        logs_backend = "Loki";
         add(actions::loki::make_loki_logs_action(loki, config.inventory, *c.http, *c.clock), node,
             "loki " + loki.connection.url);
       } else if (name == "logfile") {
+        logs_backend = "the log files";
         add(actions::loki::make_file_logs_action(actions::loki::parse_logfile_config(node), config.inventory, *c.clock),
             node, "log files");
       } else {
-        config.actions->fail(name, "unknown action backend '" + name + "' (available: exec, prometheus, loki, logfile)");
+        config.actions->fail(name, "unknown action backend '" + name +
+                                       "' (available: exec, prometheus, loki, logfile, triage)");
       }
     }
+    // Triage reads through the others, so it is built once they are registered.
+    if (const auto node = config.actions->optional_child("triage")) {
+      actions::triage::TriageSources sources;
+      if (prometheus_config) {
+        sources.prometheus =
+            std::make_shared<actions::prometheus::PrometheusReader>(*prometheus_config, config.inventory, *c.http);
+      }
+      sources.alerts = c.actions.find("alerts.list");
+      sources.logs = c.actions.find("logs.search");
+      sources.rollout = c.actions.find("rollout.status");
+      sources.logs_backend = logs_backend;
+      sources.deploy_histories.push_back(make_audit_deploy_history(config.storage_path));
+      sources.clock = c.clock;
+      add(actions::triage::make_triage_action(actions::triage::parse_triage_config(*node), config.inventory,
+                                              std::move(sources)),
+          *node, "prometheus, alerts, logs and the audit log");
+    }
+  }
+  if (config.alertmanager) {
+    c.alertmanager = parse_alert_webhook_config(*config.alertmanager, *config.inventory);
+    c.notes.push_back("alertmanager: POST /alertmanager (bearer token from " + c.alertmanager->token.source() +
+                      "), triage as " + c.alertmanager->principal);
   }
   return c;
 }

@@ -12,6 +12,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "adapters/shell/shell_adapter.hpp"
+#include "src/app/alert_webhook.hpp"
 #include "src/core/action_registry.hpp"
 #include "src/core/adapter.hpp"
 #include "src/core/config.hpp"
@@ -43,6 +44,7 @@ struct Components {
   net::HttpServerConfig server;
   adapters::shell::ShellConfig shell;
   std::vector<ChatAdapter> chat_adapters;
+  std::optional<AlertWebhookConfig> alertmanager;  // POST /alertmanager, when configured
   std::vector<std::string> notes;  // one line per component, for `config check`
 };
 

@@ -119,10 +119,28 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
     components.chat_adapters.clear();  // `opsgate shell` talks to the terminal only
   }
   std::unique_ptr<net::HttpServer> http;
+  // Adapters by platform, for threads opsgate opens itself (alerts).
+  std::map<std::string, Adapter*, std::less<>> adapters_by_platform;
+  std::unique_ptr<AlertWebhook> alert_webhook;
   if (options.http) {
     http = std::make_unique<net::HttpServer>(io.get_executor(), components.server);
+    if (components.alertmanager) {
+      alert_webhook = std::make_unique<AlertWebhook>(
+          *components.alertmanager, config.inventory, config.storage_path,
+          [&adapters_by_platform](std::string_view platform) -> Adapter* {
+            const auto found = adapters_by_platform.find(platform);
+            return found == adapters_by_platform.end() ? nullptr : found->second;
+          },
+          [&pipeline](ChatEvent origin, ActionRequest request) {
+            return pipeline.on_system_request(std::move(origin), std::move(request));
+          },
+          clock);
+      http->route("POST", "/alertmanager",
+                  [hook = alert_webhook.get()](net::HttpRequest request) { return hook->handle(std::move(request)); });
+    }
     for (auto& chat : components.chat_adapters) {
       pipeline.add_adapter(*chat.adapter);
+      adapters_by_platform[std::string(chat.adapter->platform())] = chat.adapter.get();
       if (chat.install_routes) {
         chat.install_routes(*http, pipeline);
       }
@@ -139,6 +157,7 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
   if (components.shell.enabled) {
     shell = adapters::shell::make_shell_adapter(components.shell, io.get_executor(), STDIN_FILENO, STDOUT_FILENO);
     pipeline.add_adapter(*shell);
+    adapters_by_platform[std::string(shell->platform())] = shell.get();
   }
   if (!shell && !http) {
     std::fprintf(stderr, "opsgate: nothing to run: enable an adapter under `adapters:`\n");

@@ -194,6 +194,7 @@ Config load_config(const ConfigNode& root) {
   config.server = root.optional_child("server");
   config.adapters = root.optional_child("adapters");
   config.actions = root.optional_child("actions");
+  config.alertmanager = root.optional_child("alertmanager");
   config.policy = root.optional_child("policy");
   if (config.actions) {
     config.action_timeout = config.actions->duration_or("timeout", config.action_timeout);

@@ -204,6 +204,71 @@ asio::awaitable<void> Pipeline::on_event(ChatEvent event) {
   co_await run_action(step, *spec);
 }
 
+asio::awaitable<void> Pipeline::on_system_request(ChatEvent origin, ActionRequest request) {
+  Step step{std::move(origin), new_request_id(), std::move(request)};
+  const std::string what = describe(step.request);
+  spdlog::info("[{}] system request by {} in {}/{}: {}", step.request_id, step.event.principal.id,
+               step.event.platform, step.event.channel, what);
+  const std::string audit_down = "I cannot write to the audit log right now, so I will not act on this. "
+                                 "An operator has to look at the opsgate logs.";
+  const std::string received_detail = "system request: " + what;
+  const bool received = co_await record(step, "received", "ok", received_detail);
+  if (!received) {
+    co_await reply(step, audit_down);
+    co_return;
+  }
+  // The same schema check every parser's output goes through.
+  auto valid = validate_request(step.request, *deps_.inventory);
+  const ActionSpec* spec = valid ? find_action(valid->action) : nullptr;
+  std::string refusal;
+  if (!valid) {
+    refusal = "I cannot run " + what + ": " + valid.error().question;
+  } else if (spec == nullptr || spec->kind != ActionKind::read) {
+    refusal = "I run only read actions on my own; " + what + " needs a person to ask for it.";
+  }
+  if (valid) {
+    step.request = *valid;
+  }
+  const std::string parse_outcome = refusal.empty() ? "request" : "none";
+  const std::string parse_detail = "parser=system" + (refusal.empty() ? std::string{} : " refused: " + refusal);
+  const bool parsed = co_await record(step, "parsed", parse_outcome, parse_detail);
+  if (!parsed) {
+    co_await reply(step, audit_down);
+    co_return;
+  }
+  if (!refusal.empty()) {
+    co_await reply(step, refusal);
+    co_return;
+  }
+  const std::shared_ptr<const PolicyEngine> policy = deps_.policy();
+  const RequestContext context{step.event.platform, step.event.channel};
+  const Decision decision = policy->evaluate(step.event.principal, *spec, step.request, context);
+  std::string rules;
+  for (const auto& id : decision.rule_ids) {
+    rules += (rules.empty() ? "" : ",") + id;
+  }
+  const std::string effect(to_string(decision.effect));
+  const std::string decision_detail =
+      decision.explanation + (rules.empty() ? std::string{} : " [rules: " + rules + "]");
+  const bool decided = co_await record(step, "decided", effect, decision_detail);
+  if (!decided) {
+    co_await reply(step, audit_down);
+    co_return;
+  }
+  if (decision.effect == Effect::deny) {
+    const std::string text = "⛔ " + decision.explanation + " (grant " + step.event.principal.id + " the role to run " +
+                             spec->name + " in the policy)";
+    co_await reply(step, text);
+    co_return;
+  }
+  if (decision.effect == Effect::needs_approval) {
+    const std::string text = "⛔ " + what + " needs approval, and a request opsgate makes itself cannot wait for one.";
+    co_await reply(step, text);
+    co_return;
+  }
+  co_await run_action(step, *spec);
+}
+
 asio::awaitable<std::string> Pipeline::check_rate_limits(const Step& step, const Decision& decision) {
   if (deps_.rate_counter == nullptr) {
     co_return std::string{};

@@ -44,6 +44,14 @@ class Pipeline final : public EventSink {
 
   boost::asio::awaitable<void> on_event(ChatEvent event) override;
 
+  // A request opsgate makes itself, e.g. the triage of an Alertmanager alert:
+  // no text to parse, but the same trail (received, parsed, decided, started,
+  // finished, replied) and the same policy check for origin.principal (say
+  // system:alertmanager; the policy must grant it the action). Only read
+  // actions run this way; a needs_approval decision is refused (nobody asked
+  // who could be told). The reply goes to origin's platform, channel and thread.
+  boost::asio::awaitable<void> on_system_request(ChatEvent origin, ActionRequest request);
+
   // One pass: expires pending approvals past their deadline and tells their
   // threads. The daemon calls it at start-up and then periodically.
   boost::asio::awaitable<void> expire_approvals();

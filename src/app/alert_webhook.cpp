@@ -1,0 +1,433 @@
+#include "src/app/alert_webhook.hpp"
+
+#include <mutex>
+#include <set>
+#include <stdexcept>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actions/prometheus/prometheus_answers.hpp"
+
+namespace opsgate::app {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::size_t kMaxAlertsListed = 5;
+
+AlertChannel parse_channel(const ConfigNode& node, const std::string& key, const std::string& text) {
+  const auto colon = text.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    node.fail(key, "expected <platform>:<channel>, e.g. slack:C0123 or shell:alerts; got '" + text + "'");
+  }
+  return {text.substr(0, colon), text.substr(colon + 1)};
+}
+
+std::map<std::string, AlertChannel> parse_channel_map(const ConfigNode& node) {
+  if (!node.is_map()) {
+    node.fail_here("expected a mapping of names to <platform>:<channel>");
+  }
+  std::map<std::string, AlertChannel> out;
+  for (const auto& [name, value] : node.entries()) {
+    out[name] = parse_channel(node, name, value.as_string());
+  }
+  node.finish();
+  return out;
+}
+
+bool same_secret(std::string_view a, std::string_view b) {
+  // Constant time in the length of the expected token.
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    diff |= static_cast<unsigned char>(x ^ static_cast<unsigned char>(b[i]));
+  }
+  return diff == 0;
+}
+
+std::string text_of(const json& object, const char* key) {
+  if (!object.is_object()) {
+    return "";
+  }
+  const auto found = object.find(key);
+  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
+}
+
+const json& object_of(const json& object, const char* key) {
+  static const json empty = json::object();
+  if (!object.is_object()) {
+    return empty;
+  }
+  const auto found = object.find(key);
+  return found != object.end() && found->is_object() ? *found : empty;
+}
+
+// One thread's worth of a payload: the alerts of one group for one target.
+struct Bucket {
+  std::string key;  // groupKey|target|env
+  std::string target;
+  std::string env;
+  std::vector<const json*> alerts;
+  bool firing = false;  // any alert of the bucket still firing
+};
+
+// A row of alert_threads.
+struct ThreadRow {
+  std::string platform;
+  std::string channel;
+  std::string thread;
+  std::int64_t opened_ms = 0;
+};
+
+}  // namespace
+
+AlertWebhookConfig parse_alert_webhook_config(const ConfigNode& node, const Inventory& inventory) {
+  AlertWebhookConfig config;
+  if (!node.is_map()) {
+    node.fail_here("expected a mapping (token, target_labels, env_labels, repeat_interval, channels)");
+  }
+  config.token = node.secret("token");
+  if (config.token.reveal().size() < 16) {
+    node.fail("token", "is shorter than 16 characters: use a long random token (openssl rand -hex 32) and give "
+                       "Alertmanager the same one (http_config.authorization.credentials)");
+  }
+  config.target_labels = node.strings_or("target_labels", config.target_labels);
+  config.env_labels = node.strings_or("env_labels", config.env_labels);
+  config.repeat_interval = node.duration_or("repeat_interval", config.repeat_interval);
+  config.principal = node.str_or("principal", config.principal);
+  config.triage = node.boolean_or("triage", true);
+  const ConfigNode channels = node.child("channels");
+  if (!channels.is_map()) {
+    node.fail("channels", "expected {default: shell:alerts, teams: {...}, targets: {...}}");
+  }
+  if (channels.has("default")) {
+    config.default_channel = parse_channel(channels, "default", channels.str("default"));
+  }
+  if (const auto teams = channels.optional_child("teams")) {
+    config.team_channels = parse_channel_map(*teams);
+  }
+  if (const auto targets = channels.optional_child("targets")) {
+    config.target_channels = parse_channel_map(*targets);
+    for (const auto& [name, channel] : config.target_channels) {
+      const Target* target = inventory.find_target(name);
+      if (target == nullptr || target->name != name) {
+        targets->fail(name, "not a target of the inventory");
+      }
+    }
+  }
+  channels.finish();
+  if (!config.default_channel && config.team_channels.empty() && config.target_channels.empty()) {
+    node.fail("channels", "names no channel: give at least `default: <platform>:<channel>`");
+  }
+  node.finish();
+  return config;
+}
+
+struct AlertWebhook::State {
+  AlertWebhookConfig config;
+  std::shared_ptr<const Inventory> inventory;
+  AdapterLookup adapters;
+  Runner runner;
+  const Clock& clock;
+  std::unique_ptr<SQLite::Database> db;  // used on `pool` only
+  asio::thread_pool pool{1};
+  std::mutex mutex;                   // guards busy
+  std::set<std::string> busy;         // bucket keys being handled now
+
+  State(AlertWebhookConfig c, std::shared_ptr<const Inventory> i, AdapterLookup a, Runner r, const Clock& k)
+      : config(std::move(c)), inventory(std::move(i)), adapters(std::move(a)), runner(std::move(r)), clock(k) {}
+  ~State() { pool.join(); }
+
+  std::optional<AlertChannel> channel_for(const std::string& target) const {
+    if (const auto found = config.target_channels.find(target); found != config.target_channels.end()) {
+      return found->second;
+    }
+    if (const Target* t = inventory->find_target(target)) {
+      if (const auto found = config.team_channels.find(t->team); found != config.team_channels.end()) {
+        return found->second;
+      }
+    }
+    return config.default_channel;
+  }
+
+  // SQLite, on the pool.
+  std::optional<ThreadRow> load(const std::string& key) {
+    SQLite::Statement q(*db, "SELECT platform, channel, thread, opened_ms FROM alert_threads WHERE key = ?");
+    q.bind(1, key);
+    if (!q.executeStep()) {
+      return std::nullopt;
+    }
+    return ThreadRow{q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
+                     q.getColumn(3).getInt64()};
+  }
+  void store(const std::string& key, const ThreadRow& row, const Bucket& bucket) {
+    SQLite::Statement q(*db,
+                        "INSERT OR REPLACE INTO alert_threads (key, platform, channel, thread, target, env, opened_ms) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    q.bind(1, key);
+    q.bind(2, row.platform);
+    q.bind(3, row.channel);
+    q.bind(4, row.thread);
+    q.bind(5, bucket.target);
+    q.bind(6, bucket.env);
+    q.bind(7, static_cast<int64_t>(row.opened_ms));
+    q.exec();
+  }
+  void forget(const std::string& key) {
+    SQLite::Statement q(*db, "DELETE FROM alert_threads WHERE key = ?");
+    q.bind(1, key);
+    q.exec();
+  }
+};
+
+AlertWebhook::AlertWebhook(AlertWebhookConfig config, std::shared_ptr<const Inventory> inventory,
+                           std::string database_path, AdapterLookup adapters, Runner runner, const Clock& clock)
+    : state_(std::make_shared<State>(std::move(config), std::move(inventory), std::move(adapters), std::move(runner),
+                                     clock)) {
+  try {
+    state_->db = std::make_unique<SQLite::Database>(database_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    state_->db->exec("PRAGMA busy_timeout = 5000");
+    state_->db->exec(
+        "CREATE TABLE IF NOT EXISTS alert_threads (key TEXT PRIMARY KEY, platform TEXT NOT NULL, channel TEXT NOT "
+        "NULL, thread TEXT NOT NULL, target TEXT NOT NULL, env TEXT NOT NULL, opened_ms INTEGER NOT NULL)");
+  } catch (const std::exception& e) {
+    throw std::runtime_error("alertmanager: cannot open " + database_path + " for the alert threads: " + e.what());
+  }
+}
+
+AlertWebhook::~AlertWebhook() = default;
+
+namespace {
+
+std::string alert_line(const json& alert) {
+  const json& labels = object_of(alert, "labels");
+  const json& annotations = object_of(alert, "annotations");
+  std::string name = text_of(labels, "alertname");
+  std::string line = "• " + (name.empty() ? std::string("(unnamed alert)") : name);
+  const std::string severity = text_of(labels, "severity");
+  if (!severity.empty()) {
+    line += " [" + severity + "]";
+  }
+  std::string what = text_of(annotations, "summary");
+  if (what.empty()) {
+    what = text_of(annotations, "description");
+  }
+  if (!what.empty()) {
+    line += ": " + what;
+  }
+  const std::string since = text_of(alert, "startsAt");
+  if (!since.empty()) {
+    line += " (since " + since + ")";
+  }
+  return actions::prometheus::snippet(line, 400);
+}
+
+std::string alerts_text(const std::vector<const json*>& alerts) {
+  std::string out;
+  for (std::size_t i = 0; i < alerts.size() && i < kMaxAlertsListed; ++i) {
+    out += "\n" + alert_line(*alerts[i]);
+  }
+  if (alerts.size() > kMaxAlertsListed) {
+    out += "\n… and " + std::to_string(alerts.size() - kMaxAlertsListed) + " more";
+  }
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<net::HttpResponse> AlertWebhook::handle(net::HttpRequest request) {
+  const std::shared_ptr<State> s = state_;
+  const std::string_view auth = request.header_or_empty("authorization");
+  const std::string_view prefix = "Bearer ";
+  if (auth.size() <= prefix.size() || auth.substr(0, prefix.size()) != prefix ||
+      !same_secret(auth.substr(prefix.size()), s->config.token.reveal())) {
+    spdlog::warn("alertmanager webhook from {} refused: missing or wrong bearer token", request.remote_address);
+    co_return net::HttpResponse::json(401, json{{"error", "missing or wrong bearer token"}});
+  }
+  const json payload = json::parse(request.body, nullptr, false);
+  if (payload.is_discarded() || !payload.is_object() || !payload.contains("alerts") || !payload["alerts"].is_array()) {
+    co_return net::HttpResponse::json(400, json{{"error", "not an Alertmanager webhook payload (JSON with alerts[])"}});
+  }
+  const std::string group_key = text_of(payload, "groupKey").empty() ? text_of(payload, "receiver") + "|" +
+                                                                           object_of(payload, "groupLabels").dump()
+                                                                     : text_of(payload, "groupKey");
+  const actions::prometheus::AlertLabels names{s->config.target_labels, s->config.env_labels};
+
+  // One bucket per target (and one for alerts that map to none).
+  std::map<std::string, Bucket> buckets;
+  for (const auto& alert : payload["alerts"]) {
+    if (!alert.is_object()) {
+      continue;
+    }
+    json labels = object_of(payload, "commonLabels");
+    labels.update(object_of(alert, "labels"));
+    const auto [target, env_name] = actions::prometheus::alert_target(labels, names, *s->inventory);
+    std::string env = env_name;
+    if (target != nullptr && env.empty()) {
+      env = s->inventory->default_env();
+    }
+    const std::string name = target != nullptr ? target->name : "";
+    const std::string key = group_key + "|" + name + "|" + (target != nullptr ? env : "");
+    Bucket& bucket = buckets[key];
+    bucket.key = key;
+    bucket.target = name;
+    bucket.env = target != nullptr ? env : "";
+    bucket.alerts.push_back(&alert);
+    bucket.firing = bucket.firing || text_of(alert, "status") != "resolved";
+  }
+
+  json opened = json::array();
+  int repeats = 0;
+  int resolved = 0;
+  int unmapped = 0;
+  std::string failure;
+  const auto home = co_await asio::this_coro::executor;
+  for (auto& [key, bucket] : buckets) {
+    {
+      std::lock_guard lock(s->mutex);
+      if (!s->busy.insert(key).second) {
+        ++repeats;  // the same group is being handled by another delivery right now
+        continue;
+      }
+    }
+    struct Release {
+      std::shared_ptr<State> s;
+      std::string key;
+      ~Release() {
+        std::lock_guard lock(s->mutex);
+        s->busy.erase(key);
+      }
+    } release{s, key};
+
+    co_await asio::post(s->pool, asio::use_awaitable);
+    std::optional<ThreadRow> known;
+    std::string db_error;
+    try {
+      known = s->load(key);
+    } catch (const std::exception& e) {
+      db_error = e.what();
+    }
+    co_await asio::post(home, asio::use_awaitable);
+    if (!db_error.empty()) {
+      failure = "alert threads database: " + db_error;
+      break;
+    }
+    const std::int64_t now_ms = to_unix_ms(s->clock.now());
+
+    if (!bucket.firing) {
+      if (!known) {
+        continue;  // resolved before we saw it firing, or already told
+      }
+      Adapter* adapter = s->adapters(known->platform);
+      if (adapter != nullptr && !bucket.target.empty()) {
+        OutboundMessage message;
+        message.platform = known->platform;
+        message.channel = known->channel;
+        message.thread = known->thread;
+        message.text = "✅ [RESOLVED] " + bucket.target + " in " + bucket.env + ":" + alerts_text(bucket.alerts);
+        co_await adapter->send(std::move(message));
+      }
+      co_await asio::post(s->pool, asio::use_awaitable);
+      try {
+        s->forget(key);
+      } catch (const std::exception& e) {
+        db_error = e.what();
+      }
+      co_await asio::post(home, asio::use_awaitable);
+      ++resolved;
+      continue;
+    }
+
+    const std::chrono::milliseconds repeat = s->config.repeat_interval;
+    // Unmapped alerts are posted once per group, however long they fire.
+    if (known && (bucket.target.empty() || now_ms - known->opened_ms < repeat.count())) {
+      ++repeats;
+      continue;
+    }
+    const std::optional<AlertChannel> channel =
+        bucket.target.empty() ? s->config.default_channel : s->channel_for(bucket.target);
+    if (!channel) {
+      spdlog::warn("alertmanager: no channel for {} (alertmanager.channels)", bucket.target.empty() ? "unmapped alerts" : bucket.target);
+      if (bucket.target.empty()) {
+        ++unmapped;
+      } else {
+        ++repeats;
+      }
+      continue;
+    }
+    Adapter* adapter = s->adapters(channel->platform);
+    if (adapter == nullptr) {
+      failure = "no adapter for platform '" + channel->platform + "' (alertmanager.channels)";
+      break;
+    }
+    OutboundMessage message;
+    message.platform = channel->platform;
+    message.channel = channel->channel;
+    if (bucket.target.empty()) {
+      std::string labels;
+      for (const auto& [k, v] : object_of(*bucket.alerts.front(), "labels").items()) {
+        labels += (labels.empty() ? "" : ", ") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+      }
+      std::string wanted;
+      for (const auto& l : s->config.target_labels) {
+        wanted += (wanted.empty() ? "" : " or ") + l;
+      }
+      message.text = "🚨 [FIRING] alerts that name no target I know:" + alerts_text(bucket.alerts) + "\nLabels: " +
+                     actions::prometheus::snippet(labels, 400) + "\nTo triage them, give them a " + wanted +
+                     " label naming an inventory target, or list the label that does under alertmanager.target_labels. "
+                     "(Posted once for this group.)";
+      ++unmapped;
+    } else {
+      message.text = "🚨 [FIRING] " + bucket.target + " in " + bucket.env + ":" + alerts_text(bucket.alerts) +
+                     (s->config.triage ? "\nTriage follows in this thread." : "");
+    }
+    auto posted = co_await adapter->post(std::move(message));
+    if (!posted) {
+      failure = "posting to " + channel->platform + ":" + channel->channel + " failed: " + posted.error().message;
+      break;
+    }
+    const ThreadRow row{channel->platform, channel->channel, *posted, now_ms};
+    co_await asio::post(s->pool, asio::use_awaitable);
+    try {
+      s->store(key, row, bucket);
+    } catch (const std::exception& e) {
+      db_error = e.what();
+    }
+    co_await asio::post(home, asio::use_awaitable);
+    if (!db_error.empty()) {
+      spdlog::error("alertmanager: could not remember the thread of {}: {}", key, db_error);
+    }
+    if (bucket.target.empty()) {
+      continue;
+    }
+    opened.push_back({{"target", bucket.target}, {"env", bucket.env}, {"platform", row.platform},
+                      {"channel", row.channel}, {"thread", row.thread}});
+    if (s->config.triage) {
+      ChatEvent origin;
+      origin.platform = row.platform;
+      origin.channel = row.channel;
+      origin.thread = row.thread;
+      origin.principal.id = s->config.principal;
+      origin.principal.display_name = "Alertmanager";
+      origin.text = "alert " + key;
+      ActionRequest triage("triage", json{{"target", bucket.target}, {"env", bucket.env}});
+      co_await s->runner(std::move(origin), std::move(triage));
+    }
+  }
+  if (!failure.empty()) {
+    spdlog::error("alertmanager webhook: {}", failure);
+    co_return net::HttpResponse::json(502, json{{"error", failure}});
+  }
+  co_return net::HttpResponse::json(
+      200, json{{"opened", opened}, {"repeats", repeats}, {"resolved", resolved}, {"unmapped", unmapped}});
+}
+
+}  // namespace opsgate::app
