@@ -328,17 +328,19 @@ ActionResult build_report(const Evidence& e, const TriageConfig& config) {
       flagged.push_back(&v);
     }
   }
-  // The first change is where the story starts.
-  std::stable_sort(flagged.begin(), flagged.end(), [](const SignalVerdict* a, const SignalVerdict* b) {
-    const std::int64_t ta = a->change_at == 0 ? INT64_MAX : a->change_at;
-    const std::int64_t tb = b->change_at == 0 ? INT64_MAX : b->change_at;
-    return ta < tb;
-  });
+  // The headline leads with what users feel most (errors, then latency,
+  // traffic, crashes, saturation); the earliest change dates the story.
+  const auto rank = [](const std::string& metric) {
+    static const std::vector<std::string> order{"error_rate", "latency_p99", "latency_p50", "rps",
+                                                "restarts",   "cpu",         "memory"};
+    return std::find(order.begin(), order.end(), metric) - order.begin();
+  };
+  std::stable_sort(flagged.begin(), flagged.end(),
+                   [&rank](const SignalVerdict* a, const SignalVerdict* b) { return rank(a->metric) < rank(b->metric); });
   std::int64_t first_change = 0;
   for (const auto* v : flagged) {
-    if (v->change_at != 0) {
+    if (v->change_at != 0 && (first_change == 0 || v->change_at < first_change)) {
       first_change = v->change_at;
-      break;
     }
   }
   // A deploy within deploy_window before the first change (or, without a

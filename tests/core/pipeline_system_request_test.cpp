@@ -71,7 +71,7 @@ TEST_SUITE("core/pipeline/system") {
     CHECK(h.triage->last.params["env"] == "prod");  // validated: the default env filled in
     CHECK(h.audit.kinds() == std::vector<std::string>{"received", "parsed", "decided", "started", "finished", "replied"});
     CHECK(h.audit.events.front().principal == "test:alice");
-    CHECK(h.audit.events.front().detail == "system request: triage cart in prod");
+    CHECK(h.audit.events.front().detail == "system request: triage cart");
     REQUIRE(h.adapter.sent.size() == 1);
     CHECK(h.adapter.sent[0].thread == "T42");
     CHECK(h.adapter.sent[0].channel == "alerts");
