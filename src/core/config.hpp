@@ -32,6 +32,7 @@ struct Config {
   std::optional<ConfigNode> adapters;
   std::optional<ConfigNode> actions;  // without the generic `timeout` key
   std::optional<ConfigNode> policy;
+  std::optional<ConfigNode> llm;      // connections, prompt, prices, budgets (src/intent/llm_config)
 };
 
 // Reads and validates everything core owns; throws ConfigError naming
