@@ -64,7 +64,10 @@ Runs the intent cascade only (no policy, no action) and prints one JSON object
 per message: {"action":…, "params":{…}, "confidence":…, "parser":…},
 {"action":"clarify","question":…} or {"action":"none"}.
 With --jsonl, reads one message per line from stdin (a plain line, or a JSON
-object with a "text" field).
+object with a "text" field). With `llm` in intent.parsers, what the built-in
+parsers are not sure of goes to the language model; the answer then carries
+"llm": {connection, model, prompt_version, tokens_in, tokens_out, latency_ms,
+cost_usd} and, when the model could not be used, "degraded": reason.
 )";
 
 constexpr const char* kEvalHelp = R"(Usage: opsgate eval [--config FILE] [--dataset] FILE.jsonl
