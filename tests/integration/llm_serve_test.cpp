@@ -31,8 +31,7 @@ std::string prepare_config(TempDir& dir, const std::string& api_base) {
                           "    gpt-4o-mini: {input_per_million: 0.15, output_per_million: 0.60}\n"
                           "  budgets:\n"
                           "    default_daily_usd: 0.0001\n";
-  const auto appended = run_command("printf '%s' '" + llm + "' >> " + dir.file("c.yaml"));
-  REQUIRE(appended.exit_code == 0);
+  dir.write("c.yaml", dir.read("c.yaml") + llm);
   return dir.file("c.yaml");
 }
 
