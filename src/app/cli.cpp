@@ -16,8 +16,8 @@
 #include "src/app/audit_commands.hpp"
 #include "src/app/components.hpp"
 #include "src/app/daemon.hpp"
+#include "src/app/eval_command.hpp"
 #include "src/app/policy_commands.hpp"
-#include "src/intent/eval.hpp"
 #include "src/core/config_node.hpp"
 
 namespace opsgate::app {
@@ -64,15 +64,28 @@ Runs the intent cascade only (no policy, no action) and prints one JSON object
 per message: {"action":…, "params":{…}, "confidence":…, "parser":…},
 {"action":"clarify","question":…} or {"action":"none"}.
 With --jsonl, reads one message per line from stdin (a plain line, or a JSON
-object with a "text" field).
+object with a "text" field). With `llm` in intent.parsers, what the built-in
+parsers are not sure of goes to the language model; the answer then carries
+"llm": {connection, model, prompt_version, tokens_in, tokens_out, latency_ms,
+cost_usd} and, when the model could not be used, "degraded": reason.
 )";
 
-constexpr const char* kEvalHelp = R"(Usage: opsgate eval [--config FILE] [--jsonl] FILE.jsonl
+constexpr const char* kEvalHelp = R"(Usage: opsgate eval [--config FILE] [--dataset] FILE.jsonl
+                    [--variant NAME=OVERRIDES]... [--report DIR] [--jsonl]
 
 Runs the intent cascade on labelled utterances ({"text":…, "expect":{"action":…,
 "params":{…}}} per line, as in ../shared/eval/) and prints exact-match
-accuracy, per-action precision/recall, the mismatches and the time per
-message. --jsonl prints the report as JSON. Exit 1 if a line is invalid.
+accuracy, param accuracy, per-action precision/recall (clarify and none
+included), latency p50/p95, LLM tokens and cost, and the misses.
+
+  --variant NAME=OVERRIDES   a configuration to compare (repeatable); overrides:
+        intent.parsers=command,nlu,llm   intent.min_confidence=0.9
+        llm.connection=NAME              llm.prompt=FILE
+      e.g. --variant builtin=intent.parsers=command,nlu
+           --variant llm=intent.parsers=command,nlu,llm
+  --report DIR   writes DIR/report.csv and a self-contained DIR/report.html
+  --jsonl        prints the report(s) as JSON
+Exit 1 if a line is invalid.
 )";
 
 constexpr const char* kConfigHelp = R"(Usage: opsgate config check [--config FILE]
@@ -124,6 +137,9 @@ struct Args {
   std::optional<std::string> at;
   std::optional<std::string> channel;
   std::optional<std::string> platform;
+  std::optional<std::string> dataset;
+  std::vector<std::string> variants;
+  std::optional<std::string> report;
   std::string error;
 };
 
@@ -166,6 +182,12 @@ Args parse_args(int argc, char** argv, int first) {
       args.channel = value_of(i, a);
     } else if (a == "--platform") {
       args.platform = value_of(i, a);
+    } else if (a == "--dataset") {
+      args.dataset = value_of(i, a);
+    } else if (a == "--variant") {
+      if (auto v = value_of(i, a)) args.variants.push_back(*v);
+    } else if (a == "--report") {
+      args.report = value_of(i, a);
     } else if (a.size() > 1 && a[0] == '-' && a != "-") {
       args.error = "unknown option " + a;
     } else {
@@ -191,9 +213,13 @@ void setup_logging(const Config& config) {
 }
 
 int cmd_parse(const Args& args, const Config& config) {
-  const auto parser = build_parser(config);
+  boost::asio::io_context io;
+  net::HttpClient http;
+  ParserSetup setup;
+  setup.http = &http;
+  const auto parser = build_parser(config, setup);
   auto print = [&](const std::string& text) {
-    std::cout << to_json(parser->parse(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << to_json(parse_blocking(io, *parser, text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   };
   if (args.jsonl) {
     std::string line;
@@ -304,22 +330,23 @@ int run_cli(int argc, char** argv) {
       return cmd_parse(args, config);
     }
     if (command == "eval") {
-      if (args.positional.size() != 1) {
-        return usage_error("eval takes one labelled JSONL file", help);
+      EvalOptions eval;
+      if (args.dataset) {
+        eval.dataset = *args.dataset;
+      } else if (args.positional.size() == 1) {
+        eval.dataset = args.positional.front();
       }
-      std::ifstream in(args.positional.front());
-      if (!in) {
-        std::fprintf(stderr, "opsgate: cannot read %s\n", args.positional.front().c_str());
-        return 1;
+      if (eval.dataset.empty() || args.positional.size() > (args.dataset ? 0U : 1U)) {
+        return usage_error("eval takes one labelled JSONL file (--dataset FILE)", help);
       }
-      const auto parser = build_parser(config);
-      const intent::EvalReport report = intent::evaluate(*parser, in);
-      if (args.jsonl) {
-        std::cout << intent::to_json(report).dump(2) << "\n";
-      } else {
-        std::cout << intent::format_report(report);
+      eval.variants = args.variants;
+      eval.report_dir = args.report;
+      eval.json = args.jsonl;
+      try {
+        return run_eval(config, eval);
+      } catch (const std::invalid_argument& e) {
+        return usage_error(e.what(), help);
       }
-      return report.invalid_lines.empty() ? 0 : 1;
     }
     if (command == "policy") {
       if (sub == "check") {

@@ -12,6 +12,8 @@
 #include "src/app/audit_show_action.hpp"
 #include "src/intent/cascade.hpp"
 #include "src/intent/command_parser.hpp"
+#include "src/intent/llm_accounting.hpp"
+#include "src/intent/llm_parser.hpp"
 #include "src/intent/nlu_parser.hpp"
 
 namespace opsgate::app {
@@ -26,6 +28,49 @@ std::unique_ptr<IntentParser> build_parser(const Config& config) {
     }
   }
   return std::make_unique<intent::IntentCascade>(std::move(parsers), config.inventory, config.intent.min_confidence);
+}
+
+std::unique_ptr<IntentParser> build_parser(const Config& config, const ParserSetup& setup) {
+  const std::vector<std::string> names = setup.parsers.value_or(config.intent.parsers);
+  std::vector<std::unique_ptr<IntentParser>> parsers;
+  intent::CascadeOptions options;
+  options.clock = setup.clock;
+  for (const auto& name : names) {
+    if (name == "command") {
+      parsers.push_back(std::make_unique<intent::CommandParser>(config.inventory));
+    } else if (name == "nlu") {
+      parsers.push_back(std::make_unique<intent::NluParser>(config.inventory));
+    } else if (name == "llm") {
+      if (!config.llm) {
+        throw ConfigError(config.source + ": the llm parser needs an `llm:` section with a connection");
+      }
+      if (setup.http == nullptr) {
+        throw ConfigError("the llm parser needs an HTTP client (internal)");
+      }
+      intent::LlmConfig llm = intent::parse_llm_config(*config.llm);
+      if (setup.connection) {
+        if (llm.connections.count(*setup.connection) == 0) {
+          throw ConfigError("no llm connection named '" + *setup.connection + "' in " + config.source);
+        }
+        llm.connection = *setup.connection;
+      }
+      if (setup.prompt) {
+        llm.prompt = intent::load_prompt(*setup.prompt);
+      }
+      options.accounting = std::make_shared<intent::LlmAccounting>(llm, setup.metrics);
+      options.llm_unaddressed = llm.unaddressed;
+      if (setup.accounting_out != nullptr) {
+        *setup.accounting_out = options.accounting;
+      }
+      parsers.push_back(std::make_unique<intent::LlmParser>(llm.active(), llm.prompt, llm.prices, llm.context_turns,
+                                                            config.inventory, *setup.http));
+    } else {
+      throw ConfigError("unknown parser '" + name + "' (available: command, nlu, llm)");
+    }
+  }
+  return std::make_unique<intent::IntentCascade>(std::move(parsers), config.inventory,
+                                                 setup.min_confidence.value_or(config.intent.min_confidence),
+                                                 std::move(options));
 }
 
 std::shared_ptr<const PolicyEngine> build_policy(const Config& config) {
@@ -52,12 +97,27 @@ std::shared_ptr<const PolicyEngine> build_policy(const Config& config) {
 
 Components build_components(const Config& config, boost::asio::any_io_executor executor) {
   Components c;
-  c.parser = build_parser(config);
+  c.http = std::make_unique<net::HttpClient>();
+  ParserSetup setup;
+  setup.http = c.http.get();
+  setup.metrics = c.metrics.get();
+  setup.clock = c.clock;
+  setup.accounting_out = &c.llm_accounting;
+  c.parser = build_parser(config, setup);
   std::string parsers;
   for (const auto& name : config.intent.parsers) {
     parsers += (parsers.empty() ? "" : " → ") + name;
   }
   c.notes.push_back("intent: " + parsers);
+  if (config.llm) {
+    // Validated even when no parser uses it, so `config check` finds mistakes early.
+    const intent::LlmConfig llm = intent::parse_llm_config(*config.llm);
+    const intent::LlmConnection& active = llm.active();
+    c.context_turns = c.llm_accounting ? llm.context_turns : 0;
+    c.notes.push_back(std::string(c.llm_accounting ? "llm" : "llm (not in intent.parsers)") + ": connection " + active.name + " (" + active.type + ", " + active.url() + ", model " +
+                      active.model_name() + ", key " + (active.api_key.empty() ? "none" : active.api_key.source()) +
+                      "), prompt " + llm.prompt.path + " " + llm.prompt.version);
+  }
 
   c.policy = build_policy(config);
   const auto* rbac = dynamic_cast<const policies::RbacPolicy*>(c.policy.get());
@@ -67,7 +127,7 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
   if (config.server) {
     c.server = net::parse_http_server_config(*config.server);
   }
-  c.notes.push_back("http: " + c.server.listen + " (/healthz, /readyz)");
+  c.notes.push_back("http: " + c.server.listen + " (/healthz, /readyz, /metrics)");
 
   if (config.adapters) {
     for (const auto& [name, node] : config.adapters->entries()) {
@@ -82,7 +142,6 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
                     (c.shell.allow_impersonation ? " (impersonation allowed)" : ""));
 
   c.actions.add(make_audit_show_action(config.storage_path, config.inventory));
-  c.http = std::make_unique<net::HttpClient>();
   auto add = [&](std::unique_ptr<Action> action, const ConfigNode& node, const std::string& backend) {
     const std::string action_name = action->spec().name;
     if (!c.actions.add(std::move(action))) {

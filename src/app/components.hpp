@@ -19,8 +19,13 @@
 #include "src/core/intent_parser.hpp"
 #include "src/core/policy_engine.hpp"
 #include "src/core/clock.hpp"
+#include "src/core/metrics.hpp"
 #include "src/net/http_client.hpp"
 #include "src/net/http_server.hpp"
+
+namespace opsgate::intent {
+class LlmAccounting;
+}
 
 namespace opsgate::app {
 
@@ -39,6 +44,9 @@ struct Components {
   std::shared_ptr<const Clock> clock = std::make_shared<SystemClock>();
   std::unique_ptr<net::HttpClient> http;
   std::unique_ptr<IntentParser> parser;  // the cascade
+  std::shared_ptr<MetricsRegistry> metrics = std::make_shared<MetricsRegistry>();  // GET /metrics
+  std::shared_ptr<intent::LlmAccounting> llm_accounting;  // set when the cascade has an llm parser
+  std::size_t context_turns = 0;                         // recent turns per thread kept for the llm
   std::shared_ptr<const PolicyEngine> policy;
   ActionRegistry actions;
   net::HttpServerConfig server;
@@ -51,8 +59,22 @@ struct Components {
 // Throws ConfigError on the first invalid extension section.
 Components build_components(const Config& config, boost::asio::any_io_executor executor);
 
-// Only the cascade (for `opsgate parse` and `eval`).
+// Only the cascade (for `opsgate parse` and `eval`), built-in parsers only.
 std::unique_ptr<IntentParser> build_parser(const Config& config);
+
+// What the cascade needs beyond the config, and what `opsgate eval` varies.
+struct ParserSetup {
+  net::HttpClient* http = nullptr;  // required when the chain includes llm
+  MetricsRegistry* metrics = nullptr;
+  std::shared_ptr<const Clock> clock;
+  std::shared_ptr<intent::LlmAccounting>* accounting_out = nullptr;  // receives the LLM accounting, if any
+  // Overrides (eval variants): intent.parsers, intent.min_confidence, llm.connection, llm.prompt.
+  std::optional<std::vector<std::string>> parsers;
+  std::optional<double> min_confidence;
+  std::optional<std::string> connection;
+  std::optional<std::string> prompt;
+};
+std::unique_ptr<IntentParser> build_parser(const Config& config, const ParserSetup& setup);
 
 // Only the policy (for SIGHUP reload and `policy check`).
 std::shared_ptr<const PolicyEngine> build_policy(const Config& config);

@@ -19,7 +19,9 @@
 #include "src/app/app_config.hpp"
 #include "src/app/components.hpp"
 #include "src/approval/sqlite_approval_store.hpp"
+#include "src/audit/audit_reader.hpp"
 #include "src/audit/sqlite_audit_log.hpp"
+#include "src/intent/llm_accounting.hpp"
 #include "src/core/pipeline.hpp"
 
 namespace opsgate::app {
@@ -72,6 +74,34 @@ void route_logs_for_terminal(const Config& config) {
   }
 }
 
+// Today's LLM spending is in the audit log (the `parsed` events' detail):
+// reading it back means a restart does not reset a team's daily budget.
+void seed_llm_budgets(const std::string& storage_path, intent::LlmAccounting& accounting,
+                      std::chrono::system_clock::time_point now) {
+  const auto day_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  const std::int64_t midnight_ms = day_ms - day_ms % (24LL * 3600 * 1000);
+  auto events = audit::of_kind_since(storage_path, "parsed", midnight_ms);
+  if (!events) {
+    spdlog::warn("LLM budgets start from zero: cannot read today's spending from the audit log: {}",
+                 events.error().message);
+    return;
+  }
+  for (const auto& event : *events) {
+    std::string team;
+    double cost = 0.0;
+    if (intent::cost_from_audit_detail(event.detail, team, cost)) {
+      accounting.seed(team, cost, std::chrono::system_clock::time_point(std::chrono::milliseconds(event.ts_ms)), now);
+    }
+  }
+}
+
+boost::asio::awaitable<net::HttpResponse> serve_metrics(std::shared_ptr<const MetricsRegistry> metrics) {
+  net::HttpResponse response;
+  response.content_type = kPrometheusContentType;
+  response.body = metrics->render();
+  co_return response;
+}
+
 }  // namespace
 
 int run_daemon(const Config& config, const DaemonOptions& options) {
@@ -108,11 +138,16 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
     }
   }
 
+  if (components.llm_accounting) {
+    seed_llm_budgets(config.storage_path, *components.llm_accounting, clock.now());
+  }
+
   PolicyHolder policy(components.policy);
   PipelineDeps deps{*components.parser, [&policy] { return policy.get(); }, components.actions, audit,
                     clock,              config.inventory,                    config.action_timeout};
   deps.approvals = &approvals;
   deps.rate_counter = &approvals;
+  deps.conversation.turns = components.context_turns;
   Pipeline pipeline(std::move(deps));
 
   if (!options.http) {
@@ -138,6 +173,8 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
       http->route("POST", "/alertmanager",
                   [hook = alert_webhook.get()](net::HttpRequest request) { return hook->handle(std::move(request)); });
     }
+    std::shared_ptr<const MetricsRegistry> metrics = components.metrics;
+    http->route("GET", "/metrics", [metrics](net::HttpRequest) { return serve_metrics(metrics); });
     for (auto& chat : components.chat_adapters) {
       pipeline.add_adapter(*chat.adapter);
       adapters_by_platform[std::string(chat.adapter->platform())] = chat.adapter.get();

@@ -154,6 +154,16 @@ Result<std::vector<AuditEvent>> tail(const std::string& path, std::int64_t n) {
   });
 }
 
+Result<std::vector<AuditEvent>> of_kind_since(const std::string& path, const std::string& kind, std::int64_t since_ms) {
+  return with_db(path, [&](SQLite::Database& db) -> Result<std::vector<AuditEvent>> {
+    SQLite::Statement stmt(db, std::string("SELECT ") + kColumns +
+                                   " FROM audit_events WHERE kind = ? AND ts_ms >= ? ORDER BY seq");
+    stmt.bind(1, kind);
+    stmt.bind(2, since_ms);
+    return read_all(stmt);
+  });
+}
+
 Result<std::vector<AuditEvent>> by_request(const std::string& path, const std::string& request_id) {
   return with_db(path, [&](SQLite::Database& db) -> Result<std::vector<AuditEvent>> {
     SQLite::Statement stmt(db,

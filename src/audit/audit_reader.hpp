@@ -27,6 +27,8 @@ struct VerifyReport {
 
 // The newest n events, oldest first.
 Result<std::vector<AuditEvent>> tail(const std::string& path, std::int64_t n);
+// Every event of one kind ("parsed") at or after since_ms, in seq order.
+Result<std::vector<AuditEvent>> of_kind_since(const std::string& path, const std::string& kind, std::int64_t since_ms);
 // Every event of one request, in seq order.
 Result<std::vector<AuditEvent>> by_request(const std::string& path, const std::string& request_id);
 // One event; Errc::not_found if there is no such seq.

@@ -1,6 +1,9 @@
 #include "src/core/action_request.hpp"
 
+#include <cstdio>
+
 namespace opsgate {
+
 
 std::string ActionRequest::canonical() const {
   nlohmann::json j{{"action", action}, {"params", params}};
@@ -24,7 +27,61 @@ ParseResult ParseResult::clarify(std::string parser_name, std::string question_t
   return r;
 }
 
+static nlohmann::json to_json_kind(const ParseResult& result);
+
+nlohmann::json to_json(const LlmCall& call) {
+  nlohmann::json j{{"connection", call.connection}, {"provider", call.provider},
+                   {"model", call.model},           {"prompt_version", call.prompt_version},
+                   {"latency_ms", call.latency_ms}, {"cost_usd", call.cost_usd}};
+  j["tokens_in"] = call.tokens_in < 0 ? nlohmann::json() : nlohmann::json(call.tokens_in);
+  j["tokens_out"] = call.tokens_out < 0 ? nlohmann::json() : nlohmann::json(call.tokens_out);
+  if (!call.response_model.empty()) {
+    j["response_model"] = call.response_model;
+  }
+  if (!call.error.empty()) {
+    j["error"] = call.error;
+  }
+  return j;
+}
+
+std::string parse_audit_detail(const ParseResult& result) {
+  char confidence[32];
+  std::snprintf(confidence, sizeof confidence, "%.2f", result.confidence);
+  std::string detail = "parser=" + result.parser + " confidence=" + confidence;
+  if (result.llm) {
+    const LlmCall& c = *result.llm;
+    char numbers[160];
+    std::snprintf(numbers, sizeof numbers, " llm.tokens_in=%lld llm.tokens_out=%lld llm.latency_ms=%.0f llm.cost_usd=%.6f",
+                  static_cast<long long>(c.tokens_in), static_cast<long long>(c.tokens_out), c.latency_ms, c.cost_usd);
+    detail += " llm.connection=" + c.connection + " llm.model=" + c.model + " llm.prompt=" + c.prompt_version + numbers;
+    if (!c.error.empty()) {
+      detail += " llm.error=" + c.error;
+    }
+  }
+  if (!result.degraded.empty()) {
+    detail += " degraded=" + result.degraded;
+  }
+  if (!result.team.empty()) {
+    detail += " team=" + result.team;
+  }
+  if (result.kind == ParseKind::clarify) {
+    detail += " question=" + result.question;
+  }
+  return detail;
+}
+
 nlohmann::json to_json(const ParseResult& result) {
+  nlohmann::json j = to_json_kind(result);
+  if (result.llm) {
+    j["llm"] = to_json(*result.llm);
+  }
+  if (!result.degraded.empty()) {
+    j["degraded"] = result.degraded;
+  }
+  return j;
+}
+
+static nlohmann::json to_json_kind(const ParseResult& result) {
   switch (result.kind) {
     case ParseKind::request:
     {

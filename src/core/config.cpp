@@ -1,5 +1,6 @@
 #include "src/core/config.hpp"
 
+#include <algorithm>
 #include <regex>
 #include <set>
 
@@ -172,8 +173,8 @@ Config load_config(const ConfigNode& root) {
   if (auto intent = root.optional_child("intent")) {
     config.intent.parsers = intent->strings_or("parsers", config.intent.parsers);
     for (const auto& name : config.intent.parsers) {
-      if (name != "command" && name != "nlu") {
-        intent->fail("parsers", "unknown parser '" + name + "' (available: command, nlu)");
+      if (name != "command" && name != "nlu" && name != "llm") {
+        intent->fail("parsers", "unknown parser '" + name + "' (available: command, nlu, llm)");
       }
     }
     if (config.intent.parsers.empty()) {
@@ -196,6 +197,12 @@ Config load_config(const ConfigNode& root) {
   config.actions = root.optional_child("actions");
   config.alertmanager = root.optional_child("alertmanager");
   config.policy = root.optional_child("policy");
+  config.llm = root.optional_child("llm");
+  const bool wants_llm = std::find(config.intent.parsers.begin(), config.intent.parsers.end(), "llm") !=
+                         config.intent.parsers.end();
+  if (wants_llm && !config.llm) {
+    root.fail("intent", "the llm parser needs an `llm:` section with at least one connection (see config/example.yaml)");
+  }
   if (config.actions) {
     config.action_timeout = config.actions->duration_or("timeout", config.action_timeout);
   }

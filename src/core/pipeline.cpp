@@ -43,7 +43,7 @@ struct Pipeline::Step {
   ActionRequest request;  // empty until parsed
 };
 
-Pipeline::Pipeline(PipelineDeps deps) : deps_(std::move(deps)) {}
+Pipeline::Pipeline(PipelineDeps deps) : deps_(std::move(deps)), memory_(deps_.conversation) {}
 
 void Pipeline::add_adapter(Adapter& adapter) { adapters_[std::string(adapter.platform())] = &adapter; }
 
@@ -115,19 +115,38 @@ asio::awaitable<void> Pipeline::on_event(ChatEvent event) {
     co_return;
   }
 
-  const ParseResult parsed = deps_.parser.parse(step.event.text);
+  ParseInput input;
+  input.text = step.event.text;
+  input.platform = step.event.platform;
+  input.workspace = step.event.workspace;
+  input.channel = step.event.channel;
+  input.thread = step.event.thread;
+  input.principal = step.event.principal.id;
+  input.groups = step.event.principal.groups;
+  input.addressed = step.event.addressed;
+  const std::string thread_key = step.event.platform + "\x1f" + step.event.workspace + "\x1f" +
+                                 step.event.channel + "\x1f" + step.event.thread;
+  input.recent = memory_.recent(thread_key, deps_.clock.now());
+  const ParseResult parsed = co_await deps_.parser.parse_async(std::move(input));
   step.request = parsed.request;
-  char confidence[16];
-  std::snprintf(confidence, sizeof confidence, "%.2f", parsed.confidence);
-  std::string parse_detail = "parser=" + parsed.parser + " confidence=" + confidence;
-  if (parsed.kind == ParseKind::clarify) {
-    parse_detail += " question=" + parsed.question;
+  if (parsed.kind != ParseKind::none) {
+    const std::string understood = parsed.kind == ParseKind::request ? describe(parsed.request)
+                                                                     : "asked: " + parsed.question;
+    memory_.remember(thread_key, ConversationTurn{step.event.text, understood}, deps_.clock.now());
   }
+  if (!parsed.degraded.empty()) {
+    spdlog::warn("[{}] language model not used: {}", step.request_id, parsed.degraded);
+  }
+  const std::string parse_detail = parse_audit_detail(parsed);
   const std::string parse_outcome = kind_name(parsed.kind);
   const bool parsed_recorded = co_await record(step, "parsed", parse_outcome, parse_detail);
   if (!parsed_recorded) {
     co_await reply(step, audit_down);
     co_return;
+  }
+  if (!parsed.notice.empty()) {
+    const std::string notice = parsed.notice;
+    co_await reply(step, notice);
   }
 
   std::string answer;

@@ -16,6 +16,7 @@
 #include "src/core/approval_service.hpp"
 #include "src/core/audit_log.hpp"
 #include "src/core/clock.hpp"
+#include "src/core/conversation_memory.hpp"
 #include "src/core/intent_parser.hpp"
 #include "src/core/inventory.hpp"
 #include "src/core/policy_engine.hpp"
@@ -33,6 +34,7 @@ struct PipelineDeps {
   std::chrono::seconds action_timeout{60};
   ApprovalService* approvals = nullptr;  // without it, needs_approval is refused
   RateCounter* rate_counter = nullptr;   // without it, rate limits are not enforced
+  ConversationLimits conversation{};     // recent turns per thread given to parsers as context
 };
 
 class Pipeline final : public EventSink {
@@ -75,6 +77,7 @@ class Pipeline final : public EventSink {
   std::string whoami_text(const Principal& principal) const;
 
   PipelineDeps deps_;
+  ConversationMemory memory_;
   std::map<std::string, Adapter*, std::less<>> adapters_;
 };
 

@@ -63,7 +63,12 @@ std::string compare(const json& expect, const ParseResult& got) {
 }  // namespace
 
 EvalReport evaluate(const IntentParser& parser, std::istream& jsonl) {
+  return evaluate([&parser](const std::string& text) { return parser.parse(text); }, jsonl);
+}
+
+EvalReport evaluate(const ParseFunction& parse, std::istream& jsonl) {
   EvalReport report;
+  std::vector<double> latencies;
   std::map<std::string, ActionScore> scores;
   double total_us = 0.0;
   std::string line;
@@ -89,10 +94,18 @@ EvalReport evaluate(const IntentParser& parser, std::istream& jsonl) {
     const json& expect = item["expect"];
 
     const auto start = std::chrono::steady_clock::now();
-    const ParseResult got = parser.parse(text);
+    const ParseResult got = parse(text);
     const auto stop = std::chrono::steady_clock::now();
     const double us = std::chrono::duration<double, std::micro>(stop - start).count();
     total_us += us;
+    latencies.push_back(us);
+    if (got.llm) {
+      ++report.llm_calls;
+      report.llm_degraded += got.llm->error.empty() || got.llm->error.rfind("rejected_", 0) == 0 ? 0 : 1;
+      report.tokens_in += std::max<std::int64_t>(got.llm->tokens_in, 0);
+      report.tokens_out += std::max<std::int64_t>(got.llm->tokens_out, 0);
+      report.cost_usd += got.llm->cost_usd;
+    }
     report.max_us = std::max(report.max_us, us);
 
     ++report.total;
@@ -106,10 +119,13 @@ EvalReport evaluate(const IntentParser& parser, std::istream& jsonl) {
     ++h.predicted;
     if (want == have) {
       ++scores[want].correct;
+      ++report.action_right;
     }
     const std::string why = compare(expect, got);
     if (why.empty()) {
       ++report.exact;
+      ++report.params_right;
+      ++scores[want].exact;
     } else {
       report.mismatches.push_back({number, text, expect, to_json(got), why});
     }
@@ -118,15 +134,32 @@ EvalReport evaluate(const IntentParser& parser, std::istream& jsonl) {
     report.per_action.push_back(score);
   }
   report.mean_us = report.total == 0 ? 0.0 : total_us / report.total;
+  std::sort(latencies.begin(), latencies.end());
+  auto quantile = [&latencies](double q) {
+    return latencies.empty() ? 0.0 : latencies[static_cast<std::size_t>(q * static_cast<double>(latencies.size() - 1) + 0.5)];
+  };
+  report.p50_us = quantile(0.5);
+  report.p95_us = quantile(0.95);
   return report;
 }
 
 std::string format_report(const EvalReport& report) {
   std::ostringstream out;
-  char timing[96];
-  std::snprintf(timing, sizeof timing, "%.1f us/message mean, %.1f us max", report.mean_us, report.max_us);
+  char timing[160];
+  std::snprintf(timing, sizeof timing, "%.1f us/message mean, p50 %.1f us, p95 %.1f us, %.1f us max", report.mean_us,
+                report.p50_us, report.p95_us, report.max_us);
   out << "exact match: " << report.exact << "/" << report.total << " (" << percent(report.accuracy()) << "), "
-      << timing << "\n\n";
+      << timing << "\n";
+  out << "param accuracy: " << report.params_right << "/" << report.action_right << " ("
+      << percent(report.param_accuracy()) << ")\n";
+  if (report.llm_calls > 0) {
+    char llm[200];
+    std::snprintf(llm, sizeof llm, "llm: %d calls (%d degraded), %lld tokens in, %lld out, %.4f USD\n",
+                  report.llm_calls, report.llm_degraded, static_cast<long long>(report.tokens_in),
+                  static_cast<long long>(report.tokens_out), report.cost_usd);
+    out << llm;
+  }
+  out << "\n";
   out << pad("action", 16) << pad("expected", 10, true) << pad("answered", 10, true) << pad("correct", 9, true)
       << pad("precision", 11, true) << pad("recall", 9, true) << "\n";
   for (const auto& s : report.per_action) {
@@ -156,8 +189,8 @@ nlohmann::json to_json(const EvalReport& report) {
   json per_action = json::object();
   for (const auto& s : report.per_action) {
     per_action[s.action] = {{"expected", s.expected},   {"predicted", s.predicted},
-                            {"correct", s.correct},     {"precision", s.precision()},
-                            {"recall", s.recall()}};
+                            {"correct", s.correct},     {"exact", s.exact},
+                            {"precision", s.precision()}, {"recall", s.recall()}};
   }
   json mismatches = json::array();
   for (const auto& m : report.mismatches) {
@@ -169,6 +202,14 @@ nlohmann::json to_json(const EvalReport& report) {
           {"accuracy", report.accuracy()},
           {"mean_us", report.mean_us},
           {"max_us", report.max_us},
+          {"p50_us", report.p50_us},
+          {"p95_us", report.p95_us},
+          {"param_accuracy", report.param_accuracy()},
+          {"llm_calls", report.llm_calls},
+          {"llm_degraded", report.llm_degraded},
+          {"tokens_in", report.tokens_in},
+          {"tokens_out", report.tokens_out},
+          {"cost_usd", report.cost_usd},
           {"per_action", per_action},
           {"mismatches", mismatches},
           {"invalid_lines", report.invalid_lines}};

@@ -4,7 +4,10 @@
 // A library function so `opsgate eval` and the tests share one definition of
 // "correct". Reads the stream once; no other state.
 
+#include <functional>
+#include <cstdint>
 #include <istream>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -29,6 +32,7 @@ struct ActionScore {
   int expected = 0;   // lines labelled with this action
   int predicted = 0;  // answers with this action
   int correct = 0;    // lines where both agree (params not considered)
+  int exact = 0;      // lines labelled with this action answered exactly (action and params)
   double precision() const { return predicted == 0 ? 1.0 : static_cast<double>(correct) / predicted; }
   double recall() const { return expected == 0 ? 1.0 : static_cast<double>(correct) / expected; }
 };
@@ -42,9 +46,24 @@ struct EvalReport {
   std::vector<std::string> invalid_lines;  // "line 7: not JSON" — not scored
   double mean_us = 0.0;  // wall time per parse
   double max_us = 0.0;
+  double p50_us = 0.0;
+  double p95_us = 0.0;
+  int action_right = 0;   // lines whose action (or clarify/none) was right
+  int params_right = 0;   // ... and whose params were right too
+  // Language-model use (zero without an llm parser). Unknown token counts are not added.
+  int llm_calls = 0;
+  int llm_degraded = 0;   // calls that gave nothing usable (timeout, 429, truncated, ...)
+  std::int64_t tokens_in = 0;
+  std::int64_t tokens_out = 0;
+  double cost_usd = 0.0;
 
   double accuracy() const { return total == 0 ? 0.0 : static_cast<double>(exact) / total; }
+  // Of the lines whose action was right, how many had every expected param right.
+  double param_accuracy() const { return action_right == 0 ? 0.0 : static_cast<double>(params_right) / action_right; }
 };
+
+// Any way of answering one message (a sync parser, or the async cascade run to completion).
+using ParseFunction = std::function<ParseResult(const std::string& text)>;
 
 // A request matches when the action is the expected one and each expected
 // param equals the answer's (after validation, so canonical names); extra
@@ -52,6 +71,20 @@ struct EvalReport {
 // "none" matches that kind of answer, whatever the question. Blank lines and
 // lines starting with '#' are skipped; malformed lines are listed, not scored.
 EvalReport evaluate(const IntentParser& parser, std::istream& jsonl);
+EvalReport evaluate(const ParseFunction& parse, std::istream& jsonl);
+
+// One named configuration of the cascade ("builtin", "llm", "strict") and its score.
+struct VariantReport {
+  std::string name;
+  std::string description;  // "intent.parsers=command,nlu"
+  EvalReport report;
+};
+
+// report.csv: one row per variant and action (and an "(all)" row per variant).
+void write_csv(const std::vector<VariantReport>& variants, std::ostream& out);
+// report.html: self-contained (inline CSS and SVG, no external assets): a
+// summary table, a bar chart per variant, per-action tables and the misses.
+std::string render_html(const std::vector<VariantReport>& variants, const std::string& dataset);
 
 // A readable table: accuracy, timing, per-action precision/recall, mismatches.
 std::string format_report(const EvalReport& report);

@@ -1,0 +1,67 @@
+#include "src/core/conversation_memory.hpp"
+
+namespace opsgate {
+
+namespace {
+
+// Cut at a UTF-8 boundary so the prompt stays valid text.
+std::string cut(std::string text, std::size_t limit) {
+  if (text.size() <= limit) {
+    return text;
+  }
+  std::size_t end = limit;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
+    --end;
+  }
+  text.resize(end);
+  return text;
+}
+
+}  // namespace
+
+std::vector<ConversationTurn> ConversationMemory::recent(const std::string& thread_key,
+                                                         std::chrono::system_clock::time_point now) const {
+  std::vector<ConversationTurn> out;
+  if (limits_.turns == 0) {
+    return out;
+  }
+  std::lock_guard lock(mutex_);
+  const auto it = threads_.find(thread_key);
+  if (it == threads_.end()) {
+    return out;
+  }
+  for (const auto& entry : it->second.turns) {
+    if (now - entry.at <= limits_.max_age) {
+      out.push_back(entry.turn);
+    }
+  }
+  return out;
+}
+
+void ConversationMemory::remember(const std::string& thread_key, ConversationTurn turn,
+                                  std::chrono::system_clock::time_point now) {
+  if (limits_.turns == 0 || limits_.threads == 0) {
+    return;
+  }
+  turn.user_text = cut(std::move(turn.user_text), limits_.bytes_per_turn);
+  turn.understood = cut(std::move(turn.understood), limits_.bytes_per_turn);
+  std::lock_guard lock(mutex_);
+  auto it = threads_.find(thread_key);
+  if (it == threads_.end()) {
+    while (threads_.size() >= limits_.threads && !lru_.empty()) {
+      threads_.erase(lru_.front());
+      lru_.pop_front();
+    }
+    lru_.push_back(thread_key);
+    it = threads_.emplace(thread_key, Thread{{}, std::prev(lru_.end())}).first;
+  } else {
+    lru_.splice(lru_.end(), lru_, it->second.order);
+  }
+  auto& turns = it->second.turns;
+  turns.push_back(Entry{std::move(turn), now});
+  if (turns.size() > limits_.turns) {
+    turns.erase(turns.begin(), turns.begin() + static_cast<std::ptrdiff_t>(turns.size() - limits_.turns));
+  }
+}
+
+}  // namespace opsgate
