@@ -6,6 +6,7 @@
 // Private to actions/kubernetes; shared by that cluster's actions, any strand.
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <mutex>

@@ -16,7 +16,7 @@ const json* at(const json& object, std::initializer_list<std::string_view> path)
     if (!node->is_object()) {
       return nullptr;
     }
-    const auto it = node->find(key);
+    const auto it = node->find(std::string(key));
     if (it == node->end()) {
       return nullptr;
     }

@@ -389,8 +389,8 @@ class KubeAction final : public opsgate::Action {
     if (!plan) {
       co_return tl::unexpected(plan.error());
     }
-    json restored = json::object();
-    restored["spec"] = plan->template_.value("spec", json::object());
+    // The restored template, shaped as a Deployment for image_of().
+    const json restored = {{"spec", {{"template", plan->template_}}}};
     const std::string target_image = image_of(restored, container).value_or(images_text(restored));
     fingerprint["to_revision"] = plan->to_revision;
     fingerprint["to"] = target_image;
