@@ -93,7 +93,7 @@ policy:
 )";
 }
 
-std::string opsgate(const TempDir& dir, const std::string& args) {
+std::string opsgate_cmd(const TempDir& dir, const std::string& args) {
   return std::string(OPSGATE_BINARY) + " " + args + " --config " + dir.file("opsgate.yaml");
 }
 
@@ -107,7 +107,7 @@ TEST_SUITE("integration/kubernetes") {
     dir.write("opsgate.yaml", config(dir, server.port()));
 
     dir.write("ask.txt", "!deploy cart 3.2.0 prod\n");
-    const auto ask = run_command(opsgate(dir, "shell --user alice") + " < " + dir.file("ask.txt") + " 2>" +
+    const auto ask = run_command(opsgate_cmd(dir, "shell --user alice") + " < " + dir.file("ask.txt") + " 2>" +
                                  dir.file("ask.err"));
     INFO(ask.out);
     INFO(dir.read("ask.err"));
@@ -122,7 +122,7 @@ TEST_SUITE("integration/kubernetes") {
     CHECK(requests[1]["query"] == "dryRun=All&fieldManager=opsgate");
 
     dir.write("vote.txt", "approve " + id + "\n");
-    const auto vote = run_command(opsgate(dir, "shell --user bob") + " < " + dir.file("vote.txt") + " 2>" +
+    const auto vote = run_command(opsgate_cmd(dir, "shell --user bob") + " < " + dir.file("vote.txt") + " 2>" +
                                   dir.file("vote.err"));
     INFO(vote.out);
     INFO(dir.read("vote.err"));
@@ -152,9 +152,9 @@ TEST_SUITE("integration/kubernetes") {
                     kind);
     }
     CHECK(db.execAndGet("SELECT outcome FROM audit_events WHERE kind='followed'").getString() == "ok");
-    const auto tail = run_command(opsgate(dir, "audit tail"));
+    const auto tail = run_command(opsgate_cmd(dir, "audit tail"));
     CHECK(tail.out.find("followed") != std::string::npos);
-    CHECK(run_command(opsgate(dir, "audit verify")).exit_code == 0);
+    CHECK(run_command(opsgate_cmd(dir, "audit verify")).exit_code == 0);
   }
 
   TEST_CASE("a scale outside the target's bounds is refused before anything is sent") {
@@ -163,7 +163,7 @@ TEST_SUITE("integration/kubernetes") {
     dir.write("token", "sa-token-1\n");
     dir.write("opsgate.yaml", config(dir, server.port()));
     dir.write("ask.txt", "!scale cart 9 prod\n");
-    const auto ask = run_command(opsgate(dir, "shell --user alice") + " < " + dir.file("ask.txt") + " 2>/dev/null");
+    const auto ask = run_command(opsgate_cmd(dir, "shell --user alice") + " < " + dir.file("ask.txt") + " 2>/dev/null");
     INFO(ask.out);
     CHECK(ask.out.find("1 to 6 replicas; 9 is outside") != std::string::npos);
     CHECK(ask.out.find("Approval id") == std::string::npos);

@@ -361,7 +361,6 @@ TEST_SUITE("actions/kubernetes") {
     CHECK(result.error().code == Errc::unavailable);
     CHECK(result.error().message.find("TLS") != std::string::npos);
     CHECK(k.server.requests().empty());
-    CHECK(k.server.handshake_failures() >= 1);
   }
 
   TEST_CASE("config: clusters per environment, targets with per-env overrides, unknown keys refused") {
