@@ -151,6 +151,27 @@ class ExecAction final : public opsgate::Action {
     co_return to_result(*run, *argv);
   }
 
+  // The command that would run, rendered exactly as execute() would; exec
+  // cannot know its effect, so the approval is bound to the argv.
+  asio::awaitable<Result<std::optional<ActionPreview>>> preview(ActionRequest request) override {
+    auto values = placeholder_values(request, *inventory_);
+    if (!values) {
+      co_return tl::unexpected(values.error());
+    }
+    auto argv = render_argv(argv_, *values, spec_.name);
+    if (!argv) {
+      co_return tl::unexpected(argv.error());
+    }
+    std::string shown;
+    for (const auto& arg : *argv) {
+      shown += (shown.empty() ? "" : " ") + arg;
+    }
+    ActionPreview preview;
+    preview.text = "would run: " + shown;
+    preview.fingerprint = nlohmann::json(*argv).dump();
+    co_return std::optional<ActionPreview>(std::move(preview));
+  }
+
  private:
   Result<ActionResult> to_result(const ProcessOutput& output, const std::vector<std::string>& argv) const {
     const std::string& program = argv.front();

@@ -1,6 +1,7 @@
 #include "src/app/components.hpp"
 
 #include "actions/exec/exec_action.hpp"
+#include "actions/kubernetes/kubernetes_actions.hpp"
 #include "actions/loki/logs_action.hpp"
 #include "actions/prometheus/prometheus_actions.hpp"
 #include "actions/triage/triage_action.hpp"
@@ -171,13 +172,23 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
         logs_backend = "Loki";
         add(actions::loki::make_loki_logs_action(loki, config.inventory, *c.http, *c.clock), node,
             "loki " + loki.connection.url);
+      } else if (name == "kubernetes") {
+        const auto kubernetes = actions::kubernetes::parse_kubernetes_config(node, *config.inventory);
+        std::string clusters;
+        for (const auto& [env, cluster] : kubernetes.clusters) {
+          clusters += (clusters.empty() ? "" : ", ") + env + "=" + cluster.api_server;
+        }
+        for (auto& action :
+             actions::kubernetes::make_kubernetes_actions(kubernetes, config.inventory, *c.http, *c.clock)) {
+          add(std::move(action), node, "kubernetes (" + clusters + ")");
+        }
       } else if (name == "logfile") {
         logs_backend = "the log files";
         add(actions::loki::make_file_logs_action(actions::loki::parse_logfile_config(node), config.inventory, *c.clock),
             node, "log files");
       } else {
         config.actions->fail(name, "unknown action backend '" + name +
-                                       "' (available: exec, prometheus, loki, logfile, triage)");
+                                       "' (available: exec, kubernetes, prometheus, loki, logfile, triage)");
       }
     }
     // Triage reads through the others, so it is built once they are registered.

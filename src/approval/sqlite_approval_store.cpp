@@ -37,7 +37,9 @@ CREATE TABLE IF NOT EXISTS approvals (
   quorum INTEGER NOT NULL,
   decided_by TEXT,
   reason TEXT,
-  decided_ms INTEGER
+  decided_ms INTEGER,
+  preview_text TEXT NOT NULL DEFAULT '',
+  preview_fingerprint TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS approvals_state ON approvals(state, expires_ms);
 CREATE TABLE IF NOT EXISTS approval_votes (
@@ -83,6 +85,8 @@ Approval read_row(SQLite::Database& db, SQLite::Statement& q) {
   a.requirement.expiry = std::chrono::seconds((a.expires_ms - a.created_ms) / 1000);
   a.decided_by = q.getColumn("decided_by").getString();
   a.reason = q.getColumn("reason").getString();
+  a.preview_text = q.getColumn("preview_text").getString();
+  a.preview_fingerprint = q.getColumn("preview_fingerprint").getString();
   SQLite::Statement votes(db, "SELECT voter FROM approval_votes WHERE approval_id=? AND vote='approve' ORDER BY ts_ms");
   votes.bind(1, a.id);
   while (votes.executeStep()) {
@@ -102,6 +106,21 @@ std::optional<Approval> load(SQLite::Database& db, const std::string& id) {
 
 VoteOutcome refuse(std::string message, Approval a = {}) {
   return VoteOutcome{VoteResult::refused, std::move(message), std::move(a)};
+}
+
+// Files written before approvals carried a preview lack its columns.
+void migrate(SQLite::Database& db) {
+  bool has_preview = false;
+  SQLite::Statement columns(db, "PRAGMA table_info(approvals)");
+  while (columns.executeStep()) {
+    if (columns.getColumn(1).getString() == "preview_fingerprint") {
+      has_preview = true;
+    }
+  }
+  if (!has_preview) {
+    db.exec("ALTER TABLE approvals ADD COLUMN preview_text TEXT NOT NULL DEFAULT ''");
+    db.exec("ALTER TABLE approvals ADD COLUMN preview_fingerprint TEXT NOT NULL DEFAULT ''");
+  }
 }
 
 tl::unexpected<Error> storage_error(const std::exception& e) {
@@ -127,6 +146,7 @@ Result<std::unique_ptr<SqliteApprovalStore>> SqliteApprovalStore::open(const std
     db->exec("PRAGMA journal_mode=WAL");
     db->exec("PRAGMA synchronous=FULL");
     db->exec(kSchema);
+    migrate(*db);
     return std::unique_ptr<SqliteApprovalStore>(new SqliteApprovalStore(std::move(db)));
   } catch (const std::exception& e) {
     return fail(Errc::storage, "cannot open the approval store at " + path + ": " + e.what());
@@ -146,8 +166,9 @@ Result<Approval> SqliteApprovalStore::create_now(const ApprovalDraft& d) {
       const std::string id = new_approval_id();
       SQLite::Statement insert(*db_, R"(INSERT OR IGNORE INTO approvals
         (id, state, created_ms, expires_ms, origin_request_id, requester, requester_name, platform, channel, thread,
-         action, params, break_glass_reason, request_hash, rule_id, approvers, quorum)
-        VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))");
+         action, params, break_glass_reason, request_hash, rule_id, approvers, quorum, preview_text,
+         preview_fingerprint)
+        VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))");
       insert.bind(1, id);
       insert.bind(2, created);
       insert.bind(3, expires);
@@ -164,6 +185,8 @@ Result<Approval> SqliteApprovalStore::create_now(const ApprovalDraft& d) {
       insert.bind(14, d.requirement.rule_id);
       insert.bind(15, json(d.requirement.approvers).dump());
       insert.bind(16, d.requirement.quorum);
+      insert.bind(17, d.preview_text);
+      insert.bind(18, d.preview_fingerprint);
       if (insert.exec() == 1) {
         auto a = load(*db_, id);
         return *a;
@@ -349,6 +372,41 @@ Result<std::vector<Approval>> SqliteApprovalStore::expire_now(std::chrono::syste
   }
 }
 
+Result<Approval> SqliteApprovalStore::restart_vote_now(const std::string& id, const std::string& preview_text,
+                                                       const std::string& preview_fingerprint,
+                                                       std::chrono::system_clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    auto found = load(*db_, id);
+    if (!found) {
+      return fail(Errc::not_found, "there is no approval `" + id + "`");
+    }
+    if (found->state != "granted") {
+      return fail(Errc::conflict, "approval `" + id + "` is " + found->state + ", not granted");
+    }
+    const std::int64_t lifetime = found->expires_ms - found->created_ms;
+    SQLite::Statement reopen(*db_, R"(UPDATE approvals SET state='pending', decided_by=NULL, decided_ms=NULL,
+      created_ms=?, expires_ms=?, preview_text=?, preview_fingerprint=? WHERE id=? AND state='granted')");
+    reopen.bind(1, ms(now));
+    reopen.bind(2, ms(now) + lifetime);
+    reopen.bind(3, preview_text);
+    reopen.bind(4, preview_fingerprint);
+    reopen.bind(5, id);
+    if (reopen.exec() != 1) {
+      return fail(Errc::conflict, "approval `" + id + "` changed meanwhile");
+    }
+    SQLite::Statement votes(*db_, "DELETE FROM approval_votes WHERE approval_id=?");
+    votes.bind(1, id);
+    votes.exec();
+    auto reopened = load(*db_, id);
+    tx.commit();
+    return *reopened;
+  } catch (const std::exception& e) {
+    return storage_error(e);
+  }
+}
+
 Result<std::vector<Approval>> SqliteApprovalStore::recover_interrupted() {
   std::lock_guard lock(mutex_);
   try {
@@ -448,6 +506,16 @@ asio::awaitable<Result<std::vector<Approval>>> SqliteApprovalStore::expire_due(s
   const auto home = co_await asio::this_coro::executor;
   co_await asio::post(worker_, asio::use_awaitable);
   auto result = expire_now(now);
+  co_await asio::post(home, asio::use_awaitable);
+  co_return result;
+}
+
+asio::awaitable<Result<Approval>> SqliteApprovalStore::restart_vote(std::string id, std::string preview_text,
+                                                                  std::string preview_fingerprint,
+                                                                  std::chrono::system_clock::time_point now) {
+  const auto home = co_await asio::this_coro::executor;
+  co_await asio::post(worker_, asio::use_awaitable);
+  auto result = restart_vote_now(id, preview_text, preview_fingerprint, now);
   co_await asio::post(home, asio::use_awaitable);
   co_return result;
 }

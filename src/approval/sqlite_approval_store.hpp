@@ -33,6 +33,9 @@ class SqliteApprovalStore final : public ApprovalService, public RateCounter {
   boost::asio::awaitable<Result<std::vector<Approval>>> pending(std::chrono::system_clock::time_point now) override;
   boost::asio::awaitable<Result<void>> finish(std::string id, bool ok) override;
   boost::asio::awaitable<Result<std::vector<Approval>>> expire_due(std::chrono::system_clock::time_point now) override;
+  boost::asio::awaitable<Result<Approval>> restart_vote(std::string id, std::string preview_text,
+                                                        std::string preview_fingerprint,
+                                                        std::chrono::system_clock::time_point now) override;
 
   // Rate limits count `started` audit events in the same file.
   boost::asio::awaitable<Result<RateCount>> count(RateLimitCheck check, std::string principal,
@@ -51,6 +54,8 @@ class SqliteApprovalStore final : public ApprovalService, public RateCounter {
   Result<std::vector<Approval>> pending_now(std::chrono::system_clock::time_point now);
   Result<void> finish_now(const std::string& id, bool ok);
   Result<std::vector<Approval>> expire_now(std::chrono::system_clock::time_point now);
+  Result<Approval> restart_vote_now(const std::string& id, const std::string& preview_text,
+                                    const std::string& preview_fingerprint, std::chrono::system_clock::time_point now);
   Result<RateCount> count_now(const RateLimitCheck& check, const std::string& principal,
                               std::chrono::system_clock::time_point now);
 

@@ -37,6 +37,10 @@ struct Approval {
   std::vector<std::string> approved_by;
   std::string decided_by;
   std::string reason;
+  // The action's preview shown to approvers and its fingerprint; empty when
+  // the action has none. The vote is bound to the fingerprint.
+  std::string preview_text;
+  std::string preview_fingerprint;
 };
 
 struct ApprovalDraft {
@@ -48,6 +52,8 @@ struct ApprovalDraft {
   ActionRequest request;
   ApprovalRequirement requirement;
   std::chrono::system_clock::time_point now;
+  std::string preview_text;         // what approvers are shown (may be empty)
+  std::string preview_fingerprint;  // what the approval is bound to (may be empty)
 };
 
 enum class VoteResult {
@@ -80,6 +86,15 @@ class ApprovalService {
   virtual boost::asio::awaitable<Result<void>> finish(std::string id, bool ok) = 0;
   // Moves every pending approval past its deadline to expired and returns them.
   virtual boost::asio::awaitable<Result<std::vector<Approval>>> expire_due(std::chrono::system_clock::time_point now) = 0;
+  // granted -> pending again with the votes cleared, a new preview and a new
+  // expiry from `now`: the live object changed between the preview and the
+  // quorum, so what the approvers saw is not what would run.
+  virtual boost::asio::awaitable<Result<Approval>> restart_vote(std::string id, std::string preview_text,
+                                                                std::string preview_fingerprint,
+                                                                std::chrono::system_clock::time_point /*now*/) {
+    co_return fail(Errc::internal, "this approval store cannot restart the vote on " + id + " (" + preview_text +
+                                       ", " + preview_fingerprint + ")");
+  }
 };
 
 // Counts past runs for rate limits (from durable storage).

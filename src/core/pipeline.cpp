@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "src/core/duration.hpp"
 #include "src/core/request_id.hpp"
@@ -327,9 +328,63 @@ Pipeline::Step Pipeline::origin_of(const Approval& approval) {
   return origin;
 }
 
+asio::awaitable<Result<std::optional<ActionPreview>>> Pipeline::preview_request(const Step& step) {
+  Action* action = deps_.actions.find(step.request.action);
+  if (action == nullptr) {
+    co_return std::optional<ActionPreview>{};
+  }
+  Result<std::optional<ActionPreview>> result = std::optional<ActionPreview>{};
+  std::string crashed;
+  try {
+    const ActionRequest request = step.request;
+    const auto executor = co_await asio::this_coro::executor;
+    asio::steady_timer deadline(executor, deps_.action_timeout);
+    auto outcome = co_await (action->preview(request) || deadline.async_wait(asio::use_awaitable));
+    if (outcome.index() == 0) {
+      result = std::move(std::get<0>(outcome));
+    } else {
+      result = fail(Errc::timeout, "the preview did not finish within " + format_duration(deps_.action_timeout.count()));
+    }
+  } catch (const std::exception& e) {
+    crashed = e.what();
+  }
+  if (!crashed.empty()) {
+    spdlog::error("[{}] preview of {} threw: {}", step.request_id, step.request.action, crashed);
+    result = fail(Errc::internal, "internal error while previewing " + step.request.action);
+  }
+  co_return result;
+}
+
 asio::awaitable<void> Pipeline::request_approval(const Step& step, const Decision& decision) {
+  // The approvers see what would change (a dry run), and the approval is
+  // bound to it: a preview that cannot be made means nothing is asked.
+  auto previewed = co_await preview_request(step);
+  if (!previewed) {
+    const std::string detail = std::string(to_string(previewed.error().code)) + ": " + previewed.error().message;
+    co_await record(step, "previewed", "error", detail);
+    const std::string text = "❌ I cannot preview " + describe(step.request) + ": " + previewed.error().message +
+                             ". Nothing was changed and no approval was asked.";
+    co_await reply(step, text);
+    co_return;
+  }
+  std::string preview_text;
+  std::string preview_fingerprint;
+  if (previewed->has_value()) {
+    const ActionPreview& preview = **previewed;
+    const std::string outcome = preview.nothing_to_do ? "noop" : "ok";
+    const std::string detail = preview.text + " [fingerprint " + preview.fingerprint + "]";
+    co_await record(step, "previewed", outcome, detail);
+    if (preview.nothing_to_do) {
+      const std::string text = "ℹ " + preview.text;
+      co_await reply(step, text);
+      co_return;
+    }
+    preview_text = preview.text;
+    preview_fingerprint = preview.fingerprint;
+  }
   ApprovalDraft draft{step.request_id, step.event.principal, step.event.platform, step.event.channel,
-                      step.event.thread, step.request,        decision.approval,  deps_.clock.now()};
+                      step.event.thread, step.request,        decision.approval,  deps_.clock.now(),
+                      preview_text,      preview_fingerprint};
   auto created = co_await deps_.approvals->create(std::move(draft));
   if (!created) {
     const std::string detail = created.error().message;
@@ -350,6 +405,9 @@ asio::awaitable<void> Pipeline::request_approval(const Step& step, const Decisio
   OutboundMessage message;
   message.text = "🔐 " + describe(step.request) + " — " + decision.explanation + ". Approval id " + created->id +
                  ", expires in " + std::to_string(minutes) + " min; the requester cannot approve it.";
+  if (!preview_text.empty()) {
+    message.text += "\nDry run: " + preview_text;
+  }
   message.approval_id = created->id;
   co_await send(step, std::move(message));
 }
@@ -413,6 +471,49 @@ asio::awaitable<void> Pipeline::handle_vote(const Step& step, bool approve) {
     message.text = "🚫 " + approval.id + " (" + what + ") was " + detail + ".";
     co_await send(origin, std::move(message));
     co_return;
+  }
+  if (!approval.preview_fingerprint.empty()) {
+    // The approvers voted on a preview; make sure it is still what would run.
+    auto again = co_await preview_request(origin);
+    if (!again || !again->has_value()) {
+      const std::string why = again ? "the action gave no preview" : again.error().message;
+      const std::string detail = "at quorum: " + why;
+      co_await record(origin, "previewed", "error", detail);
+      co_await deps_.approvals->finish(approval.id, false);
+      const std::string text = "❌ " + approval.id + " (" + what + ") was approved, but I cannot re-check what it "
+                               "would change (" + why + "), so it did not run.";
+      co_await reply(origin, text);
+      co_return;
+    }
+    const ActionPreview& now_preview = **again;
+    if (now_preview.fingerprint != approval.preview_fingerprint) {
+      const std::string changed = "live object changed since the preview: was [" + approval.preview_fingerprint +
+                                  "], now [" + now_preview.fingerprint + "]; the vote starts over";
+      co_await record(origin, "preview_changed", "pending", changed);
+      const std::string new_text = now_preview.text;
+      const std::string new_fingerprint = now_preview.fingerprint;
+      const auto restart_at = deps_.clock.now();
+      auto reopened = co_await deps_.approvals->restart_vote(approval.id, new_text, new_fingerprint, restart_at);
+      if (!reopened) {
+        co_await deps_.approvals->finish(approval.id, false);
+        const std::string text = "❌ " + approval.id + ": what it would change is no longer what was approved, and I "
+                                 "could not restart the vote (" + reopened.error().message + "); nothing ran.";
+        co_await reply(origin, text);
+        co_return;
+      }
+      const std::string new_outcome = now_preview.nothing_to_do ? "noop" : "ok";
+      const std::string new_detail = now_preview.text + " [fingerprint " + now_preview.fingerprint + "]";
+      co_await record(origin, "previewed", new_outcome, new_detail);
+      OutboundMessage refreshed;
+      refreshed.approval_id = approval.id;
+      refreshed.text = "🔄 " + approval.id + " (" + what + "): the live object changed before the vote completed, so "
+                       "nothing ran and the vote starts over (approve " + approval.id + " again).\nDry run now: " +
+                       now_preview.text;
+      co_await send(origin, std::move(refreshed));
+      co_return;
+    }
+    const std::string unchanged = "re-checked at quorum, unchanged: " + now_preview.text;
+    co_await record(origin, "previewed", "ok", unchanged);
   }
   std::string by;
   for (const auto& voter : approval.approved_by) {
@@ -575,6 +676,10 @@ asio::awaitable<bool> Pipeline::run_action(const Step& step, const ActionSpec& s
     text = "❌ " + name + " failed: " + result.error().message;
   }
   co_await record(step, "finished", outcome, detail);
+  std::optional<ActionResult> written;
+  if (result && spec.kind == ActionKind::write) {
+    written = *result;
+  }
   OutboundMessage message;
   message.text = std::move(text);
   if (result) {
@@ -583,6 +688,34 @@ asio::awaitable<bool> Pipeline::run_action(const Step& step, const ActionSpec& s
     message.suggestions = std::move(result->suggestions);
   }
   co_await send(step, std::move(message));
+  if (written) {
+    // After a write: follow it until it settles (bounded by the action) and
+    // post the outcome as its own message and audit event.
+    std::optional<FollowOutcome> followed;
+    std::string follow_crash;
+    try {
+      const ActionRequest request = step.request;
+      const ActionResult done = *written;
+      followed = co_await action->follow(request, done);
+    } catch (const std::exception& e) {
+      follow_crash = e.what();
+    }
+    if (!follow_crash.empty()) {
+      spdlog::error("[{}] following {} threw: {}", step.request_id, name, follow_crash);
+      const std::string crash_detail = "internal error while following: " + follow_crash;
+      co_await record(step, "followed", "error", crash_detail);
+    }
+    if (followed) {
+      const std::string follow_outcome = followed->ok ? "ok" : "error";
+      co_await record(step, "followed", follow_outcome, followed->summary);
+      OutboundMessage outcome_message;
+      outcome_message.text = followed->summary;
+      outcome_message.action = name;
+      outcome_message.data = followed->data;
+      outcome_message.suggestions = followed->suggestions;
+      co_await send(step, std::move(outcome_message));
+    }
+  }
   co_return static_cast<bool>(result);
 }
 

@@ -67,6 +67,8 @@ class Pipeline final : public EventSink {
   boost::asio::awaitable<bool> run_action(const Step& step, const ActionSpec& spec);
   boost::asio::awaitable<void> request_approval(const Step& step, const Decision& decision);
   boost::asio::awaitable<void> handle_vote(const Step& step, bool approve);
+  // The action's dry-run preview of step.request (nullopt: it has none).
+  boost::asio::awaitable<Result<std::optional<ActionPreview>>> preview_request(const Step& step);
   boost::asio::awaitable<void> handle_cancel(const Step& step);
   boost::asio::awaitable<void> list_approvals(const Step& step);
   // Empty when within limits, else the refusal to send.

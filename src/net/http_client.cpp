@@ -216,6 +216,13 @@ Result<void> configure(Transfer& t, const HttpClientOptions& options) {
   if (!r.ca_file.empty()) {
     set(curl_easy_setopt(e, CURLOPT_CAINFO, r.ca_file.c_str()));
   }
+  if (r.client_cert_file.empty() != r.client_key_file.empty()) {
+    return fail(Errc::invalid_input, "a client certificate for " + t.display_url + " needs both its cert and key file");
+  }
+  if (!r.client_cert_file.empty()) {
+    set(curl_easy_setopt(e, CURLOPT_SSLCERT, r.client_cert_file.c_str()));
+    set(curl_easy_setopt(e, CURLOPT_SSLKEY, r.client_key_file.c_str()));
+  }
   set(curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str()));
   set(curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.header_list));
   set(curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""));  // whatever libcurl can decode

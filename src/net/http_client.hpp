@@ -32,6 +32,10 @@ struct HttpClientRequest {
   int max_retries = 0;
   bool verify_tls = true;
   std::string ca_file;  // empty: the system's CA bundle
+  // A TLS client certificate and its key (PEM files), e.g. for a Kubernetes
+  // API server that authenticates opsgate by certificate. Both or neither.
+  std::string client_cert_file;
+  std::string client_key_file;
 };
 
 struct HttpClientResponse {

@@ -41,6 +41,16 @@ class Harness {
     return opsgate::fail(Errc::internal, "unreachable");
   }
 
+  Result<std::optional<opsgate::ActionPreview>> preview(const std::string& action, nlohmann::json params) {
+    for (const auto& candidate : actions_) {
+      if (candidate->spec().name == action) {
+        return opsgate::test_exec::run_to_completion(io_, candidate->preview(ActionRequest{action, std::move(params)}));
+      }
+    }
+    FAIL("no exec action " << action);
+    return opsgate::fail(Errc::internal, "unreachable");
+  }
+
  private:
   boost::asio::io_context io_;
   std::vector<std::unique_ptr<opsgate::Action>> actions_;
@@ -71,6 +81,21 @@ nlohmann::json where(const std::string& target, const std::string& env) { return
 }  // namespace
 
 TEST_SUITE("actions/exec/action") {
+  TEST_CASE("the preview names the exact argv and runs nothing") {
+    TempDir state;
+    Harness harness(demo_config(state));
+    auto params = where("cart", "prod");
+    params["version"] = "2.0.0";
+    const auto shown = harness.preview("rollout.deploy", params);
+    REQUIRE(shown);
+    REQUIRE(shown->has_value());
+    CHECK((*shown)->text == "would run: " + kBackend + " deploy prod cart 2.0.0");
+    CHECK((*shown)->fingerprint == nlohmann::json({kBackend, "deploy", "prod", "cart", "2.0.0"}).dump());
+    CHECK_FALSE(std::filesystem::exists(state.path() / "prod" / "cart.state"));
+    params["version"] = "1.0;rm -rf /";
+    CHECK_FALSE(harness.preview("rollout.deploy", params));
+  }
+
   TEST_CASE("the demo backend restarts, scales, deploys and rolls back through the state file") {
     TempDir state;
     Harness harness(demo_config(state));

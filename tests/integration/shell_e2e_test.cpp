@@ -174,6 +174,7 @@ TEST_SUITE("integration/shell") {
                                  " config check --config config/example.yaml 2>&1");
     INFO(out.out);
     CHECK(out.exit_code == 0);
+    CHECK(out.out.find("action: rollout.deploy via kubernetes (prod=https://k8s-prod.example:6443") != std::string::npos);
   }
 
   TEST_CASE("the embedded demo config validates") {
