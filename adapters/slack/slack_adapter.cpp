@@ -447,9 +447,13 @@ class SlackAdapterImpl final : public SlackAdapter {
 
   asio::awaitable<void> socket_loop(EventSink* sink) {
     co_await asio::this_coro::throw_if_cancelled(false);  // shutdown ends the loop, not an exception
+    // Shutdown cancels this coroutine (a pending read ends with
+    // operation_aborted) and, through wait_for_stop, sets stopping_.
+    const auto state = co_await asio::this_coro::cancellation_state;
+    const auto stop_requested = [this, &state] { return stopping_ || state.cancelled() != asio::cancellation_type::none; };
     std::chrono::milliseconds backoff{1000};
     std::unique_ptr<net::WebSocketClient> old;
-    while (!stopping_) {
+    while (!stop_requested()) {
       auto url = co_await open_socket_url();
       std::unique_ptr<net::WebSocketClient> ws;
       if (url) {
@@ -468,7 +472,7 @@ class SlackAdapterImpl final : public SlackAdapter {
         old.reset();
       }
       if (!url) {
-        if (stopping_) {
+        if (stop_requested()) {
           break;
         }
         spdlog::warn("slack: Socket Mode connection failed: {}; retrying in {} ms", url.error().message, backoff.count());
@@ -490,8 +494,8 @@ class SlackAdapterImpl final : public SlackAdapter {
         old = std::move(ws);  // open the new connection before closing this one
         continue;
       }
-      if (ending == Ending::stopping || stopping_) {
-        break;  // the socket is closed already
+      if (ending == Ending::stopping || stop_requested()) {
+        break;
       }
       spdlog::warn("slack: Socket Mode connection dropped; reconnecting");
     }
@@ -515,7 +519,8 @@ class SlackAdapterImpl final : public SlackAdapter {
     for (;;) {
       auto frame = co_await ws.read();
       if (!frame) {
-        if (stopping_) {
+        const auto state = co_await asio::this_coro::cancellation_state;
+        if (stopping_ || state.cancelled() != asio::cancellation_type::none) {
           co_return Ending::stopping;
         }
         spdlog::warn("slack: Socket Mode: {}", frame.error().message);

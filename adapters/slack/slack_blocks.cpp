@@ -100,8 +100,12 @@ std::string truncate_lines(std::string_view text, std::size_t limit) {
     ++kept;
   }
   if (kept == 0) {
-    // One enormous line: keep its beginning.
+    // One enormous line: keep its beginning, without cutting an &entity; in two.
     out = std::string(utf8_prefix(lines.front(), limit));
+    const std::size_t amp = out.rfind('&');
+    if (amp != std::string::npos && out.find(';', amp) == std::string::npos && out.size() - amp < 6) {
+      out.resize(amp);
+    }
     kept = 1;
   }
   const std::size_t more = lines.size() - kept;
@@ -125,7 +129,8 @@ json render_result(const OutboundMessage& message) {
   const std::string_view head = text.substr(0, newline);
   const std::string_view rest = newline == std::string_view::npos ? std::string_view{} : text.substr(newline + 1);
 
-  blocks.push_back(section(escape_mrkdwn(truncate_lines(head, kMaxSectionText - 200))));
+  // Escaped first, then cut: &lt; and friends count against Slack's limits.
+  blocks.push_back(section(truncate_lines(escape_mrkdwn(head), kMaxSectionText - 200)));
   const json& data = message.data;
   if (data.is_object() && data.contains("current_text") && data["current_text"].is_string()) {
     // Metric values as fields: now, min, max.
@@ -143,8 +148,8 @@ json render_result(const OutboundMessage& message) {
   if (!rest.empty()) {
     // Log lines and listings keep their layout in a code block; the
     // sparkline's block characters line up there too.
-    const std::string body = truncate_lines(rest, kCodeBudget);
-    blocks.push_back(section("```" + escape_mrkdwn(body) + "```"));
+    const std::string body = truncate_lines(escape_mrkdwn(rest), kCodeBudget);
+    blocks.push_back(section("```" + body + "```"));
   }
   if (!message.suggestions.empty()) {
     json elements = json::array();
@@ -160,7 +165,7 @@ json render_result(const OutboundMessage& message) {
 json render_approval_request(const OutboundMessage& message) {
   const std::string text = truncate_lines(message.text, kMaxSectionText - 200);
   json blocks = json::array();
-  blocks.push_back(section(escape_mrkdwn(text)));
+  blocks.push_back(section(truncate_lines(escape_mrkdwn(message.text), kMaxSectionText - 200)));
   blocks.push_back({{"type", "actions"},
                     {"block_id", "approval:" + message.approval_id},
                     {"elements", json::array({button("Approve", "approve", message.approval_id, "primary"),
@@ -173,9 +178,9 @@ json render_approval_decided(std::string_view request_text, const OutboundMessag
   const std::string outcome = outcome_icon(message.approval_outcome) + " " +
                               (message.approval_outcome_text.empty() ? message.approval_outcome : message.approval_outcome_text);
   json blocks = json::array();
-  blocks.push_back(section(escape_mrkdwn(request)));
+  blocks.push_back(section(truncate_lines(escape_mrkdwn(request_text), kMaxSectionText - 200)));
   blocks.push_back({{"type", "context"},
-                    {"elements", json::array({mrkdwn(mention_slack_principals(escape_mrkdwn(truncate_lines(outcome, 1000))))})}});
+                    {"elements", json::array({mrkdwn(mention_slack_principals(truncate_lines(escape_mrkdwn(outcome), 1000)))})}});
   return {{"text", request + "\n" + outcome}, {"blocks", std::move(blocks)}};
 }
 

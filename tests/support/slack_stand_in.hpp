@@ -36,6 +36,7 @@ struct SlackCall {
   nlohmann::json body;                       // JSON bodies
   std::map<std::string, std::string> form;   // form bodies
   std::string ts;                            // chat.postMessage: the ts the stand-in answered
+  bool throttled = false;                    // answered 429
 };
 
 // Owned by one test; its methods from the test's thread, handlers on the
@@ -121,7 +122,7 @@ class SlackStandIn {
     std::optional<SlackCall> found;
     wait_until([&] {
       for (const auto& c : calls("chat.postMessage")) {
-        if (c.body.value("text", "").find(needle) != std::string::npos) {
+        if (!c.throttled && c.body.value("text", "").find(needle) != std::string::npos) {
           found = c;
           return true;
         }
@@ -161,6 +162,7 @@ class SlackStandIn {
     if (method == "chat.postMessage" && throttle.first == 0) {
       call.ts = "1767225700." + std::to_string(100000 + state->next_ts++);
     }
+    call.throttled = throttle.first > 0;
     state->calls.push_back(call);
     if (throttle.first > 0) {
       --throttle.first;
