@@ -5,6 +5,7 @@
 #include "actions/loki/logs_action.hpp"
 #include "actions/prometheus/prometheus_actions.hpp"
 #include "actions/triage/triage_action.hpp"
+#include "adapters/slack/slack_adapter.hpp"
 #include <filesystem>
 
 #include "policies/rbac_policy.hpp"
@@ -130,12 +131,15 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
   }
   c.notes.push_back("http: " + c.server.listen + " (/healthz, /readyz, /metrics)");
 
+  std::optional<adapters::slack::SlackConfig> slack;
   if (config.adapters) {
     for (const auto& [name, node] : config.adapters->entries()) {
       if (name == "shell") {
         c.shell = adapters::shell::parse_shell_config(node);
+      } else if (name == "slack") {
+        slack = adapters::slack::parse_slack_config(node);
       } else {
-        config.adapters->fail(name, "unknown adapter '" + name + "' (available: shell)");
+        config.adapters->fail(name, "unknown adapter '" + name + "' (available: shell, slack)");
       }
     }
   }
@@ -143,6 +147,14 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
                     (c.shell.allow_impersonation ? " (impersonation allowed)" : ""));
 
   c.actions.add(make_audit_show_action(config.storage_path, config.inventory));
+  if (slack && slack->enabled) {
+    c.notes.push_back("adapters: slack (" + slack->mode + " mode, Web API " + slack->api_base + ")");
+    auto adapter = adapters::slack::make_slack_adapter(
+        *slack, adapters::slack::SlackServices{executor, *c.http, c.clock, config.storage_path});
+    auto* routes = adapter.get();
+    c.chat_adapters.push_back(ChatAdapter{
+        std::move(adapter), [routes](net::HttpServer& server, EventSink& sink) { routes->install_routes(server, sink); }});
+  }
   auto add = [&](std::unique_ptr<Action> action, const ConfigNode& node, const std::string& backend) {
     const std::string action_name = action->spec().name;
     if (!c.actions.add(std::move(action))) {

@@ -1,0 +1,592 @@
+#include "adapters/slack/slack_adapter.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <stdexcept>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "adapters/slack/slack_blocks.hpp"
+#include "adapters/slack/slack_inbound.hpp"
+#include "adapters/slack/slack_signature.hpp"
+#include "adapters/slack/slack_web_api.hpp"
+#include "src/audit/seen_events.hpp"
+#include "src/net/websocket_client.hpp"
+
+namespace opsgate::adapters::slack {
+
+namespace asio = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::size_t kMaxRemembered = 10000;  // approval messages and slash-command threads
+constexpr const char* kWorkingOnIt = "Working on it…";
+
+void log_exception(const std::string& what, std::exception_ptr error) {
+  if (!error) {
+    return;
+  }
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    spdlog::error("slack: {} ended with an exception: {}", what, e.what());
+  }
+}
+
+// A bounded map: the oldest entries go first.
+template <class Value>
+class Remembered {
+ public:
+  void put(const std::string& key, Value value) {
+    if (map_.find(key) == map_.end()) {
+      order_.push_back(key);
+    }
+    map_[key] = std::move(value);
+    while (order_.size() > kMaxRemembered) {
+      map_.erase(order_.front());
+      order_.pop_front();
+    }
+  }
+  const Value* find(const std::string& key) const {
+    const auto it = map_.find(key);
+    return it == map_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  std::map<std::string, Value> map_;
+  std::deque<std::string> order_;
+};
+
+struct PostedMessage {
+  std::string channel;
+  std::string ts;
+  std::string text;
+};
+
+template <class T>
+struct Cached {
+  T value;
+  std::chrono::steady_clock::time_point expires;
+};
+
+asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration delay) {
+  const auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer timer(executor, delay);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+}  // namespace
+
+SlackConfig parse_slack_config(const ConfigNode& node) {
+  SlackConfig c;
+  c.enabled = node.boolean_or("enabled", true);
+  c.mode = node.str_or("mode", "http");
+  if (c.mode != "http" && c.mode != "socket") {
+    node.fail("mode", "must be http (Slack posts to /slack/events, /slack/commands, /slack/interactions) or "
+                      "socket (Socket Mode: opsgate connects out; needs app_token)");
+  }
+  // A disabled section is checked for its keys but needs no tokens.
+  const bool need = c.enabled;
+  if (auto s = node.optional_secret("bot_token")) {
+    c.bot_token = *s;
+  } else if (need) {
+    node.fail("bot_token", "is required: the bot token (xoxb-…) from the app's OAuth & Permissions page");
+  }
+  if (!c.bot_token.empty() && c.bot_token.reveal().rfind("xoxb-", 0) != 0) {
+    node.fail("bot_token", "must be the bot token (xoxb-…) from the app's OAuth & Permissions page");
+  }
+  if (auto s = node.optional_secret("signing_secret")) {
+    c.signing_secret = *s;
+  } else if (need && c.mode == "http") {
+    node.fail("signing_secret", "is required in http mode (Basic Information → Signing Secret)");
+  }
+  if (auto s = node.optional_secret("app_token")) {
+    c.app_token = *s;
+  } else if (need && c.mode == "socket") {
+    node.fail("app_token", "is required in socket mode: an app-level token (xapp-…) with connections:write "
+                           "(Basic Information → App-Level Tokens)");
+  }
+  if (!c.app_token.empty() && c.app_token.reveal().rfind("xapp-", 0) != 0) {
+    node.fail("app_token", "must be an app-level token (xapp-…) with the connections:write scope "
+                           "(Basic Information → App-Level Tokens)");
+  }
+  c.api_base = node.str_or("api_base", c.api_base);
+  if (c.api_base.rfind("https://", 0) != 0 && c.api_base.rfind("http://127.0.0.1", 0) != 0 &&
+      c.api_base.rfind("http://localhost", 0) != 0) {
+    node.fail("api_base", "must be https://… (plain http only on loopback, for tests)");
+  }
+  while (!c.api_base.empty() && c.api_base.back() == '/') {
+    c.api_base.pop_back();
+  }
+  c.usergroups = node.strings_or("usergroups");
+  c.usergroup_ttl = node.duration_or("usergroup_ttl", c.usergroup_ttl);
+  c.user_ttl = node.duration_or("user_ttl", c.user_ttl);
+  c.post_interval = std::chrono::milliseconds(node.integer_or("post_interval_ms", 1000, 0, 60000));
+  c.dedup_window = node.duration_or("dedup_window", c.dedup_window);
+  if (c.dedup_window < std::chrono::hours(1)) {
+    node.fail("dedup_window", "must be at least 1h: Slack retries for up to 5 minutes and the issue asks an hour");
+  }
+  c.socket_idle_timeout = node.duration_or("socket_idle_timeout", c.socket_idle_timeout);
+  c.max_body = static_cast<std::size_t>(node.integer_or("max_body", 256 * 1024, 1024, 16 * 1024 * 1024));
+  node.finish();
+  return c;
+}
+
+namespace {
+
+class SlackAdapterImpl final : public SlackAdapter {
+ public:
+  SlackAdapterImpl(SlackConfig config, SlackServices services)
+      : config_(std::move(config)),
+        services_(std::move(services)),
+        api_(services_.http, WebApiOptions{config_.api_base, config_.bot_token.reveal(), config_.post_interval}),
+        app_api_(services_.http, WebApiOptions{config_.api_base, config_.app_token.reveal(), config_.post_interval}) {}
+
+  std::string_view platform() const override { return "slack"; }
+
+  void install_routes(net::HttpServer& server, EventSink& sink) override {
+    open_dedup();
+    if (config_.mode != "http") {
+      return;
+    }
+    // The handlers are thin: each forwards to a member coroutine (no capturing lambda coroutines).
+    EventSink* target = &sink;
+    server.route("POST", "/slack/events", [this, target](net::HttpRequest r) { return on_http(std::move(r), target, Route::events); });
+    server.route("POST", "/slack/commands", [this, target](net::HttpRequest r) { return on_http(std::move(r), target, Route::commands); });
+    server.route("POST", "/slack/interactions",
+                 [this, target](net::HttpRequest r) { return on_http(std::move(r), target, Route::interactions); });
+  }
+
+  asio::awaitable<void> run(EventSink& sink) override {
+    open_dedup();
+    if (config_.mode == "socket") {
+      EventSink* target = &sink;
+      co_await (socket_loop(target) || wait_for_stop());
+      co_return;
+    }
+    co_await wait_for_stop();  // webhooks arrive through the routes
+  }
+
+  asio::awaitable<void> send(OutboundMessage message) override {
+    auto posted = co_await deliver(std::move(message));
+    if (!posted) {
+      throw std::runtime_error(posted.error().message);  // the pipeline records the failed reply
+    }
+  }
+
+  asio::awaitable<Result<std::string>> post(OutboundMessage message) override {
+    message.thread.clear();
+    auto posted = co_await deliver(std::move(message));
+    if (!posted) {
+      co_return tl::unexpected<Error>(posted.error());
+    }
+    co_return posted->ts;
+  }
+
+ private:
+  enum class Route { events, commands, interactions };
+
+  // At start-up, not in the factory: `config check` builds adapters too and
+  // must not create a database. The daemon has opened the audit log (same file) by now.
+  void open_dedup() {
+    if (seen_) {
+      return;
+    }
+    auto seen = audit::SeenEvents::open(services_.storage_path, config_.dedup_window);
+    if (!seen) {
+      spdlog::error("slack: {}; retried deliveries cannot be recognised", seen.error().message);
+      return;
+    }
+    seen_ = std::move(*seen);
+  }
+
+  // ---- inbound, HTTP mode -------------------------------------------------
+
+  asio::awaitable<net::HttpResponse> on_http(net::HttpRequest request, EventSink* sink, Route route) {
+    if (request.body.size() > config_.max_body) {
+      spdlog::warn("slack: refused {} from {}: body of {} bytes over max_body", request.path, request.remote_address,
+                   request.body.size());
+      co_return net::HttpResponse::text(413, "body too large\n");
+    }
+    if (route == Route::commands && request.body == "ssl_check=1") {
+      co_return net::HttpResponse::text(200, "");  // Slack's unsigned certificate check
+    }
+    const auto check = verify_signature(config_.signing_secret.reveal(), request.header_or_empty("X-Slack-Request-Timestamp"),
+                                        request.header_or_empty("X-Slack-Signature"), request.body, services_.clock->now());
+    if (check != SignatureCheck::ok) {
+      // Never the body: it may hold anything, and it is not trusted.
+      spdlog::warn("slack: refused {} from {} ({} bytes): {}", request.path, request.remote_address, request.body.size(),
+                   describe(check));
+      co_return net::HttpResponse::text(401, "invalid Slack signature\n");
+    }
+    if (route == Route::events) {
+      const json body = json::parse(request.body, nullptr, false);
+      SlackInbound in = parse_event(body);
+      if (in.kind == SlackInbound::Kind::url_verification) {
+        co_return net::HttpResponse::json(200, json{{"challenge", in.challenge}});
+      }
+      accept(std::move(in), sink, "event");
+      co_return net::HttpResponse::text(200, "");
+    }
+    const auto fields = decode_form(request.body);
+    if (route == Route::commands) {
+      SlackInbound in = parse_slash_command(fields);
+      const bool handled = accept(std::move(in), sink, "slash command");
+      if (!handled) {
+        co_return net::HttpResponse::text(200, "");
+      }
+      co_return net::HttpResponse::json(200, json{{"response_type", "ephemeral"}, {"text", kWorkingOnIt}});
+    }
+    const auto payload_field = fields.find("payload");
+    const json payload = payload_field == fields.end() ? json() : json::parse(payload_field->second, nullptr, false);
+    SlackInbound in = parse_interaction(payload);
+    accept(std::move(in), sink, "interaction");
+    co_return net::HttpResponse::text(200, "");
+  }
+
+  // Dedup and hand over, without waiting: the caller acknowledges at once.
+  // Returns true when the inbound will be handled.
+  bool accept(SlackInbound in, EventSink* sink, const char* what) {
+    if (in.kind != SlackInbound::Kind::message) {
+      spdlog::debug("slack: {} ignored: {}", what, in.reason);
+      return false;
+    }
+    if (!in.event_id.empty() && seen_) {
+      auto first = seen_->first_time("slack:" + in.event_id, services_.clock->now());
+      if (!first) {
+        // The audit log (same file) will refuse the work anyway; say why here.
+        spdlog::error("slack: {} {}: {}", what, in.event_id, first.error().message);
+      } else if (!*first) {
+        spdlog::info("slack: {} {} is a retry of one already handled; ignored", what, in.event_id);
+        return false;
+      }
+    }
+    if (!in.approval_id.empty()) {
+      // The message with the buttons, so the decision can update it even if
+      // opsgate restarted since it posted the request.
+      approval_messages_.put(in.approval_id, PostedMessage{in.channel, in.approval_message_ts, in.approval_message_text});
+    }
+    asio::co_spawn(services_.executor, handle(std::move(in), sink),
+                   [](std::exception_ptr e) { log_exception("handling an inbound message", e); });
+    return true;
+  }
+
+  asio::awaitable<void> handle(SlackInbound in, EventSink* sink) {
+    ChatEvent event;
+    event.platform = "slack";
+    event.workspace = in.team;
+    event.channel = in.channel;
+    event.thread = in.thread;
+    event.message_id = in.message_id;
+    event.principal.id = "slack:" + in.team + ":" + in.user;
+    event.text = in.text;
+    event.addressed = in.addressed;
+    const std::string user = in.user;
+    event.principal.display_name = co_await display_name(user);
+    event.principal.groups = co_await groups_of(user);
+    co_await sink->on_event(std::move(event));
+  }
+
+  // ---- identity -----------------------------------------------------------
+
+  asio::awaitable<std::string> display_name(std::string user) {
+    const auto now = std::chrono::steady_clock::now();
+    if (const auto* hit = users_.find(user); hit != nullptr && hit->expires > now) {
+      co_return hit->value;
+    }
+    std::vector<std::pair<std::string, std::string>> args{{"user", user}};
+    std::string method = "users.info";
+    auto answer = co_await api_.call_form(std::move(method), std::move(args));
+    if (!answer) {
+      spdlog::warn("slack: no display name for {}: {}", user, answer.error().message);
+      co_return std::string{};
+    }
+    const json& u = (*answer)["user"];
+    std::string name;
+    if (u.is_object()) {
+      const json& profile = u.contains("profile") ? u["profile"] : json();
+      if (profile.is_object() && profile.value("display_name", "") != "") {
+        name = profile.value("display_name", "");
+      } else if (u.value("real_name", "") != "") {
+        name = u.value("real_name", "");
+      } else {
+        name = u.value("name", "");
+      }
+    }
+    users_.put(user, Cached<std::string>{name, now + config_.user_ttl});
+    co_return name;
+  }
+
+  asio::awaitable<std::vector<std::string>> groups_of(std::string user) {
+    std::vector<std::string> groups;
+    for (const auto& group : config_.usergroups) {
+      const std::string id = group;
+      auto members = co_await usergroup_members(id);
+      if (std::find(members.begin(), members.end(), user) != members.end()) {
+        groups.push_back("slack:usergroup:" + group);
+      }
+    }
+    co_return groups;
+  }
+
+  asio::awaitable<std::vector<std::string>> usergroup_members(std::string group) {
+    const auto now = std::chrono::steady_clock::now();
+    if (const auto* hit = usergroups_.find(group); hit != nullptr && hit->expires > now) {
+      co_return hit->value;
+    }
+    std::vector<std::pair<std::string, std::string>> args{{"usergroup", group}};
+    std::string method = "usergroups.users.list";
+    auto answer = co_await api_.call_form(std::move(method), std::move(args));
+    if (!answer) {
+      // Fewer groups means fewer rights: the safe side. A stale list is kept
+      // rather than dropping everyone's rights during a Slack outage.
+      spdlog::warn("slack: cannot list user group {}: {}", group, answer.error().message);
+      if (const auto* stale = usergroups_.find(group)) {
+        co_return stale->value;
+      }
+      co_return std::vector<std::string>{};
+    }
+    std::vector<std::string> members;
+    if ((*answer)["users"].is_array()) {
+      for (const auto& id : (*answer)["users"]) {
+        if (id.is_string()) {
+          members.push_back(id.get<std::string>());
+        }
+      }
+    }
+    usergroups_.put(group, Cached<std::vector<std::string>>{members, now + config_.usergroup_ttl});
+    co_return members;
+  }
+
+  // ---- outbound -----------------------------------------------------------
+
+  asio::awaitable<Result<PostedMessage>> deliver(OutboundMessage message) {
+    std::string thread = message.thread;
+    if (thread.empty()) {
+      // A slash command has no message to thread under: its first reply is
+      // top level and the rest of that request's replies go in its thread.
+      if (const auto* first = request_threads_.find(message.request_id)) {
+        thread = first->ts;
+      }
+    }
+    if (!message.approval_id.empty() && !message.approval_outcome.empty()) {
+      OutboundMessage decided = message;
+      co_await update_approval(std::move(decided));
+    }
+    json payload;
+    if (!message.approval_id.empty() && message.approval_outcome.empty()) {
+      payload = render_approval_request(message);
+    } else {
+      payload = render_result(message);
+    }
+    payload["channel"] = message.channel;
+    if (!thread.empty()) {
+      payload["thread_ts"] = thread;
+    }
+    payload["unfurl_links"] = false;
+    const std::string text = payload["text"];
+    auto answer = co_await api_.post_message(std::move(payload));
+    if (!answer) {
+      spdlog::error("[{}] slack: reply to {} lost: {}", message.request_id, message.channel, answer.error().message);
+      co_return tl::unexpected<Error>(answer.error());
+    }
+    PostedMessage posted{answer->value("channel", message.channel), answer->value("ts", ""), text};
+    if (thread.empty() && !message.request_id.empty()) {
+      request_threads_.put(message.request_id, posted);
+    }
+    if (!message.approval_id.empty() && message.approval_outcome.empty()) {
+      approval_messages_.put(message.approval_id, posted);
+    }
+    co_return posted;
+  }
+
+  // The request message loses its buttons and shows the decision.
+  asio::awaitable<void> update_approval(OutboundMessage message) {
+    const PostedMessage* request = approval_messages_.find(message.approval_id);
+    if (request == nullptr) {
+      spdlog::info("[{}] slack: no message of approval {} to update (posted before a restart?)", message.request_id,
+                   message.approval_id);
+      co_return;
+    }
+    json payload = render_approval_decided(request->text, message);
+    payload["channel"] = request->channel;
+    payload["ts"] = request->ts;
+    std::string method = "chat.update";
+    auto answer = co_await api_.call(std::move(method), std::move(payload));
+    if (!answer) {
+      spdlog::error("[{}] slack: could not update the approval message of {}: {}", message.request_id,
+                    message.approval_id, answer.error().message);
+    }
+  }
+
+  // ---- Socket Mode --------------------------------------------------------
+
+  enum class Ending { dropped, refresh, link_disabled, stopping };
+
+  asio::awaitable<void> wait_for_stop() {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    const auto executor = co_await asio::this_coro::executor;
+    asio::steady_timer forever(executor, asio::steady_timer::time_point::max());
+    co_await forever.async_wait(asio::as_tuple(asio::use_awaitable));
+    // Cancelled: shutdown. Close the socket so a pending read ends now.
+    stopping_ = true;
+    if (socket_) {
+      socket_->cancel();
+    }
+  }
+
+  asio::awaitable<void> socket_loop(EventSink* sink) {
+    co_await asio::this_coro::throw_if_cancelled(false);  // shutdown ends the loop, not an exception
+    // Shutdown cancels this coroutine (a pending read ends with
+    // operation_aborted) and, through wait_for_stop, sets stopping_.
+    const auto state = co_await asio::this_coro::cancellation_state;
+    const auto stop_requested = [this, &state] { return stopping_ || state.cancelled() != asio::cancellation_type::none; };
+    std::chrono::milliseconds backoff{1000};
+    std::unique_ptr<net::WebSocketClient> old;
+    while (!stop_requested()) {
+      auto url = co_await open_socket_url();
+      std::unique_ptr<net::WebSocketClient> ws;
+      if (url) {
+        net::WebSocketOptions options;
+        options.idle_timeout = config_.socket_idle_timeout;
+        ws = std::make_unique<net::WebSocketClient>(services_.executor, options);
+        const std::string target = *url;
+        auto connected = co_await ws->connect(target);
+        if (!connected) {
+          url = tl::unexpected<Error>(connected.error());
+        }
+      }
+      if (old) {
+        // The replacement is up (or failed): the old connection goes now.
+        co_await old->close();
+        old.reset();
+      }
+      if (!url) {
+        if (stop_requested()) {
+          break;
+        }
+        spdlog::warn("slack: Socket Mode connection failed: {}; retrying in {} ms", url.error().message, backoff.count());
+        co_await sleep_for(backoff);
+        backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(60));
+        continue;
+      }
+      backoff = std::chrono::milliseconds(1000);
+      socket_ = ws.get();
+      const Ending ending = co_await serve_socket(*ws, sink);
+      socket_ = nullptr;
+      if (ending == Ending::link_disabled) {
+        spdlog::error("slack: Slack disabled this app's Socket Mode link (disconnect: link_disabled): Socket Mode "
+                      "was turned off or the app token was revoked; opsgate stops using Slack until restarted");
+        co_await ws->close();
+        co_return;
+      }
+      if (ending == Ending::refresh) {
+        old = std::move(ws);  // open the new connection before closing this one
+        continue;
+      }
+      if (ending == Ending::stopping || stop_requested()) {
+        break;
+      }
+      spdlog::warn("slack: Socket Mode connection dropped; reconnecting");
+    }
+  }
+
+  asio::awaitable<Result<std::string>> open_socket_url() {
+    std::string method = "apps.connections.open";
+    json args = json::object();
+    auto answer = co_await app_api_.call(std::move(method), std::move(args));
+    if (!answer) {
+      co_return tl::unexpected<Error>(answer.error());
+    }
+    const std::string url = answer->value("url", "");
+    if (url.empty()) {
+      co_return fail(Errc::upstream, "apps.connections.open answered without a url");
+    }
+    co_return url;
+  }
+
+  asio::awaitable<Ending> serve_socket(net::WebSocketClient& ws, EventSink* sink) {
+    for (;;) {
+      auto frame = co_await ws.read();
+      if (!frame) {
+        const auto state = co_await asio::this_coro::cancellation_state;
+        if (stopping_ || state.cancelled() != asio::cancellation_type::none) {
+          co_return Ending::stopping;
+        }
+        spdlog::warn("slack: Socket Mode: {}", frame.error().message);
+        co_return Ending::dropped;
+      }
+      const json message = json::parse(*frame, nullptr, false);
+      if (!message.is_object()) {
+        spdlog::warn("slack: Socket Mode frame that is not a JSON object ignored");
+        continue;
+      }
+      const std::string type = message.value("type", "");
+      if (type == "hello") {
+        spdlog::info("slack: Socket Mode connected ({} connection(s))", message.value("num_connections", 0));
+        continue;
+      }
+      if (type == "disconnect") {
+        const std::string reason = message.value("reason", "");
+        spdlog::info("slack: Socket Mode disconnect: {}", reason);
+        if (reason == "link_disabled") {
+          co_return Ending::link_disabled;
+        }
+        co_return Ending::refresh;
+      }
+      const std::string envelope_id = message.value("envelope_id", "");
+      if (envelope_id.empty()) {
+        continue;
+      }
+      // Acknowledge first (Slack's 3 s), work afterwards.
+      json ack = {{"envelope_id", envelope_id}};
+      if (type == "slash_commands") {
+        ack["payload"] = {{"response_type", "ephemeral"}, {"text", kWorkingOnIt}};
+      }
+      std::string ack_text = ack.dump();
+      auto acked = co_await ws.write(std::move(ack_text));
+      if (!acked) {
+        spdlog::warn("slack: Socket Mode ack of {} failed: {}", envelope_id, acked.error().message);
+        co_return Ending::dropped;
+      }
+      const json& payload = message.contains("payload") ? message["payload"] : json();
+      if (type == "events_api") {
+        accept(parse_event(payload), sink, "event");
+      } else if (type == "slash_commands") {
+        accept(parse_slash_command(fields_of(payload)), sink, "slash command");
+      } else if (type == "interactive") {
+        accept(parse_interaction(payload), sink, "interaction");
+      }
+    }
+  }
+
+  SlackConfig config_;
+  SlackServices services_;
+  std::unique_ptr<audit::SeenEvents> seen_;
+  WebApi api_;
+  WebApi app_api_;
+  Remembered<PostedMessage> approval_messages_;
+  Remembered<PostedMessage> request_threads_;
+  Remembered<Cached<std::string>> users_;
+  Remembered<Cached<std::vector<std::string>>> usergroups_;
+  bool stopping_ = false;
+  net::WebSocketClient* socket_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<SlackAdapter> make_slack_adapter(SlackConfig config, SlackServices services) {
+  return std::make_unique<SlackAdapterImpl>(std::move(config), std::move(services));
+}
+
+}  // namespace opsgate::adapters::slack

@@ -1,0 +1,269 @@
+#include "adapters/slack/slack_inbound.hpp"
+
+#include <cctype>
+
+namespace opsgate::adapters::slack {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::size_t kMaxText = 4000;          // a chat request is a sentence, not a document
+constexpr std::size_t kMaxSuggestionValue = 500;
+
+std::string str(const json& object, const char* key) {
+  if (!object.is_object()) {
+    return {};
+  }
+  const auto it = object.find(key);
+  if (it == object.end() || !it->is_string()) {
+    return {};
+  }
+  return it->get<std::string>();
+}
+
+const json& child(const json& object, const char* key) {
+  static const json kNull;
+  if (!object.is_object()) {
+    return kNull;
+  }
+  const auto it = object.find(key);
+  return it == object.end() ? kNull : *it;
+}
+
+SlackInbound ignored(std::string reason) {
+  SlackInbound in;
+  in.reason = std::move(reason);
+  return in;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string unescape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+std::string trim(std::string text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) {
+    return {};
+  }
+  const auto last = text.find_last_not_of(" \t\r\n");
+  return text.substr(first, last - first + 1);
+}
+
+}  // namespace
+
+std::map<std::string, std::string> decode_form(std::string_view body) {
+  std::map<std::string, std::string> fields;
+  std::size_t pos = 0;
+  while (pos < body.size()) {
+    std::size_t end = body.find('&', pos);
+    if (end == std::string_view::npos) {
+      end = body.size();
+    }
+    const std::string_view pair = body.substr(pos, end - pos);
+    if (!pair.empty()) {
+      const std::size_t eq = pair.find('=');
+      fields[unescape(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : unescape(pair.substr(eq + 1));
+    }
+    pos = end + 1;
+  }
+  return fields;
+}
+
+std::string strip_mentions(std::string_view text) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t start = text.find("<@", pos);
+    if (start == std::string_view::npos) {
+      out.append(text.substr(pos));
+      break;
+    }
+    const std::size_t close = text.find('>', start);
+    if (close == std::string_view::npos) {
+      out.append(text.substr(pos));
+      break;
+    }
+    out.append(text.substr(pos, start - pos));
+    pos = close + 1;
+  }
+  return trim(std::move(out));
+}
+
+bool plausible_approval_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) {
+    return false;
+  }
+  for (const char c : id) {
+    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '-' && c != '_') {
+      return false;
+    }
+  }
+  return true;
+}
+
+SlackInbound parse_event(const json& body) {
+  if (!body.is_object()) {
+    return ignored("not a JSON object");
+  }
+  const std::string type = str(body, "type");
+  if (type == "url_verification") {
+    SlackInbound in;
+    in.kind = SlackInbound::Kind::url_verification;
+    in.challenge = str(body, "challenge");
+    return in;
+  }
+  if (type != "event_callback") {
+    return ignored("envelope type '" + type + "'");
+  }
+  const json& event = child(body, "event");
+  const std::string event_type = str(event, "type");
+  if (event.contains("bot_id") || !str(event, "subtype").empty()) {
+    return ignored("a bot's message or a message subtype (" + str(event, "subtype") + ")");
+  }
+  std::string bot_user;
+  for (const auto& a : child(body, "authorizations").is_array() ? child(body, "authorizations") : json::array()) {
+    if (a.is_object() && a.value("is_bot", false)) {
+      bot_user = str(a, "user_id");
+    }
+  }
+  SlackInbound in;
+  in.event_id = str(body, "event_id");
+  in.team = str(body, "team_id");
+  in.user = str(event, "user");
+  in.channel = str(event, "channel");
+  in.message_id = str(event, "ts");
+  in.thread = str(event, "thread_ts").empty() ? in.message_id : str(event, "thread_ts");
+  if (in.user.empty() || in.channel.empty() || in.team.empty() || in.message_id.empty()) {
+    return ignored("event without user, channel, team or ts");
+  }
+  if (!bot_user.empty() && in.user == bot_user) {
+    return ignored("the bot's own message");
+  }
+  if (event_type == "app_mention") {
+    in.addressed = true;
+  } else if (event_type == "message" && (str(event, "channel_type") == "im" || in.channel.front() == 'D')) {
+    in.addressed = true;  // a direct message is always addressed to opsgate
+  } else {
+    return ignored("event type '" + event_type + "' outside a DM");
+  }
+  std::string text = str(event, "text");
+  if (text.size() > kMaxText) {
+    return ignored("message longer than 4000 bytes");
+  }
+  in.text = strip_mentions(text);
+  in.kind = SlackInbound::Kind::message;
+  return in;
+}
+
+std::map<std::string, std::string> fields_of(const json& object) {
+  std::map<std::string, std::string> fields;
+  if (!object.is_object()) {
+    return fields;
+  }
+  for (const auto& [key, value] : object.items()) {
+    if (value.is_string()) {
+      fields[key] = value.get<std::string>();
+    }
+  }
+  return fields;
+}
+
+SlackInbound parse_slash_command(const std::map<std::string, std::string>& fields) {
+  const auto get = [&fields](const char* key) {
+    const auto it = fields.find(key);
+    return it == fields.end() ? std::string{} : it->second;
+  };
+  SlackInbound in;
+  in.team = get("team_id");
+  in.user = get("user_id");
+  in.channel = get("channel_id");
+  in.message_id = get("trigger_id");
+  if (in.team.empty() || in.user.empty() || in.channel.empty()) {
+    return ignored("slash command without team_id, user_id or channel_id");
+  }
+  const std::string text = get("text");
+  if (text.size() > kMaxText) {
+    return ignored("slash command text longer than 4000 bytes");
+  }
+  // `/ops` alone asks for help; the rest is what a mention would say.
+  in.text = text.empty() ? "help" : strip_mentions(text);
+  in.addressed = true;
+  in.slash_command = true;
+  in.kind = SlackInbound::Kind::message;
+  return in;
+}
+
+SlackInbound parse_interaction(const json& payload) {
+  if (!payload.is_object() || str(payload, "type") != "block_actions") {
+    return ignored("interaction type '" + str(payload, "type") + "'");
+  }
+  const json& user = child(payload, "user");
+  const json& message = child(payload, "message");
+  const json& container = child(payload, "container");
+  SlackInbound in;
+  in.user = str(user, "id");
+  in.team = str(child(payload, "team"), "id");
+  if (in.team.empty()) {
+    in.team = str(user, "team_id");
+  }
+  in.channel = str(child(payload, "channel"), "id");
+  if (in.channel.empty()) {
+    in.channel = str(container, "channel_id");
+  }
+  const std::string message_ts = str(message, "ts").empty() ? str(container, "message_ts") : str(message, "ts");
+  in.thread = str(message, "thread_ts").empty() ? message_ts : str(message, "thread_ts");
+  in.message_id = str(payload, "trigger_id");
+  if (in.user.empty() || in.team.empty() || in.channel.empty() || message_ts.empty()) {
+    return ignored("block_actions without user, team, channel or message");
+  }
+  const json& actions = child(payload, "actions");
+  if (!actions.is_array() || actions.empty()) {
+    return ignored("block_actions without actions");
+  }
+  const json& action = actions.front();
+  const std::string action_id = str(action, "action_id");
+  const std::string value = str(action, "value");
+  if (action_id == "approve" || action_id == "deny") {
+    if (!plausible_approval_id(value)) {
+      return ignored("approval button with an implausible value");
+    }
+    // The value only names the approval; the vote is checked against the
+    // clicking user's verified identity by the approval workflow.
+    in.text = "!" + action_id + " " + value;
+    in.approval_id = value;
+    in.approval_message_ts = message_ts;
+    in.approval_message_text = str(message, "text");
+  } else if (action_id.rfind("suggest", 0) == 0) {
+    if (value.empty() || value.size() > kMaxSuggestionValue) {
+      return ignored("suggestion button with an empty or long value");
+    }
+    in.text = value;  // goes through parsing and policy like typed text
+  } else {
+    return ignored("unknown action_id '" + action_id + "'");
+  }
+  in.addressed = true;
+  in.kind = SlackInbound::Kind::message;
+  return in;
+}
+
+}  // namespace opsgate::adapters::slack

@@ -1,0 +1,156 @@
+#include "adapters/slack/slack_web_api.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+namespace opsgate::adapters::slack {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration delay) {
+  const auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer timer(executor, delay);
+  co_await timer.async_wait(asio::use_awaitable);
+}
+
+std::chrono::seconds retry_after_of(const net::HttpClientResponse& response) {
+  const auto header = response.header("Retry-After");
+  std::int64_t seconds = 1;
+  if (header) {
+    std::int64_t parsed = 0;
+    const auto [end, ec] = std::from_chars(header->data(), header->data() + header->size(), parsed);
+    if (ec == std::errc() && end == header->data() + header->size() && parsed >= 0) {
+      seconds = parsed;
+    }
+  }
+  return std::chrono::seconds(std::max<std::int64_t>(seconds, 1));
+}
+
+}  // namespace
+
+std::string form_escape(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    }
+  }
+  return out;
+}
+
+WebApi::WebApi(net::HttpClient& http, WebApiOptions options) : http_(http), options_(std::move(options)) {}
+
+asio::awaitable<Result<json>> WebApi::call(std::string method, json args) {
+  std::string body = args.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string content_type = "application/json; charset=utf-8";
+  auto result = co_await send(std::move(method), std::move(content_type), std::move(body));
+  co_return result;
+}
+
+asio::awaitable<Result<json>> WebApi::call_form(std::string method, std::vector<std::pair<std::string, std::string>> args) {
+  std::string body;
+  for (const auto& [key, value] : args) {
+    body += (body.empty() ? "" : "&") + form_escape(key) + "=" + form_escape(value);
+  }
+  std::string content_type = "application/x-www-form-urlencoded";
+  auto result = co_await send(std::move(method), std::move(content_type), std::move(body));
+  co_return result;
+}
+
+asio::awaitable<Result<json>> WebApi::post_message(json args) {
+  // Reserve this channel's next slot now, so posts leave in the order they
+  // were made; a burst of a few passes at once, then one per interval.
+  const std::string channel = args.value("channel", "");
+  const auto now = std::chrono::steady_clock::now();
+  auto& next = next_slot_[channel];
+  const auto earliest = now - options_.post_interval * std::max(0, options_.post_burst - 1);
+  const auto slot = std::max(next, earliest);
+  next = slot + options_.post_interval;
+  if (slot > now) {
+    const auto delay = slot - now;
+    co_await sleep_for(delay);
+  }
+  if (next_slot_.size() > 10000) {
+    // Forget channels whose slots are long past.
+    std::erase_if(next_slot_, [now](const auto& entry) { return entry.second < now; });
+  }
+  std::string method = "chat.postMessage";
+  auto result = co_await call(std::move(method), std::move(args));
+  co_return result;
+}
+
+asio::awaitable<Result<json>> WebApi::send(std::string method, std::string content_type, std::string body) {
+  std::chrono::milliseconds backoff{500};
+  Error last{Errc::unavailable, method + ": no attempt made"};
+  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+    net::HttpClientRequest request;
+    request.method = "POST";
+    request.url = options_.api_base + "/" + method;
+    request.headers = {{"Authorization", "Bearer " + options_.token}, {"Content-Type", content_type}};
+    request.body = body;
+    request.timeout = options_.timeout;
+    request.verify_tls = options_.verify_tls;
+    auto response = co_await http_.send(std::move(request));
+    const bool last_attempt = attempt == options_.max_attempts;
+    if (!response) {
+      last = Error{response.error().code, method + ": " + response.error().message};
+      if (last_attempt) {
+        break;
+      }
+      co_await sleep_for(backoff);
+      backoff *= 2;
+      continue;
+    }
+    if (response->status == 429) {
+      const auto wait = retry_after_of(*response);
+      last = Error{Errc::unavailable, method + ": rate limited by Slack (Retry-After " + std::to_string(wait.count()) + " s)"};
+      if (last_attempt || wait > options_.max_retry_after) {
+        break;
+      }
+      spdlog::warn("slack: {} rate limited; retrying in {} s", method, wait.count());
+      co_await sleep_for(wait);
+      continue;
+    }
+    if (response->status >= 500) {
+      last = Error{Errc::upstream, method + ": Slack answered HTTP " + std::to_string(response->status)};
+      if (last_attempt) {
+        break;
+      }
+      co_await sleep_for(backoff);
+      backoff *= 2;
+      continue;
+    }
+    json answer = json::parse(response->body, nullptr, false);
+    if (answer.is_discarded() || !answer.is_object()) {
+      co_return fail(Errc::upstream, method + ": Slack answered HTTP " + std::to_string(response->status) +
+                                         " without a JSON object");
+    }
+    if (!answer.value("ok", false)) {
+      const std::string error = answer.contains("error") && answer["error"].is_string() ? answer["error"].get<std::string>()
+                                                                                          : "HTTP " + std::to_string(response->status);
+      Errc code = Errc::upstream;
+      if (error == "invalid_auth" || error == "not_authed" || error == "token_revoked" || error == "missing_scope") {
+        code = Errc::denied;
+      }
+      co_return fail(code, method + ": " + error);
+    }
+    co_return answer;
+  }
+  co_return tl::unexpected<Error>(last);
+}
+
+}  // namespace opsgate::adapters::slack
