@@ -71,8 +71,19 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
     for (const auto& [name, node] : config.adapters->entries()) {
       if (name == "shell") {
         c.shell = adapters::shell::parse_shell_config(node);
+      } else if (name == "teams") {
+        if (!c.http) {
+          c.http = std::make_unique<net::HttpClient>();
+        }
+        auto teams_config = adapters::teams::parse_teams_config(node);
+        c.notes.push_back("adapters: teams on " + teams_config.path + " (app " + teams_config.app_id + ", tenant " +
+                          teams_config.tenant + ")");
+        auto teams = adapters::teams::make_teams_adapter(std::move(teams_config), executor, *c.http, *c.clock);
+        auto* routes = teams.get();
+        c.chat_adapters.push_back(
+            ChatAdapter{std::move(teams), [routes](net::HttpServer& server, EventSink& sink) { routes->install_routes(server, sink); }});
       } else {
-        config.adapters->fail(name, "unknown adapter '" + name + "' (available: shell)");
+        config.adapters->fail(name, "unknown adapter '" + name + "' (available: shell, teams)");
       }
     }
   }
@@ -80,7 +91,9 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
                     (c.shell.allow_impersonation ? " (impersonation allowed)" : ""));
 
   c.actions.add(make_audit_show_action(config.storage_path, config.inventory));
-  c.http = std::make_unique<net::HttpClient>();
+  if (!c.http) {
+    c.http = std::make_unique<net::HttpClient>();
+  }
   auto add = [&](std::unique_ptr<Action> action, const ConfigNode& node, const std::string& backend) {
     const std::string action_name = action->spec().name;
     if (!c.actions.add(std::move(action))) {
