@@ -262,10 +262,10 @@ class TeamsAdapterImpl final : public TeamsAdapter {
   }
 
   asio::awaitable<net::HttpResponse> handle(net::HttpRequest request, EventSink* sink) {
+    // The token is checked first, whatever the body: an unauthenticated
+    // caller learns nothing but 401 (a body that is no Activity has no
+    // serviceUrl, so no Bot Framework token matches it).
     const json body = json::parse(request.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
-      co_return net::HttpResponse::json(400, {{"error", "the body is not a JSON Activity"}});
-    }
     const Activity activity = parse_activity(body);
     const std::string authorization(request.header_or_empty("Authorization"));
     const std::string channel_id = activity.channel_id;
@@ -274,6 +274,9 @@ class TeamsAdapterImpl final : public TeamsAdapter {
     if (!claims) {
       spdlog::warn("teams: refused a request from {}: {}", request.remote_address, claims.error().message);
       co_return unauthorized();
+    }
+    if (!body.is_object()) {
+      co_return net::HttpResponse::json(400, {{"error", "the body is not a JSON Activity"}});
     }
     if (activity.channel_id != "msteams") {
       co_return net::HttpResponse::json(200, json::object());  // other Bot Framework channels are not served

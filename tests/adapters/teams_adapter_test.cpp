@@ -142,7 +142,7 @@ struct Fixture {
   }
 
   std::string token_for(const json& activity) const {
-    return signer.sign(bot_claims(kAppId, activity.value("serviceUrl", ""), clock.seconds()));
+    return signer.sign(bot_claims(kAppId, teams::string_field(activity, "serviceUrl"), clock.seconds()));
   }
 
   std::optional<opsgate::test::TestResponse> post(const json& activity, const std::string& token) {
@@ -156,8 +156,8 @@ struct Fixture {
 
   void send(opsgate::OutboundMessage message) { run_on(io, send_task(adapter.get(), std::move(message))); }
 
-  static boost::asio::awaitable<bool> send_task(teams::TeamsAdapter* adapter, opsgate::OutboundMessage message) {
-    co_await adapter->send(std::move(message));
+  static boost::asio::awaitable<bool> send_task(teams::TeamsAdapter* target, opsgate::OutboundMessage message) {
+    co_await target->send(std::move(message));
     co_return true;
   }
 
@@ -167,6 +167,16 @@ struct Fixture {
            (activity.empty() ? "" : "/" + teams::percent_encode(activity));
   }
 };
+
+// What the call threw ("" when it did not throw).
+std::string thrown(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
 
 opsgate::OutboundMessage reply_to(const opsgate::ChatEvent& event, std::string text) {
   opsgate::OutboundMessage m;
@@ -205,7 +215,7 @@ TEST_SUITE("adapters/teams") {
     result.action = "restart";
     result.data = {{"target", "cart"}, {"env", "staging"}, {"replaced", 3}};
     f.send(result);
-    const auto calls = f.microsoft.calls();
+    auto calls = f.microsoft.calls();
     REQUIRE(calls.size() == 2);
     CHECK(calls[0].method == "POST");
     CHECK(calls[0].path == Fixture::path(kChannelConversation, "1767225600123"));
@@ -285,7 +295,7 @@ TEST_SUITE("adapters/teams") {
     const std::string old = f.token_for(activity);
     f.clock.advance(std::chrono::hours(2));
     CHECK(f.post(activity, old)->status == 401);
-    CHECK(f.post(json::parse("[1,2]"), f.token_for(activity))->status == 400);
+    CHECK(f.post(json::parse("[1,2]"), f.token_for(activity))->status == 401);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     CHECK(f.sink.count() == 0);
     CHECK(f.microsoft.calls().empty());
@@ -327,10 +337,10 @@ TEST_SUITE("adapters/teams") {
     f.send(reply_to(*event, "after three retries"));
     CHECK(f.microsoft.calls().size() == 4);
     f.microsoft.fail_next({504, 504, 504, 504});
-    CHECK_THROWS_WITH(f.send(reply_to(*event, "gives up")), doctest::Contains("answered 504"));
+    CHECK(thrown([&] { f.send(reply_to(*event, "gives up")); }).find("answered 504") != std::string::npos);
     CHECK(f.microsoft.calls().size() == 8);  // 1 + 3 retries
     f.microsoft.fail_next({400});
-    CHECK_THROWS_WITH(f.send(reply_to(*event, "not retried")), doctest::Contains("answered 400"));
+    CHECK(thrown([&] { f.send(reply_to(*event, "not retried")); }).find("answered 400") != std::string::npos);
     CHECK(f.microsoft.calls().size() == 9);
     CHECK(teams::is_retryable_status(429));
     CHECK_FALSE(teams::is_retryable_status(500));
@@ -359,7 +369,7 @@ TEST_SUITE("adapters/teams") {
     const auto clicked = f.post(f.invoke("m-3", kBob, "approve", "ab12c", card_id));
     REQUIRE(clicked);
     CHECK(clicked->status == 200);
-    const json answer = json::parse(clicked->body, nullptr, false);
+    json answer = json::parse(clicked->body, nullptr, false);
     CHECK(answer["statusCode"] == 200);
     CHECK(answer["type"] == "application/vnd.microsoft.card.adaptive");
     CHECK(answer["value"]["body"].back()["text"].get<std::string>().find("Approval from Bob received") != std::string::npos);
@@ -398,7 +408,7 @@ TEST_SUITE("adapters/teams") {
     f.send(approval);
     const auto clicked = f.post(f.invoke("m-3", kAlice, "approve", "zz99y", "act-1"));
     REQUIRE(clicked);
-    const json answer = json::parse(clicked->body, nullptr, false);
+    json answer = json::parse(clicked->body, nullptr, false);
     CHECK(answer["value"]["body"].back()["text"].get<std::string>().find("you cannot approve or deny your own request") != std::string::npos);
     CHECK(answer["value"]["actions"].size() == 2);  // the buttons stay for someone else
     const auto vote = f.sink.wait_for(2);
@@ -440,11 +450,10 @@ TEST_SUITE("adapters/teams") {
     const auto parse = [](const std::string& yaml) {
       return teams::parse_teams_config(opsgate::ConfigNode::parse(yaml, "teams.yaml"));
     };
-    CHECK_THROWS_WITH(parse("app_password: x\n"), doctest::Contains("app_id"));
-    CHECK_THROWS_WITH(parse("app_id: a\n"), doctest::Contains("app_password"));
-    CHECK_THROWS_WITH(parse("app_id: a\napp_password: x\nservice_hosts: [https://x.com/]\n"),
-                      doctest::Contains("not a host suffix"));
-    CHECK_THROWS_WITH(parse("app_id: a\napp_password: x\npaht: /x\n"), doctest::Contains("paht"));
+    CHECK(thrown([&] { parse("app_password: x\n"); }).find("app_id") != std::string::npos);
+    CHECK(thrown([&] { parse("app_id: a\n"); }).find("app_password") != std::string::npos);
+    CHECK(thrown([&] { parse("app_id: a\napp_password: x\nservice_hosts: [https://x.com/]\n"); }).find("not a host suffix") != std::string::npos);
+    CHECK(thrown([&] { parse("app_id: a\napp_password: x\npaht: /x\n"); }).find("paht") != std::string::npos);
     const auto multi = parse("app_id: a\napp_password: x\n");
     CHECK(multi.token_url == "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token");
     CHECK(multi.allowed_tenants.empty());
@@ -493,5 +502,20 @@ TEST_SUITE("adapters/teams/config") {
     CHECK(config.app_password.reveal() == "example-secret");
     CHECK(config.service_hosts == teams::kDefaultServiceHosts);
     CHECK(config.channel_groups.size() == 1);
+  }
+}
+
+TEST_SUITE("adapters/teams/manifest") {
+  TEST_CASE("config/teams/manifest.json is valid JSON whose bot is the app, with its icons beside it") {
+    std::ifstream in(std::string(OPSGATE_SOURCE_DIR) + "/config/teams/manifest.json");
+    json manifest = json::parse(in, nullptr, false);
+    REQUIRE_FALSE(manifest.is_discarded());
+    CHECK(manifest["id"] == "{{APP_ID}}");
+    CHECK(manifest["bots"][0]["botId"] == "{{APP_ID}}");
+    CHECK(manifest["bots"][0]["scopes"] == json::array({"personal", "team", "groupChat"}));
+    for (const char* icon : {"color", "outline"}) {
+      const std::string file = manifest["icons"][icon];
+      CHECK_MESSAGE(std::ifstream(std::string(OPSGATE_SOURCE_DIR) + "/config/teams/" + file).good(), file);
+    }
   }
 }

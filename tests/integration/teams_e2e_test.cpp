@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <functional>
 #include <regex>
 #include <thread>
 
@@ -197,7 +198,7 @@ TEST_SUITE("integration/teams") {
     const auto asked = post(serve.port(), activity(microsoft, kAsk, kAlice, "Alice", "<at>OpsGate</at> restart cart in prod"), token);
     REQUIRE(asked);
     CHECK(asked->status == 200);
-    const auto card = wait_call(microsoft, [&](const ConnectorCall& c) {
+    auto card = wait_call(microsoft, [&](const ConnectorCall& c) {
       return c.method == "POST" && c.body.contains("attachments") && c.body["attachments"][0]["content"].contains("actions");
     });
     REQUIRE(card);
@@ -231,13 +232,13 @@ TEST_SUITE("integration/teams") {
     REQUIRE(approved);
     CHECK(approved->status == 200);
     CHECK(approved->body.find("Approval from Bob received") != std::string::npos);
-    const auto updated = wait_call(microsoft, [&](const ConnectorCall& c) { return c.method == "PUT"; });
+    auto updated = wait_call(microsoft, [&](const ConnectorCall& c) { return c.method == "PUT"; });
     REQUIRE(updated);
     CHECK(updated->path == path + "/" + card_id);
     const json& decided = updated->body["attachments"][0]["content"];
     CHECK_FALSE(decided.contains("actions"));
     CHECK(decided["body"].back()["text"].get<std::string>().find("granted") != std::string::npos);
-    const auto result = wait_call(microsoft, [&](const ConnectorCall& c) { return text_has(c, "restarted cart in prod"); });
+    auto result = wait_call(microsoft, [&](const ConnectorCall& c) { return text_has(c, "restarted cart in prod"); });
     REQUIRE(result);
     CHECK(result->path == path + "/" + kAsk);
     CHECK(result->body["attachments"][0]["content"]["version"] == "1.5");
