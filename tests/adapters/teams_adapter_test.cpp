@@ -64,7 +64,7 @@ class RecordingSink final : public opsgate::EventSink {
 // The adapter behind a real HttpServer on 127.0.0.1:0, against the stand-ins.
 struct Fixture {
   TeamsStandIn microsoft;
-  RsaSigner signer{"key-1"};
+  const RsaSigner& signer = opsgate::test::shared_signer();
   MovableClock clock;
   opsgate::net::HttpClient http;
   RecordingSink sink;

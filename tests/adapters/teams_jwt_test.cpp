@@ -23,7 +23,7 @@ constexpr const char* kServiceUrl = "https://smba.trafficmanager.net/amer/";
 // A validator against the stand-in's keys, with its own io_context.
 struct Fixture {
   TeamsStandIn microsoft;
-  RsaSigner signer{"key-1"};
+  const RsaSigner& signer = opsgate::test::shared_signer();
   MovableClock clock;
   opsgate::net::HttpClient http;
   teams::JwksCache keys;

@@ -116,6 +116,13 @@ class RsaSigner {
   EVP_PKEY* pkey_;
 };
 
+// One key "key-1" for the whole test run: RSA key generation is the slow part
+// of these tests, and a test that needs another key makes its own.
+inline const RsaSigner& shared_signer() {
+  static const RsaSigner signer("key-1");
+  return signer;
+}
+
 // A token "signed" with HMAC-SHA256 using `secret` (the classic alg confusion forgery).
 inline std::string hs256_token(const json& claims, const std::string& kid, const std::string& secret) {
   const json header = {{"alg", "HS256"}, {"typ", "JWT"}, {"kid", kid}};
