@@ -138,8 +138,16 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
         c.shell = adapters::shell::parse_shell_config(node);
       } else if (name == "slack") {
         slack = adapters::slack::parse_slack_config(node);
+      } else if (name == "teams") {
+        auto teams_config = adapters::teams::parse_teams_config(node);
+        c.notes.push_back("adapters: teams on " + teams_config.path + " (app " + teams_config.app_id + ", tenant " +
+                          teams_config.tenant + ")");
+        auto teams = adapters::teams::make_teams_adapter(std::move(teams_config), executor, *c.http, *c.clock);
+        auto* routes = teams.get();
+        c.chat_adapters.push_back(
+            ChatAdapter{std::move(teams), [routes](net::HttpServer& server, EventSink& sink) { routes->install_routes(server, sink); }});
       } else {
-        config.adapters->fail(name, "unknown adapter '" + name + "' (available: shell, slack)");
+        config.adapters->fail(name, "unknown adapter '" + name + "' (available: shell, slack, teams)");
       }
     }
   }

@@ -12,6 +12,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "adapters/shell/shell_adapter.hpp"
+#include "adapters/teams/teams_adapter.hpp"
 #include "src/app/alert_webhook.hpp"
 #include "src/core/action_registry.hpp"
 #include "src/core/adapter.hpp"

@@ -1,0 +1,254 @@
+#include "adapters/teams/connector_client.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <random>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+namespace opsgate::adapters::teams {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool is_loopback_host(std::string_view host) { return host == "127.0.0.1" || host == "localhost" || host == "[::1]"; }
+
+// The form body of the token request.
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string out;
+  for (const auto& [name, value] : fields) {
+    out += (out.empty() ? "" : "&") + percent_encode(name) + "=" + percent_encode(value);
+  }
+  return out;
+}
+
+std::string activities_url(std::string service_url, const std::string& conversation_id, const std::string& activity_id) {
+  if (service_url.empty() || service_url.back() != '/') {
+    service_url += '/';
+  }
+  std::string url = service_url + "v3/conversations/" + percent_encode(conversation_id) + "/activities";
+  if (!activity_id.empty()) {
+    url += "/" + percent_encode(activity_id);
+  }
+  return url;
+}
+
+}  // namespace
+
+std::string percent_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const unsigned char c : text) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+bool is_retryable_status(int status) { return status == 429 || status == 412 || status == 502 || status == 504; }
+
+bool service_url_allowed(std::string_view url, const std::vector<std::string>& hosts) {
+  std::string scheme;
+  if (url.substr(0, 8) == "https://") {
+    scheme = "https";
+    url.remove_prefix(8);
+  } else if (url.substr(0, 7) == "http://") {
+    scheme = "http";
+    url.remove_prefix(7);
+  } else {
+    return false;
+  }
+  const std::size_t end = url.find_first_of("/?#");
+  std::string_view authority = url.substr(0, end);
+  if (authority.empty() || authority.find('@') != std::string_view::npos) {
+    return false;  // userinfo could disguise the real host
+  }
+  std::string host;
+  if (authority.front() == '[') {
+    host = lower(authority.substr(0, authority.find(']') + 1));
+  } else {
+    host = lower(authority.substr(0, authority.find(':')));
+  }
+  for (const auto& entry : hosts) {
+    const std::string suffix = lower(entry.front() == '.' ? std::string_view(entry).substr(1) : std::string_view(entry));
+    if (scheme == "http" && !(is_loopback_host(host) && host == suffix)) {
+      continue;  // plain http only to a loopback host named exactly (tests)
+    }
+    if (host == suffix || (host.size() > suffix.size() && host.ends_with("." + suffix))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+ConnectorClient::ConnectorClient(ConnectorSettings settings, net::HttpClient& http, const Clock& clock)
+    : settings_(std::move(settings)), http_(http), clock_(clock) {}
+
+bool ConnectorClient::trust_service_url(const std::string& service_url) {
+  if (!service_url_allowed(service_url, settings_.service_hosts)) {
+    return false;
+  }
+  std::lock_guard lock(mutex_);
+  if (trusted_.size() < 1024) {  // a handful of regional endpoints in practice
+    trusted_.insert(service_url);
+  }
+  return trusted_.count(service_url) > 0;
+}
+
+bool ConnectorClient::trusted(const std::string& service_url) const {
+  std::lock_guard lock(mutex_);
+  return trusted_.count(service_url) > 0;
+}
+
+int ConnectorClient::token_fetches() const {
+  std::lock_guard lock(mutex_);
+  return token_fetches_;
+}
+
+asio::awaitable<Result<std::string>> ConnectorClient::token() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!token_.empty() && clock_.now() + settings_.refresh_margin < token_expires_) {
+      co_return token_;
+    }
+  }
+  net::HttpClientRequest request;
+  request.method = "POST";
+  request.url = settings_.token_url;
+  request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+  request.body = form_encode({{"grant_type", "client_credentials"},
+                              {"client_id", settings_.app_id},
+                              {"client_secret", settings_.app_password.reveal()},
+                              {"scope", settings_.scope}});
+  request.timeout = settings_.timeout;
+  request.max_response_bytes = 64 * 1024;
+  auto response = co_await http_.send(std::move(request));
+  if (!response) {
+    co_return fail(response.error().code, "token endpoint " + settings_.token_url + ": " + response.error().message);
+  }
+  const auto doc = nlohmann::json::parse(response->body, nullptr, false);
+  if (response->status != 200 || doc.is_discarded() || !doc.is_object() || !doc.contains("access_token") ||
+      !doc["access_token"].is_string()) {
+    std::string why = "HTTP " + std::to_string(response->status);
+    if (!doc.is_discarded() && doc.is_object() && doc.contains("error") && doc["error"].is_string()) {
+      why += " " + doc["error"].get<std::string>();  // e.g. invalid_client: check app_id and app_password
+    }
+    co_return fail(Errc::upstream, "token endpoint " + settings_.token_url + " refused: " + why);
+  }
+  std::int64_t expires_in = 3600;
+  if (doc.contains("expires_in") && doc["expires_in"].is_number()) {
+    expires_in = doc["expires_in"].get<std::int64_t>();
+  }
+  std::lock_guard lock(mutex_);
+  token_ = doc["access_token"].get<std::string>();
+  token_expires_ = clock_.now() + std::chrono::seconds(expires_in);
+  ++token_fetches_;
+  co_return token_;
+}
+
+asio::awaitable<Result<net::HttpClientResponse>> ConnectorClient::call(std::string method, std::string url, std::string body) {
+  thread_local std::mt19937 random{std::random_device{}()};
+  auto executor = co_await asio::this_coro::executor;
+  for (int attempt = 0;; ++attempt) {
+    auto bearer = co_await token();
+    if (!bearer) {
+      co_return tl::unexpected(bearer.error());
+    }
+    net::HttpClientRequest request;
+    request.method = method;
+    request.url = url;
+    request.body = body;
+    request.timeout = settings_.timeout;
+    request.headers.emplace_back("Authorization", "Bearer " + *bearer);
+    request.headers.emplace_back("Content-Type", "application/json; charset=utf-8");
+    request.max_response_bytes = 256 * 1024;
+    auto response = co_await http_.send(std::move(request));
+    const bool retryable = response ? is_retryable_status(response->status)
+                                    : (response.error().code == Errc::unavailable || response.error().code == Errc::timeout);
+    if (!retryable || attempt >= settings_.max_retries) {
+      co_return response;
+    }
+    // Exponential backoff with full jitter; a Retry-After (seconds) is
+    // honoured up to the cap.
+    const auto ceiling = std::min(settings_.retry_base * (static_cast<std::int64_t>(1) << attempt), settings_.retry_cap);
+    std::uniform_int_distribution<std::int64_t> spread(ceiling.count() / 2, std::max<std::int64_t>(ceiling.count(), 1));
+    std::chrono::milliseconds delay(spread(random));
+    if (response) {
+      if (const auto retry_after = response->header("Retry-After")) {
+        char* end = nullptr;
+        const std::string text(*retry_after);
+        const long seconds = std::strtol(text.c_str(), &end, 10);
+        if (end != text.c_str() && seconds >= 0) {
+          delay = std::min(std::max(delay, std::chrono::milliseconds(seconds * 1000)), settings_.retry_cap);
+        }
+      }
+      spdlog::warn("teams: {} {} answered {}; retrying in {} ms", method, url, response->status, delay.count());
+    } else {
+      spdlog::warn("teams: {} {} failed ({}); retrying in {} ms", method, url, response.error().message, delay.count());
+    }
+    asio::steady_timer timer(executor, delay);
+    auto wait_token = asio::as_tuple(asio::use_awaitable);
+    auto waited = co_await timer.async_wait(wait_token);
+    if (std::get<0>(waited)) {
+      co_return fail(Errc::unavailable, "cancelled while waiting to retry");
+    }
+  }
+}
+
+asio::awaitable<Result<std::string>> ConnectorClient::send(std::string service_url, std::string conversation_id,
+                                                           std::string reply_to_id, nlohmann::json activity) {
+  if (!trusted(service_url)) {
+    co_return fail(Errc::denied, "serviceUrl " + service_url + " did not arrive in a validated activity (or is not allowed)");
+  }
+  const std::string url = activities_url(service_url, conversation_id, reply_to_id);
+  const std::string body = activity.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string method = "POST";
+  auto response = co_await call(method, url, body);
+  if (!response) {
+    co_return tl::unexpected(response.error());
+  }
+  if (response->status != 200 && response->status != 201) {
+    co_return fail(Errc::upstream, "the connector answered " + std::to_string(response->status) + " to POST " + url);
+  }
+  const auto doc = nlohmann::json::parse(response->body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("id") || !doc["id"].is_string()) {
+    co_return std::string{};
+  }
+  co_return doc["id"].get<std::string>();
+}
+
+asio::awaitable<Result<void>> ConnectorClient::update(std::string service_url, std::string conversation_id,
+                                                      std::string activity_id, nlohmann::json activity) {
+  if (!trusted(service_url)) {
+    co_return fail(Errc::denied, "serviceUrl " + service_url + " did not arrive in a validated activity (or is not allowed)");
+  }
+  const std::string url = activities_url(service_url, conversation_id, activity_id);
+  const std::string body = activity.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string method = "PUT";
+  auto response = co_await call(method, url, body);
+  if (!response) {
+    co_return tl::unexpected(response.error());
+  }
+  if (response->status != 200 && response->status != 201) {
+    co_return fail(Errc::upstream, "the connector answered " + std::to_string(response->status) + " to PUT " + url);
+  }
+  co_return Result<void>{};
+}
+
+}  // namespace opsgate::adapters::teams

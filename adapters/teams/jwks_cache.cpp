@@ -1,0 +1,148 @@
+#include "adapters/teams/jwks_cache.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "adapters/teams/activity.hpp"
+
+namespace opsgate::adapters::teams {
+
+JwksCache::JwksCache(JwksSettings settings, net::HttpClient& http, const Clock& clock)
+    : settings_(std::move(settings)), http_(http), clock_(clock) {}
+
+int JwksCache::fetches() const {
+  std::lock_guard lock(mutex_);
+  return fetches_;
+}
+
+std::optional<SigningKey> JwksCache::lookup(const std::string& kid) const {
+  std::lock_guard lock(mutex_);
+  const auto it = keys_.find(kid);
+  if (it == keys_.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+Result<std::map<std::string, SigningKey>> parse_jwks(const std::string& body) {
+  const auto doc = nlohmann::json::parse(body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("keys") || !doc["keys"].is_array()) {
+    return fail(Errc::upstream, "the JWKS is not a JSON object with a keys array");
+  }
+  std::map<std::string, SigningKey> keys;
+  for (const auto& jwk : doc["keys"]) {
+    if (!jwk.is_object() || string_field(jwk, "kty") != "RSA") {
+      continue;
+    }
+    const auto kid = jwk.find("kid");
+    const auto n = jwk.find("n");
+    const auto e = jwk.find("e");
+    if (kid == jwk.end() || n == jwk.end() || e == jwk.end() || !kid->is_string() || !n->is_string() || !e->is_string()) {
+      continue;
+    }
+    auto key = RsaPublicKey::from_jwk(n->get<std::string>(), e->get<std::string>());
+    if (!key) {
+      spdlog::warn("teams: skipping signing key {}: {}", kid->get<std::string>(), key.error().message);
+      continue;
+    }
+    SigningKey entry{*key, {}};
+    if (const auto endorsements = jwk.find("endorsements"); endorsements != jwk.end() && endorsements->is_array()) {
+      for (const auto& channel : *endorsements) {
+        if (channel.is_string()) {
+          entry.endorsements.push_back(channel.get<std::string>());
+        }
+      }
+    }
+    keys[kid->get<std::string>()] = std::move(entry);
+  }
+  if (keys.empty()) {
+    return fail(Errc::upstream, "the JWKS holds no usable RSA key");
+  }
+  return keys;
+}
+
+boost::asio::awaitable<Result<std::map<std::string, SigningKey>>> JwksCache::fetch() {
+  net::HttpClientRequest metadata_request;
+  metadata_request.url = settings_.openid_metadata_url;
+  metadata_request.timeout = settings_.timeout;
+  metadata_request.max_retries = 1;
+  metadata_request.max_response_bytes = 256 * 1024;
+  auto metadata = co_await http_.send(std::move(metadata_request));
+  if (!metadata) {
+    co_return fail(metadata.error().code, "OpenID metadata " + settings_.openid_metadata_url + ": " + metadata.error().message);
+  }
+  if (metadata->status != 200) {
+    co_return fail(Errc::upstream, "OpenID metadata " + settings_.openid_metadata_url + " answered " + std::to_string(metadata->status));
+  }
+  const auto doc = nlohmann::json::parse(metadata->body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("jwks_uri") || !doc["jwks_uri"].is_string()) {
+    co_return fail(Errc::upstream, "OpenID metadata " + settings_.openid_metadata_url + " has no jwks_uri");
+  }
+  net::HttpClientRequest keys_request;
+  keys_request.url = doc["jwks_uri"].get<std::string>();
+  keys_request.timeout = settings_.timeout;
+  keys_request.max_retries = 1;
+  keys_request.max_response_bytes = 256 * 1024;
+  const std::string keys_url = keys_request.url;
+  auto keys = co_await http_.send(std::move(keys_request));
+  if (!keys) {
+    co_return fail(keys.error().code, "JWKS " + keys_url + ": " + keys.error().message);
+  }
+  if (keys->status != 200) {
+    co_return fail(Errc::upstream, "JWKS " + keys_url + " answered " + std::to_string(keys->status));
+  }
+  co_return parse_jwks(keys->body);
+}
+
+boost::asio::awaitable<Result<SigningKey>> JwksCache::key(std::string kid) {
+  const auto now = clock_.now();
+  bool due = false;
+  {
+    std::lock_guard lock(mutex_);
+    due = !have_keys_ || now - fetched_at_ >= settings_.refresh_every;
+  }
+  bool fetched_now = false;
+  if (due) {
+    auto fresh = co_await fetch();
+    std::lock_guard lock(mutex_);
+    if (fresh) {
+      keys_ = std::move(*fresh);
+      have_keys_ = true;
+      fetched_at_ = now;
+      ++fetches_;
+      fetched_now = true;
+    } else {
+      // Keep the old keys: a metadata outage must not lock every user out.
+      spdlog::warn("teams: refreshing signing keys failed: {}", fresh.error().message);
+    }
+  }
+  if (auto found = lookup(kid)) {
+    co_return *found;
+  }
+  bool may_refetch = false;
+  {
+    std::lock_guard lock(mutex_);
+    may_refetch = !fetched_now && (!tried_unknown_ || now - unknown_refetch_at_ >= settings_.unknown_kid_every);
+    if (may_refetch) {
+      tried_unknown_ = true;
+      unknown_refetch_at_ = now;
+    }
+  }
+  if (may_refetch) {
+    auto fresh = co_await fetch();
+    if (fresh) {
+      std::lock_guard lock(mutex_);
+      keys_ = std::move(*fresh);
+      have_keys_ = true;
+      fetched_at_ = now;
+      ++fetches_;
+    } else {
+      spdlog::warn("teams: refetching signing keys for an unknown kid failed: {}", fresh.error().message);
+    }
+    if (auto found = lookup(kid)) {
+      co_return *found;
+    }
+  }
+  co_return fail(Errc::denied, "no signing key with kid '" + kid + "'");
+}
+
+}  // namespace opsgate::adapters::teams
