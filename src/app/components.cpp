@@ -1,6 +1,7 @@
 #include "src/app/components.hpp"
 
 #include "actions/exec/exec_action.hpp"
+#include "adapters/discord/discord_adapter.hpp"
 #include "actions/loki/logs_action.hpp"
 #include "actions/prometheus/prometheus_actions.hpp"
 #include <filesystem>
@@ -71,6 +72,20 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
     for (const auto& [name, node] : config.adapters->entries()) {
       if (name == "shell") {
         c.shell = adapters::shell::parse_shell_config(node);
+      } else if (name == "discord") {
+        auto discord = adapters::discord::parse_discord_config(node);
+        c.notes.push_back(std::string("adapters: discord ") + (discord.enabled ? "on" : "off") + " (" +
+                          adapters::discord::kInteractionsPath +
+                          (discord.enabled && discord.gateway ? ", gateway" : "") + ")");
+        if (discord.enabled) {
+          if (!c.http) {
+            c.http = std::make_unique<net::HttpClient>();
+          }
+          auto adapter = adapters::discord::make_discord_adapter(std::move(discord), executor, *c.http);
+          auto* routes = adapter.get();
+          c.chat_adapters.push_back(
+              ChatAdapter{std::move(adapter), [routes](net::HttpServer& server, EventSink& sink) { routes->install_routes(server, sink); }});
+        }
       } else {
         config.adapters->fail(name, "unknown adapter '" + name + "' (available: shell)");
       }
@@ -80,7 +95,9 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
                     (c.shell.allow_impersonation ? " (impersonation allowed)" : ""));
 
   c.actions.add(make_audit_show_action(config.storage_path, config.inventory));
-  c.http = std::make_unique<net::HttpClient>();
+  if (!c.http) {
+    c.http = std::make_unique<net::HttpClient>();
+  }
   auto add = [&](std::unique_ptr<Action> action, const ConfigNode& node, const std::string& backend) {
     const std::string action_name = action->spec().name;
     if (!c.actions.add(std::move(action))) {

@@ -1,0 +1,338 @@
+#include <doctest/doctest.h>
+
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "adapters/discord/discord_adapter.hpp"
+#include "adapters/discord/discord_messages.hpp"
+#include "tests/adapters/discord_stand_in.hpp"
+#include "tests/support/http_test_client.hpp"
+
+namespace asio = boost::asio;
+using nlohmann::json;
+using namespace opsgate;
+using namespace opsgate::adapters::discord;
+using opsgate::test::DiscordStandIn;
+using opsgate::test::Ed25519Signer;
+using opsgate::test::RestCall;
+
+namespace {
+
+constexpr const char* kApp = "120000000000000001";
+constexpr const char* kGuild = "110000000000000001";
+constexpr const char* kChannel = "140000000000000001";
+constexpr const char* kAlice = "150000000000000001";  // the requester
+constexpr const char* kBob = "150000000000000002";    // a second member
+constexpr const char* kSreRole = "170000000000000001";
+
+// Stands in for the pipeline: answers the way it does, through the adapter.
+class ScriptedSink final : public EventSink {
+ public:
+  Adapter* adapter = nullptr;
+  asio::awaitable<void> on_event(ChatEvent event) override {
+    {
+      std::lock_guard lock(mutex);
+      events.push_back(event);
+    }
+    OutboundMessage out;
+    out.platform = "discord";
+    out.channel = event.channel;
+    out.thread = event.thread;
+    out.request_id = "r-" + event.message_id;
+    if (event.text == "restart cart prod") {
+      {
+        std::lock_guard lock(mutex);
+        request_thread = event.thread;
+      }
+      out.approval_id = "abcde";
+      out.text = "restart cart in prod needs 1 approval from group:sre @everyone";
+    } else if (event.text == "approve abcde" && event.principal.id == std::string("discord:") + kAlice) {
+      out.text = "⛔ you cannot approve your own request";
+    } else if (event.text == "approve abcde") {
+      out.thread = request_thread_copy();
+      out.approval_id = "abcde";
+      out.approval_outcome = "granted";
+      out.approval_outcome_text = "approved by " + event.principal.id;
+      out.text = "✅ abcde approved by " + event.principal.id + ": running restart cart prod";
+    } else if (event.text == "long") {
+      std::string text;
+      for (int i = 0; i < 90; ++i) {
+        text += "line " + std::to_string(i) + " " + std::string(40, 'x') + "\n";
+      }
+      out.text = text;
+    } else {
+      out.text = "you said: " + event.text;
+    }
+    co_await adapter->send(std::move(out));
+  }
+  std::string request_thread_copy() {
+    std::lock_guard lock(mutex);
+    return request_thread;
+  }
+  std::vector<ChatEvent> seen() {
+    std::lock_guard lock(mutex);
+    return events;
+  }
+  std::mutex mutex;
+  std::vector<ChatEvent> events;
+  std::string request_thread;
+};
+
+struct Harness {
+  DiscordStandIn discord;
+  Ed25519Signer signer;
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  net::HttpClient http;
+  ScriptedSink sink;
+  std::unique_ptr<DiscordAdapter> adapter;
+  std::unique_ptr<net::HttpServer> server;
+  std::thread thread;
+  int next_interaction = 1;
+
+  explicit Harness(std::chrono::milliseconds token_lifetime = std::chrono::minutes(14)) {
+    DiscordConfig config;
+    config.application_id = kApp;
+    config.public_key = signer.public_key_hex();
+    config.bot_token = Secret("bot-token-for-tests", "test");
+    config.api_base = discord.api_base();
+    config.gateway = false;
+    config.token_lifetime = token_lifetime;
+    adapter = make_discord_adapter(config, io.get_executor(), http);
+    sink.adapter = adapter.get();
+    net::HttpServerConfig server_config;
+    server_config.listen = "127.0.0.1:0";
+    server_config.drain_timeout = std::chrono::seconds(1);
+    server = std::make_unique<net::HttpServer>(io.get_executor(), server_config);
+    adapter->install_routes(*server, sink);
+    REQUIRE(server->start());
+    thread = std::thread([this] { io.run(); });
+  }
+
+  ~Harness() {
+    std::promise<void> done;
+    asio::co_spawn(io, server->stop(), [&done](std::exception_ptr) { done.set_value(); });
+    done.get_future().wait_for(std::chrono::seconds(10));
+    work.reset();
+    io.stop();
+    thread.join();
+  }
+
+  std::optional<test::TestResponse> post_raw(const std::string& body, const std::string& timestamp,
+                                             const std::optional<std::string>& signature) {
+    test::HttpTestConnection connection(server->local_port());
+    std::string request = std::string("POST ") + kInteractionsPath + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
+    if (!timestamp.empty()) {
+      request += "X-Signature-Timestamp: " + timestamp + "\r\n";
+    }
+    if (signature) {
+      request += "X-Signature-Ed25519: " + *signature + "\r\n";
+    }
+    request += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    if (!connection.send(request)) {
+      return std::nullopt;
+    }
+    return connection.read_response();
+  }
+
+  test::TestResponse post(const json& interaction) {
+    const std::string body = interaction.dump();
+    const std::string timestamp = std::to_string(std::time(nullptr));
+    auto response = post_raw(body, timestamp, signer.sign_hex(timestamp + body));
+    REQUIRE(response);
+    return *response;
+  }
+
+  json command(const std::string& user, const std::string& text) {
+    const std::string id = "13000000000000000" + std::to_string(next_interaction++);
+    return json{{"id", id},
+                {"application_id", kApp},
+                {"type", 2},
+                {"token", "tok-" + id},
+                {"version", 1},
+                {"guild_id", kGuild},
+                {"channel_id", kChannel},
+                {"member", {{"user", {{"id", user}, {"username", "user" + user.substr(user.size() - 1)}}}, {"roles", {kSreRole}}}},
+                {"data", {{"id", "1"}, {"name", "ops"}, {"type", 1}, {"options", {{{"name", "text"}, {"type", 3}, {"value", text}}}}}}};
+  }
+
+  json click(const std::string& user, const std::string& custom_id, const std::string& message_id) {
+    const std::string id = "13100000000000000" + std::to_string(next_interaction++);
+    return json{{"id", id},
+                {"application_id", kApp},
+                {"type", 3},
+                {"token", "tok-" + id},
+                {"version", 1},
+                {"guild_id", kGuild},
+                {"channel_id", kChannel},
+                {"member", {{"user", {{"id", user}, {"username", "bob"}}}, {"roles", {kSreRole}}}},
+                {"message", {{"id", message_id}, {"content", "restart cart in prod needs 1 approval"}}},
+                {"data", {{"custom_id", custom_id}, {"component_type", 2}}}};
+  }
+};
+
+bool has_call(const std::vector<RestCall>& calls, const std::string& method, const std::string& path_prefix) {
+  for (const auto& c : calls) {
+    if (c.method == method && c.path.rfind(path_prefix, 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+const RestCall* find_call(const std::vector<RestCall>& calls, const std::string& method, const std::string& path_prefix) {
+  for (const auto& c : calls) {
+    if (c.method == method && c.path.rfind(path_prefix, 0) == 0) {
+      return &c;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_SUITE("adapters/discord") {
+  TEST_CASE("a correctly signed PING gets PONG; bad, altered, missing and malformed signatures get 401") {
+    Harness h;
+    const std::string body = R"({"id":"1","application_id":"120000000000000001","type":1,"token":"t","version":1})";
+    const std::string ts = std::to_string(std::time(nullptr));
+    const auto good = h.post_raw(body, ts, h.signer.sign_hex(ts + body));
+    REQUIRE(good);
+    CHECK(good->status == 200);
+    CHECK(json::parse(good->body) == json{{"type", 1}});
+
+    Ed25519Signer stranger;
+    const auto other_key = h.post_raw(body, ts, stranger.sign_hex(ts + body));
+    REQUIRE(other_key);
+    CHECK(other_key->status == 401);
+
+    const std::string altered = R"({"id":"1","application_id":"120000000000000001","type":2,"token":"t","version":1})";
+    const auto changed = h.post_raw(altered, ts, h.signer.sign_hex(ts + body));
+    REQUIRE(changed);
+    CHECK(changed->status == 401);
+
+    const auto other_time = h.post_raw(body, ts + "1", h.signer.sign_hex(ts + body));
+    REQUIRE(other_time);
+    CHECK(other_time->status == 401);
+
+    const auto no_signature = h.post_raw(body, ts, std::nullopt);
+    REQUIRE(no_signature);
+    CHECK(no_signature->status == 401);
+
+    const auto no_timestamp = h.post_raw(body, "", h.signer.sign_hex(body));
+    REQUIRE(no_timestamp);
+    CHECK(no_timestamp->status == 401);
+
+    const auto not_hex = h.post_raw(body, ts, std::string(128, 'z'));
+    REQUIRE(not_hex);
+    CHECK(not_hex->status == 401);
+    CHECK(h.sink.seen().empty());
+  }
+
+  TEST_CASE("/ops is deferred at once (type 5) and its answer replaces the deferred message through the webhook") {
+    Harness h;
+    const json command = h.command(kAlice, "hello there");
+    const auto response = h.post(command);
+    CHECK(response.status == 200);
+    CHECK(json::parse(response.body)["type"] == 5);
+    const std::string token = command["token"];
+    REQUIRE(h.discord.wait_for([&](const auto& calls) { return has_call(calls, "PATCH", "/webhooks/"); }));
+    const auto calls = h.discord.calls();
+    const RestCall* edit = find_call(calls, "PATCH", std::string("/webhooks/") + kApp + "/" + token + "/messages/@original");
+    REQUIRE(edit != nullptr);
+    CHECK(edit->json()["content"] == "you said: hello there");
+    CHECK(edit->json()["allowed_mentions"] == json{{"parse", json::array()}});
+    CHECK(edit->header("Authorization").empty());  // interaction webhooks need no bot token
+    const auto events = h.sink.seen();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].principal.id == std::string("discord:") + kAlice);
+    CHECK(events[0].principal.groups == std::vector<std::string>{std::string("discord:role:") + kSreRole});
+    CHECK(events[0].workspace == kGuild);
+    CHECK(events[0].addressed);
+  }
+
+  TEST_CASE("an approval request carries Approve/Deny buttons; a second member's click updates it (type 7, buttons gone)") {
+    Harness h;
+    const json command = h.command(kAlice, "restart cart prod");
+    CHECK(json::parse(h.post(command).body)["type"] == 5);
+    REQUIRE(h.discord.wait_for([&](const auto& calls) { return has_call(calls, "PATCH", "/webhooks/"); }));
+    const RestCall request = *find_call(h.discord.calls(), "PATCH", "/webhooks/");
+    const json buttons = request.json()["components"][0]["components"];
+    REQUIRE(buttons.size() == 2);
+    CHECK(buttons[0]["custom_id"] == "approve:abcde");
+    CHECK(buttons[0]["style"] == 3);
+    CHECK(buttons[1]["custom_id"] == "deny:abcde");
+    CHECK(request.json()["allowed_mentions"] == json{{"parse", json::array()}});  // "@everyone" in it pings nobody
+
+    const auto answer = h.post(h.click(kBob, "approve:abcde", "900000000000000001"));
+    CHECK(answer.status == 200);
+    const json update = json::parse(answer.body);
+    CHECK(update["type"] == 7);
+    CHECK(update["data"]["components"] == json::array());
+    const std::string content = update["data"]["content"];
+    CHECK(content.find("Approved") != std::string::npos);
+    CHECK(content.find(std::string("<@") + kBob + ">") != std::string::npos);
+    CHECK(update["data"]["allowed_mentions"] == json{{"parse", json::array()}});
+    // The outcome text goes to the requester's thread as a follow-up.
+    const std::string follow_up = std::string("/webhooks/") + kApp + "/" + command["token"].get<std::string>() + "?wait=true";
+    REQUIRE(h.discord.wait_for([&](const auto& calls) { return has_call(calls, "POST", follow_up); }));
+    CHECK(find_call(h.discord.calls(), "POST", follow_up)->json()["content"].get<std::string>().find("approved by <@") !=
+          std::string::npos);
+    const auto events = h.sink.seen();
+    REQUIRE(events.size() == 2);
+    CHECK(events[1].text == "approve abcde");
+    CHECK(events[1].principal.id == std::string("discord:") + kBob);
+  }
+
+  TEST_CASE("the requester's own click is answered privately with the refusal; the buttons stay") {
+    Harness h;
+    CHECK(json::parse(h.post(h.command(kAlice, "restart cart prod")).body)["type"] == 5);
+    const auto answer = h.post(h.click(kAlice, "approve:abcde", "900000000000000001"));
+    const json reply = json::parse(answer.body);
+    CHECK(reply["type"] == 4);
+    CHECK(reply["data"]["flags"] == 64);
+    CHECK(reply["data"]["content"].get<std::string>().find("cannot approve your own") != std::string::npos);
+  }
+
+  TEST_CASE("a button that is not opsgate's is refused without an event") {
+    Harness h;
+    const json reply = json::parse(h.post(h.click(kBob, "approve:../../x", "9")).body);
+    CHECK(reply["type"] == 4);
+    CHECK(h.sink.seen().empty());
+  }
+
+  TEST_CASE("after the interaction token's life the answer is a channel message with the bot token") {
+    Harness h(std::chrono::milliseconds(0));
+    CHECK(json::parse(h.post(h.command(kAlice, "late")).body)["type"] == 5);
+    const std::string path = std::string("/channels/") + kChannel + "/messages";
+    REQUIRE(h.discord.wait_for([&](const auto& calls) { return has_call(calls, "POST", path); }));
+    const RestCall* message = find_call(h.discord.calls(), "POST", path);
+    CHECK(message->json()["content"] == "you said: late");
+    CHECK(message->header("Authorization") == "Bot bot-token-for-tests");
+    CHECK(message->header("User-Agent").rfind("DiscordBot (", 0) == 0);
+  }
+
+  TEST_CASE("a long answer is split at line breaks into messages of at most 2000 characters") {
+    Harness h;
+    const json command = h.command(kAlice, "long");
+    h.post(command);
+    REQUIRE(h.discord.wait_for([&](const auto& calls) { return calls.size() >= 3; }));
+    const auto calls = h.discord.calls();
+    std::string joined;
+    for (const auto& call : calls) {
+      const std::string content = call.json()["content"];
+      CHECK(content.size() <= 2000);
+      CHECK(call.json()["allowed_mentions"] == json{{"parse", json::array()}});
+      joined += content + "\n";
+    }
+    CHECK(calls[0].method == "PATCH");
+    CHECK(calls[1].method == "POST");
+    CHECK(joined.find("line 0 ") == 0);
+    CHECK(joined.find("line 89 ") != std::string::npos);
+  }
+}
