@@ -336,3 +336,186 @@ TEST_SUITE("adapters/discord") {
     CHECK(joined.find("line 89 ") != std::string::npos);
   }
 }
+
+// --- the REST client's rate limits, and the pure parts --------------------------
+
+#include "adapters/discord/discord_rest.hpp"
+
+namespace {
+
+template <class T>
+T run_coroutine(asio::awaitable<T> task) {
+  asio::io_context io;
+  std::optional<T> result;
+  std::exception_ptr failure;
+  asio::co_spawn(io, std::move(task), [&](std::exception_ptr e, T value) {
+    failure = e;
+    if (!e) {
+      result.emplace(std::move(value));
+    }
+  });
+  io.run();
+  if (failure) {
+    std::rethrow_exception(failure);
+  }
+  return std::move(*result);
+}
+
+asio::awaitable<std::vector<int>> post_messages(DiscordRest& rest, std::vector<std::string> paths) {
+  std::vector<int> statuses;
+  for (auto& path : paths) {
+    std::string method = "POST";
+    std::string body = R"({"content":"x","allowed_mentions":{"parse":[]}})";
+    auto response = co_await rest.call(method, path, body);
+    statuses.push_back(response ? response->status : -1);
+  }
+  co_return statuses;
+}
+
+DiscordRestOptions rest_options(const DiscordStandIn& discord) {
+  DiscordRestOptions options;
+  options.api_base = discord.api_base();
+  options.bot_token = Secret("bot-token-for-tests", "test");
+  return options;
+}
+
+}  // namespace
+
+TEST_SUITE("adapters/discord/rest") {
+  TEST_CASE("a 429 is retried after retry_after and then succeeds") {
+    DiscordStandIn discord;
+    auto first = std::make_shared<std::atomic<bool>>(true);
+    discord.script([first](const RestCall& call) -> std::optional<test::RestReply> {
+      if (call.path == "/channels/1/messages" && first->exchange(false)) {
+        return test::RestReply{429, R"({"message":"You are being rate limited.","retry_after":0.05,"global":false})",
+                               {{"X-RateLimit-Scope", "user"}}};
+      }
+      return std::nullopt;
+    });
+    net::HttpClient http;
+    DiscordRest rest(http, rest_options(discord));
+    const auto statuses = run_coroutine(post_messages(rest, {"/channels/1/messages"}));
+    CHECK(statuses == std::vector<int>{200});
+    CHECK(discord.calls().size() == 2);
+    CHECK(rest.stats().retries_after_429 == 1);
+  }
+
+  TEST_CASE("an empty bucket holds the next request on that route and major parameter only") {
+    DiscordStandIn discord;
+    discord.script([](const RestCall& call) -> std::optional<test::RestReply> {
+      if (call.path.rfind("/channels/", 0) == 0) {
+        return test::RestReply{200, R"({"id":"1"})",
+                               {{"X-RateLimit-Bucket", "abcd"}, {"X-RateLimit-Limit", "1"}, {"X-RateLimit-Remaining", "0"},
+                                {"X-RateLimit-Reset-After", "0.05"}}};
+      }
+      return std::nullopt;
+    });
+    net::HttpClient http;
+    DiscordRest rest(http, rest_options(discord));
+    const auto first = run_coroutine(post_messages(rest, {"/channels/1/messages", "/channels/2/messages"}));
+    CHECK(first == std::vector<int>{200, 200});
+    CHECK(rest.stats().bucket_waits == 0);  // another channel: another bucket
+    const auto second = run_coroutine(post_messages(rest, {"/channels/1/messages"}));
+    CHECK(second == std::vector<int>{200});
+    CHECK(rest.stats().bucket_waits == 1);
+    CHECK(discord.calls().size() == 3);
+    CHECK(discord.calls()[0].header("Authorization") == "Bot bot-token-for-tests");
+  }
+
+  TEST_CASE("a global 429 pauses every route; a pause longer than max_wait fails instead of hanging") {
+    DiscordStandIn discord;
+    auto first = std::make_shared<std::atomic<bool>>(true);
+    discord.script([first](const RestCall& call) -> std::optional<test::RestReply> {
+      if (call.path == "/channels/1/messages" && first->exchange(false)) {
+        return test::RestReply{429, R"({"message":"global","retry_after":0.05,"global":true})", {{"X-RateLimit-Global", "true"}}};
+      }
+      if (call.path == "/channels/9/messages") {
+        return test::RestReply{429, R"({"message":"slow down","retry_after":30,"global":false})", {}};
+      }
+      return std::nullopt;
+    });
+    net::HttpClient http;
+    auto options = rest_options(discord);
+    options.max_wait = std::chrono::milliseconds(200);
+    DiscordRest rest(http, options);
+    const auto statuses = run_coroutine(post_messages(rest, {"/channels/1/messages"}));
+    CHECK(statuses == std::vector<int>{200});
+    CHECK(rest.stats().global_waits >= 1);
+    const auto refused = run_coroutine(post_messages(rest, {"/channels/9/messages", "/channels/9/messages"}));
+    CHECK(refused == std::vector<int>{-1, -1});  // 30 s > max_wait: an error, not a hang
+    CHECK(discord.calls().size() == 3);          // the second was not even sent
+  }
+
+  TEST_CASE("route keys generalise ids but keep the major parameter") {
+    const auto a = route_key("POST", "/channels/140000000000000001/messages");
+    const auto b = route_key("POST", "/channels/140000000000000002/messages");
+    CHECK(a.route == b.route);
+    CHECK(a.major != b.major);
+    const auto c = route_key("PATCH", "/channels/1/messages/900000000000000001");
+    CHECK(c.route == "PATCH /channels/{major}/messages/{id}");
+    const auto w = route_key("PATCH", "/webhooks/12/tok-abc/messages/@original");
+    CHECK(w.major == "webhooks/12/tok-abc");
+    CHECK(route_key("POST", "/interactions/1/tok/callback").route == "POST /interactions/{id}/{token}/callback");
+  }
+}
+
+TEST_SUITE("adapters/discord/messages") {
+  TEST_CASE("content is split within 2000 bytes without breaking a UTF-8 character") {
+    std::string text(1999, 'a');
+    text += "é";  // two bytes across the limit
+    text += std::string(100, 'b');
+    const auto pieces = split_content(text);
+    REQUIRE(pieces.size() == 2);
+    CHECK(pieces[0].size() == 1999);
+    CHECK(pieces[1].rfind("é", 0) == 0);
+    CHECK(pieces[0] + pieces[1] == text);
+    CHECK(split_content("short") == std::vector<std::string>{"short"});
+    CHECK(split_content("").empty());
+  }
+
+  TEST_CASE("custom ids: approve/deny with a plain id only") {
+    CHECK(parse_custom_id("approve:k3x9p")->approve);
+    CHECK(parse_custom_id("deny:k3x9p")->approval_id == "k3x9p");
+    CHECK_FALSE(parse_custom_id("deny:k3x9p")->approve);
+    CHECK_FALSE(parse_custom_id("approve:"));
+    CHECK_FALSE(parse_custom_id("approve:a b"));
+    CHECK_FALSE(parse_custom_id("run:k3x9p"));
+  }
+
+  TEST_CASE("gateway messages: mentions and DMs become events, the rest is ignored") {
+    const json mention = {{"id", "5"},         {"channel_id", "7"},  {"guild_id", "8"},
+                          {"content", "<@999> restart cart staging"},
+                          {"author", {{"id", "42"}, {"username", "alice"}}},
+                          {"member", {{"roles", {"171"}}}},
+                          {"mentions", {{{"id", "999"}}}}};
+    const auto event = gateway_message_event(mention, "999");
+    REQUIRE(event);
+    CHECK(event->text == "restart cart staging");
+    CHECK(event->principal.id == "discord:42");
+    CHECK(event->principal.groups == std::vector<std::string>{"discord:role:171"});
+    CHECK(event->thread == "message:5");
+    json not_addressed = mention;
+    not_addressed["mentions"] = json::array();
+    CHECK_FALSE(gateway_message_event(not_addressed, "999"));
+    json dm = not_addressed;
+    dm.erase("guild_id");
+    dm.erase("member");
+    CHECK(gateway_message_event(dm, "999"));
+    json from_bot = mention;
+    from_bot["author"]["bot"] = true;
+    CHECK_FALSE(gateway_message_event(from_bot, "999"));
+    CHECK_FALSE(gateway_message_event(json("nonsense"), "999"));
+  }
+
+  TEST_CASE("interactions: malformed bodies are refused without throwing") {
+    CHECK_FALSE(parse_interaction("{"));
+    CHECK_FALSE(parse_interaction("[1]"));
+    CHECK_FALSE(parse_interaction(R"({"type":"1"})"));
+    const auto dm = parse_interaction(R"({"type":2,"id":"1","user":{"id":"42","username":"a"},"data":{"name":"ops","options":[{"name":"text","type":3,"value":"help"}]}})");
+    REQUIRE(dm);
+    CHECK(dm->user_id == "42");
+    CHECK(dm->command_text == "help");
+    CHECK(dm->roles.empty());
+    CHECK(mention_principals("approved by discord:150000000000000002") == "approved by <@150000000000000002>");
+  }
+}
