@@ -27,6 +27,7 @@ namespace {
 
 constexpr const char* kInteractionThread = "interaction:";
 constexpr const char* kMessageThread = "message:";
+constexpr std::size_t kMaxPieces = 5;  // messages per reply at most
 
 // An interaction whose token can still be used for follow-ups.
 struct InteractionRef {
@@ -343,7 +344,17 @@ class DiscordAdapterImpl final : public DiscordAdapter {
     }
     const bool approval_request = !message.approval_id.empty() && message.approval_outcome.empty();
     const std::string text = mention_principals(message.text);
-    const auto pieces = split_content(text);
+    auto pieces = split_content(text);
+    if (pieces.size() > kMaxPieces) {
+      // Beyond a few screens a channel is flooded; the rest is cut, and said so.
+      std::size_t cut = 0;
+      for (std::size_t i = kMaxPieces; i < pieces.size(); ++i) {
+        cut += pieces[i].size();
+      }
+      pieces.resize(kMaxPieces);
+      const std::string note = "\n… (" + std::to_string(cut) + " more characters not shown)";
+      pieces.back() = split_content(pieces.back(), kMaxContent - note.size()).front() + note;
+    }
     const std::string thread = message.thread;
 
     // A reply to a click: the clicker sees it (ephemeral), in the click's answer if it is still open.

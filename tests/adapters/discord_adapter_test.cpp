@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -65,11 +66,15 @@ class ScriptedSink final : public EventSink {
         text += "line " + std::to_string(i) + " " + std::string(40, 'x') + "\n";
       }
       out.text = text;
+    } else if (event.text == "huge") {
+      out.text = std::string(30000, 'y');
     } else {
       out.text = "you said: " + event.text;
     }
     co_await adapter->send(std::move(out));
+    ++handled;
   }
+  std::atomic<int> handled{0};
   std::string request_thread_copy() {
     std::lock_guard lock(mutex);
     return request_thread;
@@ -311,7 +316,9 @@ TEST_SUITE("adapters/discord") {
     CHECK(json::parse(h.post(h.command(kAlice, "late")).body)["type"] == 5);
     const std::string path = std::string("/channels/") + kChannel + "/messages";
     REQUIRE(h.discord.wait_for([&](const auto& calls) { return has_call(calls, "POST", path); }));
-    const RestCall* message = find_call(h.discord.calls(), "POST", path);
+    const auto calls = h.discord.calls();
+    const RestCall* message = find_call(calls, "POST", path);
+    REQUIRE(message != nullptr);
     CHECK(message->json()["content"] == "you said: late");
     CHECK(message->header("Authorization") == "Bot bot-token-for-tests");
     CHECK(message->header("User-Agent").rfind("DiscordBot (", 0) == 0);
@@ -334,6 +341,20 @@ TEST_SUITE("adapters/discord") {
     CHECK(calls[1].method == "POST");
     CHECK(joined.find("line 0 ") == 0);
     CHECK(joined.find("line 89 ") != std::string::npos);
+  }
+
+  TEST_CASE("a huge answer is cut after five messages, saying how much was left out") {
+    Harness h;
+    h.post(h.command(kAlice, "huge"));
+    for (int i = 0; i < 500 && h.sink.handled == 0; ++i) {  // until the reply is fully sent
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    REQUIRE(h.sink.handled == 1);
+    const auto calls = h.discord.calls();
+    CHECK(calls.size() == 5);
+    const std::string last = calls.back().json()["content"];
+    CHECK(last.size() <= 2000);
+    CHECK(last.find("more characters not shown") != std::string::npos);
   }
 }
 

@@ -303,3 +303,32 @@ policy:
     CHECK(db.execAndGet("SELECT count(*) FROM audit_events WHERE kind='received' AND platform='discord'").getInt() >= 4);
   }
 }
+
+TEST_SUITE("integration/discord") {
+  TEST_CASE("opsgate discord register-commands PUTs the /ops command with the bot token, per guild or globally") {
+    DiscordStandIn discord;
+    TempDir dir;
+    dir.write("opsgate.yaml", std::string("storage: {path: ") + dir.file("o.db") + "}\ndefault_env: prod\nenvironments: {prod: {}}\n"
+                              "targets: {cart: {}}\nadapters:\n  discord:\n    application_id: \"" + kApp + "\"\n"
+                              "    public_key: \"" + Ed25519Signer().public_key_hex() + "\"\n"
+                              "    bot_token: {env: OPSGATE_TEST_DISCORD_TOKEN}\n    api_base: " + discord.api_base() + "\n");
+    const std::string cmd = std::string("OPSGATE_TEST_DISCORD_TOKEN=bot-token-cli ") + OPSGATE_BINARY + " discord register-commands ";
+    const auto guild = opsgate::test::run_command(cmd + kGuild + " --config " + dir.file("opsgate.yaml") + " 2>&1");
+    INFO(guild.out);
+    CHECK(guild.exit_code == 0);
+    CHECK(guild.out.find("available now") != std::string::npos);
+    const auto global = opsgate::test::run_command(cmd + "--config " + dir.file("opsgate.yaml") + " 2>&1");
+    CHECK(global.exit_code == 0);
+    const auto calls = discord.calls();
+    REQUIRE(calls.size() == 2);
+    CHECK(calls[0].method == "PUT");
+    CHECK(calls[0].path == std::string("/applications/") + kApp + "/guilds/" + kGuild + "/commands");
+    CHECK(calls[1].path == std::string("/applications/") + kApp + "/commands");
+    CHECK(calls[0].header("Authorization") == "Bot bot-token-cli");
+    const json commands = calls[0].json();
+    REQUIRE(commands.is_array());
+    CHECK(commands[0]["name"] == "ops");
+    CHECK(commands[0]["options"][0]["name"] == "text");
+    CHECK(commands[0]["options"][0]["required"] == true);
+  }
+}
