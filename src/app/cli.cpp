@@ -17,6 +17,7 @@
 #include "src/app/components.hpp"
 #include "src/app/daemon.hpp"
 #include "src/app/eval_command.hpp"
+#include "src/app/discord_commands.hpp"
 #include "src/app/policy_commands.hpp"
 #include "src/core/config_node.hpp"
 
@@ -36,6 +37,7 @@ Commands:
   config check   validate a config and print what it sets up
   audit          read the audit log: tail, show, verify, export
   policy         check one decision, or run a file of policy tests
+  discord        register the /ops slash command with Discord
 
 Every command takes --config FILE; without it the embedded demo config
 (config/demo.yaml) is used. `opsgate <command> --help` for details.
@@ -48,6 +50,16 @@ adapter enabled in the config. SIGINT/SIGTERM stop accepting, drain what is in
 flight (bounded) and exit 0; SIGHUP reloads the policy (a bad file is refused
 and the old policy stays). With the shell adapter enabled, end of terminal
 input also stops the daemon.
+)";
+
+constexpr const char* kDiscordHelp = R"(Usage: opsgate discord register-commands [GUILD_ID] [--config FILE]
+       opsgate discord show-commands [GUILD_ID] [--config FILE]
+
+register-commands registers the /ops slash command of adapters.discord with
+Discord (PUT /applications/{id}/commands with the bot token). With GUILD_ID
+it is registered in that server only and is available at once; global
+commands can take up to an hour to appear. show-commands prints the request
+instead of sending it.
 )";
 
 constexpr const char* kShellHelp = R"(Usage: opsgate shell [--config FILE] [--user NAME]
@@ -282,7 +294,7 @@ int run_cli(int argc, char** argv) {
     std::puts("opsgate 0.1.0");
     return 0;
   }
-  const bool two_words = command == "config" || command == "audit" || command == "policy";
+  const bool two_words = command == "config" || command == "audit" || command == "policy" || command == "discord";
   const char* help = command == "serve"    ? kServeHelp
                      : command == "shell"  ? kShellHelp
                      : command == "parse"  ? kParseHelp
@@ -290,6 +302,7 @@ int run_cli(int argc, char** argv) {
                      : command == "config" ? kConfigHelp
                      : command == "audit"  ? kAuditHelp
                      : command == "policy" ? kPolicyHelp
+                     : command == "discord" ? kDiscordHelp
                                            : nullptr;
   if (help == nullptr) {
     return usage_error("unknown command '" + command + "'", kMainHelp);
@@ -367,6 +380,9 @@ int run_cli(int argc, char** argv) {
         return run_policy_test(config, args.positional.front());
       }
       return usage_error("unknown policy subcommand '" + sub + "'", help);
+    }
+    if (command == "discord") {
+      return run_discord_command(config, sub, args.positional);
     }
     if (command == "config") {
       if (sub != "check") {

@@ -2,6 +2,7 @@
 
 #include "actions/exec/exec_action.hpp"
 #include "actions/kubernetes/kubernetes_actions.hpp"
+#include "adapters/discord/discord_adapter.hpp"
 #include "actions/loki/logs_action.hpp"
 #include "actions/prometheus/prometheus_actions.hpp"
 #include "actions/triage/triage_action.hpp"
@@ -146,8 +147,19 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
         auto* routes = teams.get();
         c.chat_adapters.push_back(
             ChatAdapter{std::move(teams), [routes](net::HttpServer& server, EventSink& sink) { routes->install_routes(server, sink); }});
+      } else if (name == "discord") {
+        auto discord = adapters::discord::parse_discord_config(node);
+        c.notes.push_back(std::string("adapters: discord ") + (discord.enabled ? "on" : "off") + " (" +
+                          adapters::discord::kInteractionsPath +
+                          (discord.enabled && discord.gateway ? ", gateway" : "") + ")");
+        if (discord.enabled) {
+          auto adapter = adapters::discord::make_discord_adapter(std::move(discord), executor, *c.http);
+          auto* routes = adapter.get();
+          c.chat_adapters.push_back(
+              ChatAdapter{std::move(adapter), [routes](net::HttpServer& server, EventSink& sink) { routes->install_routes(server, sink); }});
+        }
       } else {
-        config.adapters->fail(name, "unknown adapter '" + name + "' (available: shell, slack, teams)");
+        config.adapters->fail(name, "unknown adapter '" + name + "' (available: shell, slack, teams, discord)");
       }
     }
   }

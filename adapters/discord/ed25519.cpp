@@ -1,0 +1,105 @@
+#include "adapters/discord/ed25519.hpp"
+
+#include <memory>
+
+#include <openssl/evp.h>
+
+namespace opsgate::adapters::discord {
+
+namespace {
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+}  // namespace
+
+std::optional<std::string> hex_decode(std::string_view hex) {
+  if (hex.size() % 2 != 0) {
+    return std::nullopt;
+  }
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = hex_value(hex[i]);
+    const int lo = hex_value(hex[i + 1]);
+    if (hi < 0 || lo < 0) {
+      return std::nullopt;
+    }
+    out.push_back(static_cast<char>((hi << 4) | lo));
+  }
+  return out;
+}
+
+std::string hex_encode(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (const char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 0xf]);
+  }
+  return out;
+}
+
+std::optional<Ed25519PublicKey> Ed25519PublicKey::from_hex(std::string_view hex) {
+  auto raw = hex_decode(hex);
+  if (!raw || raw->size() != 32) {
+    return std::nullopt;
+  }
+  // Make sure OpenSSL accepts it now rather than on the first request.
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(raw->data()),
+                                  raw->size()),
+      &EVP_PKEY_free);
+  if (!key) {
+    return std::nullopt;
+  }
+  return Ed25519PublicKey(std::move(*raw));
+}
+
+bool Ed25519PublicKey::verify(std::string_view message, std::string_view signature) const {
+  if (signature.size() != 64) {
+    return false;
+  }
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(raw_.data()),
+                                  raw_.size()),
+      &EVP_PKEY_free);
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  if (!key || !ctx) {
+    return false;
+  }
+  // Ed25519 is one-shot: no digest, the whole message at once.
+  if (EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1) {
+    return false;
+  }
+  return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                          reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1;
+}
+
+bool verify_discord_request(const Ed25519PublicKey& key, std::string_view signature_hex, std::string_view timestamp,
+                            std::string_view body) {
+  if (signature_hex.empty() || timestamp.empty()) {
+    return false;
+  }
+  const auto signature = hex_decode(signature_hex);
+  if (!signature) {
+    return false;
+  }
+  std::string message;
+  message.reserve(timestamp.size() + body.size());
+  message.append(timestamp);
+  message.append(body);
+  return key.verify(message, *signature);
+}
+
+}  // namespace opsgate::adapters::discord

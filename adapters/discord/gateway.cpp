@@ -1,0 +1,356 @@
+#include "adapters/discord/gateway.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <optional>
+#include <random>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "adapters/discord/discord_messages.hpp"
+#include "adapters/discord/discord_rest.hpp"
+#include "adapters/discord/websocket.hpp"
+
+namespace opsgate::adapters::discord {
+
+namespace asio = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
+using nlohmann::json;
+
+namespace {
+
+constexpr auto kHelloTimeout = std::chrono::seconds(30);
+constexpr auto kMaxBackoff = std::chrono::milliseconds(60000);
+
+enum class Next { resume, identify, stop };
+
+// What survives a reconnect.
+struct SessionState {
+  std::optional<std::int64_t> seq;
+  std::string session_id;
+  std::string resume_url;
+  std::string bot_user_id;
+};
+
+// One connection's shared state; its three coroutines run on one executor.
+struct Connection {
+  Connection(asio::any_io_executor executor, WebSocketConnection& socket) : ws(socket), wake_writer(executor), wake_heartbeat(executor) {}
+  WebSocketConnection& ws;
+  std::deque<std::string> outbox;
+  asio::steady_timer wake_writer;
+  asio::steady_timer wake_heartbeat;
+  std::chrono::milliseconds interval{0};  // 0 until Hello
+  bool acked = true;
+  bool healthy = false;  // READY or RESUMED seen
+  Next next = Next::resume;
+  std::string why;
+  bool zombie = false;
+  bool ended = false;
+  int close_request = 0;  // the writer closes with this code (after what is queued)
+
+  void push(std::string frame) {
+    outbox.push_back(std::move(frame));
+    wake_writer.cancel();
+  }
+  // The first reason wins: the coroutines cancelled after it report only that.
+  void end(Next n, std::string reason) {
+    if (ended) {
+      return;
+    }
+    ended = true;
+    next = n;
+    why = std::move(reason);
+  }
+};
+
+std::string str_at(const json& j, const char* key) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::int64_t int_at(const json& j, const char* key, std::int64_t fallback) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<std::int64_t>() : fallback;
+}
+
+std::string heartbeat_frame(const SessionState& state) {
+  return json{{"op", 1}, {"d", state.seq ? json(*state.seq) : json(nullptr)}}.dump();
+}
+
+double unit_random() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
+}
+
+bool cancelled(const asio::cancellation_state& state) { return state.cancelled() != asio::cancellation_type::none; }
+
+asio::awaitable<void> reader(Connection& c, SessionState& state, bool resume, const GatewayOptions& options,
+                             const GatewayHooks& hooks) {
+  for (;;) {
+    WebSocketRead frame = co_await c.ws.read();
+    if (!frame.ok) {
+      if (fatal_close_code(frame.close_code)) {
+        c.end(Next::stop, describe_close_code(frame.close_code));
+      } else if (frame.close_code == 4007 || frame.close_code == 4009) {
+        c.end(Next::identify, describe_close_code(frame.close_code));
+      } else {
+        c.end(Next::resume, frame.close_code != 0 ? describe_close_code(frame.close_code) : frame.error);
+      }
+      co_return;
+    }
+    const json j = json::parse(frame.text, nullptr, false);
+    if (!j.is_object()) {
+      continue;
+    }
+    if (const auto s = j.find("s"); s != j.end() && s->is_number_integer()) {
+      state.seq = s->get<std::int64_t>();
+    }
+    const std::int64_t op = int_at(j, "op", -1);
+    const json d = j.contains("d") ? j["d"] : json(nullptr);
+    if (op == 10) {
+      const std::int64_t interval = d.is_object() ? int_at(d, "heartbeat_interval", 0) : 0;
+      c.interval = std::chrono::milliseconds(std::clamp<std::int64_t>(interval, 100, 600000));
+      c.wake_heartbeat.cancel();
+      if (resume && !state.session_id.empty()) {
+        c.push(json{{"op", 6}, {"d", {{"token", options.bot_token.reveal()}, {"session_id", state.session_id}, {"seq", state.seq ? json(*state.seq) : json(nullptr)}}}}.dump());
+      } else {
+        c.push(json{{"op", 2},
+                    {"d",
+                     {{"token", options.bot_token.reveal()},
+                      {"intents", options.intents},
+                      {"properties", {{"os", "linux"}, {"browser", "opsgate"}, {"device", "opsgate"}}}}}}
+                   .dump());
+      }
+    } else if (op == 11) {
+      c.acked = true;
+    } else if (op == 1) {
+      c.push(heartbeat_frame(state));
+    } else if (op == 7) {
+      c.end(Next::resume, "Discord asked to reconnect (op 7)");
+      co_return;
+    } else if (op == 9) {
+      if (d.is_boolean() && d.get<bool>()) {
+        c.end(Next::resume, "invalid session, resumable (op 9)");
+      } else {
+        state.session_id.clear();
+        state.seq.reset();
+        c.end(Next::identify, "invalid session (op 9): identifying again");
+      }
+      co_return;
+    } else if (op == 0) {
+      const std::string type = str_at(j, "t");
+      if (type == "READY" && d.is_object()) {
+        state.session_id = str_at(d, "session_id");
+        state.resume_url = str_at(d, "resume_gateway_url");
+        if (d.contains("user") && d["user"].is_object()) {
+          state.bot_user_id = str_at(d["user"], "id");
+        }
+        c.healthy = true;
+        spdlog::info("discord: gateway ready (bot user {})", state.bot_user_id);
+        if (hooks.on_status) {
+          hooks.on_status(true, "gateway connected, session ready");
+        }
+      } else if (type == "RESUMED") {
+        c.healthy = true;
+        spdlog::info("discord: gateway session resumed");
+        if (hooks.on_status) {
+          hooks.on_status(true, "gateway connected, session resumed");
+        }
+      } else if (type == "MESSAGE_CREATE") {
+        auto event = gateway_message_event(d, state.bot_user_id);
+        if (event && hooks.on_message) {
+          hooks.on_message(std::move(*event));
+        }
+      }
+    }
+  }
+}
+
+asio::awaitable<void> writer(Connection& c) {
+  auto token = asio::as_tuple(asio::use_awaitable);
+  for (;;) {
+    while (!c.outbox.empty()) {
+      std::string frame = std::move(c.outbox.front());
+      c.outbox.pop_front();
+      auto written = co_await c.ws.write(frame);
+      if (!written) {
+        c.end(Next::resume, written.error().message);
+        co_return;
+      }
+    }
+    if (c.close_request != 0) {
+      const int code = c.close_request;
+      c.close_request = 0;
+      co_await c.ws.close(code);  // the reader then sees the end of the connection
+    }
+    c.wake_writer.expires_at(asio::steady_timer::time_point::max());
+    auto [ec] = co_await c.wake_writer.async_wait(token);
+    if (ec && ec != asio::error::operation_aborted) {
+      co_return;
+    }
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (cancelled(cs)) {
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<void> heartbeater(Connection& c, SessionState& state) {
+  auto token = asio::as_tuple(asio::use_awaitable);
+  c.wake_heartbeat.expires_after(kHelloTimeout);
+  auto [hello_ec] = co_await c.wake_heartbeat.async_wait(token);
+  (void)hello_ec;
+  auto hello_cs = co_await asio::this_coro::cancellation_state;
+  if (cancelled(hello_cs)) {
+    co_return;
+  }
+  if (c.interval.count() == 0) {
+    c.end(Next::resume, "no Hello from the gateway within 30 s");
+    co_return;
+  }
+  // The first beat after interval × jitter, so reconnecting bots do not beat in step.
+  auto delay = std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(c.interval.count()) * unit_random()));
+  for (;;) {
+    c.wake_heartbeat.expires_after(delay);
+    auto [ec] = co_await c.wake_heartbeat.async_wait(token);
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (cancelled(cs)) {
+      co_return;
+    }
+    (void)ec;
+    if (!c.acked) {
+      // Close with a code other than 1000/1001 (keeps the session resumable);
+      // the reader ends when the close completes, or this after 5 s.
+      c.zombie = true;
+      c.end(Next::resume, "no heartbeat ACK since the last heartbeat: zombie connection");
+      c.close_request = 4000;
+      c.wake_writer.cancel();
+      c.wake_heartbeat.expires_after(std::chrono::seconds(5));
+      auto [close_ec] = co_await c.wake_heartbeat.async_wait(token);
+      (void)close_ec;
+      co_return;
+    }
+    c.acked = false;
+    c.push(heartbeat_frame(state));
+    delay = c.interval;
+  }
+}
+
+std::string with_query(std::string url) {
+  if (url.find('?') == std::string::npos) {
+    url += (url.find('/', url.find("://") + 3) == std::string::npos ? "/" : "") + std::string("?v=10&encoding=json");
+  }
+  return url;
+}
+
+}  // namespace
+
+bool fatal_close_code(int code) { return code == 4004 || (code >= 4010 && code <= 4014); }
+
+std::string describe_close_code(int code) {
+  switch (code) {
+    case 4004: return "4004 authentication failed: the bot token is wrong (Developer Portal → Bot → Reset Token)";
+    case 4010: return "4010 invalid shard";
+    case 4011: return "4011 sharding required: the bot is in too many guilds for one connection";
+    case 4012: return "4012 invalid API version";
+    case 4013: return "4013 invalid intents";
+    case 4014:
+      return "4014 disallowed intents: enable the privileged MESSAGE_CONTENT intent (Developer Portal → Bot → "
+             "Privileged Gateway Intents) or remove message_content from adapters.discord.gateway.intents";
+    case 4007: return "4007 invalid sequence on resume";
+    case 4009: return "4009 session timed out";
+    case 4000: return "4000 unknown error";
+    case 4008: return "4008 rate limited (sent too fast)";
+    default: return "close code " + std::to_string(code);
+  }
+}
+
+asio::awaitable<void> run_gateway(GatewayOptions options, DiscordRest& rest, GatewayHooks hooks) {
+  const auto executor = co_await asio::this_coro::executor;
+  auto token = asio::as_tuple(asio::use_awaitable);
+  SessionState state;
+  bool resume = false;
+  auto backoff = options.reconnect_delay;
+  const auto status = [&hooks](bool ok, std::string detail) {
+    if (hooks.on_status) {
+      hooks.on_status(ok, std::move(detail));
+    }
+  };
+  status(false, "gateway connecting");
+  for (;;) {
+    std::string why;
+    std::string base = options.url;
+    if (base.empty()) {
+      std::string method = "GET";
+      std::string path = "/gateway/bot";
+      std::string body;
+      auto answer = co_await rest.call(method, path, body);
+      const json doc = answer && answer->status == 200 ? json::parse(answer->body, nullptr, false) : json();
+      if (doc.is_object() && doc.contains("url") && doc["url"].is_string()) {
+        base = doc["url"].get<std::string>();
+      } else if (answer && answer->status == 401) {
+        why = describe_close_code(4004);
+        spdlog::error("discord: GET /gateway/bot: {}; not connecting", why);
+        status(false, why + "; not connecting");
+        co_return;
+      } else {
+        why = "GET /gateway/bot failed: " + (answer ? "HTTP " + std::to_string(answer->status) : answer.error().message);
+      }
+    }
+    if (why.empty()) {
+      const std::string url = with_query(resume && !state.resume_url.empty() ? state.resume_url : base);
+      WebSocketOptions ws_options;
+      ws_options.ca_file = options.ca_file;
+      ws_options.verify_tls = options.verify_tls;
+      auto connected = co_await connect_websocket(url, ws_options);
+      if (!connected) {
+        why = connected.error().message;
+      } else {
+        Connection c(executor, **connected);
+        co_await (reader(c, state, resume, options, hooks) || writer(c) || heartbeater(c, state));
+        why = c.why;
+        auto cs = co_await asio::this_coro::cancellation_state;
+        if (cancelled(cs)) {
+          co_return;
+        }
+        if (c.next == Next::stop) {
+          spdlog::error("discord: the gateway closed the connection: {}; not reconnecting", why);
+          status(false, "gateway closed: " + why + "; not reconnecting");
+          co_return;
+        }
+        if (!c.zombie) {
+          // A code other than 1000/1001 keeps the session resumable.
+          asio::steady_timer close_deadline(executor, std::chrono::seconds(2));
+          auto closed = co_await ((**connected).close(4000) || close_deadline.async_wait(token));
+          (void)closed;
+        }
+        resume = c.next == Next::resume && !state.session_id.empty();
+        if (c.healthy) {
+          backoff = options.reconnect_delay;
+        }
+      }
+    }
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (cancelled(cs)) {
+      co_return;
+    }
+    spdlog::warn("discord: gateway: {}; {} in {} ms", why, resume ? "resuming" : "reconnecting", backoff.count());
+    status(false, "gateway reconnecting: " + why);
+    const auto pause = std::chrono::milliseconds(
+        static_cast<std::int64_t>(static_cast<double>(backoff.count()) * (0.5 + unit_random() / 2)));
+    asio::steady_timer timer(executor, pause);
+    auto [ec] = co_await timer.async_wait(token);
+    if (ec) {
+      co_return;
+    }
+    backoff = std::min(backoff * 2, kMaxBackoff);
+  }
+}
+
+}  // namespace opsgate::adapters::discord

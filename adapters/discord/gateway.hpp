@@ -1,0 +1,43 @@
+#pragma once
+// The Discord gateway session (API v10): Hello → heartbeats with jitter,
+// Identify with the configured intents, zombie detection (no ACK between two
+// heartbeats), Resume with the last sequence, re-Identify on an invalid
+// session, and no reconnect after a fatal close code. Runs inside the
+// adapter's run() on its executor; returns when cancelled or on a fatal close.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "src/core/chat_event.hpp"
+#include "src/core/secret.hpp"
+
+namespace opsgate::adapters::discord {
+
+class DiscordRest;
+
+struct GatewayOptions {
+  Secret bot_token;
+  std::string url;  // empty: GET /gateway/bot
+  std::int64_t intents = 0;
+  std::chrono::milliseconds reconnect_delay{1000};  // doubles per failed attempt, at most 60 s
+  std::string ca_file;
+  bool verify_tls = true;
+};
+
+struct GatewayHooks {
+  std::function<void(ChatEvent)> on_message;               // a message addressed to the bot
+  std::function<void(bool ok, std::string detail)> on_status;  // for /readyz
+};
+
+// Close codes after which reconnecting cannot help (4004, 4010-4014).
+bool fatal_close_code(int code);
+// "4014 disallowed intents: ..." — what the code means and what to do.
+std::string describe_close_code(int code);
+
+boost::asio::awaitable<void> run_gateway(GatewayOptions options, DiscordRest& rest, GatewayHooks hooks);
+
+}  // namespace opsgate::adapters::discord
