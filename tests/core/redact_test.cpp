@@ -111,7 +111,6 @@ TEST_SUITE("core/redact") {
     CHECK(total > 0);
     MESSAGE("redacting a " << line.size() << "-byte line takes "
                            << std::chrono::duration_cast<std::chrono::nanoseconds>(per_line).count() << " ns");
-    // Generous for Debug and sanitizer builds; a Release build is ~100x faster.
-    CHECK(per_line < std::chrono::milliseconds(1));
+    // A figure to read, not an assertion: speed targets live in bench/.
   }
 }
