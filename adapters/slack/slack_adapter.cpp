@@ -1,4 +1,5 @@
 #include "adapters/slack/slack_adapter.hpp"
+#include "src/core/bounded_map.hpp"
 
 #include <algorithm>
 #include <deque>
@@ -44,29 +45,6 @@ void log_exception(const std::string& what, std::exception_ptr error) {
 }
 
 // A bounded map: the oldest entries go first.
-template <class Value>
-class Remembered {
- public:
-  void put(const std::string& key, Value value) {
-    if (map_.find(key) == map_.end()) {
-      order_.push_back(key);
-    }
-    map_[key] = std::move(value);
-    while (order_.size() > kMaxRemembered) {
-      map_.erase(order_.front());
-      order_.pop_front();
-    }
-  }
-  const Value* find(const std::string& key) const {
-    const auto it = map_.find(key);
-    return it == map_.end() ? nullptr : &it->second;
-  }
-
- private:
-  std::map<std::string, Value> map_;
-  std::deque<std::string> order_;
-};
-
 struct PostedMessage {
   std::string channel;
   std::string ts;
@@ -575,10 +553,10 @@ class SlackAdapterImpl final : public SlackAdapter {
   std::unique_ptr<audit::SeenEvents> seen_;
   WebApi api_;
   WebApi app_api_;
-  Remembered<PostedMessage> approval_messages_;
-  Remembered<PostedMessage> request_threads_;
-  Remembered<Cached<std::string>> users_;
-  Remembered<Cached<std::vector<std::string>>> usergroups_;
+  BoundedMap<PostedMessage> approval_messages_{kMaxRemembered};
+  BoundedMap<PostedMessage> request_threads_{kMaxRemembered};
+  BoundedMap<Cached<std::string>> users_{kMaxRemembered};
+  BoundedMap<Cached<std::vector<std::string>>> usergroups_{kMaxRemembered};
   bool stopping_ = false;
   net::WebSocketClient* socket_ = nullptr;
 };

@@ -1,4 +1,5 @@
 #include "adapters/teams/teams_adapter.hpp"
+#include "src/core/bounded_map.hpp"
 
 #include <algorithm>
 #include <deque>
@@ -45,29 +46,6 @@ net::HttpResponse invoke_error(const std::string& text) {
 }
 
 // A map that forgets its oldest entries past a bound.
-template <class V>
-class BoundedMap {
- public:
-  void put(const std::string& key, V value) {
-    if (map_.find(key) == map_.end()) {
-      order_.push_back(key);
-    }
-    map_[key] = std::move(value);
-    while (order_.size() > kMaxRemembered) {
-      map_.erase(order_.front());
-      order_.pop_front();
-    }
-  }
-  const V* get(const std::string& key) const {
-    const auto it = map_.find(key);
-    return it == map_.end() ? nullptr : &it->second;
-  }
-
- private:
-  std::unordered_map<std::string, V> map_;
-  std::deque<std::string> order_;
-};
-
 // An approval card we posted: where it is, so a decision can update it.
 struct ApprovalCard {
   std::string service_url;
@@ -144,7 +122,7 @@ class TeamsAdapterImpl final : public TeamsAdapter {
 
   std::string service_url_of(const std::string& conversation_id) const {
     std::lock_guard lock(mutex_);
-    const std::string* url = conversations_.get(conversation_id);
+    const std::string* url = conversations_.find(conversation_id);
     return url == nullptr ? std::string{} : *url;
   }
 
@@ -163,7 +141,7 @@ class TeamsAdapterImpl final : public TeamsAdapter {
       auto posted = co_await connector_.send(service_url, conversation, reply_to, std::move(activity));
       if (posted) {
         std::lock_guard lock(mutex_);
-        const std::string* requester = senders_.get(message.thread);
+        const std::string* requester = senders_.find(message.thread);
         approvals_.put(message.approval_id, ApprovalCard{service_url, conversation, *posted, message.text,
                                                          requester == nullptr ? std::string{} : *requester});
       }
@@ -174,7 +152,7 @@ class TeamsAdapterImpl final : public TeamsAdapter {
       std::optional<ApprovalCard> remembered;
       {
         std::lock_guard lock(mutex_);
-        if (const ApprovalCard* c = approvals_.get(message.approval_id)) {
+        if (const ApprovalCard* c = approvals_.find(message.approval_id)) {
           remembered = *c;
         }
       }
@@ -254,7 +232,7 @@ class TeamsAdapterImpl final : public TeamsAdapter {
       return true;
     }
     std::lock_guard lock(mutex_);
-    if (seen_.get(id) != nullptr) {
+    if (seen_.find(id) != nullptr) {
       return false;
     }
     seen_.put(id, true);
@@ -355,7 +333,7 @@ class TeamsAdapterImpl final : public TeamsAdapter {
     std::optional<ApprovalCard> remembered;
     {
       std::lock_guard lock(mutex_);
-      if (const ApprovalCard* c = approvals_.get(action.argument)) {
+      if (const ApprovalCard* c = approvals_.find(action.argument)) {
         remembered = *c;
       }
     }
@@ -377,10 +355,10 @@ class TeamsAdapterImpl final : public TeamsAdapter {
   TokenValidator validator_;
   ConnectorClient connector_;
   mutable std::mutex mutex_;
-  BoundedMap<std::string> conversations_;  // conversation id → serviceUrl
-  BoundedMap<std::string> senders_;        // activity id → principal id
-  BoundedMap<ApprovalCard> approvals_;     // approval id → the card
-  BoundedMap<bool> seen_;                  // activity ids already handled
+  BoundedMap<std::string> conversations_{kMaxRemembered};  // conversation id → serviceUrl
+  BoundedMap<std::string> senders_{kMaxRemembered};        // activity id → principal id
+  BoundedMap<ApprovalCard> approvals_{kMaxRemembered};     // approval id → the card
+  BoundedMap<bool> seen_{kMaxRemembered};                  // activity ids already handled
 };
 
 }  // namespace
