@@ -33,6 +33,7 @@
 #include "src/core/clock.hpp"
 #include "src/core/inventory.hpp"
 #include "src/net/http_server.hpp"
+#include "tests/support/loopback_http_server.hpp"
 
 namespace opsgate::test {
 
@@ -110,33 +111,16 @@ class LokiStandIn {
   static constexpr const char* kQueryRange = "/loki/api/v1/query_range";
   static constexpr const char* kQuery = "/loki/api/v1/query";
 
-  LokiStandIn() : state_(std::make_shared<State>()), server_(io_.get_executor(), config()) {
+  LokiStandIn() : state_(std::make_shared<State>()), server_(config()) {
     for (const char* path : {kQueryRange, kQuery}) {
       auto state = state_;
       const std::string p = path;
       // Not a coroutine itself: it hands over to one that takes everything by value.
       server_.route("GET", p, [state, p](net::HttpRequest request) { return handle(state, p, std::move(request)); });
     }
-    auto started = server_.start();
-    if (!started) {
-      throw std::runtime_error(started.error().message);
-    }
-    for (int i = 0; i < 2; ++i) {
-      threads_.emplace_back([this] { io_.run(); });
-    }
+    server_.start();
   }
 
-  ~LokiStandIn() {
-    auto done = std::make_shared<std::promise<void>>();
-    auto stopped = done->get_future();
-    boost::asio::co_spawn(io_, server_.stop(), [done](std::exception_ptr) { done->set_value(); });
-    stopped.wait_for(std::chrono::seconds(10));
-    work_.reset();
-    io_.stop();
-    for (auto& thread : threads_) {
-      thread.join();
-    }
-  }
   LokiStandIn(const LokiStandIn&) = delete;
   LokiStandIn& operator=(const LokiStandIn&) = delete;
 
@@ -201,10 +185,7 @@ class LokiStandIn {
   }
 
   std::shared_ptr<State> state_;
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
-  net::HttpServer server_;
-  std::vector<std::thread> threads_;
+  LoopbackHttpServer server_;
 };
 
 // A clock that says what the test tells it.

@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "src/net/http_server.hpp"
+#include "tests/support/loopback_http_server.hpp"
 
 namespace opsgate::test {
 
@@ -104,31 +105,14 @@ class OpenAiStandIn {
   static constexpr const char* kOpenAiPath = "/v1/chat/completions";
   static constexpr const char* kAzurePath = "/openai/deployments/intent-dep/chat/completions";
 
-  OpenAiStandIn() : state_(std::make_shared<State>()), server_(io_.get_executor(), config()) {
+  OpenAiStandIn() : state_(std::make_shared<State>()), server_(config()) {
     for (const char* path : {kOpenAiPath, kAzurePath}) {
       auto state = state_;
       server_.route("POST", path, [state](net::HttpRequest request) { return handle(state, std::move(request)); });
     }
-    auto started = server_.start();
-    if (!started) {
-      throw std::runtime_error(started.error().message);
-    }
-    for (int i = 0; i < 2; ++i) {
-      threads_.emplace_back([this] { io_.run(); });
-    }
+    server_.start();
   }
 
-  ~OpenAiStandIn() {
-    auto done = std::make_shared<std::promise<void>>();
-    auto stopped = done->get_future();
-    boost::asio::co_spawn(io_, server_.stop(), [done](std::exception_ptr) { done->set_value(); });
-    stopped.wait_for(std::chrono::seconds(10));
-    work_.reset();
-    io_.stop();
-    for (auto& thread : threads_) {
-      thread.join();
-    }
-  }
   OpenAiStandIn(const OpenAiStandIn&) = delete;
   OpenAiStandIn& operator=(const OpenAiStandIn&) = delete;
 
@@ -196,10 +180,7 @@ class OpenAiStandIn {
   }
 
   std::shared_ptr<State> state_;
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
-  net::HttpServer server_;
-  std::vector<std::thread> threads_;
+  LoopbackHttpServer server_;
 };
 
 }  // namespace opsgate::test
