@@ -117,6 +117,11 @@ class ShellAdapter final : public Adapter {
       text += "\n  → approve with `approve " + message.approval_id + "`, deny with `deny " + message.approval_id + " <reason>`";
     }
     for (const auto& suggestion : message.suggestions) {
+      // Some actions already list their suggestions in the text (triage's
+      // "Suggested next steps"): a terminal has no buttons to add, so say each once.
+      if (message.text.find("`" + suggestion.command + "`") != std::string::npos) {
+        continue;
+      }
       text += "\n  → " + suggestion.label + ": `" + suggestion.command + "`";
     }
     write_all(output_fd_, (interactive_ ? "opsgate: " : "") + text + "\n");

@@ -59,12 +59,16 @@ void log_exception(std::string_view what, std::exception_ptr error) {
   }
 }
 
-// With a person at the terminal, log lines would break up the conversation:
-// send them to a file beside the database instead.
+// While the terminal is a chat, log lines would break up the conversation
+// (piped or typed): send them to a file beside the database instead.
 void route_logs_for_terminal(const Config& config) {
   const std::filesystem::path log_path = std::filesystem::path(config.storage_path).parent_path() / "opsgate.log";
   try {
-    auto logger = spdlog::basic_logger_mt("opsgate", log_path.string());
+    // Made, not registered: spdlog refuses a second logger named "opsgate"
+    // (setup_logging's stderr logger); set_default_logger replaces that one.
+    auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_path.string());
+    auto logger = std::make_shared<spdlog::logger>("opsgate", std::move(sink));
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
     logger->set_level(spdlog::get_level());
     spdlog::set_default_logger(logger);
     spdlog::flush_every(std::chrono::seconds(1));
@@ -113,7 +117,7 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
   if (!options.shell_user.empty()) {
     components.shell.user = options.shell_user;
   }
-  if (components.shell.enabled && ::isatty(STDIN_FILENO) == 1) {
+  if (components.shell.enabled) {
     route_logs_for_terminal(config);
   }
 
