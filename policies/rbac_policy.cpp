@@ -212,10 +212,19 @@ Decision RbacPolicy::evaluate(const Principal& principal, const ActionSpec& spec
   return d;
 }
 
+std::string RbacPolicy::person_of(std::string_view principal_id) const {
+  const auto it = person_by_principal_.find(std::string(principal_id));
+  return it == person_by_principal_.end() ? std::string(principal_id) : it->second;
+}
+
 std::string RbacPolicy::describe(const Principal& principal) const {
   const auto groups = groups_of(principal);
   const auto roles = roles_of(principal);
-  return "policy groups: " + (groups.empty() ? std::string("none") : join(groups)) +
+  std::string person;
+  if (const auto it = person_by_principal_.find(principal.id); it != person_by_principal_.end()) {
+    person = "person " + it->second + " (" + join(principals_of_.at(it->second)) + "); ";
+  }
+  return person + "policy groups: " + (groups.empty() ? std::string("none") : join(groups)) +
          "; roles: " + (roles.empty() ? std::string("none (only help and whoami)") : join(roles));
 }
 
@@ -296,6 +305,27 @@ std::shared_ptr<const RbacPolicy> load_rbac_policy(const ConfigNode& root, std::
   policy->inventory_ = inventory;
   const Inventory& inv = *inventory;
 
+  // people: one person's principals on each platform, e.g.
+  //   bob: [slack:T1:U0BOB, shell:bob]
+  if (auto people = root.optional_child("people")) {
+    for (const auto& [person, node] : people->entries()) {
+      const auto principals = people->strings_or(person);
+      if (principals.empty()) {
+        people->fail(person, "list the principals that are " + person + "'s, e.g. [slack:T1:U0BOB, shell:bob]");
+      }
+      for (const auto& principal : principals) {
+        if (principal.find(':') == std::string::npos || principal.find('*') != std::string::npos) {
+          people->fail(person, "'" + principal + "' is not a principal: write platform:id, e.g. shell:bob or slack:T1:U2");
+        }
+        const auto [it, added] = policy->person_by_principal_.emplace(principal, person);
+        if (!added && it->second != person) {
+          people->fail(person, "'" + principal + "' is listed under " + it->second + " and " + person +
+                                   "; a principal belongs to one person");
+        }
+      }
+      policy->principals_of_[person] = principals;
+    }
+  }
   std::set<std::string> group_names;
   if (auto groups = root.optional_child("groups")) {
     for (const auto& [name, node] : groups->entries()) {

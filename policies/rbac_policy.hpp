@@ -61,6 +61,7 @@ class RbacPolicy final : public PolicyEngine {
                     const RequestContext& context) const override;
   bool may_approve(const Principal& principal, const ApprovalRequirement& requirement) const override;
   std::string describe(const Principal& principal) const override;
+  std::string person_of(std::string_view principal_id) const override;
 
   // The declared groups a principal belongs to (for whoami and tests).
   std::vector<std::string> groups_of(const Principal& principal) const;
@@ -86,6 +87,8 @@ class RbacPolicy final : public PolicyEngine {
   // in file order: a decision scans those only.
   std::unordered_map<std::string, std::vector<std::size_t>> rules_by_action_;
   std::vector<RateLimit> rate_limits_;
+  std::unordered_map<std::string, std::string> person_by_principal_;            // principal id -> person
+  std::unordered_map<std::string, std::vector<std::string>> principals_of_;      // person -> principal ids
 };
 
 // `node` is the policy document (the root of a policy file). Throws ConfigError

@@ -3,7 +3,6 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <regex>
 
 #include <boost/asio/as_tuple.hpp>
@@ -56,10 +55,7 @@ class ShellAdapter final : public Adapter {
 
   asio::awaitable<void> run(EventSink& sink) override {
     if (interactive_) {
-      write_all(output_fd_, "opsgate shell — you are shell:" + user_ +
-                                ". Type `help`, or :as NAME to switch user" +
-                                (config_.allow_impersonation ? "" : " (disabled by config)") +
-                                ", :quit to leave.\n");
+      write_all(output_fd_, banner() + "\n");
     }
     asio::streambuf buffer(kMaxLine);
     std::uint64_t message_number = 0;
@@ -129,6 +125,18 @@ class ShellAdapter final : public Adapter {
   }
 
  private:
+  std::string banner() const {
+    if (config_.banner.empty()) {
+      return "opsgate shell — you are shell:" + user_ + ". Type `help`, or :as NAME to switch user" +
+             (config_.allow_impersonation ? "" : " (disabled by config)") + ", :quit to leave.";
+    }
+    std::string text = config_.banner;
+    for (auto at = text.find("{user}"); at != std::string::npos; at = text.find("{user}", at + user_.size())) {
+      text.replace(at, 6, user_);
+    }
+    return text;
+  }
+
   void prompt() {
     if (interactive_) {
       write_all(output_fd_, user_ + "> ");
@@ -180,9 +188,7 @@ class ShellAdapter final : public Adapter {
 }  // namespace
 
 std::string os_user_name() {
-  if (const char* user = std::getenv("USER"); user != nullptr && std::regex_match(user, kUserRe)) {
-    return user;
-  }
+  // Not $USER: the identity is who runs the process, not what its environment claims.
   if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr && std::regex_match(pw->pw_name, kUserRe)) {
     return pw->pw_name;
   }
@@ -197,6 +203,11 @@ ShellConfig parse_shell_config(const ConfigNode& node) {
   if (!config.user.empty() && !std::regex_match(config.user, kUserRe)) {
     node.fail("user", "expected a user name of letters, digits, '.', '_', '-'");
   }
+  if (!config.user.empty() && !config.allow_impersonation) {
+    node.fail("user", "a starting identity needs allow_impersonation: true (demos only); without it you are the "
+                      "OS account running opsgate (" + os_user_name() + ")");
+  }
+  config.banner = node.str_or("banner", "");
   node.finish();
   return config;
 }

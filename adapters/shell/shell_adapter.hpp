@@ -17,13 +17,18 @@ struct ShellConfig {
   // `:as NAME` switches identity. Only for demos: it lets one terminal play
   // requester and approver.
   bool allow_impersonation = false;
-  std::string user;  // empty: the OS user
+  // The starting identity; only with allow_impersonation (else: the OS user).
+  std::string user;
+  // The greeting on a terminal; {user} is replaced by the identity. Empty: a
+  // generic one. The demo's names who is who (the adapter does not know).
+  std::string banner;
 };
 
 // `node` is `adapters.shell`.
 ShellConfig parse_shell_config(const ConfigNode& node);
 
-// The OS user running opsgate ($USER, else the passwd entry, else "unknown").
+// The OS account running opsgate (the passwd entry of the effective uid;
+// never $USER, which anyone can set), or "unknown".
 std::string os_user_name();
 
 // Reads from `input_fd` (duplicated; the caller keeps its own) and writes to `output_fd`.

@@ -66,8 +66,10 @@ constexpr const char* kShellHelp = R"(Usage: opsgate shell [--config FILE] [--us
 
 Chat with opsgate in the terminal. On a TTY it is a REPL; with piped input it
 reads one message per line, prints each reply and exits at end of input.
-Your identity is shell:<user> (default: the OS user). `:as NAME` switches
-identity only if adapters.shell.allow_impersonation is true in the config.
+Your identity is shell:<OS account> (the passwd entry of the process, never
+$USER). Only if adapters.shell.allow_impersonation is true in the config
+(demos): --user NAME or adapters.shell.user picks the starting identity and
+`:as NAME` switches it; without it, --user is an error.
 )";
 
 constexpr const char* kParseHelp = R"(Usage: opsgate parse [--config FILE] [--jsonl] [TEXT...]
@@ -122,7 +124,9 @@ constexpr const char* kPolicyHelp = R"(Usage:
   opsgate policy test [--config FILE] TESTS.yaml
       runs policy test cases; exit 1 if any fails
 
-A test file:
+A test file (`policy: FILE` tests that policy file, relative to the test
+file, against the config's inventory; without it, the config's policy):
+  policy: my-policy.yaml
   cases:
     - name: alice may not restart in prod without approval
       user: shell:alice
@@ -130,7 +134,8 @@ A test file:
       params: {target: cart, env: prod}
       expect: needs_approval        # allow | deny | needs_approval
       approver: shell:bob           # optional: must be able to approve it
-      not_approver: shell:alice     # optional: must not
+      not_approver: slack:T1:U0ALICE # optional: must not (the requester's own identities never can)
+      person: alice                 # optional: the person `user` belongs to (people:)
       at: 2026-11-27T17:00:00+01:00 # optional: evaluation time (freeze windows)
 )";
 

@@ -19,7 +19,9 @@
 #include "src/app/app_config.hpp"
 #include "src/app/components.hpp"
 #include "src/approval/sqlite_approval_store.hpp"
+#include "src/approval/workflow.hpp"
 #include "src/audit/audit_reader.hpp"
+#include "src/audit/database_lock.hpp"
 #include "src/audit/sqlite_audit_log.hpp"
 #include "src/intent/llm_accounting.hpp"
 #include "src/core/pipeline.hpp"
@@ -115,10 +117,28 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
     components.shell.enabled = true;
   }
   if (!options.shell_user.empty()) {
+    // Without impersonation the terminal is the OS account that runs opsgate.
+    if (!components.shell.allow_impersonation) {
+      std::fprintf(stderr,
+                   "opsgate: --user %s is refused: %s does not set adapters.shell.allow_impersonation: true, so "
+                   "you are the OS account running opsgate (shell:%s). Leave out --user, or allow impersonation "
+                   "(demos only).\n",
+                   options.shell_user.c_str(), config.source.c_str(), adapters::shell::os_user_name().c_str());
+      return 2;
+    }
     components.shell.user = options.shell_user;
   }
   if (components.shell.enabled) {
     route_logs_for_terminal(config);
+  }
+
+  // One writer per database: a second daemon or shell on the same file would
+  // move the audit head under this one and fail its in-flight approvals.
+  const std::string owner = std::string("opsgate ") + (options.http ? "serve" : "shell");
+  auto database_lock = audit::DatabaseLock::acquire(config.storage_path, owner);
+  if (!database_lock) {
+    std::fprintf(stderr, "opsgate: %s\n", database_lock.error().message.c_str());
+    return 1;
   }
 
   SystemClock clock;
@@ -149,8 +169,10 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
   PolicyHolder policy(components.policy);
   PipelineDeps deps{*components.parser, [&policy] { return policy.get(); }, components.actions, audit,
                     clock,              config.inventory,                    config.action_timeout};
-  deps.approvals = &approvals;
-  deps.rate_counter = &approvals;
+  approval::Workflow workflow(approval::WorkflowDeps{approvals, approvals, audit, clock,
+                                                    [&policy] { return policy.get(); }, components.actions,
+                                                    config.action_timeout});
+  deps.approvals = &workflow;
   deps.conversation.turns = components.context_turns;
   Pipeline pipeline(std::move(deps));
 

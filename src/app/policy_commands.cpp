@@ -1,10 +1,12 @@
 #include "src/app/policy_commands.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <ctime>
 #include <iostream>
 #include <regex>
 
+#include "policies/rbac_policy.hpp"
 #include "src/app/components.hpp"
 #include "src/core/action_catalogue.hpp"
 
@@ -113,8 +115,19 @@ int run_policy_check(const Config& config, const PolicyCheckOptions& options) {
 }
 
 int run_policy_test(const Config& config, const std::string& tests_path) {
-  const auto policy = build_policy(config);
   const ConfigNode root = ConfigNode::load_file(tests_path);
+  // `policy: FILE` (relative to the test file) tests that policy against the
+  // config's inventory instead of the config's own policy.
+  std::shared_ptr<const PolicyEngine> policy;
+  if (root.has("policy")) {
+    const std::filesystem::path file = std::filesystem::path(tests_path).parent_path() / root.str("policy");
+    if (!std::filesystem::exists(file)) {
+      root.fail("policy", "no policy file at " + file.string() + " (the path is relative to the test file)");
+    }
+    policy = policies::load_rbac_policy(ConfigNode::load_file(file.string()), config.inventory);
+  } else {
+    policy = build_policy(config);
+  }
   int passed = 0;
   int failed = 0;
   for (const auto& c : root.child("cases").items()) {
@@ -140,7 +153,12 @@ int run_policy_test(const Config& config, const std::string& tests_path) {
     const std::string break_glass = c.str_or("break_glass", "");
     const std::string approver = c.str_or("approver", "");  // must be able to approve it
     const std::string not_approver = c.str_or("not_approver", "");
+    const std::string person = c.str_or("person", "");  // the person `user` belongs to (people:)
     c.finish();
+    // The requester never counts toward their own approval, from any of their identities.
+    const auto same_person = [&](const std::string& other) {
+      return policy->person_of(other) == policy->person_of(principal.id);
+    };
 
     const Evaluated e = evaluate(config, *policy, principal, action, params, break_glass, context);
     std::string problem;
@@ -149,12 +167,14 @@ int run_policy_test(const Config& config, const std::string& tests_path) {
     } else if (to_string(e.decision->effect) != expect) {
       problem = "expected " + expect + ", got " + std::string(to_string(e.decision->effect)) + " (" +
                 e.decision->explanation + ")";
-    } else if (!approver.empty() && (approver == principal.id ||
+    } else if (!approver.empty() && (same_person(approver) ||
                                      !policy->may_approve(Principal{approver, "", {}}, e.decision->approval))) {
       problem = approver + " should be able to approve it but cannot";
-    } else if (!not_approver.empty() && not_approver != principal.id &&  // the requester never counts
+    } else if (!not_approver.empty() && !same_person(not_approver) &&
                policy->may_approve(Principal{not_approver, "", {}}, e.decision->approval)) {
       problem = not_approver + " should not be able to approve it but can";
+    } else if (!person.empty() && policy->person_of(principal.id) != person) {
+      problem = principal.id + " should be " + person + "'s but is " + policy->person_of(principal.id) + "'s";
     }
     if (problem.empty()) {
       ++passed;

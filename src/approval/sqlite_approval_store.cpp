@@ -1,5 +1,6 @@
 #include "src/approval/sqlite_approval_store.hpp"
 
+#include <algorithm>
 #include <random>
 
 #include <SQLiteCpp/Database.h>
@@ -39,7 +40,8 @@ CREATE TABLE IF NOT EXISTS approvals (
   reason TEXT,
   decided_ms INTEGER,
   preview_text TEXT NOT NULL DEFAULT '',
-  preview_fingerprint TEXT NOT NULL DEFAULT ''
+  preview_fingerprint TEXT NOT NULL DEFAULT '',
+  requester_groups TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS approvals_state ON approvals(state, expires_ms);
 CREATE TABLE IF NOT EXISTS approval_votes (
@@ -48,8 +50,17 @@ CREATE TABLE IF NOT EXISTS approval_votes (
   vote TEXT NOT NULL,
   reason TEXT,
   ts_ms INTEGER NOT NULL,
+  person TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (approval_id, voter)
 );
+CREATE TABLE IF NOT EXISTS rate_reservations (
+  request_id TEXT PRIMARY KEY,
+  person TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  ts_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rate_reservations_ts ON rate_reservations(ts_ms);
 )";
 
 std::int64_t ms(std::chrono::system_clock::time_point t) {
@@ -67,6 +78,12 @@ Approval read_row(SQLite::Database& db, SQLite::Statement& q) {
   a.origin_request_id = q.getColumn("origin_request_id").getString();
   a.requester = q.getColumn("requester").getString();
   a.requester_name = q.getColumn("requester_name").getString();
+  const json groups = json::parse(q.getColumn("requester_groups").getString(), nullptr, false);
+  if (groups.is_array()) {
+    for (const auto& g : groups) {
+      if (g.is_string()) a.requester_groups.push_back(g.get<std::string>());
+    }
+  }
   a.platform = q.getColumn("platform").getString();
   a.channel = q.getColumn("channel").getString();
   a.thread = q.getColumn("thread").getString();
@@ -108,19 +125,42 @@ VoteOutcome refuse(std::string message, Approval a = {}) {
   return VoteOutcome{VoteResult::refused, std::move(message), std::move(a)};
 }
 
-// Files written before approvals carried a preview lack its columns.
-void migrate(SQLite::Database& db) {
-  bool has_preview = false;
-  SQLite::Statement columns(db, "PRAGMA table_info(approvals)");
+bool has_column(SQLite::Database& db, const std::string& table, const std::string& column) {
+  SQLite::Statement columns(db, "PRAGMA table_info(" + table + ")");
   while (columns.executeStep()) {
-    if (columns.getColumn(1).getString() == "preview_fingerprint") {
-      has_preview = true;
+    if (columns.getColumn(1).getString() == column) {
+      return true;
     }
   }
-  if (!has_preview) {
+  return false;
+}
+
+// Files written by older versions lack the later columns.
+void migrate(SQLite::Database& db) {
+  if (!has_column(db, "approvals", "preview_fingerprint")) {
     db.exec("ALTER TABLE approvals ADD COLUMN preview_text TEXT NOT NULL DEFAULT ''");
     db.exec("ALTER TABLE approvals ADD COLUMN preview_fingerprint TEXT NOT NULL DEFAULT ''");
   }
+  if (!has_column(db, "approvals", "requester_groups")) {
+    db.exec("ALTER TABLE approvals ADD COLUMN requester_groups TEXT NOT NULL DEFAULT '[]'");
+  }
+  if (!has_column(db, "approval_votes", "person")) {
+    db.exec("ALTER TABLE approval_votes ADD COLUMN person TEXT NOT NULL DEFAULT ''");
+  }
+}
+
+// The persons who voted `approve`, as the current policy links principals.
+std::vector<std::string> approving_persons(SQLite::Database& db, const std::string& id, const PolicyEngine& policy) {
+  std::vector<std::string> persons;
+  SQLite::Statement q(db, "SELECT voter FROM approval_votes WHERE approval_id=? AND vote='approve'");
+  q.bind(1, id);
+  while (q.executeStep()) {
+    std::string person = policy.person_of(q.getColumn(0).getString());
+    if (std::find(persons.begin(), persons.end(), person) == persons.end()) {
+      persons.push_back(std::move(person));
+    }
+  }
+  return persons;
 }
 
 tl::unexpected<Error> storage_error(const std::exception& e) {
@@ -167,8 +207,8 @@ Result<Approval> SqliteApprovalStore::create_now(const ApprovalDraft& d) {
       SQLite::Statement insert(*db_, R"(INSERT OR IGNORE INTO approvals
         (id, state, created_ms, expires_ms, origin_request_id, requester, requester_name, platform, channel, thread,
          action, params, break_glass_reason, request_hash, rule_id, approvers, quorum, preview_text,
-         preview_fingerprint)
-        VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))");
+         preview_fingerprint, requester_groups)
+        VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))");
       insert.bind(1, id);
       insert.bind(2, created);
       insert.bind(3, expires);
@@ -187,6 +227,7 @@ Result<Approval> SqliteApprovalStore::create_now(const ApprovalDraft& d) {
       insert.bind(16, d.requirement.quorum);
       insert.bind(17, d.preview_text);
       insert.bind(18, d.preview_fingerprint);
+      insert.bind(19, json(d.requester.groups).dump(-1, ' ', false, json::error_handler_t::replace));
       if (insert.exec() == 1) {
         auto a = load(*db_, id);
         return *a;
@@ -223,8 +264,11 @@ Result<VoteOutcome> SqliteApprovalStore::vote_now(const std::string& id, const P
       a.state = "expired";
       return refuse("Approval `" + id + "` has expired; ask again.", a);
     }
-    if (voter.id == a.requester) {
-      return refuse("You cannot approve or deny your own request (" + id + "); another approver has to.", a);
+    // Persons, not principal strings: bob on Slack and bob in the shell are one approver.
+    const std::string person = policy.person_of(voter.id);
+    if (person == policy.person_of(a.requester)) {
+      const std::string as = voter.id == a.requester ? "" : " (asked as " + a.requester + ")";
+      return refuse("You cannot approve or deny your own request (" + id + as + "); another approver has to.", a);
     }
     if (!policy.may_approve(voter, a.requirement)) {
       std::string who;
@@ -240,12 +284,22 @@ Result<VoteOutcome> SqliteApprovalStore::vote_now(const std::string& id, const P
       a.state = "failed";
       return refuse("Approval `" + id + "` does not match the request it was asked for (hash mismatch); refusing it.", a);
     }
-    SQLite::Statement insert(*db_, "INSERT OR IGNORE INTO approval_votes (approval_id, voter, vote, reason, ts_ms) VALUES (?,?,?,?,?)");
+    SQLite::Statement earlier(*db_, "SELECT voter FROM approval_votes WHERE approval_id=?");
+    earlier.bind(1, id);
+    while (earlier.executeStep()) {
+      const std::string before = earlier.getColumn(0).getString();
+      if (policy.person_of(before) == person) {
+        const std::string as = before == voter.id ? "" : " (as " + before + ")";
+        return refuse("You already voted on `" + id + "`" + as + "; each person counts once.", a);
+      }
+    }
+    SQLite::Statement insert(*db_, "INSERT OR IGNORE INTO approval_votes (approval_id, voter, vote, reason, ts_ms, person) VALUES (?,?,?,?,?,?)");
     insert.bind(1, id);
     insert.bind(2, voter.id);
     insert.bind(3, approve ? "approve" : "deny");
     insert.bind(4, reason);
     insert.bind(5, ms(now));
+    insert.bind(6, person);
     if (insert.exec() == 0) {
       return refuse("You already voted on `" + id + "`; each person counts once.", a);
     }
@@ -262,10 +316,7 @@ Result<VoteOutcome> SqliteApprovalStore::vote_now(const std::string& id, const P
       a.reason = reason;
       return VoteOutcome{VoteResult::denied, "denied by " + voter.id + (reason.empty() ? "" : ": " + reason), a};
     }
-    SQLite::Statement count(*db_, "SELECT count(*) FROM approval_votes WHERE approval_id=? AND vote='approve'");
-    count.bind(1, id);
-    count.executeStep();
-    const int approvals = count.getColumn(0).getInt();
+    const int approvals = static_cast<int>(approving_persons(*db_, id, policy).size());
     a.approved_by.push_back(voter.id);
     if (approvals < a.requirement.quorum) {
       tx.commit();
@@ -294,6 +345,7 @@ Result<VoteOutcome> SqliteApprovalStore::vote_now(const std::string& id, const P
 }
 
 Result<VoteOutcome> SqliteApprovalStore::cancel_now(const std::string& id, const Principal& who,
+                                                    const PolicyEngine& policy,
                                                     std::chrono::system_clock::time_point now) {
   std::lock_guard lock(mutex_);
   try {
@@ -303,7 +355,7 @@ Result<VoteOutcome> SqliteApprovalStore::cancel_now(const std::string& id, const
       return refuse("There is no approval `" + id + "`.");
     }
     Approval a = *found;
-    if (a.requester != who.id) {
+    if (policy.person_of(a.requester) != policy.person_of(who.id)) {
       return refuse("Only the requester (" + a.requester + ") can cancel `" + id + "`.", a);
     }
     if (a.state != "pending") {
@@ -424,35 +476,60 @@ Result<std::vector<Approval>> SqliteApprovalStore::recover_interrupted() {
   }
 }
 
-Result<RateCount> SqliteApprovalStore::count_now(const RateLimitCheck& check, const std::string& principal,
-                                                 std::chrono::system_clock::time_point now) {
+Result<RateVerdict> SqliteApprovalStore::reserve_now(const RateReservation& r) {
   std::lock_guard lock(mutex_);
   try {
-    const std::int64_t since = ms(now) - std::chrono::duration_cast<std::chrono::milliseconds>(check.window).count();
-    std::string sql = "SELECT count(*), min(ts_ms) FROM audit_events WHERE kind='started' AND ts_ms > ? AND action IN (SELECT value FROM json_each(?))";
-    if (check.per == "subject") {
-      sql += " AND principal = ?";
-    } else {
-      sql += " AND json_extract(params, '$.target') IN (SELECT value FROM json_each(?))";
+    // IMMEDIATE: the check and the reservation are one step for every
+    // connection to this file, so a burst cannot slip past the limit.
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    for (const auto& check : r.checks) {
+      const std::int64_t since = ms(r.now) - std::chrono::duration_cast<std::chrono::milliseconds>(check.window).count();
+      std::string sql = "SELECT count(*), min(ts_ms) FROM rate_reservations WHERE ts_ms > ? AND request_id <> ? "
+                        "AND action IN (SELECT value FROM json_each(?))";
+      sql += check.per == "subject" ? " AND person = ?" : " AND target IN (SELECT value FROM json_each(?))";
+      SQLite::Statement q(*db_, sql);
+      q.bind(1, since);
+      q.bind(2, r.request_id);
+      q.bind(3, json(check.actions).dump());
+      q.bind(4, check.per == "subject" ? r.person : json(check.targets).dump());
+      q.executeStep();
+      const std::int64_t counted = q.getColumn(0).getInt64();
+      if (counted < check.limit) {
+        continue;
+      }
+      const std::int64_t oldest = q.getColumn(1).isNull() ? ms(r.now) : q.getColumn(1).getInt64();
+      const std::int64_t reset = oldest + std::chrono::duration_cast<std::chrono::milliseconds>(check.window).count();
+      RateVerdict refused;
+      refused.reserved = false;
+      refused.exceeded = check;
+      refused.retry_after_s = std::max<std::int64_t>(1, (reset - ms(r.now)) / 1000);
+      return refused;  // the transaction rolls back: nothing reserved
     }
-    SQLite::Statement q(*db_, sql);
-    q.bind(1, since);
-    q.bind(2, json(check.actions).dump());
-    if (check.per == "subject") {
-      q.bind(3, principal);
-    } else {
-      q.bind(3, json(check.targets).dump());
+    if (!r.checks.empty()) {
+      SQLite::Statement insert(*db_, "INSERT OR IGNORE INTO rate_reservations (request_id, person, action, target, ts_ms) "
+                                     "VALUES (?,?,?,?,?)");
+      insert.bind(1, r.request_id);
+      insert.bind(2, r.person);
+      insert.bind(3, r.action);
+      insert.bind(4, r.target);
+      insert.bind(5, ms(r.now));
+      insert.exec();
     }
-    q.executeStep();
-    RateCount c;
-    c.count = q.getColumn(0).getInt64();
-    c.oldest_ms = q.getColumn(1).isNull() ? 0 : q.getColumn(1).getInt64();
-    return c;
+    tx.commit();
+    return RateVerdict{};
   } catch (const std::exception& e) {
-    // The audit table may not exist yet on a brand-new file: nothing counted.
-    if (std::string(e.what()).find("no such table") != std::string::npos) {
-      return RateCount{};
-    }
+    return storage_error(e);
+  }
+}
+
+Result<void> SqliteApprovalStore::release_now(const std::string& request_id) {
+  std::lock_guard lock(mutex_);
+  try {
+    SQLite::Statement q(*db_, "DELETE FROM rate_reservations WHERE request_id=?");
+    q.bind(1, request_id);
+    q.exec();
+    return {};
+  } catch (const std::exception& e) {
     return storage_error(e);
   }
 }
@@ -478,10 +555,11 @@ asio::awaitable<Result<VoteOutcome>> SqliteApprovalStore::vote(std::string id, P
 }
 
 asio::awaitable<Result<VoteOutcome>> SqliteApprovalStore::cancel(std::string id, Principal who,
+                                                                 std::shared_ptr<const PolicyEngine> policy,
                                                                  std::chrono::system_clock::time_point now) {
   const auto home = co_await asio::this_coro::executor;
   co_await asio::post(worker_, asio::use_awaitable);
-  auto result = cancel_now(id, who, now);
+  auto result = cancel_now(id, who, *policy, now);
   co_await asio::post(home, asio::use_awaitable);
   co_return result;
 }
@@ -520,11 +598,18 @@ asio::awaitable<Result<Approval>> SqliteApprovalStore::restart_vote(std::string 
   co_return result;
 }
 
-asio::awaitable<Result<RateCount>> SqliteApprovalStore::count(RateLimitCheck check, std::string principal,
-                                                              std::chrono::system_clock::time_point now) {
+asio::awaitable<Result<RateVerdict>> SqliteApprovalStore::reserve(RateReservation reservation) {
   const auto home = co_await asio::this_coro::executor;
   co_await asio::post(worker_, asio::use_awaitable);
-  auto result = count_now(check, principal, now);
+  auto result = reserve_now(reservation);
+  co_await asio::post(home, asio::use_awaitable);
+  co_return result;
+}
+
+asio::awaitable<Result<void>> SqliteApprovalStore::release(std::string request_id) {
+  const auto home = co_await asio::this_coro::executor;
+  co_await asio::post(worker_, asio::use_awaitable);
+  auto result = release_now(request_id);
   co_await asio::post(home, asio::use_awaitable);
   co_return result;
 }

@@ -19,7 +19,7 @@ class Database;
 
 namespace opsgate::approval {
 
-class SqliteApprovalStore final : public ApprovalService, public RateCounter {
+class SqliteApprovalStore final : public ApprovalService, public RateLimiter {
  public:
   static Result<std::unique_ptr<SqliteApprovalStore>> open(const std::string& path);
   ~SqliteApprovalStore() override;
@@ -29,6 +29,7 @@ class SqliteApprovalStore final : public ApprovalService, public RateCounter {
                                                    std::shared_ptr<const PolicyEngine> policy,
                                                    std::chrono::system_clock::time_point now) override;
   boost::asio::awaitable<Result<VoteOutcome>> cancel(std::string id, Principal who,
+                                                     std::shared_ptr<const PolicyEngine> policy,
                                                      std::chrono::system_clock::time_point now) override;
   boost::asio::awaitable<Result<std::vector<Approval>>> pending(std::chrono::system_clock::time_point now) override;
   boost::asio::awaitable<Result<void>> finish(std::string id, bool ok) override;
@@ -37,9 +38,10 @@ class SqliteApprovalStore final : public ApprovalService, public RateCounter {
                                                         std::string preview_fingerprint,
                                                         std::chrono::system_clock::time_point now) override;
 
-  // Rate limits count `started` audit events in the same file.
-  boost::asio::awaitable<Result<RateCount>> count(RateLimitCheck check, std::string principal,
-                                                  std::chrono::system_clock::time_point now) override;
+  // Rate limits count reservations (table rate_reservations), taken in the
+  // transaction that checks them.
+  boost::asio::awaitable<Result<RateVerdict>> reserve(RateReservation reservation) override;
+  boost::asio::awaitable<Result<void>> release(std::string request_id) override;
 
   // Approvals granted before a crash but never run: marked failed at start-up
   // (at most once: opsgate never runs a write it cannot prove has not run).
@@ -50,14 +52,15 @@ class SqliteApprovalStore final : public ApprovalService, public RateCounter {
   Result<VoteOutcome> vote_now(const std::string& id, const Principal& voter, bool approve, const std::string& reason,
                                const PolicyEngine& policy, std::chrono::system_clock::time_point now);
   Result<Approval> create_now(const ApprovalDraft& draft);
-  Result<VoteOutcome> cancel_now(const std::string& id, const Principal& who, std::chrono::system_clock::time_point now);
+  Result<VoteOutcome> cancel_now(const std::string& id, const Principal& who, const PolicyEngine& policy,
+                                 std::chrono::system_clock::time_point now);
   Result<std::vector<Approval>> pending_now(std::chrono::system_clock::time_point now);
   Result<void> finish_now(const std::string& id, bool ok);
   Result<std::vector<Approval>> expire_now(std::chrono::system_clock::time_point now);
   Result<Approval> restart_vote_now(const std::string& id, const std::string& preview_text,
                                     const std::string& preview_fingerprint, std::chrono::system_clock::time_point now);
-  Result<RateCount> count_now(const RateLimitCheck& check, const std::string& principal,
-                              std::chrono::system_clock::time_point now);
+  Result<RateVerdict> reserve_now(const RateReservation& reservation);
+  Result<void> release_now(const std::string& request_id);
 
  private:
   explicit SqliteApprovalStore(std::unique_ptr<SQLite::Database> db);

@@ -28,6 +28,7 @@ struct Approval {
   std::string origin_request_id;
   std::string requester;       // principal id
   std::string requester_name;  // display name
+  std::vector<std::string> requester_groups;  // platform-vouched, for the re-check at grant time
   std::string platform;
   std::string channel;
   std::string thread;
@@ -78,8 +79,10 @@ class ApprovalService {
                                                            std::string reason,
                                                            std::shared_ptr<const PolicyEngine> policy,
                                                            std::chrono::system_clock::time_point now) = 0;
-  // Only the requester may cancel, and only while pending.
+  // Only the requester (the same person, from any of their identities) may
+  // cancel, and only while pending.
   virtual boost::asio::awaitable<Result<VoteOutcome>> cancel(std::string id, Principal who,
+                                                             std::shared_ptr<const PolicyEngine> policy,
                                                              std::chrono::system_clock::time_point now) = 0;
   virtual boost::asio::awaitable<Result<std::vector<Approval>>> pending(std::chrono::system_clock::time_point now) = 0;
   // granted -> executed (ok) or failed.
@@ -97,17 +100,30 @@ class ApprovalService {
   }
 };
 
-// Counts past runs for rate limits (from durable storage).
-struct RateCount {
-  std::int64_t count = 0;
-  std::int64_t oldest_ms = 0;  // the oldest counted run; the limit resets at oldest + window
+// Rate limits: a request reserves its slot in the same transaction that
+// checks the limit, so requests arriving together cannot all pass; a pending
+// approval holds its slot until it is decided.
+struct RateReservation {
+  std::string request_id;  // one slot per request: reserving again re-checks without taking a second
+  std::string person;      // who asked (a limit per subject counts persons)
+  std::string action;
+  std::string target;
+  std::vector<RateLimitCheck> checks;
+  std::chrono::system_clock::time_point now;
 };
 
-class RateCounter {
+struct RateVerdict {
+  bool reserved = true;
+  RateLimitCheck exceeded;       // the limit that refused it, when !reserved
+  std::int64_t retry_after_s = 0;
+};
+
+class RateLimiter {
  public:
-  virtual ~RateCounter() = default;
-  virtual boost::asio::awaitable<Result<RateCount>> count(RateLimitCheck check, std::string principal,
-                                                          std::chrono::system_clock::time_point now) = 0;
+  virtual ~RateLimiter() = default;
+  virtual boost::asio::awaitable<Result<RateVerdict>> reserve(RateReservation reservation) = 0;
+  // The request will not run (denied, cancelled, expired, refused): its slot is free again.
+  virtual boost::asio::awaitable<Result<void>> release(std::string request_id) = 0;
 };
 
 }  // namespace opsgate

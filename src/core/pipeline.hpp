@@ -1,6 +1,8 @@
 #pragma once
-// The flow of one message (DESIGN.md §1): audit → parse → policy → action →
-// reply, every step appended to the audit log before the next one happens.
+// The flow of one message (DESIGN.md §1): received → understood → decided →
+// (ask for approval | run) → replied, every step appended to the audit log
+// before the next one happens. Approvals, votes and rate-limit slots are the
+// approval workflow's (ApprovalWorkflow, implemented in src/approval/).
 // Owned by the daemon; on_event may be called from any strand, concurrently.
 
 #include <chrono>
@@ -13,13 +15,14 @@
 
 #include "src/core/action_registry.hpp"
 #include "src/core/adapter.hpp"
-#include "src/core/approval_service.hpp"
+#include "src/core/approval_workflow.hpp"
 #include "src/core/audit_log.hpp"
 #include "src/core/clock.hpp"
 #include "src/core/conversation_memory.hpp"
 #include "src/core/intent_parser.hpp"
 #include "src/core/inventory.hpp"
 #include "src/core/policy_engine.hpp"
+#include "src/core/step.hpp"
 
 namespace opsgate {
 
@@ -32,9 +35,9 @@ struct PipelineDeps {
   const Clock& clock;
   std::shared_ptr<const Inventory> inventory;
   std::chrono::seconds action_timeout{60};
-  ApprovalService* approvals = nullptr;  // without it, needs_approval is refused
-  RateCounter* rate_counter = nullptr;   // without it, rate limits are not enforced
-  ConversationLimits conversation{};     // recent turns per thread given to parsers as context
+  // Without it, needs_approval and votes are refused and rate limits are not enforced.
+  ApprovalWorkflow* approvals = nullptr;
+  ConversationLimits conversation{};  // recent turns per (thread, person) given to parsers as context
 };
 
 class Pipeline final : public EventSink {
@@ -54,27 +57,18 @@ class Pipeline final : public EventSink {
   // who could be told). The reply goes to origin's platform, channel and thread.
   boost::asio::awaitable<void> on_system_request(ChatEvent origin, ActionRequest request);
 
-  // One pass: expires pending approvals past their deadline and tells their
-  // threads. The daemon calls it at start-up and then periodically.
+  // One pass: the workflow expires pending approvals past their deadline and
+  // their threads are told. The daemon calls it at start-up and then periodically.
   boost::asio::awaitable<void> expire_approvals();
 
  private:
-  struct Step;  // the request being handled: event, id, audit template
   boost::asio::awaitable<bool> record(const Step& step, std::string kind, std::string outcome, std::string detail);
   boost::asio::awaitable<void> reply(const Step& step, std::string text);
   boost::asio::awaitable<void> send(const Step& step, OutboundMessage message);
   // Returns true when the action ran and succeeded.
   boost::asio::awaitable<bool> run_action(const Step& step, const ActionSpec& spec);
-  boost::asio::awaitable<void> request_approval(const Step& step, const Decision& decision);
-  boost::asio::awaitable<void> handle_vote(const Step& step, bool approve);
-  // The action's dry-run preview of step.request (nullopt: it has none).
-  boost::asio::awaitable<Result<std::optional<ActionPreview>>> preview_request(const Step& step);
-  boost::asio::awaitable<void> handle_cancel(const Step& step);
-  boost::asio::awaitable<void> list_approvals(const Step& step);
-  // Empty when within limits, else the refusal to send.
-  boost::asio::awaitable<std::string> check_rate_limits(const Step& step, const Decision& decision);
-  static Step origin_of(const Approval& approval);
-  static OutboundMessage approval_outcome(const Approval& approval, std::string outcome, std::string outcome_text);
+  // Sends what the approval workflow has to say and runs what it granted.
+  boost::asio::awaitable<void> deliver(WorkflowReply reply);
   std::string help_text(const Principal& principal) const;
   std::string whoami_text(const Principal& principal) const;
 

@@ -3,6 +3,9 @@
 // request, never from message text. Synchronous, no I/O, thread-safe.
 
 #include <chrono>
+#include <string>
+#include <string_view>
+#include <utility>
 
 #include "src/core/action_catalogue.hpp"
 #include "src/core/action_request.hpp"
@@ -12,11 +15,16 @@
 
 namespace opsgate {
 
-// Facts about where and when the request was made, for rules that match on them.
+// Facts about where and when the request was made, for rules that match on
+// them. Every field is required: a context without `now` once judged every
+// freeze window at 1970. The daemon (with its injected clock) and
+// `opsgate policy check` build it the same way, through this constructor.
 struct RequestContext {
+  RequestContext(std::string platform_name, std::string channel_name, std::chrono::system_clock::time_point at)
+      : platform(std::move(platform_name)), channel(std::move(channel_name)), now(at) {}
   std::string platform;
   std::string channel;
-  std::chrono::system_clock::time_point now{};
+  std::chrono::system_clock::time_point now;
 };
 
 class PolicyEngine {
@@ -28,6 +36,10 @@ class PolicyEngine {
   virtual bool may_approve(const Principal& principal, const ApprovalRequirement& requirement) const = 0;
   // "groups: shop; roles: reader, staging-operator", for whoami.
   virtual std::string describe(const Principal& principal) const = 0;
+  // The person a principal belongs to (the policy's `people:` links one
+  // person's principals across platforms). Self-approval, quorum and rate
+  // limits per subject count persons. An unlinked principal is its own person.
+  virtual std::string person_of(std::string_view principal_id) const { return std::string(principal_id); }
 };
 
 }  // namespace opsgate

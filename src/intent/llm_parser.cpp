@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "src/core/action_catalogue.hpp"
+#include "src/core/approval_workflow.hpp"
 
 namespace opsgate::intent {
 
@@ -146,6 +147,11 @@ std::string tool_name(std::string_view action) {
 json build_tools(const Inventory& inventory) {
   json tools = json::array();
   for (const auto& spec : action_catalogue()) {
+    // A vote or a cancellation is a person's exact command, never a model's
+    // reading of a message: the model is not offered them.
+    if (is_vote_action(spec.name)) {
+      continue;
+    }
     json properties = json::object();
     json required = json::array();
     for (const auto& p : spec.params) {
@@ -394,7 +400,7 @@ Completion interpret_completion(std::string_view body, const Inventory& inventor
         }
       }
     }
-    if (tool != "clarify" && tool != "none" && find_action(action) == nullptr) {
+    if (tool != "clarify" && tool != "none" && (find_action(action) == nullptr || is_vote_action(action))) {
       out.rejected = "unknown_tool";
       out.result = rejected_question("I cannot do '" + clean_text(tool, 64) + "'. `help` lists what I can do.");
       return out;

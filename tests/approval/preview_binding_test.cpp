@@ -7,6 +7,7 @@
 
 #include "policies/rbac_policy.hpp"
 #include "src/approval/sqlite_approval_store.hpp"
+#include "src/approval/workflow.hpp"
 #include "src/core/pipeline.hpp"
 #include "tests/support/fakes.hpp"
 #include "tests/support/process.hpp"
@@ -23,7 +24,7 @@ class TinyParser final : public IntentParser {
   std::string_view name() const override { return "tiny"; }
   ParseResult parse(std::string_view text) const override {
     ParseResult r;
-    r.parser = "tiny";
+    r.parser = "command";  // votes count only from the exact command
     r.confidence = 1.0;
     r.kind = ParseKind::request;
     const std::string t(text);
@@ -99,14 +100,17 @@ rules:
   std::unique_ptr<SqliteApprovalStore> store = std::move(*SqliteApprovalStore::open(dir.file("a.db")));
   PreviewedDeploy* deploy = nullptr;
   test::RecordingAdapter adapter;
+  std::unique_ptr<approval::Workflow> workflow;
   std::unique_ptr<Pipeline> pipeline;
 
   Story() {
     auto action = std::make_unique<PreviewedDeploy>();
     deploy = action.get();
     actions.add(std::move(action));
+    workflow = std::make_unique<approval::Workflow>(
+        approval::WorkflowDeps{*store, *store, audit, clock, [this] { return policy; }, actions});
     PipelineDeps deps{parser, [this] { return policy; }, actions, audit, clock, inventory};
-    deps.approvals = store.get();
+    deps.approvals = workflow.get();
     pipeline = std::make_unique<Pipeline>(deps);
     pipeline->add_adapter(adapter);
   }

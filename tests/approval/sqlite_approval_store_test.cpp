@@ -180,8 +180,8 @@ TEST_SUITE("approval/sqlite_store") {
     test::TempDir dir;
     auto store = std::move(*SqliteApprovalStore::open(dir.file("a.db")));
     const Approval a = *store->create_now(draft());
-    CHECK(store->cancel_now(a.id, who("shell:bob"), kT0)->result == VoteResult::refused);
-    CHECK(store->cancel_now(a.id, who("shell:alice"), kT0)->approval.state == "cancelled");
+    CHECK(store->cancel_now(a.id, who("shell:bob"), *demo_policy(), kT0)->result == VoteResult::refused);
+    CHECK(store->cancel_now(a.id, who("shell:alice"), *demo_policy(), kT0)->approval.state == "cancelled");
     CHECK(store->vote_now(a.id, who("shell:bob"), true, "", *demo_policy(), kT0)->result == VoteResult::refused);
   }
 

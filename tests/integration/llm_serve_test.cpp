@@ -15,7 +15,7 @@ std::string prepare_config(TempDir& dir, const std::string& api_base) {
   const auto prepared = run_command(
       "sed -e \"s|listen: 127.0.0.1:8088|listen: 127.0.0.1:0|\" -e \"s|file: config/policy.yaml|file: " + src +
       "/config/policy.yaml|\" -e \"s|path: var/opsgate.db|path: " + dir.file("o.db") +
-      "|\" -e \"s|allow_impersonation: true|allow_impersonation: false|\" -e \"s|parsers: \\[command, nlu\\] |parsers: [command, nlu, llm] |\" " +
+      "|\" -e \"s|parsers: \\[command, nlu\\] |parsers: [command, nlu, llm] |\" " +
       src + "/config/demo.yaml > " + dir.file("c.yaml"));
   REQUIRE(prepared.exit_code == 0);
   const std::string llm = "llm:\n"

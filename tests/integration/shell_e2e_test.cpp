@@ -1,9 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include "src/audit/database_lock.hpp"
 #include "tests/support/process.hpp"
 
 using opsgate::test::run_command;
@@ -147,6 +151,14 @@ TEST_SUITE("integration/shell") {
     CHECK(out.out.find(" 0 failed") != std::string::npos);
   }
 
+  TEST_CASE("the freeze-and-people example's policy tests pass") {
+    const auto out = run_command("cd " + std::string(OPSGATE_SOURCE_DIR) + " && " + std::string(OPSGATE_BINARY) +
+                                 " policy test policies/examples/freeze-tests.yaml");
+    INFO(out.out);
+    CHECK(out.exit_code == 0);
+    CHECK(out.out.find("10 passed, 0 failed") != std::string::npos);
+  }
+
   TEST_CASE("parse prints one JSON object per message") {
     TempDir dir;
     dir.write("opsgate.yaml", demo_like_config(dir));
@@ -182,5 +194,78 @@ TEST_SUITE("integration/shell") {
     CHECK(out.exit_code == 0);
     CHECK(out.out.find("config ok: <embedded config/demo.yaml>") != std::string::npos);
     CHECK(out.out.find("target payments-api [team payments] aliases: payments, pay") != std::string::npos);
+  }
+
+  TEST_CASE("without impersonation the terminal is the OS account: $USER is not trusted and --user is refused") {
+    TempDir dir;
+    std::string config = demo_like_config(dir);
+    const std::string from = "shell: {enabled: true, allow_impersonation: true}";
+    config.replace(config.find(from), from.size(), "shell: {enabled: true}");
+    dir.write("opsgate.yaml", config);
+    dir.write("input.txt", "whoami\n");
+    const auto as_user = run_command(opsgate_cmd(dir, "shell --user alice") + " < " + dir.file("input.txt") + " 2>&1");
+    INFO(as_user.out);
+    CHECK(as_user.exit_code == 2);
+    CHECK(as_user.out.find("--user alice is refused") != std::string::npos);
+    CHECK(as_user.out.find("allow_impersonation") != std::string::npos);
+
+    const auto as_env = run_command("USER=alice " + opsgate_cmd(dir, "shell") + " < " + dir.file("input.txt") + " 2>&1");
+    INFO(as_env.out);
+    CHECK(as_env.exit_code == 0);
+    CHECK(as_env.out.find("You are shell:alice") == std::string::npos);
+    const passwd* pw = ::getpwuid(::geteuid());
+    REQUIRE(pw != nullptr);
+    CHECK(as_env.out.find("You are shell:" + std::string(pw->pw_name)) != std::string::npos);
+  }
+
+  TEST_CASE("adapters.shell.user without allow_impersonation is a config error naming file:line and key") {
+    TempDir dir;
+    std::string config = demo_like_config(dir);
+    const std::string from = "shell: {enabled: true, allow_impersonation: true}";
+    config.replace(config.find(from), from.size(), "shell: {enabled: true, user: alice}");
+    dir.write("opsgate.yaml", config);
+    const auto out = run_command(opsgate_cmd(dir, "config check") + " 2>&1");
+    INFO(out.out);
+    CHECK(out.exit_code == 1);
+    CHECK(out.out.find(dir.file("opsgate.yaml") + ":") != std::string::npos);
+    CHECK(out.out.find("user: a starting identity needs allow_impersonation: true") != std::string::npos);
+  }
+
+  TEST_CASE("the demo terminal starts as alice") {
+    TempDir dir;
+    dir.write("input.txt", "whoami\n");
+    const auto out = run_command("cd " + dir.path() + " && " + std::string(OPSGATE_BINARY) + " shell < " +
+                                 dir.file("input.txt") + " 2>&1");
+    INFO(out.out);
+    CHECK(out.exit_code == 0);
+    CHECK(out.out.find("You are shell:alice") != std::string::npos);
+  }
+
+  TEST_CASE("a second writer on the daemon's database is refused at start, naming the owner; readers work") {
+    TempDir dir;
+    dir.write("opsgate.yaml", demo_like_config(dir));
+    dir.write("input.txt", "whoami\n");
+    const auto first = run_command(opsgate_cmd(dir, "shell --user alice") + " < " + dir.file("input.txt") + " 2>&1");
+    REQUIRE(first.exit_code == 0);
+    {
+      // This test process plays the running daemon.
+      auto held = opsgate::audit::DatabaseLock::acquire(dir.file("opsgate.db"), "opsgate serve");
+      REQUIRE(held);
+      const auto second = run_command(opsgate_cmd(dir, "shell --user alice") + " < " + dir.file("input.txt") + " 2>&1");
+      INFO(second.out);
+      CHECK(second.exit_code == 1);
+      CHECK(second.out.find(dir.file("opsgate.db") + " is in use by opsgate serve (pid " + std::to_string(::getpid())) !=
+            std::string::npos);
+      CHECK(second.out.find("You are shell:alice") == std::string::npos);
+      const auto verify = run_command(opsgate_cmd(dir, "audit verify") + " 2>&1");
+      INFO(verify.out);
+      CHECK(verify.exit_code == 0);
+      const auto tail = run_command(opsgate_cmd(dir, "audit tail") + " 2>&1");
+      CHECK(tail.exit_code == 0);
+      CHECK(tail.out.find("whoami") != std::string::npos);
+    }
+    // The owner is gone: the lock went with it.
+    const auto third = run_command(opsgate_cmd(dir, "shell --user alice") + " < " + dir.file("input.txt") + " 2>&1");
+    CHECK(third.exit_code == 0);
   }
 }

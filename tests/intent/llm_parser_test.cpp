@@ -113,8 +113,12 @@ TEST_SUITE("intent/llm") {
       check_strict(tool);
       names.insert(tool["function"]["name"].get<std::string>());
     }
-    // One function per action, plus clarify and none.
-    CHECK(names.size() == action_catalogue().size() + 2);
+    // One function per action but the votes, plus clarify and none: a vote
+    // or a cancellation is a person's exact command, never a model's reading.
+    CHECK(names.size() == action_catalogue().size() - 3 + 2);
+    CHECK(names.count("approve") == 0);
+    CHECK(names.count("deny") == 0);
+    CHECK(names.count("cancel") == 0);
     CHECK(names.count("metrics_query") == 1);
     CHECK(names.count("rollout_deploy") == 1);
     CHECK(names.count("clarify") == 1);
@@ -200,6 +204,14 @@ TEST_SUITE("intent/llm") {
     r = h.parse("restart cart in prod, approval already given");
     CHECK(r.kind == ParseKind::clarify);
     CHECK(r.llm->error == "rejected_invalid_request");
+  }
+
+  TEST_CASE("a vote the model makes up anyway is refused, not passed on") {
+    LlmHarness h;
+    h.server.answer({200, test::tool_calls_body({{"approve", R"({"id":"7kq2m"})"}}), {}, {}});
+    const ParseResult r = h.parse("same here");
+    CHECK(r.kind != ParseKind::request);
+    CHECK(r.request.action != "approve");
   }
 
   TEST_CASE("a write whose environment the model left null is a question, not a default") {

@@ -217,6 +217,24 @@ rules:
 }
 
 TEST_SUITE("policies/time_zone") {
+  TEST_CASE("people link one person's principals; an unlinked principal is its own person") {
+    const auto p = policy("people:\n  bob: [shell:bob, \"slack:T1:U0BOB\"]\n" + kBase);
+    CHECK(p->person_of("shell:bob") == "bob");
+    CHECK(p->person_of("slack:T1:U0BOB") == "bob");
+    CHECK(p->person_of("shell:alice") == "shell:alice");
+    CHECK(p->describe(Principal{"slack:T1:U0BOB", "", {}}).find("person bob (shell:bob, slack:T1:U0BOB)") !=
+          std::string::npos);
+  }
+
+  TEST_CASE("a principal listed under two people is a policy error naming file, line and key") {
+    const std::string error = load_error("people:\n  bob: [shell:bob]\n  robert: [shell:bob]\n" + kBase);
+    INFO(error);
+    CHECK(error.find("policy.yaml:") != std::string::npos);
+    CHECK(error.find("robert") != std::string::npos);
+    CHECK(error.find("'shell:bob' is listed under bob and robert") != std::string::npos);
+    CHECK(load_error("people:\n  bob: [bob]\n" + kBase).find("not a principal") != std::string::npos);
+  }
+
   TEST_CASE("Berlin is UTC+1 in winter and UTC+2 in summer") {
     const auto berlin = TimeZone::load("Europe/Berlin");
     REQUIRE(berlin);

@@ -1,0 +1,37 @@
+#include "src/core/step.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace opsgate {
+
+namespace {
+constexpr std::size_t kMaxAuditedText = 2000;
+}  // namespace
+
+boost::asio::awaitable<bool> record_step(AuditLog& audit, const Clock& clock, const Step& step, std::string kind,
+                                         std::string outcome, std::string detail) {
+  AuditEvent e;
+  e.request_id = step.request_id;
+  e.kind = std::move(kind);
+  e.platform = step.event.platform;
+  e.channel = step.event.channel;
+  e.principal = step.event.principal.id;
+  e.action = step.request.action;
+  e.params = step.request.params;
+  e.outcome = std::move(outcome);
+  if (detail.size() > kMaxAuditedText) {
+    detail.resize(kMaxAuditedText);
+    detail += "…";
+  }
+  e.detail = std::move(detail);
+  e.ts_ms = to_unix_ms(clock.now());
+  const std::string what = e.kind;
+  auto appended = co_await audit.append(std::move(e));
+  if (!appended) {
+    spdlog::error("[{}] audit append of '{}' failed: {}", step.request_id, what, appended.error().message);
+    co_return false;
+  }
+  co_return true;
+}
+
+}  // namespace opsgate
