@@ -116,6 +116,9 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
   if (components.shell.enabled && ::isatty(STDIN_FILENO) == 1) {
     route_logs_for_terminal(config);
   }
+  for (const auto& warning : components.warnings) {
+    spdlog::warn("config: {}", warning);
+  }
 
   SystemClock clock;
   auto audit_log = audit::SqliteAuditLog::open(config.storage_path, clock);
@@ -169,7 +172,7 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
           [&pipeline](ChatEvent origin, ActionRequest request) {
             return pipeline.on_system_request(std::move(origin), std::move(request));
           },
-          clock);
+          audit, clock);
       http->route("POST", "/alertmanager",
                   [hook = alert_webhook.get()](net::HttpRequest request) { return hook->handle(std::move(request)); });
     }
