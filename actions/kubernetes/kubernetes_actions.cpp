@@ -48,6 +48,17 @@ bool at_or(const json& object, const char* pointer, bool fallback) {
   return v.is_boolean() ? v.get<bool>() : fallback;
 }
 
+std::string string_at_or(const json& object, const char* pointer) {
+  const json::json_pointer ptr(pointer);
+  if (!object.contains(ptr)) {
+    return "";
+  }
+  const json& v = object.at(ptr);
+  return v.is_string() ? v.get<std::string>() : std::string{};
+}
+
+constexpr const char* kRestartedAtPointer = "/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt";
+
 std::string dump(const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 // Where one request acts: everything here comes from config and the inventory.
@@ -103,6 +114,56 @@ struct Backend {
 
 KubeCall call(std::string verb, std::string resource, const Place& p) {
   return KubeCall{std::move(verb), std::move(resource), p.namespace_name};
+}
+
+// The Deployment's ReplicaSets (its rollout history), listed by its selector.
+asio::awaitable<Result<json>> list_replica_sets(Place p, json live) {
+  auto selector = label_selector(live);
+  if (!selector) {
+    co_return tl::unexpected(selector.error());
+  }
+  const std::string list_path = "/apis/apps/v1/namespaces/" + net::url_encode(p.namespace_name) +
+                                "/replicasets?labelSelector=" + net::url_encode(*selector);
+  const KubeCall list_call = call("list", "replicasets", p);
+  auto sets = co_await p.client->send("GET", list_path, "", "", list_call);
+  co_return sets;
+}
+
+// What to offer after a failed or stuck rollout: `!rollback` only when
+// `rollout.undo` would accept it now (the same plan_undo it runs), else a
+// sentence saying what would help instead.
+struct NextStep {
+  std::optional<Suggestion> rollback;
+  std::string instead;  // set when there is no rollback to offer
+};
+
+asio::awaitable<NextStep> next_step(Place p, json live) {
+  NextStep next;
+  const std::string resume = "resume the rollout first: `kubectl rollout resume deployment/" + p.deployment + " -n " +
+                             p.namespace_name + "`";
+  if (at_or(live, "/spec/paused", false)) {
+    next.instead = p.label() + " is paused; " + resume;
+    co_return next;
+  }
+  auto sets = co_await list_replica_sets(p, live);
+  if (!sets) {
+    next.instead = "could not read the rollout history (" + sets.error().message + "); check `!status " + p.target +
+                   " " + p.env + "`";
+    co_return next;
+  }
+  const auto plan = plan_undo(live, *sets, 0);
+  if (!plan) {
+    next.instead = plan.error().message + "; there is nothing to roll back to, so fix forward with `!deploy " +
+                   p.target + " <version> " + p.env + "`";
+    co_return next;
+  }
+  if (plan->nothing_to_do) {
+    next.instead = "the previous revision has the same pod template, so a rollback would change nothing; fix forward "
+                   "with `!deploy " + p.target + " <version> " + p.env + "`";
+    co_return next;
+  }
+  next.rollback = Suggestion{"Roll back " + p.target, "!rollback " + p.target + " " + p.env};
+  co_return next;
 }
 
 asio::awaitable<Result<json>> get_deployment(Place p) {
@@ -237,10 +298,27 @@ class KubeAction final : public opsgate::Action {
                                               " -n " + p.namespace_name + "`");
     }
     const std::string at = rfc3339_utc(backend_->clock->now());
-    const json body = restart_patch(at);
+    const std::int64_t generation = at_or(*live, "/metadata/generation", std::int64_t{0});
+    // kubectl's empty-patch check: the annotation has second precision, so a
+    // second restart within the same second would change nothing.
+    if (string_at_or(*live, kRestartedAtPointer) == at) {
+      co_return already_restarted(p, at, generation);
+    }
+    // The resourceVersion read above is a precondition: a restart that lands
+    // between our GET and PATCH makes this one a 409, and the retry after a
+    // fresh GET sees the annotation above. Without it both would say "Restarted".
+    json body = restart_patch(at);
+    const std::string resource_version = string_at_or(*live, "/metadata/resourceVersion");
+    if (!resource_version.empty()) {
+      body["metadata"]["resourceVersion"] = resource_version;
+    }
     auto patched = co_await patch_deployment(p, kStrategicMerge, body, dry_run);
     if (!patched) {
       co_return tl::unexpected(patched.error());
+    }
+    const std::int64_t new_generation = at_or(*patched, "/metadata/generation", generation);
+    if (!dry_run && new_generation == generation) {
+      co_return already_restarted(p, at, generation);
     }
     const std::int64_t replicas = at_or(*live, "/spec/replicas", std::int64_t{1});
     ActionResult r;
@@ -255,11 +333,25 @@ class KubeAction final : public opsgate::Action {
               {"deployment", p.deployment},
               {"restartedAt", at},
               {"images", images_text(*patched)},
-              {"generation", at_or(*patched, "/metadata/generation", std::int64_t{0})},
+              {"generation", new_generation},
               {"changed", true},
               {"dry_run", dry_run},
               {"fingerprint", fingerprint}};
     co_return r;
+  }
+
+  // The PATCH (or the one it would send) changes nothing: say so, as kubectl
+  // reports an empty patch, instead of claiming a second restart.
+  static ActionResult already_restarted(const Place& p, const std::string& at, std::int64_t generation) {
+    ActionResult r;
+    r.summary = p.target + " was already restarted at " + at + " in " + p.env + " (deployment " + p.object() +
+                "); no-op: this request changed nothing (generation stays " + std::to_string(generation) + ")";
+    json fingerprint = fingerprint_base("restart", p);
+    fingerprint["restartedAt"] = at;
+    r.data = {{"namespace", p.namespace_name}, {"deployment", p.deployment}, {"restartedAt", at},
+              {"generation", generation},      {"changed", false},          {"fingerprint", fingerprint}};
+    r.noop = true;
+    return r;
   }
 
   asio::awaitable<Result<ActionResult>> scale(ActionRequest request, Place p, bool dry_run) {
@@ -360,15 +452,7 @@ class KubeAction final : public opsgate::Action {
     if (!live) {
       co_return tl::unexpected(live.error());
     }
-    auto selector = label_selector(*live);
-    if (!selector) {
-      co_return tl::unexpected(selector.error());
-    }
-    const std::string list_path =
-        "/apis/apps/v1/namespaces/" + net::url_encode(p.namespace_name) + "/replicasets?labelSelector=" +
-        net::url_encode(*selector);
-    const KubeCall list_call = call("list", "replicasets", p);
-    auto sets = co_await p.client->send("GET", list_path, "", "", list_call);
+    auto sets = co_await list_replica_sets(p, *live);
     if (!sets) {
       co_return tl::unexpected(sets.error());
     }
@@ -433,13 +517,20 @@ class KubeAction final : public opsgate::Action {
               {"message", s.message},          {"revision", revision.value_or(0)}, {"images", images_text(*live)},
               {"desired", s.desired},          {"updated", s.updated},     {"available", s.available}};
     if (s.state == RolloutState::failed) {
-      r.suggestions.push_back({"Roll back " + p.target, "!rollback " + p.target + " " + p.env});
+      const json current = *live;
+      const NextStep next = co_await next_step(p, current);
+      if (next.rollback) {
+        r.suggestions.push_back(*next.rollback);
+      } else {
+        r.summary += "\n" + next.instead;
+      }
     }
     co_return r;
   }
 
   // Polls the Deployment until kubectl's status logic says done or failed,
-  // at most follow_timeout / follow_interval + 1 times.
+  // at most follow_timeout / follow_interval + 1 times. A paused Deployment
+  // does not roll out, so it is answered at once.
   asio::awaitable<FollowOutcome> follow_rollout(Place p) {
     const auto& config = backend_->config;
     const auto started = backend_->clock->now();
@@ -448,7 +539,7 @@ class KubeAction final : public opsgate::Action {
     const auto polls = config.follow_timeout / std::max(config.follow_interval, std::chrono::milliseconds(1)) + 1;
     int errors = 0;
     std::string last = "no answer yet";
-    const Suggestion rollback{"Roll back " + p.target, "!rollback " + p.target + " " + p.env};
+    json last_live;
     for (std::int64_t i = 0; i < polls; ++i) {
       if (i > 0) {
         timer.expires_after(config.follow_interval);
@@ -463,6 +554,7 @@ class KubeAction final : public opsgate::Action {
         continue;
       }
       errors = 0;
+      last_live = *live;
       const RolloutStatus s = rollout_status(*live);
       last = s.message;
       const auto elapsed_s =
@@ -481,21 +573,42 @@ class KubeAction final : public opsgate::Action {
                           std::to_string(s.available) + "/" + std::to_string(s.desired) + " available)";
         co_return outcome;
       }
+      if (at_or(*live, "/spec/paused", false)) {
+        outcome.data["state"] = "paused";
+        outcome.summary = "⏸ " + p.target + " in " + p.env + " is paused: the change is saved but does not roll out "
+                          "until the rollout is resumed (`kubectl rollout resume deployment/" + p.deployment + " -n " +
+                          p.namespace_name + "`)";
+        co_return outcome;
+      }
       if (s.state == RolloutState::failed) {
+        const json current = *live;
+        const NextStep next = co_await next_step(p, current);
         outcome.summary = "⚠ " + p.target + " in " + p.env + " failed to roll out: " +
-                          (s.failure.empty() ? s.message : s.failure) + " — consider `" + rollback.command + "`";
-        outcome.suggestions.push_back(rollback);
+                          (s.failure.empty() ? s.message : s.failure) + " — " +
+                          (next.rollback ? "consider `" + next.rollback->command + "`" : next.instead);
+        if (next.rollback) {
+          outcome.suggestions.push_back(*next.rollback);
+        }
         co_return outcome;
       }
     }
     FollowOutcome outcome;
     outcome.data = {{"state", "timeout"}, {"message", last}};
+    const Suggestion status{"Status of " + p.target, "!status " + p.target + " " + p.env};
+    std::string advice = "check `" + status.command + "`";
+    if (last_live.is_object()) {
+      const NextStep next = co_await next_step(p, last_live);
+      if (next.rollback) {
+        advice += " or consider `" + next.rollback->command + "`";
+        outcome.suggestions.push_back(*next.rollback);
+      } else {
+        advice += "; " + next.instead;
+      }
+    }
     outcome.summary = "⚠ " + p.target + " in " + p.env + " had not rolled out after " +
                       format_duration(std::chrono::duration_cast<std::chrono::seconds>(config.follow_timeout).count()) +
-                      ": " + last + " — check `!status " + p.target + " " + p.env + "` or consider `" +
-                      rollback.command + "`";
-    outcome.suggestions.push_back(rollback);
-    outcome.suggestions.push_back({"Status of " + p.target, "!status " + p.target + " " + p.env});
+                      ": " + last + " — " + advice;
+    outcome.suggestions.push_back(status);
     co_return outcome;
   }
 

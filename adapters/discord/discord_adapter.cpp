@@ -197,8 +197,62 @@ class DiscordAdapterImpl final : public DiscordAdapter {
     remember(in, false, "");
     ChatEvent event = event_of(in);
     event.text = in.command_text;
-    dispatch(*sink_, std::move(event));
+    const std::string what = "/" + config_.command_name + " " + in.id;
+    asio::co_spawn(executor_, answer_command(sink_, std::move(event)), [what](std::exception_ptr e) { log_task_end(what, e); });
     return callback(json{{"type", kDeferredChannelMessage}});
+  }
+
+  // Runs a deferred command through the pipeline and makes sure its "thinking"
+  // message is completed whatever happens: by the pipeline's answer, else by
+  // a message saying there was none or that handling failed; and by "still
+  // working" if nothing came within deferred_deadline, before the token dies.
+  asio::awaitable<void> answer_command(EventSink* sink, ChatEvent event) {
+    const std::string thread = event.thread;
+    const std::string id = event.message_id;
+    const auto executor = co_await asio::this_coro::executor;
+    auto watchdog = std::make_shared<asio::steady_timer>(executor, config_.deferred_deadline);
+    asio::co_spawn(executor, still_working(thread, watchdog), [id](std::exception_ptr e) { log_task_end("watchdog of " + id, e); });
+    std::string crash;
+    try {
+      co_await sink->on_event(std::move(event));
+    } catch (const std::exception& e) {
+      crash = e.what();
+    }
+    watchdog->cancel();
+    if (!crash.empty()) {
+      spdlog::error("discord: interaction {}: handling failed: {}", id, crash);
+      const std::string failed = "❌ opsgate failed while handling this request (internal error) and has no answer "
+                                 "for it. An operator can find interaction " + id + " in opsgate's log.";
+      co_await complete_original(thread, failed);
+      co_return;
+    }
+    const std::string silent = "opsgate handled this request and has nothing more to say here; "
+                               "`opsgate audit tail` has the whole trail.";
+    co_await complete_original(thread, silent);
+  }
+
+  asio::awaitable<void> still_working(std::string thread, std::shared_ptr<asio::steady_timer> watchdog) {
+    auto token = asio::as_tuple(asio::use_awaitable);
+    auto [ec] = co_await watchdog->async_wait(token);
+    if (ec) {
+      co_return;  // the pipeline finished first
+    }
+    const std::string text = "⏳ Still working on it; the answer will follow in this channel.";
+    co_await complete_original(thread, text);
+  }
+
+  // Replaces the deferred "thinking" message with `text` unless an answer already did.
+  asio::awaitable<void> complete_original(std::string thread, std::string text) {
+    const auto ref = live_interaction(thread);
+    if (!ref || !take_original(thread)) {
+      co_return;
+    }
+    const json body{{"content", text}, {"allowed_mentions", no_mentions()}};
+    std::string method = "PATCH";
+    std::string path = webhook_path(*ref) + "/messages/@original";
+    std::string payload = dump(body);
+    auto response = co_await rest_.call(method, path, payload);
+    log_failure("-", "complete the deferred answer of " + thread, response);
   }
 
   asio::awaitable<net::HttpResponse> on_click(Interaction in) {
@@ -405,6 +459,9 @@ class DiscordAdapterImpl final : public DiscordAdapter {
       auto response = co_await rest_.call(method, path, payload);
       log_failure(message.request_id, "send a message", response);
       if (!response || !ok_status(response->status)) {
+        if (method == "PATCH") {
+          give_back_original(thread);
+        }
         throw std::runtime_error("Discord refused the message" +
                                  (response ? " (HTTP " + std::to_string(response->status) + ")" : ": " + response.error().message));
       }
@@ -429,6 +486,14 @@ class DiscordAdapterImpl final : public DiscordAdapter {
     }
     it->second.original_used = true;
     return true;
+  }
+
+  void give_back_original(const std::string& thread) {
+    std::lock_guard lock(mutex_);
+    const auto it = interactions_.find(thread);
+    if (it != interactions_.end()) {
+      it->second.original_used = false;
+    }
   }
 
   DiscordConfig config_;

@@ -44,6 +44,9 @@ struct DiscordConfig {
   // Not in YAML: tests shorten them.
   std::chrono::milliseconds token_lifetime{std::chrono::minutes(15) - std::chrono::seconds(30)};
   std::chrono::milliseconds click_answer_wait{2000};  // a click's answer is due within 3 s
+  // A deferred `/ops` with no answer by then is completed with "still working"
+  // (its token dies at 15 min); later answers follow it through the webhook.
+  std::chrono::milliseconds deferred_deadline{std::chrono::minutes(14)};
   std::chrono::milliseconds reconnect_delay{1000};    // first gateway reconnect pause (then doubles, ≤ 60 s)
 };
 

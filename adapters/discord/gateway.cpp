@@ -49,6 +49,7 @@ struct Connection {
   bool acked = true;
   bool healthy = false;  // READY or RESUMED seen
   Next next = Next::resume;
+  bool invalid_session = false;  // op 9: wait 1-5 s before identifying again
   std::string why;
   bool zombie = false;
   bool ended = false;
@@ -83,10 +84,12 @@ std::string heartbeat_frame(const SessionState& state) {
   return json{{"op", 1}, {"d", state.seq ? json(*state.seq) : json(nullptr)}}.dump();
 }
 
-double unit_random() {
+double prng_unit_random() {
   thread_local std::mt19937_64 generator{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
 }
+
+double unit_random(const GatewayOptions& options) { return options.random ? options.random() : prng_unit_random(); }
 
 bool cancelled(const asio::cancellation_state& state) { return state.cancelled() != asio::cancellation_type::none; }
 
@@ -135,6 +138,7 @@ asio::awaitable<void> reader(Connection& c, SessionState& state, bool resume, co
       c.end(Next::resume, "Discord asked to reconnect (op 7)");
       co_return;
     } else if (op == 9) {
+      c.invalid_session = true;
       if (d.is_boolean() && d.get<bool>()) {
         c.end(Next::resume, "invalid session, resumable (op 9)");
       } else {
@@ -201,7 +205,7 @@ asio::awaitable<void> writer(Connection& c) {
   }
 }
 
-asio::awaitable<void> heartbeater(Connection& c, SessionState& state) {
+asio::awaitable<void> heartbeater(Connection& c, SessionState& state, const GatewayOptions& options) {
   auto token = asio::as_tuple(asio::use_awaitable);
   c.wake_heartbeat.expires_after(kHelloTimeout);
   auto [hello_ec] = co_await c.wake_heartbeat.async_wait(token);
@@ -215,7 +219,7 @@ asio::awaitable<void> heartbeater(Connection& c, SessionState& state) {
     co_return;
   }
   // The first beat after interval × jitter, so reconnecting bots do not beat in step.
-  auto delay = std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(c.interval.count()) * unit_random()));
+  auto delay = std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(c.interval.count()) * unit_random(options)));
   for (;;) {
     c.wake_heartbeat.expires_after(delay);
     auto [ec] = co_await c.wake_heartbeat.async_wait(token);
@@ -251,6 +255,11 @@ std::string with_query(std::string url) {
 
 }  // namespace
 
+std::chrono::milliseconds invalid_session_pause(double unit_random) {
+  const double u = std::clamp(unit_random, 0.0, 1.0);
+  return std::chrono::milliseconds(1000 + static_cast<std::int64_t>(u * 4000.0));
+}
+
 bool fatal_close_code(int code) { return code == 4004 || (code >= 4010 && code <= 4014); }
 
 std::string describe_close_code(int code) {
@@ -276,6 +285,7 @@ asio::awaitable<void> run_gateway(GatewayOptions options, DiscordRest& rest, Gat
   auto token = asio::as_tuple(asio::use_awaitable);
   SessionState state;
   bool resume = false;
+  bool invalid_session = false;
   auto backoff = options.reconnect_delay;
   const auto status = [&hooks](bool ok, std::string detail) {
     if (hooks.on_status) {
@@ -286,7 +296,9 @@ asio::awaitable<void> run_gateway(GatewayOptions options, DiscordRest& rest, Gat
   for (;;) {
     std::string why;
     std::string base = options.url;
-    if (base.empty()) {
+    // A resume goes to the session's resume_gateway_url; only a new session asks for the URL.
+    const bool resuming = resume && !state.resume_url.empty();
+    if (base.empty() && !resuming) {
       std::string method = "GET";
       std::string path = "/gateway/bot";
       std::string body;
@@ -304,7 +316,7 @@ asio::awaitable<void> run_gateway(GatewayOptions options, DiscordRest& rest, Gat
       }
     }
     if (why.empty()) {
-      const std::string url = with_query(resume && !state.resume_url.empty() ? state.resume_url : base);
+      const std::string url = with_query(resuming ? state.resume_url : base);
       WebSocketOptions ws_options;
       ws_options.ca_file = options.ca_file;
       ws_options.verify_tls = options.verify_tls;
@@ -313,7 +325,7 @@ asio::awaitable<void> run_gateway(GatewayOptions options, DiscordRest& rest, Gat
         why = connected.error().message;
       } else {
         Connection c(executor, **connected);
-        co_await (reader(c, state, resume, options, hooks) || writer(c) || heartbeater(c, state));
+        co_await (reader(c, state, resume, options, hooks) || writer(c) || heartbeater(c, state, options));
         why = c.why;
         auto cs = co_await asio::this_coro::cancellation_state;
         if (cancelled(cs)) {
@@ -334,19 +346,31 @@ asio::awaitable<void> run_gateway(GatewayOptions options, DiscordRest& rest, Gat
         if (c.healthy) {
           backoff = options.reconnect_delay;
         }
+        invalid_session = c.invalid_session;
       }
     }
     auto cs = co_await asio::this_coro::cancellation_state;
     if (cancelled(cs)) {
       co_return;
     }
-    spdlog::warn("discord: gateway: {}; {} in {} ms", why, resume ? "resuming" : "reconnecting", backoff.count());
+    const auto pause = invalid_session
+                           ? invalid_session_pause(unit_random(options))
+                           : std::chrono::milliseconds(static_cast<std::int64_t>(
+                                 static_cast<double>(backoff.count()) * (0.5 + unit_random(options) / 2)));
+    invalid_session = false;
+    spdlog::warn("discord: gateway: {}; {} in {} ms", why, resume ? "resuming" : "reconnecting", pause.count());
     status(false, "gateway reconnecting: " + why);
-    const auto pause = std::chrono::milliseconds(
-        static_cast<std::int64_t>(static_cast<double>(backoff.count()) * (0.5 + unit_random() / 2)));
-    asio::steady_timer timer(executor, pause);
-    auto [ec] = co_await timer.async_wait(token);
-    if (ec) {
+    if (options.pause) {
+      co_await options.pause(pause);
+    } else {
+      asio::steady_timer timer(executor, pause);
+      auto [ec] = co_await timer.async_wait(token);
+      if (ec) {
+        co_return;
+      }
+    }
+    auto paused_cs = co_await asio::this_coro::cancellation_state;
+    if (cancelled(paused_cs)) {
       co_return;
     }
     backoff = std::min(backoff * 2, kMaxBackoff);

@@ -1,5 +1,6 @@
 #include "src/app/alert_webhook.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -13,6 +14,9 @@
 #include <spdlog/spdlog.h>
 
 #include "actions/prometheus/prometheus_answers.hpp"
+#include "src/core/duration.hpp"
+#include "src/core/redact.hpp"
+#include "src/core/request_id.hpp"
 
 namespace opsgate::app {
 
@@ -22,6 +26,10 @@ using nlohmann::json;
 namespace {
 
 constexpr std::size_t kMaxAlertsListed = 5;
+// What one alert_received audit event keeps of the payload.
+constexpr std::size_t kMaxAlertsAudited = 10;
+constexpr std::size_t kMaxAuditedValue = 300;   // characters per label or annotation value
+constexpr std::size_t kMaxAuditedJson = 8000;   // the whole alerts array, dumped
 
 AlertChannel parse_channel(const ConfigNode& node, const std::string& key, const std::string& text) {
   const auto colon = text.find(':');
@@ -79,12 +87,15 @@ struct Bucket {
   bool firing = false;  // any alert of the bucket still firing
 };
 
-// A row of alert_threads.
+// A row of alert_threads: where the group's thread is, and its story so far.
 struct ThreadRow {
   std::string platform;
   std::string channel;
   std::string thread;
   std::int64_t opened_ms = 0;
+  std::int64_t last_ms = 0;  // the last firing or resolution
+  std::int64_t fired = 1;    // times the group started firing while this thread was its home
+  bool resolved = false;
 };
 
 }  // namespace
@@ -136,14 +147,17 @@ struct AlertWebhook::State {
   std::shared_ptr<const Inventory> inventory;
   AdapterLookup adapters;
   Runner runner;
+  AuditLog& audit;
   const Clock& clock;
   std::unique_ptr<SQLite::Database> db;  // used on `pool` only
   asio::thread_pool pool{1};
   std::mutex mutex;                   // guards busy
   std::set<std::string> busy;         // bucket keys being handled now
 
-  State(AlertWebhookConfig c, std::shared_ptr<const Inventory> i, AdapterLookup a, Runner r, const Clock& k)
-      : config(std::move(c)), inventory(std::move(i)), adapters(std::move(a)), runner(std::move(r)), clock(k) {}
+  State(AlertWebhookConfig c, std::shared_ptr<const Inventory> i, AdapterLookup a, Runner r, AuditLog& l,
+        const Clock& k)
+      : config(std::move(c)), inventory(std::move(i)), adapters(std::move(a)), runner(std::move(r)), audit(l),
+        clock(k) {}
   ~State() { pool.join(); }
 
   std::optional<AlertChannel> channel_for(const std::string& target) const {
@@ -159,19 +173,27 @@ struct AlertWebhook::State {
   }
 
   // SQLite, on the pool.
-  std::optional<ThreadRow> load(const std::string& key) {
-    SQLite::Statement q(*db, "SELECT platform, channel, thread, opened_ms FROM alert_threads WHERE key = ?");
+  // Also forgets resolved groups quiet for longer than repeat_interval: their
+  // next firing is a new incident, so the table stays as small as the
+  // groups of the last few hours.
+  std::optional<ThreadRow> load(const std::string& key, std::int64_t now_ms) {
+    SQLite::Statement prune(*db, "DELETE FROM alert_threads WHERE resolved = 1 AND last_ms < ?");
+    prune.bind(1, static_cast<int64_t>(now_ms - std::chrono::milliseconds(config.repeat_interval).count()));
+    prune.exec();
+    SQLite::Statement q(*db, "SELECT platform, channel, thread, opened_ms, last_ms, fired, resolved FROM alert_threads "
+                             "WHERE key = ?");
     q.bind(1, key);
     if (!q.executeStep()) {
       return std::nullopt;
     }
     return ThreadRow{q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
-                     q.getColumn(3).getInt64()};
+                     q.getColumn(3).getInt64(),  q.getColumn(4).getInt64(),  q.getColumn(5).getInt64(),
+                     q.getColumn(6).getInt() != 0};
   }
   void store(const std::string& key, const ThreadRow& row, const Bucket& bucket) {
     SQLite::Statement q(*db,
-                        "INSERT OR REPLACE INTO alert_threads (key, platform, channel, thread, target, env, opened_ms) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)");
+                        "INSERT OR REPLACE INTO alert_threads (key, platform, channel, thread, target, env, opened_ms, "
+                        "last_ms, fired, resolved) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     q.bind(1, key);
     q.bind(2, row.platform);
     q.bind(3, row.channel);
@@ -179,25 +201,40 @@ struct AlertWebhook::State {
     q.bind(5, bucket.target);
     q.bind(6, bucket.env);
     q.bind(7, static_cast<int64_t>(row.opened_ms));
-    q.exec();
-  }
-  void forget(const std::string& key) {
-    SQLite::Statement q(*db, "DELETE FROM alert_threads WHERE key = ?");
-    q.bind(1, key);
+    q.bind(8, static_cast<int64_t>(row.last_ms));
+    q.bind(9, static_cast<int64_t>(row.fired));
+    q.bind(10, row.resolved ? 1 : 0);
     q.exec();
   }
 };
 
 AlertWebhook::AlertWebhook(AlertWebhookConfig config, std::shared_ptr<const Inventory> inventory,
-                           std::string database_path, AdapterLookup adapters, Runner runner, const Clock& clock)
+                           std::string database_path, AdapterLookup adapters, Runner runner, AuditLog& audit,
+                           const Clock& clock)
     : state_(std::make_shared<State>(std::move(config), std::move(inventory), std::move(adapters), std::move(runner),
-                                     clock)) {
+                                     audit, clock)) {
   try {
     state_->db = std::make_unique<SQLite::Database>(database_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     state_->db->exec("PRAGMA busy_timeout = 5000");
     state_->db->exec(
         "CREATE TABLE IF NOT EXISTS alert_threads (key TEXT PRIMARY KEY, platform TEXT NOT NULL, channel TEXT NOT "
         "NULL, thread TEXT NOT NULL, target TEXT NOT NULL, env TEXT NOT NULL, opened_ms INTEGER NOT NULL)");
+    // Columns added later: a database written by an older opsgate gains them.
+    std::set<std::string> columns;
+    SQLite::Statement info(*state_->db, "PRAGMA table_info(alert_threads)");
+    while (info.executeStep()) {
+      columns.insert(info.getColumn(1).getString());
+    }
+    if (columns.count("last_ms") == 0) {
+      state_->db->exec("ALTER TABLE alert_threads ADD COLUMN last_ms INTEGER NOT NULL DEFAULT 0");
+      state_->db->exec("UPDATE alert_threads SET last_ms = opened_ms");
+    }
+    if (columns.count("fired") == 0) {
+      state_->db->exec("ALTER TABLE alert_threads ADD COLUMN fired INTEGER NOT NULL DEFAULT 1");
+    }
+    if (columns.count("resolved") == 0) {
+      state_->db->exec("ALTER TABLE alert_threads ADD COLUMN resolved INTEGER NOT NULL DEFAULT 0");
+    }
   } catch (const std::exception& e) {
     throw std::runtime_error("alertmanager: cannot open " + database_path + " for the alert threads: " + e.what());
   }
@@ -237,6 +274,62 @@ std::string alerts_text(const std::vector<const json*>& alerts) {
   }
   if (alerts.size() > kMaxAlertsListed) {
     out += "\n… and " + std::to_string(alerts.size() - kMaxAlertsListed) + " more";
+  }
+  return out;
+}
+
+std::string ordinal(std::int64_t n) {
+  const std::int64_t tens = n % 100;
+  const std::int64_t ones = n % 10;
+  const char* suffix = (tens >= 11 && tens <= 13) ? "th" : ones == 1 ? "st" : ones == 2 ? "nd" : ones == 3 ? "rd" : "th";
+  return std::to_string(n) + suffix;
+}
+
+// A label or annotation value as the audit log keeps it: secrets redacted
+// (judged with its key, as in `token=...`), at most kMaxAuditedValue long.
+std::string audited_value(const std::string& key, const json& value) {
+  const std::string text = value.is_string() ? value.get<std::string>()
+                                             : value.dump(-1, ' ', false, json::error_handler_t::replace);
+  const std::string both = redact_secrets(key + "=" + text);
+  const std::string redacted =
+      both.rfind(key + "=", 0) == 0 ? both.substr(key.size() + 1) : std::string(kRedacted);
+  return actions::prometheus::snippet(redacted, kMaxAuditedValue);
+}
+
+json audited_map(const json& map) {
+  constexpr std::size_t kMaxKeys = 40;
+  json out = json::object();
+  std::size_t n = 0;
+  for (const auto& [k, v] : map.items()) {
+    if (++n > kMaxKeys) {
+      out["…"] = std::to_string(map.size() - kMaxKeys) + " more";
+      break;
+    }
+    out[actions::prometheus::snippet(k, 100)] = audited_value(k, v);
+  }
+  return out;
+}
+
+// The alerts of one bucket as Alertmanager sent them: status, labels,
+// annotations, fingerprint and times; bounded in count and size.
+json audited_alerts(const std::vector<const json*>& alerts) {
+  json out = json::array();
+  for (std::size_t i = 0; i < alerts.size() && i < kMaxAlertsAudited; ++i) {
+    const json& a = *alerts[i];
+    json one = {{"status", text_of(a, "status")},
+                {"labels", audited_map(object_of(a, "labels"))},
+                {"annotations", audited_map(object_of(a, "annotations"))},
+                {"fingerprint", actions::prometheus::snippet(text_of(a, "fingerprint"), 64)},
+                {"startsAt", actions::prometheus::snippet(text_of(a, "startsAt"), 40)},
+                {"endsAt", actions::prometheus::snippet(text_of(a, "endsAt"), 40)}};
+    const std::string source = text_of(a, "generatorURL");
+    if (!source.empty()) {
+      one["generatorURL"] = audited_value("generatorURL", source);
+    }
+    out.push_back(std::move(one));
+  }
+  while (out.size() > 1 && out.dump(-1, ' ', false, json::error_handler_t::replace).size() > kMaxAuditedJson) {
+    out.erase(out.size() - 1);
   }
   return out;
 }
@@ -286,6 +379,7 @@ asio::awaitable<net::HttpResponse> AlertWebhook::handle(net::HttpRequest request
 
   json opened = json::array();
   int repeats = 0;
+  int firing_again = 0;
   int resolved = 0;
   int unmapped = 0;
   std::string failure;
@@ -307,11 +401,12 @@ asio::awaitable<net::HttpResponse> AlertWebhook::handle(net::HttpRequest request
       }
     } release{s, key};
 
+    const std::int64_t now_ms = to_unix_ms(s->clock.now());
     co_await asio::post(s->pool, asio::use_awaitable);
     std::optional<ThreadRow> known;
     std::string db_error;
     try {
-      known = s->load(key);
+      known = s->load(key, now_ms);
     } catch (const std::exception& e) {
       db_error = e.what();
     }
@@ -320,10 +415,13 @@ asio::awaitable<net::HttpResponse> AlertWebhook::handle(net::HttpRequest request
       failure = "alert threads database: " + db_error;
       break;
     }
-    const std::int64_t now_ms = to_unix_ms(s->clock.now());
+    const std::int64_t repeat_ms = std::chrono::milliseconds(s->config.repeat_interval).count();
 
+    // What happened to this group, for the audit log and the answer.
+    std::string what;
+    std::optional<ThreadRow> row;  // the thread, once known or opened
     if (!bucket.firing) {
-      if (!known) {
+      if (!known || known->resolved) {
         continue;  // resolved before we saw it firing, or already told
       }
       Adapter* adapter = s->adapters(known->platform);
@@ -335,69 +433,92 @@ asio::awaitable<net::HttpResponse> AlertWebhook::handle(net::HttpRequest request
         message.text = "✅ [RESOLVED] " + bucket.target + " in " + bucket.env + ":" + alerts_text(bucket.alerts);
         co_await adapter->send(std::move(message));
       }
-      co_await asio::post(s->pool, asio::use_awaitable);
-      try {
-        s->forget(key);
-      } catch (const std::exception& e) {
-        db_error = e.what();
-      }
-      co_await asio::post(home, asio::use_awaitable);
+      // Kept, marked resolved: if the group fires again within
+      // repeat_interval it goes back to this thread.
+      row = *known;
+      row->resolved = true;
+      row->last_ms = now_ms;
+      what = "resolved";
       ++resolved;
-      continue;
-    }
-
-    const std::chrono::milliseconds repeat = s->config.repeat_interval;
-    // Unmapped alerts are posted once per group, however long they fire.
-    if (known && (bucket.target.empty() || now_ms - known->opened_ms < repeat.count())) {
+    } else if (known && !known->resolved && (bucket.target.empty() || now_ms - known->opened_ms < repeat_ms)) {
+      // Unmapped alerts are posted once per group, however long they fire.
       ++repeats;
       continue;
-    }
-    const std::optional<AlertChannel> channel =
-        bucket.target.empty() ? s->config.default_channel : s->channel_for(bucket.target);
-    if (!channel) {
-      spdlog::warn("alertmanager: no channel for {} (alertmanager.channels)", bucket.target.empty() ? "unmapped alerts" : bucket.target);
-      if (bucket.target.empty()) {
-        ++unmapped;
+    } else if (known && known->resolved && now_ms - known->last_ms < repeat_ms) {
+      // Flapping: back to its thread, counted, without a second triage.
+      row = *known;
+      row->resolved = false;
+      row->last_ms = now_ms;
+      row->fired = known->fired + 1;
+      what = "firing_again";
+      Adapter* adapter = s->adapters(known->platform);
+      if (adapter != nullptr && !bucket.target.empty()) {
+        const std::int64_t span_s = std::max<std::int64_t>(1, (now_ms - known->opened_ms) / 1000);
+        OutboundMessage message;
+        message.platform = known->platform;
+        message.channel = known->channel;
+        message.thread = known->thread;
+        message.text = "🔁 [FIRING AGAIN] " + bucket.target + " in " + bucket.env + " — firing again, " +
+                       ordinal(row->fired) + " time in " + format_duration(span_s) + ":" + alerts_text(bucket.alerts) +
+                       "\nThe triage above is from when this thread opened; ask `!triage " + bucket.target + " " +
+                       bucket.env + "` for a fresh one.";
+        co_await adapter->send(std::move(message));
+        ++firing_again;
       } else {
         ++repeats;
       }
-      continue;
-    }
-    Adapter* adapter = s->adapters(channel->platform);
-    if (adapter == nullptr) {
-      failure = "no adapter for platform '" + channel->platform + "' (alertmanager.channels)";
-      break;
-    }
-    OutboundMessage message;
-    message.platform = channel->platform;
-    message.channel = channel->channel;
-    if (bucket.target.empty()) {
-      std::string labels;
-      for (const auto& [k, v] : object_of(*bucket.alerts.front(), "labels").items()) {
-        labels += (labels.empty() ? "" : ", ") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
-      }
-      std::string wanted;
-      for (const auto& l : s->config.target_labels) {
-        wanted += (wanted.empty() ? "" : " or ") + l;
-      }
-      message.text = "🚨 [FIRING] alerts that name no target I know:" + alerts_text(bucket.alerts) + "\nLabels: " +
-                     actions::prometheus::snippet(labels, 400) + "\nTo triage them, give them a " + wanted +
-                     " label naming an inventory target, or list the label that does under alertmanager.target_labels. "
-                     "(Posted once for this group.)";
-      ++unmapped;
     } else {
-      message.text = "🚨 [FIRING] " + bucket.target + " in " + bucket.env + ":" + alerts_text(bucket.alerts) +
-                     (s->config.triage ? "\nTriage follows in this thread." : "");
+      const std::optional<AlertChannel> channel =
+          bucket.target.empty() ? s->config.default_channel : s->channel_for(bucket.target);
+      if (!channel) {
+        spdlog::warn("alertmanager: no channel for {} (alertmanager.channels)",
+                     bucket.target.empty() ? "unmapped alerts" : bucket.target);
+        if (bucket.target.empty()) {
+          ++unmapped;
+        } else {
+          ++repeats;
+        }
+        continue;
+      }
+      Adapter* adapter = s->adapters(channel->platform);
+      if (adapter == nullptr) {
+        failure = "no adapter for platform '" + channel->platform + "' (alertmanager.channels)";
+        break;
+      }
+      OutboundMessage message;
+      message.platform = channel->platform;
+      message.channel = channel->channel;
+      if (bucket.target.empty()) {
+        std::string labels;
+        for (const auto& [k, v] : object_of(*bucket.alerts.front(), "labels").items()) {
+          labels += (labels.empty() ? "" : ", ") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+        }
+        std::string wanted;
+        for (const auto& l : s->config.target_labels) {
+          wanted += (wanted.empty() ? "" : " or ") + l;
+        }
+        message.text = "🚨 [FIRING] alerts that name no target I know:" + alerts_text(bucket.alerts) + "\nLabels: " +
+                       actions::prometheus::snippet(labels, 400) + "\nTo triage them, give them a " + wanted +
+                       " label naming an inventory target, or list the label that does under "
+                       "alertmanager.target_labels. (Posted once for this group.)";
+        what = "unmapped";
+        ++unmapped;
+      } else {
+        message.text = "🚨 [FIRING] " + bucket.target + " in " + bucket.env + ":" + alerts_text(bucket.alerts) +
+                       (s->config.triage ? "\nTriage follows in this thread." : "");
+        what = "opened";
+      }
+      auto posted = co_await adapter->post(std::move(message));
+      if (!posted) {
+        failure = "posting to " + channel->platform + ":" + channel->channel + " failed: " + posted.error().message;
+        break;
+      }
+      row = ThreadRow{channel->platform, channel->channel, *posted, now_ms, now_ms, 1, false};
     }
-    auto posted = co_await adapter->post(std::move(message));
-    if (!posted) {
-      failure = "posting to " + channel->platform + ":" + channel->channel + " failed: " + posted.error().message;
-      break;
-    }
-    const ThreadRow row{channel->platform, channel->channel, *posted, now_ms};
+
     co_await asio::post(s->pool, asio::use_awaitable);
     try {
-      s->store(key, row, bucket);
+      s->store(key, *row, bucket);
     } catch (const std::exception& e) {
       db_error = e.what();
     }
@@ -405,16 +526,45 @@ asio::awaitable<net::HttpResponse> AlertWebhook::handle(net::HttpRequest request
     if (!db_error.empty()) {
       spdlog::error("alertmanager: could not remember the thread of {}: {}", key, db_error);
     }
-    if (bucket.target.empty()) {
+
+    // The alert as received, so `opsgate audit show` can say why this thread exists.
+    AuditEvent event;
+    event.request_id = new_request_id();
+    event.kind = "alert_received";
+    event.platform = row->platform;
+    event.channel = row->channel;
+    event.principal = s->config.principal;
+    event.params = {{"group_key", actions::prometheus::snippet(group_key, 300)},
+                    {"status", bucket.firing ? "firing" : "resolved"},
+                    {"thread", row->thread},
+                    {"times_fired", row->fired},
+                    {"alerts_total", bucket.alerts.size()},
+                    {"alerts", audited_alerts(bucket.alerts)}};
+    if (!bucket.target.empty()) {
+      event.params["target"] = bucket.target;
+      event.params["env"] = bucket.env;
+    }
+    event.outcome = what;
+    event.detail = what + ": " + std::to_string(bucket.alerts.size()) + " alert(s) of group " +
+                   actions::prometheus::snippet(group_key, 200) + " in thread " + row->platform + ":" + row->channel +
+                   "/" + row->thread;
+    event.ts_ms = now_ms;
+    const std::string audit_id = event.request_id;
+    auto appended = co_await s->audit.append(std::move(event));
+    if (!appended) {
+      spdlog::error("[{}] alertmanager: audit append of alert_received failed: {}", audit_id, appended.error().message);
+    }
+
+    if (what != "opened") {
       continue;
     }
-    opened.push_back({{"target", bucket.target}, {"env", bucket.env}, {"platform", row.platform},
-                      {"channel", row.channel}, {"thread", row.thread}});
+    opened.push_back({{"target", bucket.target}, {"env", bucket.env}, {"platform", row->platform},
+                      {"channel", row->channel}, {"thread", row->thread}, {"audit", audit_id}});
     if (s->config.triage) {
       ChatEvent origin;
-      origin.platform = row.platform;
-      origin.channel = row.channel;
-      origin.thread = row.thread;
+      origin.platform = row->platform;
+      origin.channel = row->channel;
+      origin.thread = row->thread;
       origin.principal.id = s->config.principal;
       origin.principal.display_name = "Alertmanager";
       origin.text = "alert " + key;
@@ -427,7 +577,7 @@ asio::awaitable<net::HttpResponse> AlertWebhook::handle(net::HttpRequest request
     co_return net::HttpResponse::json(502, json{{"error", failure}});
   }
   co_return net::HttpResponse::json(
-      200, json{{"opened", opened}, {"repeats", repeats}, {"resolved", resolved}, {"unmapped", unmapped}});
+      200, json{{"opened", opened}, {"firing_again", firing_again}, {"repeats", repeats}, {"resolved", resolved}, {"unmapped", unmapped}});
 }
 
 }  // namespace opsgate::app

@@ -6,9 +6,14 @@
 // then it asks the pipeline to run `triage` there as system:alertmanager
 // (audited and policy-checked like any request). The resolved notification
 // goes to the same thread. Repeats of a group within repeat_interval open no
-// new thread; alerts that map to no target are posted once with a hint.
-// Which thread belongs to which group is kept in SQLite (the daemon's
-// database), so a restart opens no duplicates.
+// new thread, and neither does a flapping group: firing again within
+// repeat_interval of its resolution goes back to its thread ("firing again,
+// 3rd time in 2h") without a second triage. Alerts that map to no target are
+// posted once with a hint. Which thread belongs to which group is kept in
+// SQLite (the daemon's database), so a restart opens no duplicates. Every
+// received group is appended to the audit log (`alert_received`) with the
+// alerts as Alertmanager sent them (bounded, secrets redacted), so the log
+// says why a thread was opened.
 //
 //   alertmanager:
 //     token: {env: OPSGATE_ALERTMANAGER_TOKEN}   # Alertmanager's http_config.authorization.credentials
@@ -34,6 +39,7 @@
 
 #include "src/core/action_request.hpp"
 #include "src/core/adapter.hpp"
+#include "src/core/audit_log.hpp"
 #include "src/core/chat_event.hpp"
 #include "src/core/clock.hpp"
 #include "src/core/config_node.hpp"
@@ -76,16 +82,17 @@ class AlertWebhook {
   // Runs a system request (Pipeline::on_system_request).
   using Runner = std::function<boost::asio::awaitable<void>(ChatEvent, ActionRequest)>;
 
-  // Throws std::runtime_error when the database cannot be opened.
+  // Throws std::runtime_error when the database cannot be opened. `audit`
+  // and `clock` must outlive the webhook.
   AlertWebhook(AlertWebhookConfig config, std::shared_ptr<const Inventory> inventory, std::string database_path,
-               AdapterLookup adapters, Runner runner, const Clock& clock);
+               AdapterLookup adapters, Runner runner, AuditLog& audit, const Clock& clock);
   ~AlertWebhook();
   AlertWebhook(const AlertWebhook&) = delete;
   AlertWebhook& operator=(const AlertWebhook&) = delete;
 
   // 401 without the token, 400 for a body that is not a webhook payload,
   // 502 when a thread could not be posted (Alertmanager retries 5xx), else
-  // 200 with what was done: {"opened": [...], "repeats": n, "resolved": n, "unmapped": n}.
+  // 200 with what was done: {"opened": [...], "firing_again": n, "repeats": n, "resolved": n, "unmapped": n}.
   boost::asio::awaitable<net::HttpResponse> handle(net::HttpRequest request);
 
  private:

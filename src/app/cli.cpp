@@ -284,6 +284,9 @@ int cmd_config_check(const Config& config) {
   for (const auto& note : components.notes) {
     std::cout << note << "\n";
   }
+  for (const auto& warning : components.warnings) {
+    std::cerr << "opsgate: warning: " << warning << "\n";
+  }
   return 0;
 }
 

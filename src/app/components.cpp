@@ -1,4 +1,5 @@
 #include "src/app/components.hpp"
+#include "src/app/cross_checks.hpp"
 
 #include "actions/exec/exec_action.hpp"
 #include "actions/kubernetes/kubernetes_actions.hpp"
@@ -246,6 +247,7 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
     c.notes.push_back("alertmanager: POST /alertmanager (bearer token from " + c.alertmanager->token.source() +
                       "), triage as " + c.alertmanager->principal);
   }
+  c.warnings = check_cross_sections(config, c);
   return c;
 }
 

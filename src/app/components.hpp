@@ -55,6 +55,7 @@ struct Components {
   std::vector<ChatAdapter> chat_adapters;
   std::optional<AlertWebhookConfig> alertmanager;  // POST /alertmanager, when configured
   std::vector<std::string> notes;  // one line per component, for `config check`
+  std::vector<std::string> warnings;  // file:line: key: what will not work (config check prints, serve logs)
 };
 
 // Throws ConfigError on the first invalid extension section.

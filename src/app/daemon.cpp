@@ -131,6 +131,9 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
   if (components.shell.enabled) {
     route_logs_for_terminal(config);
   }
+  for (const auto& warning : components.warnings) {
+    spdlog::warn("config: {}", warning);
+  }
 
   // One writer per database: a second daemon or shell on the same file would
   // move the audit head under this one and fail its in-flight approvals.
@@ -195,7 +198,7 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
           [&pipeline](ChatEvent origin, ActionRequest request) {
             return pipeline.on_system_request(std::move(origin), std::move(request));
           },
-          clock);
+          audit, clock);
       http->route("POST", "/alertmanager",
                   [hook = alert_webhook.get()](net::HttpRequest request) { return hook->handle(std::move(request)); });
     }

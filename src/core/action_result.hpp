@@ -14,6 +14,9 @@ struct ActionResult {
   std::string summary;                  // plain text, shown in every platform
   nlohmann::json data = nlohmann::json::object();  // structured result for renderers and the audit log
   std::vector<Suggestion> suggestions;
+  // A write that found its target already in the asked state and changed
+  // nothing (a second restart in the same second): said so, audited as a no-op.
+  bool noop = false;
 };
 
 }  // namespace opsgate

@@ -8,6 +8,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "adapters/discord/discord_adapter.hpp"
 #include "adapters/discord/discord_messages.hpp"
@@ -68,6 +71,15 @@ class ScriptedSink final : public EventSink {
       out.text = text;
     } else if (event.text == "huge") {
       out.text = std::string(30000, 'y');
+    } else if (event.text == "silent") {
+      ++handled;  // the pipeline had nothing to say in this thread
+      co_return;
+    } else if (event.text == "explode") {
+      throw std::runtime_error("boom (test)");
+    } else if (event.text == "slow") {
+      asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(1500));
+      co_await timer.async_wait(asio::use_awaitable);
+      out.text = "the slow answer";
     } else {
       out.text = "you said: " + event.text;
     }
@@ -100,7 +112,8 @@ struct Harness {
   std::thread thread;
   int next_interaction = 1;
 
-  explicit Harness(std::chrono::milliseconds token_lifetime = std::chrono::minutes(14)) {
+  explicit Harness(std::chrono::milliseconds token_lifetime = std::chrono::minutes(14),
+                   std::chrono::milliseconds deferred_deadline = std::chrono::minutes(13)) {
     DiscordConfig config;
     config.application_id = kApp;
     config.public_key = signer.public_key_hex();
@@ -108,6 +121,7 @@ struct Harness {
     config.api_base = discord.api_base();
     config.gateway = false;
     config.token_lifetime = token_lifetime;
+    config.deferred_deadline = deferred_deadline;
     adapter = make_discord_adapter(config, io.get_executor(), http);
     sink.adapter = adapter.get();
     net::HttpServerConfig server_config;
@@ -259,6 +273,42 @@ TEST_SUITE("adapters/discord") {
     CHECK(events[0].principal.groups == std::vector<std::string>{std::string("discord:role:") + kSreRole});
     CHECK(events[0].workspace == kGuild);
     CHECK(events[0].addressed);
+  }
+
+  TEST_CASE("a deferred /ops is completed whatever happens: no answer, a failure, an exception, or too slow") {
+    Harness h(std::chrono::minutes(14), std::chrono::milliseconds(300));
+    const auto original = [&](const json& command) {
+      return std::string("/webhooks/") + kApp + "/" + command["token"].get<std::string>() + "/messages/@original";
+    };
+    const json silent = h.command(kBob, "silent");
+    CHECK(json::parse(h.post(silent).body)["type"] == 5);
+    REQUIRE(h.discord.wait_for([&](const auto& calls) { return has_call(calls, "PATCH", original(silent)); }));
+    CHECK(find_call(h.discord.calls(), "PATCH", original(silent))->json()["content"].get<std::string>().find(
+              "nothing more to say here") != std::string::npos);
+
+    const json explode = h.command(kBob, "explode");
+    CHECK(json::parse(h.post(explode).body)["type"] == 5);
+    REQUIRE(h.discord.wait_for([&](const auto& calls) { return has_call(calls, "PATCH", original(explode)); }));
+    const std::string failed = find_call(h.discord.calls(), "PATCH", original(explode))->json()["content"];
+    CHECK(failed.find("failed while handling this request") != std::string::npos);
+    CHECK(failed.find("boom") == std::string::npos);  // internals stay in the log
+
+    // Too slow: "still working" before the token dies, then the answer as a follow-up.
+    const json slow = h.command(kBob, "slow");
+    CHECK(json::parse(h.post(slow).body)["type"] == 5);
+    const std::string follow_up = std::string("/webhooks/") + kApp + "/" + slow["token"].get<std::string>() + "?wait=true";
+    REQUIRE(h.discord.wait_for([&](const auto& calls) { return has_call(calls, "POST", follow_up); }));
+    const auto calls = h.discord.calls();
+    REQUIRE(find_call(calls, "PATCH", original(slow)) != nullptr);
+    CHECK(find_call(calls, "PATCH", original(slow))->json()["content"].get<std::string>().find("Still working") !=
+          std::string::npos);
+    CHECK(find_call(calls, "POST", follow_up)->json()["content"] == "the slow answer");
+    // Each deferred message was completed exactly once.
+    for (const json* c : {&silent, &explode, &slow}) {
+      CHECK(std::count_if(calls.begin(), calls.end(), [&](const RestCall& call) {
+              return call.method == "PATCH" && call.path == original(*c);
+            }) == 1);
+    }
   }
 
   TEST_CASE("an approval request carries Approve/Deny buttons; a second member's click updates it (type 7, buttons gone)") {

@@ -3,12 +3,16 @@
 #include <mutex>
 #include <thread>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "adapters/discord/discord_rest.hpp"
 #include "adapters/discord/gateway.hpp"
@@ -20,6 +24,7 @@ using namespace opsgate;
 using namespace opsgate::adapters::discord;
 using opsgate::test::DiscordStandIn;
 using opsgate::test::GatewayPeer;
+using opsgate::test::RestCall;
 
 namespace {
 
@@ -36,6 +41,7 @@ struct Gateway {
   std::mutex mutex;
   std::vector<ChatEvent> messages;
   std::vector<std::pair<bool, std::string>> statuses;
+  std::vector<std::chrono::milliseconds> pauses;  // asked between connections
   bool finished = false;
   std::thread thread;
 
@@ -45,6 +51,8 @@ struct Gateway {
     options.url = ask_for_url ? "" : discord.gateway_url();
     options.intents = 1 | 512 | 4096 | 32768;
     options.reconnect_delay = std::chrono::milliseconds(10);
+    options.random = [] { return 0.5; };
+    options.pause = [this](std::chrono::milliseconds pause) { return record_pause(this, pause); };
     GatewayHooks hooks;
     hooks.on_message = [this](ChatEvent event) {
       std::lock_guard lock(mutex);
@@ -69,6 +77,21 @@ struct Gateway {
     work.reset();
     io.stop();
     thread.join();
+  }
+
+  // Records the pause the gateway asked for and waits at most 20 ms of it.
+  static asio::awaitable<void> record_pause(Gateway* self, std::chrono::milliseconds pause) {
+    {
+      std::lock_guard lock(self->mutex);
+      self->pauses.push_back(pause);
+    }
+    asio::steady_timer timer(co_await asio::this_coro::executor, std::min(pause, std::chrono::milliseconds(20)));
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    (void)ec;
+  }
+  std::vector<std::chrono::milliseconds> seen_pauses() {
+    std::lock_guard lock(mutex);
+    return pauses;
   }
 
   static DiscordRestOptions options_for(const DiscordStandIn& d) {
@@ -217,6 +240,45 @@ TEST_SUITE("adapters/discord/gateway") {
     REQUIRE(fourth);
     hello(*fourth, 1000);
     CHECK(next_op(*fourth, 6));
+  }
+
+  TEST_CASE("op 9 waits a random 1-5 s before identifying; a resume skips GET /gateway/bot and uses resume_gateway_url") {
+    DiscordStandIn discord;
+    Gateway gateway(discord, true);  // the URL of a new session comes from GET /gateway/bot
+    const auto gateway_bot_calls = [&discord] {
+      const auto calls = discord.calls();
+      return std::count_if(calls.begin(), calls.end(),
+                           [](const RestCall& c) { return c.method == "GET" && c.path.rfind("/gateway/bot", 0) == 0; });
+    };
+    auto first = discord.accept_gateway();
+    REQUIRE(first);
+    hello(*first, 1000);
+    REQUIRE(next_op(*first, 2));
+    ready(*first, discord, 3);
+    CHECK(gateway_bot_calls() == 1);
+
+    first->send(json{{"op", 7}, {"d", nullptr}});
+    auto second = discord.accept_gateway();
+    REQUIRE(second);
+    CHECK(second->target().rfind("/gw-resume", 0) == 0);
+    hello(*second, 1000);
+    REQUIRE(next_op(*second, 6));
+    CHECK(gateway_bot_calls() == 1);  // nothing asked before the resume
+
+    second->send(json{{"op", 9}, {"d", false}});
+    auto third = discord.accept_gateway();
+    REQUIRE(third);
+    CHECK(third->target().rfind("/gw?", 0) == 0);  // a new session: the URL from GET /gateway/bot
+    hello(*third, 1000);
+    const auto identify = third->receive();
+    REQUIRE(identify);
+    CHECK((*identify)["op"] == 2);
+    const auto pauses = gateway.seen_pauses();
+    REQUIRE(pauses.size() == 2);
+    CHECK(pauses[0] < std::chrono::milliseconds(1000));   // op 7: the usual short backoff
+    CHECK(pauses[1] == std::chrono::milliseconds(3000));  // op 9: 1 s + 0.5 × 4 s
+    CHECK(invalid_session_pause(0.0) == std::chrono::milliseconds(1000));
+    CHECK(invalid_session_pause(0.9999) <= std::chrono::milliseconds(5000));
   }
 
   TEST_CASE("a fatal close code (4014) stops the gateway, says why, and does not reconnect") {

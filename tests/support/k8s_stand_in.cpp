@@ -455,6 +455,21 @@ struct K8sStandIn::Impl {
                                     "Required value: image");
       }
     }
+    // A resourceVersion in the patch is a precondition, as in the real API
+    // server's optimistic concurrency.
+    if (!scale && patch.is_object() && patch.contains("metadata") && patch["metadata"].is_object() &&
+        patch["metadata"].contains("resourceVersion") &&
+        patch["metadata"]["resourceVersion"] != live["metadata"]["resourceVersion"]) {
+      return fail(409, "Conflict", "Operation cannot be fulfilled on deployments.apps \"" + name +
+                                       "\": the object has been modified; please apply your changes to the latest "
+                                       "version and try again");
+    }
+    next["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"];
+    if (next == live) {
+      // A patch that changes nothing is not written: resourceVersion and
+      // generation stay (what kubectl calls "no change").
+      return reply(200, scale ? scale_of(live) : live);
+    }
     const bool template_changed = next["spec"]["template"] != live["spec"]["template"];
     const bool spec_changed = next["spec"] != live["spec"];
     if (spec_changed) {
@@ -469,7 +484,17 @@ struct K8sStandIn::Impl {
     if (template_changed && !live["spec"].value("paused", false)) {
       new_revision(ns, live);
     }
-    if (spec_changed) {
+    if (spec_changed && live["spec"].value("paused", false)) {
+      // The controller observes a paused Deployment's change but rolls
+      // nothing out: no new ReplicaSet, no pod updated.
+      live["status"]["observedGeneration"] = live["metadata"]["generation"];
+      live["status"]["updatedReplicas"] = 0;
+      live["status"]["conditions"] = json::array(
+          {{{"type", "Available"}, {"status", "True"}, {"reason", "MinimumReplicasAvailable"}},
+           {{"type", "Progressing"}, {"status", "Unknown"}, {"reason", "DeploymentPaused"},
+            {"message", "Deployment is paused"}}});
+      progress.erase(key);
+    } else if (spec_changed) {
       start_rollout(key, live);
     }
     return reply(200, scale ? scale_of(live) : live);

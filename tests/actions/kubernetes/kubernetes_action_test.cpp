@@ -85,7 +85,11 @@ TEST_SUITE("actions/kubernetes") {
     REQUIRE(writes.size() == 1);
     CHECK(writes[0].target == kDeploymentPath + "?fieldManager=opsgate");
     CHECK(writes[0].content_type == "application/strategic-merge-patch+json");
-    CHECK(writes[0].body ==
+    // kubectl's patch, with the resourceVersion read just before as a precondition.
+    json body = json::parse(writes[0].body);
+    CHECK(body["metadata"]["resourceVersion"].is_string());
+    body.erase("metadata");
+    CHECK(body.dump() ==
           R"({"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"2026-01-01T00:00:00Z"}}}}})");
     CHECK(writes[0].authorization == "Bearer token-1");
     CHECK(result->summary.find("Restarted cart in prod") != std::string::npos);
