@@ -37,7 +37,6 @@ using nlu::Concept;
 using nlu::Word;
 
 constexpr std::string_view kParserName = "nlu";
-constexpr std::size_t kMaxReasonBytes = 300;
 constexpr std::size_t kMaxContainsBytes = 200;
 constexpr std::size_t kMaxQueryBytes = 2000;
 
@@ -287,8 +286,7 @@ class Analysis {
   std::optional<std::string> write_action(const Item& verb) const;
   ParseResult two_intents(const std::vector<Intent>& intents) const;
   ParseResult write(const Intent& intent) const;
-  ParseResult meta_with_id(const Intent& intent) const;
-  std::optional<std::string> id_after(std::size_t verb, std::size_t& id_item) const;
+  ParseResult approval_hint(const Intent& intent) const;
   std::optional<ParseResult> read() const;
   // Fills target, env and range_s for a read; returns an answer instead when
   // the message does not say enough (clarify) or is only chatter (none).
@@ -916,73 +914,14 @@ ParseResult Analysis::write(const Intent& intent) const {
   return request(spec.name, std::move(params), confidence);
 }
 
-std::optional<std::string> Analysis::id_after(std::size_t verb, std::size_t& id_item) const {
-  for (std::size_t k = verb + 1; k < items_.size(); ++k) {
-    const Item& it = items_[k];
-    if (it.kind == Kind::word) {
-      const std::string& n = norms_[it.first];
-      if (n == "request" || n == "approval" || n == "id" || n == "number" || n == "no" || n == "req" ||
-          n == "the" || n == "my" || n == "ticket" || n == "this" || n == "that") {
-        continue;
-      }
-      const std::string& raw = words_[it.first].raw;
-      const bool id_chars = raw.size() <= 32 && std::all_of(raw.begin(), raw.end(), [](char ch) {
-        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-';
-      });
-      if (id_chars && nlu::is_tag_like(raw)) {
-        id_item = k;
-        return raw;
-      }
-      return std::nullopt;
-    }
-    if (it.kind == Kind::phrase && it.meaning == Concept::approval_noun) {
-      continue;
-    }
-    if (it.kind == Kind::number) {
-      id_item = k;
-      const std::string& raw = words_[it.first].raw;
-      const bool digits = it.last == it.first + 1 &&
-                          std::all_of(raw.begin(), raw.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
-      return digits ? raw : std::to_string(it.number);
-    }
-    return std::nullopt;
-  }
-  return std::nullopt;
-}
-
-ParseResult Analysis::meta_with_id(const Intent& intent) const {
-  std::size_t id_item = 0;
-  const auto id = id_after(intent.verb, id_item);
-  if (!id) {
-    return clarify("Which request? Give its id, e.g. `" + intent.action + " 42`; `approvals` lists the pending ones.",
-                   {});
-  }
-  json params{{"id", *id}};
-  if (intent.action == "deny") {
-    // The reason is the rest of the message as typed, minus the connective.
-    std::string_view rest = nlu::trim(body_.substr(std::min(body_.size(), words_[items_[id_item].last - 1].end)));
-    while (!rest.empty() && (rest.front() == '-' || rest.front() == ':' || rest.front() == ',' ||
-                             rest.front() == '.' || rest.front() == ';')) {
-      rest = nlu::trim(rest.substr(1));
-    }
-    for (std::string_view lead : {"because of", "because", "since", "reason:", "reason", "cause", "bc", "as"}) {
-      if (rest.size() > lead.size() && to_lower(rest.substr(0, lead.size())) == lead &&
-          (rest[lead.size()] == ' ' || lead.back() == ':')) {
-        if (lead == "because of") {
-          break;  // "because of the freeze" reads better whole
-        }
-        rest = nlu::trim(rest.substr(lead.size()));
-        while (!rest.empty() && rest.front() == ':') {
-          rest = nlu::trim(rest.substr(1));
-        }
-        break;
-      }
-    }
-    if (!rest.empty()) {
-      params["reason"] = nlu::sanitize_utf8(rest, kMaxReasonBytes);
-    }
-  }
-  return request(intent.action, std::move(params), kNluExplicit);
+ParseResult Analysis::approval_hint(const Intent& intent) const {
+  // approve, deny and cancel come only from the command parser's grammar
+  // ("deny 42: reason"): a decision on someone's request is never read from
+  // loose English. What reaches this point did not fit it.
+  return clarify("To " + intent.action + " a request, write `" + intent.action + " <id>`" +
+                     (intent.action == "deny" ? std::string(" (a reason may follow)") : std::string()) +
+                     "; `approvals` lists the pending ones.",
+                 {});
 }
 
 // ------------------------------------------------------------------ reads
@@ -1245,7 +1184,7 @@ ParseResult Analysis::decide() const {
   if (actions.size() == 1) {
     const Intent& in = intents.front();
     if (in.action == "approve" || in.action == "deny" || in.action == "cancel") {
-      return meta_with_id(in);
+      return approval_hint(in);
     }
     return write(in);
   }
