@@ -320,7 +320,7 @@ ParseResult CommandParser::parse(std::string_view raw) const {
 
   if (spec.name == "metrics.promql") {
     // The query is everything after the verb, untouched (it has its own quoting).
-    const std::string query = rest_after_first_word(text);
+    const std::string query(nlu::unwrap_code(rest_after_first_word(text)));
     if (query.empty()) {
       return ParseResult::clarify(result.parser, "Which PromQL query? " + usage_of(spec));
     }
@@ -349,6 +349,11 @@ ParseResult CommandParser::parse(std::string_view raw) const {
       continue;
     }
     assign.positional(token, !prefixed);
+  }
+  if (!assign.leftovers.empty() && !prefixed) {
+    // A sentence that starts with a verb but is not in the syntax ("scale is
+    // not my thing", "restart billing in prod"): the language parser reads it.
+    return ParseResult::none(std::string(name()));
   }
   if (!assign.leftovers.empty()) {
     std::string extra;
