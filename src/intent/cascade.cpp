@@ -39,6 +39,22 @@ std::optional<ParseResult> IntentCascade::consider(ParseResult result, Progress&
     }
     return std::nullopt;
   }
+  if ((result.request.action == "approve" || result.request.action == "deny" || result.request.action == "cancel") &&
+      result.parser != "command") {
+    // A decision on someone's request comes only from the command parser's
+    // grammar, never from a reading of loose English (nlu) or a model (llm).
+    ParseResult question = ParseResult::clarify(
+        result.parser, "To " + result.request.action + " a request, write `" + result.request.action +
+                           " <id>`; `approvals` lists the pending ones.");
+    question.confidence = result.confidence;
+    if (result.parser == "llm") {
+      return question;
+    }
+    if (!progress.question) {
+      progress.question = std::move(question);
+    }
+    return std::nullopt;
+  }
   if (result.confidence < min_confidence_) {
     if (!progress.guess) {
       progress.guess = std::move(result);

@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <cctype>
+#include <initializer_list>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 
 #include "src/core/action_catalogue.hpp"
 #include "src/core/duration.hpp"
+#include "src/intent/nlu_text.hpp"
 #include "src/intent/tokenizer.hpp"
 
 namespace opsgate::intent {
@@ -147,6 +150,116 @@ struct Assigner {
 
 std::string usage_of(const ActionSpec& spec) { return "Usage: `" + spec.usage + "`"; }
 
+constexpr std::size_t kMaxReasonBytes = 300;
+
+bool in(std::string_view word, std::initializer_list<std::string_view> set) {
+  return std::find(set.begin(), set.end(), word) != set.end();
+}
+
+// The approval verbs and the action each means.
+std::optional<std::string> approval_verb(std::string_view word) {
+  if (in(word, {"approve", "approved", "accept"})) {
+    return "approve";
+  }
+  if (in(word, {"deny", "denied", "reject", "rejected", "decline", "declined", "refuse", "veto"})) {
+    return "deny";
+  }
+  if (in(word, {"cancel", "cancelled", "canceled", "withdraw", "retract"})) {
+    return "cancel";
+  }
+  return std::nullopt;
+}
+
+// An approval id as people type it: "42", "#42", "7kq2m", "a1b2-c3". It needs
+// a digit, so "deny request 42" never takes "request" for the id.
+bool is_approval_id(std::string_view raw) {
+  return !raw.empty() && raw.size() <= 32 &&
+         std::all_of(raw.begin(), raw.end(), [](unsigned char c) { return std::isalnum(c) != 0 || c == '-'; }) &&
+         std::any_of(raw.begin(), raw.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+}
+
+// "approve 42", "I approve request #17", "deny req 77: freeze is on",
+// "deny approval 9x2ab because no ticket", "cancel my request 12". The only
+// place approve, deny and cancel come from: a decision on someone's request is
+// never guessed from loose English, so anything that does not fit this
+// grammar is not one (std::nullopt, or a question when it plainly tried).
+std::optional<ParseResult> approval_command(std::string_view text, bool prefixed) {
+  const std::string cleaned = nlu::clean_message(text);
+  const std::vector<nlu::Word> words = nlu::split_words(cleaned);
+  std::size_t i = 0;
+  // Lead-ins: "ok approve 42", "I hereby approve #17", "lgtm, approve 7kq2m".
+  while (!prefixed && i < words.size() && !words[i].quoted &&
+         in(words[i].norm, {"i", "ok", "okay", "k", "lgtm", "yes", "yep", "sure", "please", "pls", "plz", "hereby",
+                            "will", "ill", "go", "ahead", "and", "then", "opsgate"})) {
+    ++i;
+  }
+  if (i >= words.size() || words[i].quoted) {
+    return std::nullopt;
+  }
+  const auto action = approval_verb(words[i].norm);
+  if (!action) {
+    return std::nullopt;
+  }
+  const std::string parser{"command"};
+  const std::string ask = "Which request? Give its id, e.g. `" + *action + " 42`" +
+                          (*action == "deny" ? std::string(" or `deny 42 <reason>`") : std::string()) +
+                          "; `approvals` lists the pending ones.";
+  std::size_t k = i + 1;
+  while (k < words.size() && !words[k].quoted &&
+         in(words[k].norm, {"request", "requests", "req", "approval", "id", "number", "no", "nr", "num", "the",
+                            "my", "this", "that", "ticket", "change", "it"})) {
+    ++k;
+  }
+  if (k >= words.size()) {
+    return ParseResult::clarify(parser, ask);  // "approve", "deny that request"
+  }
+  if (words[k].quoted || !is_approval_id(words[k].raw)) {
+    // "cancel the meeting at 3", "approve the budget": not about a request.
+    return prefixed ? std::optional<ParseResult>(ParseResult::clarify(parser, ask)) : std::nullopt;
+  }
+  ParseResult result;
+  result.kind = ParseKind::request;
+  result.parser = parser;
+  result.confidence = prefixed ? kPrefixedConfidence : kBareConfidence;
+  result.request.action = *action;
+  result.request.params = json{{"id", words[k].raw}};
+  std::string_view rest = nlu::trim(std::string_view(cleaned).substr(words[k].end));
+  if (*action != "deny") {
+    // "approve 42 please" is fine; "approve 2 more people for the offsite" is not a decision.
+    for (std::size_t j = k + 1; j < words.size(); ++j) {
+      if (!in(words[j].norm, {"please", "pls", "plz", "thanks", "thx", "ty", "now", "asap", "lgtm", "ok"})) {
+        return prefixed ? std::optional<ParseResult>(ParseResult::clarify(
+                              parser, "`" + *action + "` takes only a request id, e.g. `" + *action + " 42`."))
+                        : std::nullopt;
+      }
+    }
+    return result;
+  }
+  // The reason, as typed, minus the connective: "deny 42: not during the freeze",
+  // "deny 7kq2m because no ticket", "deny 42 reason=freeze".
+  while (!rest.empty() && in(rest.substr(0, 1), {"-", ":", ",", ".", ";", "="})) {
+    rest = nlu::trim(rest.substr(1));
+  }
+  for (std::string_view lead : {"because", "since", "reason:", "reason=", "reason", "bc", "as"}) {
+    if (rest.size() > lead.size() && to_lower(rest.substr(0, lead.size())) == lead &&
+        (rest[lead.size()] == ' ' || lead.back() == ':' || lead.back() == '=') &&
+        to_lower(rest.substr(0, 11)) != "because of ") {
+      rest = nlu::trim(rest.substr(lead.size()));
+      while (!rest.empty() && (rest.front() == ':' || rest.front() == '=')) {
+        rest = nlu::trim(rest.substr(1));
+      }
+      break;
+    }
+  }
+  if (rest.size() >= 2 && (rest.front() == '"' || rest.front() == '\'') && rest.back() == rest.front()) {
+    rest = rest.substr(1, rest.size() - 2);
+  }
+  if (!rest.empty()) {
+    result.request.params["reason"] = nlu::sanitize_utf8(rest, kMaxReasonBytes);
+  }
+  return result;
+}
+
 }  // namespace
 
 CommandParser::CommandParser(std::shared_ptr<const Inventory> inventory) : inventory_(std::move(inventory)) {}
@@ -170,6 +283,9 @@ ParseResult CommandParser::parse(std::string_view raw) const {
   if (text.empty()) {
     return prefixed ? ParseResult::clarify(std::string(name()), "Which command? Try `!help`.") : ParseResult::none(std::string(name()));
   }
+  if (auto decision = approval_command(text, prefixed)) {
+    return *decision;
+  }
   const std::string lowered = to_lower(text);
   if (!prefixed && (lowered == "who am i" || lowered == "whoami")) {
     ParseResult r;
@@ -191,6 +307,10 @@ ParseResult CommandParser::parse(std::string_view raw) const {
                                                          "`. `!help` lists what I can do.");
   }
   const ActionSpec& spec = *find_action(found->second);
+  if (spec.name == "approve" || spec.name == "deny" || spec.name == "cancel") {
+    // approval_command() did not take it: not a decision on a request.
+    return prefixed ? ParseResult::clarify(std::string(name()), usage_of(spec)) : ParseResult::none(std::string(name()));
+  }
 
   ParseResult result;
   result.parser = std::string(name());
@@ -200,7 +320,7 @@ ParseResult CommandParser::parse(std::string_view raw) const {
 
   if (spec.name == "metrics.promql") {
     // The query is everything after the verb, untouched (it has its own quoting).
-    const std::string query = rest_after_first_word(text);
+    const std::string query(nlu::unwrap_code(rest_after_first_word(text)));
     if (query.empty()) {
       return ParseResult::clarify(result.parser, "Which PromQL query? " + usage_of(spec));
     }
@@ -211,15 +331,6 @@ ParseResult CommandParser::parse(std::string_view raw) const {
   Assigner assign{spec, *inventory_, json::object(), {}};
   for (std::size_t i = 1; i < tokens.size(); ++i) {
     const Token& token = tokens[i];
-    if (spec.name == "deny" && assign.params.contains("id") && token.key.empty()) {
-      // Everything after the id is the reason, as typed.
-      std::string reason;
-      for (std::size_t j = i; j < tokens.size(); ++j) {
-        reason += (reason.empty() ? "" : " ") + tokens[j].text;
-      }
-      assign.params["reason"] = reason;
-      break;
-    }
     if (!token.key.empty()) {
       const std::string param = param_for_key(token.key);
       if (param == "break_glass" || param == "breakglass") {
@@ -238,6 +349,11 @@ ParseResult CommandParser::parse(std::string_view raw) const {
       continue;
     }
     assign.positional(token, !prefixed);
+  }
+  if (!assign.leftovers.empty() && !prefixed) {
+    // A sentence that starts with a verb but is not in the syntax ("scale is
+    // not my thing", "restart billing in prod"): the language parser reads it.
+    return ParseResult::none(std::string(name()));
   }
   if (!assign.leftovers.empty()) {
     std::string extra;

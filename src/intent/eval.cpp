@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <sstream>
+
+#include "src/core/action_catalogue.hpp"
 
 namespace opsgate::intent {
 
@@ -60,7 +63,33 @@ std::string compare(const json& expect, const ParseResult& got) {
   return {};
 }
 
+std::string interval_text(const Interval& ci) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "[%.1f–%.1f]", ci.low * 100.0, ci.high * 100.0);
+  return buf;
+}
+
 }  // namespace
+
+Interval wilson_interval(int successes, int n, double z) {
+  if (n <= 0) {
+    return {0.0, 1.0};
+  }
+  const double nn = static_cast<double>(n);
+  const double p = static_cast<double>(successes) / nn;
+  const double z2 = z * z;
+  const double centre = (p + z2 / (2.0 * nn)) / (1.0 + z2 / nn);
+  const double half = z / (1.0 + z2 / nn) * std::sqrt(p * (1.0 - p) / nn + z2 / (4.0 * nn * nn));
+  return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
+}
+
+bool changes_state(const std::string& action) {
+  if (action == "approve" || action == "deny" || action == "cancel") {
+    return true;
+  }
+  const ActionSpec* spec = find_action(action);
+  return spec != nullptr && spec->kind == ActionKind::write;
+}
 
 EvalReport evaluate(const IntentParser& parser, std::istream& jsonl) {
   return evaluate([&parser](const std::string& text) { return parser.parse(text); }, jsonl);
@@ -117,6 +146,7 @@ EvalReport evaluate(const ParseFunction& parse, std::istream& jsonl) {
     auto& h = scores[have];
     h.action = have;
     ++h.predicted;
+    ++report.confusion[want][have];
     if (want == have) {
       ++scores[want].correct;
       ++report.action_right;
@@ -127,7 +157,9 @@ EvalReport evaluate(const ParseFunction& parse, std::istream& jsonl) {
       ++report.params_right;
       ++scores[want].exact;
     } else {
-      report.mismatches.push_back({number, text, expect, to_json(got), why});
+      const bool unasked = got.kind == ParseKind::request && changes_state(have);
+      report.unasked_writes += unasked ? 1 : 0;
+      report.mismatches.push_back({number, text, expect, to_json(got), why, unasked});
     }
   }
   for (auto& [name, score] : scores) {
@@ -148,8 +180,9 @@ std::string format_report(const EvalReport& report) {
   char timing[160];
   std::snprintf(timing, sizeof timing, "%.1f us/message mean, p50 %.1f us, p95 %.1f us, %.1f us max", report.mean_us,
                 report.p50_us, report.p95_us, report.max_us);
-  out << "exact match: " << report.exact << "/" << report.total << " (" << percent(report.accuracy()) << "), "
-      << timing << "\n";
+  out << "exact match: " << report.exact << "/" << report.total << " (" << percent(report.accuracy()) << ", 95% CI "
+      << interval_text(report.accuracy_interval()) << "), " << timing << "\n";
+  out << "writes not asked for: " << report.unasked_writes << "\n";
   out << "param accuracy: " << report.params_right << "/" << report.action_right << " ("
       << percent(report.param_accuracy()) << ")\n";
   if (report.llm_calls > 0) {
@@ -161,17 +194,20 @@ std::string format_report(const EvalReport& report) {
   }
   out << "\n";
   out << pad("action", 16) << pad("expected", 10, true) << pad("answered", 10, true) << pad("correct", 9, true)
-      << pad("precision", 11, true) << pad("recall", 9, true) << "\n";
+      << pad("precision", 11, true) << pad("recall", 9, true) << pad("exact", 9, true) << pad("95% CI", 15, true)
+      << "\n";
   for (const auto& s : report.per_action) {
     out << pad(s.action, 16) << pad(std::to_string(s.expected), 10, true) << pad(std::to_string(s.predicted), 10, true)
         << pad(std::to_string(s.correct), 9, true) << pad(percent(s.precision()), 11, true)
-        << pad(percent(s.recall()), 9, true) << "\n";
+        << pad(percent(s.recall()), 9, true)
+        << pad(s.expected == 0 ? std::string("-") : percent(static_cast<double>(s.exact) / s.expected), 9, true)
+        << pad(s.expected == 0 ? std::string("-") : interval_text(s.exact_interval()), 15, true) << "\n";
   }
   if (!report.mismatches.empty()) {
     out << "\nmismatches:\n";
     for (const auto& m : report.mismatches) {
       out << "  line " << m.line << ": " << dump(json(m.text)) << "\n"
-          << "    " << m.why << "\n"
+          << "    " << m.why << (m.unasked_write ? "  [WRITE NOT ASKED FOR]" : "") << "\n"
           << "    expected " << dump(m.expected) << "\n"
           << "    got      " << dump(m.got) << "\n";
     }
@@ -188,18 +224,30 @@ std::string format_report(const EvalReport& report) {
 nlohmann::json to_json(const EvalReport& report) {
   json per_action = json::object();
   for (const auto& s : report.per_action) {
+    const Interval ci = s.exact_interval();
     per_action[s.action] = {{"expected", s.expected},   {"predicted", s.predicted},
                             {"correct", s.correct},     {"exact", s.exact},
-                            {"precision", s.precision()}, {"recall", s.recall()}};
+                            {"precision", s.precision()}, {"recall", s.recall()},
+                            {"exact_ci95", {ci.low, ci.high}}};
+  }
+  json confusion = json::object();
+  for (const auto& [want, row] : report.confusion) {
+    for (const auto& [have, count] : row) {
+      confusion[want][have] = count;
+    }
   }
   json mismatches = json::array();
   for (const auto& m : report.mismatches) {
     mismatches.push_back(
-        {{"line", m.line}, {"text", m.text}, {"expected", m.expected}, {"got", m.got}, {"why", m.why}});
+        {{"line", m.line}, {"text", m.text}, {"expected", m.expected}, {"got", m.got}, {"why", m.why},
+         {"unasked_write", m.unasked_write}});
   }
   return {{"total", report.total},
           {"exact", report.exact},
           {"accuracy", report.accuracy()},
+          {"accuracy_ci95", {report.accuracy_interval().low, report.accuracy_interval().high}},
+          {"unasked_writes", report.unasked_writes},
+          {"confusion", confusion},
           {"mean_us", report.mean_us},
           {"max_us", report.max_us},
           {"p50_us", report.p50_us},

@@ -7,6 +7,7 @@
 #include <functional>
 #include <cstdint>
 #include <istream>
+#include <map>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -17,6 +18,21 @@
 
 namespace opsgate::intent {
 
+// A 95 % confidence interval for a proportion (0..1 on both ends).
+struct Interval {
+  double low = 0.0;
+  double high = 1.0;
+};
+
+// Wilson's score interval for `successes` out of `n` (z = 1.96 for 95 %):
+// unlike the normal approximation it stays inside 0..1 and is honest at
+// 0/n and n/n, which is where small per-action counts usually are.
+Interval wilson_interval(int successes, int n, double z = 1.959963984540054);
+
+// Whether an answer with this action would change something: the catalogue's
+// writes and the approval verbs (approve, deny, cancel).
+bool changes_state(const std::string& action);
+
 // One utterance the parser got wrong.
 struct Mismatch {
   int line = 0;               // 1-based line in the input
@@ -24,6 +40,7 @@ struct Mismatch {
   nlohmann::json expected;    // the "expect" object
   nlohmann::json got;         // to_json(ParseResult)
   std::string why;            // "action: expected restart, got clarify" / "param env: ..."
+  bool unasked_write = false; // the answer changes state and is not what the label asked for
 };
 
 // Action-level counts for one label ("restart", "clarify", "none", ...).
@@ -35,6 +52,8 @@ struct ActionScore {
   int exact = 0;      // lines labelled with this action answered exactly (action and params)
   double precision() const { return predicted == 0 ? 1.0 : static_cast<double>(correct) / predicted; }
   double recall() const { return expected == 0 ? 1.0 : static_cast<double>(correct) / expected; }
+  // Exact-match accuracy over the lines labelled with this action, and its Wilson interval.
+  Interval exact_interval() const { return wilson_interval(exact, expected); }
 };
 
 // The score of one run over one file.
@@ -48,6 +67,11 @@ struct EvalReport {
   double max_us = 0.0;
   double p50_us = 0.0;
   double p95_us = 0.0;
+  // Writes (and approve/deny/cancel) answered where the label asked for something
+  // else: a read, none, clarify, another write, or the same write with other params.
+  int unasked_writes = 0;
+  // confusion[expected][answered] = lines; every label and answer appears.
+  std::map<std::string, std::map<std::string, int>> confusion;
   int action_right = 0;   // lines whose action (or clarify/none) was right
   int params_right = 0;   // ... and whose params were right too
   // Language-model use (zero without an llm parser). Unknown token counts are not added.
@@ -58,6 +82,7 @@ struct EvalReport {
   double cost_usd = 0.0;
 
   double accuracy() const { return total == 0 ? 0.0 : static_cast<double>(exact) / total; }
+  Interval accuracy_interval() const { return wilson_interval(exact, total); }
   // Of the lines whose action was right, how many had every expected param right.
   double param_accuracy() const { return action_right == 0 ? 0.0 : static_cast<double>(params_right) / action_right; }
 };
@@ -83,7 +108,8 @@ struct VariantReport {
 // report.csv: one row per variant and action (and an "(all)" row per variant).
 void write_csv(const std::vector<VariantReport>& variants, std::ostream& out);
 // report.html: self-contained (inline CSS and SVG, no external assets): a
-// summary table, a bar chart per variant, per-action tables and the misses.
+// summary table, a bar chart per variant, per-action tables with Wilson
+// intervals, a confusion matrix (label × answer) per variant and the misses.
 std::string render_html(const std::vector<VariantReport>& variants, const std::string& dataset);
 
 // A readable table: accuracy, timing, per-action precision/recall, mismatches.

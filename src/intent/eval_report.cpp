@@ -19,6 +19,9 @@ std::string fixed(double v, int digits) {
 
 std::string pct(double ratio) { return fixed(ratio * 100.0, 1) + "%"; }
 
+std::string ci_text(const Interval& ci) { return fixed(ci.low * 100.0, 1) + "–" + fixed(ci.high * 100.0, 1) + "%"; }
+
+
 std::string csv_field(const std::string& text) {
   if (text.find_first_of(",\"\r\n") == std::string::npos) {
     return text;
@@ -97,6 +100,40 @@ std::string bar_chart(const std::vector<std::tuple<std::string, double, std::str
   return svg.str();
 }
 
+// Label × answer counts: the diagonal is right, the rest says what each label
+// was mistaken for. Cells that change state where the label did not ask for
+// that action are marked, since those are the misses that matter most.
+std::string confusion_matrix(const EvalReport& r) {
+  std::set<std::string> answers;
+  for (const auto& [want, row] : r.confusion) {
+    for (const auto& [have, count] : row) {
+      answers.insert(have);
+    }
+  }
+  std::ostringstream h;
+  h << "<h3>Confusion matrix</h3><p class=\"sub\">Rows: the label; columns: the answer (action only). "
+       "Red cells: a write answered where the label asked for something else.</p>"
+       "<div class=\"wide\"><table class=\"confusion\"><tr><th>label \\ answer</th>";
+  for (const auto& have : answers) {
+    h << "<th><span>" << html(have) << "</span></th>";
+  }
+  h << "<th>total</th></tr>";
+  for (const auto& [want, row] : r.confusion) {
+    int total = 0;
+    h << "<tr><td>" << html(want) << "</td>";
+    for (const auto& have : answers) {
+      const auto it = row.find(have);
+      const int count = it == row.end() ? 0 : it->second;
+      total += count;
+      const char* cls = count == 0 ? "" : have == want ? " class=\"diag\"" : changes_state(have) ? " class=\"unasked\"" : " class=\"off\"";
+      h << "<td" << cls << ">" << (count == 0 ? std::string("·") : std::to_string(count)) << "</td>";
+    }
+    h << "<td>" << total << "</td></tr>";
+  }
+  h << "</table></div>";
+  return h.str();
+}
+
 constexpr const char* kStyle = R"(
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1c2430;margin:2rem auto;max-width:1100px;padding:0 1rem}
 h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2.2rem;border-bottom:1px solid #dde3ea;padding-bottom:.3rem}
@@ -109,6 +146,9 @@ tr.best td{background:#f1f8e9}.good{color:#2e7d32;font-weight:600}.warn{color:#b
 details{margin:.4rem 0 1rem}summary{cursor:pointer;color:#37474f}
 .miss{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;white-space:normal;text-align:left}
 .miss td{text-align:left;white-space:normal;vertical-align:top}code{background:#f5f7fa;padding:0 .25rem;border-radius:3px}
+.wide{overflow-x:auto}.confusion th,.confusion td{padding:.25rem .4rem;text-align:center}.confusion td:first-child{text-align:left}
+.confusion th span{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:500}
+.confusion .diag{background:#e8f5e9;font-weight:600}.confusion .off{background:#fff8e1}.confusion .unasked{background:#ffcdd2;color:#b71c1c;font-weight:700}
 )";
 
 std::string grade(double ratio) {
@@ -120,19 +160,23 @@ std::string grade(double ratio) {
 
 void write_csv(const std::vector<VariantReport>& variants, std::ostream& out) {
   out << "variant,description,action,expected,predicted,correct,exact,exact_accuracy,param_accuracy,precision,recall,"
-         "latency_p50_us,latency_p95_us,llm_calls,tokens_in,tokens_out,cost_usd,misses\r\n";
+         "latency_p50_us,latency_p95_us,llm_calls,tokens_in,tokens_out,cost_usd,misses,exact_ci95_low,exact_ci95_high,"
+         "unasked_writes\r\n";
   for (const auto& v : variants) {
     const EvalReport& r = v.report;
     out << csv_field(v.name) << "," << csv_field(v.description) << ",(all)," << r.total << "," << r.total << ","
         << r.action_right << "," << r.exact << "," << fixed(r.accuracy(), 4) << "," << fixed(r.param_accuracy(), 4)
         << ",,," << fixed(r.p50_us, 1) << "," << fixed(r.p95_us, 1) << "," << r.llm_calls << "," << r.tokens_in << ","
-        << r.tokens_out << "," << fixed(r.cost_usd, 6) << "," << r.mismatches.size() << "\r\n";
+        << r.tokens_out << "," << fixed(r.cost_usd, 6) << "," << r.mismatches.size() << ","
+        << fixed(r.accuracy_interval().low, 4) << "," << fixed(r.accuracy_interval().high, 4) << "," << r.unasked_writes
+        << "\r\n";
     for (const auto& s : r.per_action) {
       const double exact_acc = s.expected == 0 ? 0.0 : static_cast<double>(s.exact) / s.expected;
       const double param_acc = s.correct == 0 ? 0.0 : static_cast<double>(s.exact) / s.correct;
       out << csv_field(v.name) << "," << csv_field(v.description) << "," << csv_field(s.action) << "," << s.expected
           << "," << s.predicted << "," << s.correct << "," << s.exact << "," << fixed(exact_acc, 4) << ","
-          << fixed(param_acc, 4) << "," << fixed(s.precision(), 4) << "," << fixed(s.recall(), 4) << ",,,,,,,"
+          << fixed(param_acc, 4) << "," << fixed(s.precision(), 4) << "," << fixed(s.recall(), 4) << ",,,,,,,,"
+          << fixed(s.exact_interval().low, 4) << "," << fixed(s.exact_interval().high, 4) << ","
           << "\r\n";
     }
   }
@@ -154,7 +198,8 @@ std::string render_html(const std::vector<VariantReport>& variants, const std::s
       best = i;
     }
   }
-  h << "<h2>Variants</h2><table><tr><th>variant</th><th>exact match</th><th>param accuracy</th>"
+  h << "<h2>Variants</h2><table><tr><th>variant</th><th>exact match</th><th>95% CI (Wilson)</th>"
+       "<th>writes not asked for</th><th>param accuracy</th>"
        "<th>clarify P / R</th><th>none P / R</th><th>latency p50</th><th>p95</th><th>LLM calls</th>"
        "<th>tokens in / out</th><th>cost (USD)</th><th>misses</th></tr>";
   for (std::size_t i = 0; i < variants.size(); ++i) {
@@ -162,7 +207,9 @@ std::string render_html(const std::vector<VariantReport>& variants, const std::s
     const EvalReport& r = v.report;
     h << "<tr" << (i == best && variants.size() > 1 ? " class=\"best\"" : "") << "><td><b>" << html(v.name)
       << "</b><br><small>" << html(v.description) << "</small></td><td>" << grade(r.accuracy()) << " <small>("
-      << r.exact << "/" << r.total << ")</small></td><td>" << pct(r.param_accuracy()) << "</td><td>"
+      << r.exact << "/" << r.total << ")</small></td><td>" << ci_text(r.accuracy_interval()) << "</td><td>"
+      << (r.unasked_writes == 0 ? std::string("0") : "<span class=\"bad\">" + std::to_string(r.unasked_writes) + "</span>")
+      << "</td><td>" << pct(r.param_accuracy()) << "</td><td>"
       << pr(r, "clarify") << "</td><td>" << pr(r, "none") << "</td><td>" << latency(r.p50_us) << "</td><td>"
       << latency(r.p95_us) << "</td><td>" << r.llm_calls
       << (r.llm_degraded > 0 ? " <small>(" + std::to_string(r.llm_degraded) + " degraded)</small>" : "") << "</td><td>"
@@ -189,15 +236,21 @@ std::string render_html(const std::vector<VariantReport>& variants, const std::s
       rows.emplace_back(s.action, acc, pct(acc) + " (" + std::to_string(s.exact) + "/" + std::to_string(s.expected) + ")");
     }
     h << bar_chart(rows, "Exact match per expected action");
+    h << "<p class=\"sub\">Exact match " << pct(r.accuracy()) << " (" << r.exact << "/" << r.total
+      << "), 95% Wilson interval " << ci_text(r.accuracy_interval()) << "; writes not asked for: " << r.unasked_writes
+      << ".</p>";
     h << "<table><tr><th>action</th><th>expected</th><th>answered</th><th>action right</th><th>exact</th>"
-         "<th>param accuracy</th><th>precision</th><th>recall</th></tr>";
+         "<th>exact %</th><th>95% CI (Wilson)</th><th>param accuracy</th><th>precision</th><th>recall</th></tr>";
     for (const auto& s : r.per_action) {
       h << "<tr><td>" << html(s.action) << "</td><td>" << s.expected << "</td><td>" << s.predicted << "</td><td>"
         << s.correct << "</td><td>" << s.exact << "</td><td>"
+        << (s.expected == 0 ? std::string("–") : pct(static_cast<double>(s.exact) / s.expected)) << "</td><td>"
+        << (s.expected == 0 ? std::string("–") : ci_text(s.exact_interval())) << "</td><td>"
         << (s.correct == 0 ? std::string("–") : pct(static_cast<double>(s.exact) / s.correct)) << "</td><td>"
         << pct(s.precision()) << "</td><td>" << pct(s.recall()) << "</td></tr>";
     }
     h << "</table>";
+    h << confusion_matrix(r);
     if (r.mismatches.empty()) {
       h << "<p class=\"good\">No misses.</p>";
       continue;
@@ -206,7 +259,8 @@ std::string render_html(const std::vector<VariantReport>& variants, const std::s
       << " miss" << (r.mismatches.size() == 1 ? "" : "es") << "</summary><table class=\"miss\"><tr><th>line</th>"
       << "<th>text</th><th>why</th><th>expected</th><th>got</th></tr>";
     for (const auto& m : r.mismatches) {
-      h << "<tr><td>" << m.line << "</td><td>" << html(m.text) << "</td><td>" << html(m.why) << "</td><td>"
+      h << "<tr><td>" << m.line << "</td><td>" << html(m.text) << "</td><td>" << html(m.why)
+        << (m.unasked_write ? " <span class=\"bad\">write not asked for</span>" : "") << "</td><td>"
         << html(dump(m.expected)) << "</td><td>" << html(dump(m.got)) << "</td></tr>";
     }
     h << "</table></details>";

@@ -5,6 +5,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "src/intent/nlu_fuzzy.hpp"
+
 namespace opsgate::intent::nlu {
 
 namespace {
@@ -36,7 +38,7 @@ constexpr Row kRows[] = {
     {"deployment", C::deploy_soft}, {"deploys", C::deploy_soft},
     {"upgrade", C::upgrade}, {"update", C::upgrade},
     {"redeploy", C::redeploy},
-    {"rollback", C::undo}, {"roll back", C::undo}, {"roll it back", C::undo}, {"revert", C::undo},
+    {"rollback", C::undo}, {"roll back", C::undo}, {"roll-back", C::undo}, {"roll-out", C::deploy}, {"roll it back", C::undo}, {"revert", C::undo},
     {"undo", C::undo}, {"go back", C::undo}, {"downgrade", C::undo},
 
     // --- rollout status
@@ -48,6 +50,10 @@ constexpr Row kRows[] = {
     {"succeeded", C::status_done}, {"successful", C::status_done}, {"progress", C::status_done},
     {"in progress", C::status_done}, {"still rolling", C::status_done}, {"rolled out", C::status_done},
     {"land", C::status_done}, {"landed", C::status_done}, {"find out", C::neutral},
+    {"rolling out", C::status_done}, {"still rolling out", C::status_done}, {"deploying", C::status_done},
+    {"updated", C::status_done}, {"where are we with", C::status_done}, {"how far", C::status_done},
+    {"how far along", C::status_done}, {"make it to", C::status_done}, {"made it to", C::status_done},
+    {"whats live", C::running}, {"what is live", C::running},
     {"running", C::running}, {"whats running", C::running}, {"what is running", C::running},
     {"version", C::version_word}, {"versions", C::version_word}, {"tag", C::version_word},
     {"image", C::version_word}, {"build", C::version_word}, {"image tag", C::version_word},
@@ -89,6 +95,9 @@ constexpr Row kRows[] = {
     {"touched", C::past_write}, {"recycled", C::past_write}, {"rebooted", C::past_write},
     {"what changed", C::changed}, {"whats changed", C::changed}, {"what has changed", C::changed},
     {"recent changes", C::changed}, {"changes to", C::changed}, {"changed", C::past_write},
+    {"was done", C::changed}, {"were done", C::changed}, {"done to", C::changed}, {"opsgate done", C::changed},
+    {"you done", C::changed}, {"did you do", C::changed}, {"have you done", C::changed},
+    {"recent actions", C::audit_word}, {"actions on", C::audit_word}, {"actions taken", C::audit_word},
     {"how many times", C::how_often}, {"how often", C::how_often},
 
     // --- metrics
@@ -101,6 +110,8 @@ constexpr Row kRows[] = {
     {"5xx", C::metric, "error_rate"}, {"5xx rate", C::metric, "error_rate"}, {"5xxs", C::metric, "error_rate"},
     {"5xx errors", C::metric, "error_rate"}, {"500 rate", C::metric, "error_rate"},
     {"error %", C::metric, "error_rate"}, {"success rate", C::metric, "error_rate"},
+    {"failed requests", C::metric, "error_rate"}, {"failing requests", C::metric, "error_rate"},
+    {"request failures", C::metric, "error_rate"}, {"errors ratio", C::metric, "error_rate"},
     {"p99", C::metric, "latency_p99"}, {"p99 latency", C::metric, "latency_p99"},
     {"p 99", C::metric, "latency_p99"}, {"tail latency", C::metric, "latency_p99"},
     {"tail latencies", C::metric, "latency_p99"}, {"99th percentile", C::metric, "latency_p99"},
@@ -112,7 +123,8 @@ constexpr Row kRows[] = {
     {"median latency", C::metric, "latency_p50"}, {"50th percentile", C::metric, "latency_p50"},
     {"50th", C::metric, "latency_p50"}, {"latency_p50", C::metric, "latency_p50"},
     {"median response time", C::metric, "latency_p50"}, {"median response times", C::metric, "latency_p50"},
-    {"typical latency", C::metric, "latency_p50"},
+    {"typical latency", C::metric, "latency_p50"}, {"typical response time", C::metric, "latency_p50"},
+    {"typical response times", C::metric, "latency_p50"},
     {"rps", C::metric, "rps"}, {"qps", C::metric, "rps"}, {"requests per second", C::metric, "rps"},
     {"request per second", C::metric, "rps"}, {"queries per second", C::metric, "rps"},
     {"reqs per second", C::metric, "rps"}, {"req per second", C::metric, "rps"}, {"req s", C::metric, "rps"},
@@ -156,6 +168,9 @@ constexpr Row kRows[] = {
     {"struggling", C::symptom}, {"melting", C::symptom}, {"melting down", C::symptom},
     {"keeps restarting", C::symptom}, {"restarting", C::symptom}, {"oom", C::symptom},
     {"oomkilled", C::symptom}, {"out of memory", C::symptom}, {"overloaded", C::symptom},
+    {"spiking", C::symptom}, {"spikes", C::symptom}, {"spiked", C::symptom}, {"through the roof", C::symptom},
+    {"flapping", C::symptom}, {"exploding", C::symptom}, {"tanking", C::symptom}, {"blowing up", C::symptom},
+    {"somethings off", C::health}, {"something is off", C::health}, {"something off", C::health},
     {"throwing", C::symptom_verb}, {"returning", C::symptom_verb}, {"spitting", C::symptom_verb},
     {"spitting out", C::symptom_verb}, {"seeing", C::symptom_verb}, {"getting", C::symptom_verb},
     {"serving", C::symptom_verb}, {"lots of", C::symptom_verb}, {"tons of", C::symptom_verb},
@@ -181,6 +196,8 @@ constexpr Row kRows[] = {
     {"was there", C::read_verb}, {"tell me", C::read_verb}, {"how", C::read_verb}, {"hows", C::read_verb},
     {"how is", C::read_verb}, {"how are", C::read_verb}, {"lookup", C::read_verb}, {"look up", C::read_verb},
     {"current", C::read_verb}, {"anything", C::read_verb},
+    {"stop", C::vague}, {"fix", C::vague}, {"kill", C::vague}, {"halt", C::vague}, {"make it stop", C::vague},
+    {"sort out", C::vague}, {"sort it out", C::vague}, {"deal with", C::vague}, {"handle", C::vague},
 
     // --- meta
     {"approve", C::approve}, {"approve request", C::approve}, {"accept", C::approve}, {"lgtm", C::approve},
@@ -217,7 +234,67 @@ const std::unordered_map<std::string, LexEntry>& table() {
 
 bool in(const std::unordered_set<std::string_view>& set, std::string_view word) { return set.count(word) > 0; }
 
+// The words a typo is corrected to: the verbs and nouns a request turns on.
+// Short or common words are left out ("sale" must not become "scale").
+constexpr std::string_view kKeywords[] = {
+    "restart", "bounce",   "deploy", "rollback", "revert",  "scale",  "replicas", "rollout", "status",
+    "logs",    "error",    "errors", "warnings", "latency", "memory", "traffic",  "throughput", "alerts",
+    "firing",  "approvals",
+};
+
 }  // namespace
+
+std::optional<std::string> verb_of_gerund(std::string_view word) {
+  if (word.size() < 6 || word.substr(word.size() - 3) != "ing") {
+    return std::nullopt;
+  }
+  const std::string stem(word.substr(0, word.size() - 3));
+  const auto& t = table();
+  for (std::string candidate : {stem, stem + "e", stem.substr(0, stem.size() - 1)}) {
+    if (auto it = t.find(candidate); it != t.end() && it->second.meaning != C::neutral) {
+      return candidate;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string_view> keyword_for_typo(std::string_view word) {
+  if (word.size() < 4) {
+    return std::nullopt;
+  }
+  std::optional<std::string_view> found;
+  for (std::string_view k : kKeywords) {
+    if (k == word) {
+      return std::nullopt;
+    }
+    if (edit_distance(word, k, 1) != 1) {
+      continue;
+    }
+    if (word.size() == 4 && k.size() == 4) {
+      // Four letters: a swap ("lgos") or a lost letter ("eror"), never a
+      // changed letter ("logo").
+      std::string a(word);
+      std::string b(k);
+      std::sort(a.begin(), a.end());
+      std::sort(b.begin(), b.end());
+      if (a != b) {
+        continue;
+      }
+    }
+    if (found) {
+      return std::nullopt;  // two keywords as close: not a typo we can read
+    }
+    found = k;
+  }
+  return found;
+}
+
+bool is_question_opener(std::string_view word) {
+  static const std::unordered_set<std::string_view> kOpeners{
+      "is", "are", "has", "have", "did", "does", "do", "was", "were", "where", "how", "when", "why",
+      "hows", "wheres", "whens", "whys", "isnt", "arent", "hasnt", "didnt", "will", "whats", "what", "which"};
+  return in(kOpeners, word);
+}
 
 std::optional<PhraseMatch> match_phrase(std::span<const std::string> words, std::size_t i) {
   const auto& t = table();
@@ -281,6 +358,7 @@ bool is_polite(std::string_view word) {
       "now", "hey", "hi", "hello", "ok", "okay", "so", "opsgate", "bot", "then", "also", "try", "yo",
       "alright", "asap", "immediately", "maybe", "perhaps", "and", "ill", "gonna",
       "someone", "somebody", "time", "right", "away", "again", "folks", "team", "guys", "all",
+      "mind", "mate",
   };
   return in(kPolite, word);
 }

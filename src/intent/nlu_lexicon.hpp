@@ -60,6 +60,7 @@ enum class Concept : std::uint8_t {
   investigate,        // "investigate", "look into": explicit, asks for a target
   health,             // "what's going on with", "how is X doing": needs a target
   read_verb,          // "show", "what", "any": a question or a read
+  vague,              // "stop", "fix", "make it stop": an imperative that names nothing we do
   // Meta.
   approve,
   deny,
@@ -86,6 +87,20 @@ inline constexpr std::size_t kMaxPhraseWords = 4;
 // The longest built-in phrase starting at words[i] (words are normalised:
 // lowercase, apostrophes resolved).
 std::optional<PhraseMatch> match_phrase(std::span<const std::string> words, std::size_t i);
+
+// Everyday inflections and typos of the vocabulary's content words, so the
+// table lists each meaning once:
+// - the verb a gerund stands for ("bouncing" -> "bounce", "shipping" ->
+//   "ship"), when that verb is in the table;
+// - the content word a typo stands for ("restrat" -> "restart", "lgos" ->
+//   "logs"): one edit (a swap of neighbours counts one) from exactly one
+//   keyword; four-letter words only by a swap. Callers only ask for words
+//   that are nothing else (not a name, not a known word).
+std::optional<std::string> verb_of_gerund(std::string_view word);
+std::optional<std::string_view> keyword_for_typo(std::string_view word);
+
+// Whether a word starts a yes/no or wh- question ("is", "has", "where").
+bool is_question_opener(std::string_view word);
 
 // Words that carry no meaning for any action ("the", "service", "please"):
 // never an unknown target, never counted as noise.

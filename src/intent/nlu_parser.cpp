@@ -1,6 +1,7 @@
 #include "src/intent/nlu_parser.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -37,7 +38,6 @@ using nlu::Concept;
 using nlu::Word;
 
 constexpr std::string_view kParserName = "nlu";
-constexpr std::size_t kMaxReasonBytes = 300;
 constexpr std::size_t kMaxContainsBytes = 200;
 constexpr std::size_t kMaxQueryBytes = 2000;
 
@@ -164,25 +164,89 @@ std::string verb_text(std::string_view action) {
   return std::string(action);
 }
 
-// "promql: <query>", "PromQL query: <query>", "run promql: <query>": the
-// query is everything after the colon, untouched.
+// Lowercase words of a text (letters and digits), for cue checks.
+std::vector<std::string> plain_words(std::string_view text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) != 0) {
+      cur += static_cast<char>(std::tolower(c));
+    } else if (!cur.empty()) {
+      out.push_back(std::move(cur));
+      cur.clear();
+    }
+  }
+  if (!cur.empty()) {
+    out.push_back(std::move(cur));
+  }
+  return out;
+}
+
+bool any_of_words(const std::vector<std::string>& words, std::span<const std::string_view> set) {
+  return std::any_of(words.begin(), words.end(),
+                     [&](const std::string& w) { return std::find(set.begin(), set.end(), w) != set.end(); });
+}
+
+// PromQL has brackets, or is one metric name ("up").
+bool looks_like_promql(std::string_view q) {
+  if (q.find_first_of("({[") != std::string_view::npos) {
+    return true;
+  }
+  return !q.empty() && std::all_of(q.begin(), q.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == ':';
+  }) && std::isdigit(static_cast<unsigned char>(q.front())) == 0;
+}
+
+// A PromQL query given the ways people paste one, the query untouched:
+// - after a label and a colon: "promql: <q>", "prometheus query: <q>",
+//   "can you run this promql: <q>" (a label without "promql" needs a query
+//   that looks like one);
+// - in a code block: "```<q>```", "```promql\n<q>\n```";
+// - in backticks with a cue ("run `<q>`", "promql `<q>`"), or with PromQL
+//   brackets and no word about logs ("`sum(rate(x[5m]))`").
 std::optional<std::string> promql_query(std::string_view body) {
+  static constexpr std::string_view kLabels[] = {"promql", "query", "prometheus", "prom", "pql"};
+  static constexpr std::string_view kPromql[] = {"promql"};
+  static constexpr std::string_view kCues[] = {"promql", "query", "prometheus", "prom", "pql",
+                                               "run",    "eval",  "evaluate",   "execute"};
+  static constexpr std::string_view kLogs[] = {"log", "logs", "grep", "containing", "contains", "lines", "search", "find"};
+  if (const auto open = body.find("```"); open != std::string_view::npos) {
+    const auto close = body.find("```", open + 3);
+    if (close != std::string_view::npos) {
+      const std::string_view inside = nlu::unwrap_code(body.substr(open, close + 3 - open));
+      const auto outside = plain_words(std::string(body.substr(0, open)) + " " + std::string(body.substr(close + 3)));
+      if (!inside.empty() && !any_of_words(outside, kLogs)) {
+        return std::string(inside);
+      }
+      return std::nullopt;
+    }
+  }
   constexpr std::size_t kLead = 48;
-  const std::string head = to_lower(body.substr(0, std::min(body.size(), kLead)));
-  const std::size_t at = head.find("promql");
-  if (at == std::string::npos) {
-    return std::nullopt;
+  if (const auto colon = body.find(':'); colon != std::string_view::npos && colon <= kLead) {
+    const auto label = plain_words(body.substr(0, colon));
+    const std::string_view q = nlu::unwrap_code(body.substr(colon + 1));
+    if (any_of_words(label, kPromql)) {
+      return std::string(q);
+    }
+    if (!label.empty() && label.size() <= 6 && any_of_words(label, kLabels) && looks_like_promql(q)) {
+      return std::string(q);
+    }
   }
-  std::size_t i = at + 6;
-  while (i < body.size() && body[i] == ' ') ++i;
-  if (to_lower(body.substr(i, 5)) == "query") {
-    i += 5;
-    while (i < body.size() && body[i] == ' ') ++i;
+  if (const auto open = body.find('`'); open != std::string_view::npos) {
+    const auto close = body.find('`', open + 1);
+    if (close != std::string_view::npos && close > open + 1) {
+      const std::string_view inside = nlu::trim(body.substr(open + 1, close - open - 1));
+      const auto outside = plain_words(std::string(body.substr(0, open)) + " " + std::string(body.substr(close + 1)));
+      if (any_of_words(outside, kLogs)) {
+        return std::nullopt;
+      }
+      if ((any_of_words(outside, kCues) && looks_like_promql(inside)) || inside.find_first_of("({[") != std::string_view::npos) {
+        return std::string(inside);
+      }
+    }
   }
-  if (i >= body.size() || body[i] != ':') {
-    return std::nullopt;
-  }
-  return std::string(nlu::trim(body.substr(i + 1)));
+  return std::nullopt;
 }
 
 enum class Kind : std::uint8_t { word, phrase, target, env, duration, number, version, quote };
@@ -218,6 +282,8 @@ class Analysis {
     for (const auto& w : words_) {
       norms_.push_back(w.norm);
     }
+    corrected_.assign(norms_.size(), false);
+    normalise_words();
     build_items();
     resolve_targets();
     mute_symptom_objects();
@@ -227,6 +293,7 @@ class Analysis {
 
  private:
   // ---- building
+  void normalise_words();
   void build_items();
   std::optional<std::pair<std::int64_t, std::size_t>> match_duration(std::span<const std::string> w,
                                                                       std::size_t i) const;
@@ -271,6 +338,9 @@ class Analysis {
   std::optional<std::size_t> clause_head(int clause) const;
   std::vector<std::string> versions() const;
   bool has_version() const { return !versions().empty(); }
+  bool is_question() const;
+  bool first_person(int clause) const;
+  std::optional<std::string> desired_write(int clause, std::size_t& cue) const;
   bool number_after_to() const;
   std::optional<std::int64_t> range_seconds() const;
   const Item* unknown_word(std::size_t from) const;
@@ -287,8 +357,7 @@ class Analysis {
   std::optional<std::string> write_action(const Item& verb) const;
   ParseResult two_intents(const std::vector<Intent>& intents) const;
   ParseResult write(const Intent& intent) const;
-  ParseResult meta_with_id(const Intent& intent) const;
-  std::optional<std::string> id_after(std::size_t verb, std::size_t& id_item) const;
+  ParseResult approval_hint(const Intent& intent) const;
   std::optional<ParseResult> read() const;
   // Fills target, env and range_s for a read; returns an answer instead when
   // the message does not say enough (clarify) or is only chatter (none).
@@ -304,6 +373,7 @@ class Analysis {
   std::vector<Word> words_;
   std::vector<std::string> norms_;
   std::vector<Item> items_;
+  std::vector<bool> corrected_;    // words a typo correction changed (norms_ holds the correction)
   std::vector<int> tied_targets_;  // a typo equally close to several targets
   std::string tied_word_;
 };
@@ -371,6 +441,45 @@ std::optional<std::pair<std::int64_t, std::size_t>> Analysis::match_duration(std
     }
   }
   return std::nullopt;
+}
+
+// Everyday inflection and typing, mapped onto the one vocabulary before
+// anything is matched, so the tables list each meaning once.
+void Analysis::normalise_words() {
+  for (std::size_t i = 0; i < norms_.size(); ++i) {
+    if (words_[i].quoted) {
+      continue;
+    }
+    std::string& n = norms_[i];
+    if (n == "u") {
+      n = "you";  // "what can u do"
+      continue;
+    }
+    if ((n == "sec" || n == "secs") && i > 0 && norms_[i - 1] == "per") {
+      n = "second";  // "req per sec"
+      continue;
+    }
+    // "would you mind bouncing the pods": the gerund after "mind" is the request.
+    if (i > 0 && norms_[i - 1] == "mind") {
+      if (auto verb = nlu::verb_of_gerund(n)) {
+        n = *verb;
+      }
+      continue;
+    }
+    // A typo of a content word ("restrat", "lgos"), only for a word that is
+    // nothing else: not a known word, not a name or a near miss of one.
+    const std::span<const std::string> one(&n, 1);
+    if (!is_name_like(n) || nlu::is_filler(n) || nlu::is_polite(n) || nlu::match_phrase(one, 0) ||
+        vocabulary_.targets.count(n) > 0 || vocabulary_.envs.count(n) > 0 ||
+        nlu::closest(n, vocabulary_.target_spellings, 5, 6, 2).outcome != nlu::FuzzyResult::Outcome::none ||
+        nlu::closest(n, vocabulary_.env_spellings, 5, 6, 1).outcome != nlu::FuzzyResult::Outcome::none) {
+      continue;
+    }
+    if (auto keyword = nlu::keyword_for_typo(n)) {
+      n = std::string(*keyword);
+      corrected_[i] = true;
+    }
+  }
 }
 
 void Analysis::build_items() {
@@ -458,6 +567,8 @@ void Analysis::build_items() {
       item.meaning = lex->entry.meaning;
       item.value = lex->entry.value;
       item.last = i + lex_len;
+      item.fuzzy = std::any_of(corrected_.begin() + static_cast<std::ptrdiff_t>(i),
+                               corrected_.begin() + static_cast<std::ptrdiff_t>(i + lex_len), [](bool c) { return c; });
       item.text = w.raw;
       items_.push_back(std::move(item));
       i += lex_len;
@@ -591,6 +702,55 @@ std::optional<std::size_t> Analysis::clause_head(int clause) const {
       continue;
     }
     return k;
+  }
+  return std::nullopt;
+}
+
+bool Analysis::is_question() const {
+  if (has(Concept::read_verb) || (!body_.empty() && body_.back() == '?')) {
+    return true;
+  }
+  return !norms_.empty() && nlu::is_question_opener(norms_.front());
+}
+
+// "I'll restart my laptop", "let's scale back the meeting": the speaker's own
+// things, not a request to us.
+bool Analysis::first_person(int clause) const {
+  return std::any_of(items_.begin(), items_.end(), [&](const Item& it) {
+    if (it.kind != Kind::word || (clause >= 0 && it.clause != clause)) {
+      return false;
+    }
+    const std::string& n = norms_[it.first];
+    return n == "i" || n == "ill" || n == "im" || n == "ive" || n == "lets" || n == "my" || n == "mine";
+  });
+}
+
+// A need rather than a command: "search needs 4 replicas in staging", "we
+// should have 8 checkout pods in prod", "we need inventory 2.6.0 in staging".
+// A wish word, then a replica count or a version; never in a question.
+std::optional<std::string> Analysis::desired_write(int clause, std::size_t& cue) const {
+  if (is_question()) {
+    return std::nullopt;
+  }
+  static constexpr std::string_view kWish[] = {"need", "needs", "should", "want", "wants", "like", "make", "run", "keep"};
+  for (std::size_t k = 0; k < items_.size(); ++k) {
+    if (items_[k].clause != clause || items_[k].kind != Kind::word ||
+        std::find(std::begin(kWish), std::end(kWish), norms_[items_[k].first]) == std::end(kWish)) {
+      continue;
+    }
+    for (std::size_t j = k + 1; j < items_.size() && items_[j].clause == clause; ++j) {
+      if (items_[j].kind == Kind::number &&
+          (concept_at(j + 1, Concept::replica_word) ||
+           (j + 1 < items_.size() && items_[j + 1].kind == Kind::target && concept_at(j + 2, Concept::replica_word)))) {
+        cue = k;
+        return "scale";
+      }
+      if (items_[j].kind == Kind::version && !distinct(Kind::target).empty()) {
+        cue = k;
+        return "rollout.deploy";
+      }
+    }
+    return std::nullopt;
   }
   return std::nullopt;
 }
@@ -755,11 +915,18 @@ std::vector<Intent> Analysis::imperative_intents() const {
       break;
     }
     // "checkout needs a restart in prod"
+    const std::size_t before = out.size();
     for (std::size_t k = 2; k < items_.size(); ++k) {
       if (items_[k].clause == c && concept_at(k, Concept::restart) && word_at(k - 1, "a") &&
           (word_at(k - 2, "needs") || word_at(k - 2, "need"))) {
         add(k);
         break;
+      }
+    }
+    std::size_t cue = 0;
+    if (out.size() == before && std::none_of(out.begin(), out.end(), [c](const Intent& in) { return in.clause == c; })) {
+      if (auto action = desired_write(c, cue)) {
+        out.push_back({*action, cue, c});
       }
     }
   }
@@ -788,6 +955,11 @@ std::optional<std::string> Analysis::write_action(const Item& verb) const {
       // "ship", "push", "release" are also nouns: a write needs a version, or
       // a target and an environment.
       if (has_version() || (!distinct(Kind::target).empty() && !distinct(Kind::env).empty())) {
+        return "rollout.deploy";
+      }
+      // "ship it to prod": a deploy of something unnamed, which asks which.
+      if (const auto k = static_cast<std::size_t>(&verb - items_.data());
+          word_at(k + 1, "it") || word_at(k + 1, "this") || word_at(k + 1, "that")) {
         return "rollout.deploy";
       }
       return std::nullopt;
@@ -839,6 +1011,9 @@ ParseResult Analysis::write(const Intent& intent) const {
                    names);
   }
   if (targets.empty()) {
+    if (distinct(Kind::env).empty() && first_person(-1)) {
+      return none();  // "I'll restart my laptop": news, not a request with a missing target
+    }
     return missing_target(intent.action, verb + 1);
   }
   params["target"] = inventory_.targets()[static_cast<std::size_t>(targets.front())].name;
@@ -856,8 +1031,9 @@ ParseResult Analysis::write(const Intent& intent) const {
   }
   double confidence = kNluConfident;
   const Concept c = items_[verb].meaning;
-  if (c == Concept::scale_soft || c == Concept::deploy_soft || c == Concept::upgrade) {
-    confidence = kNluExplicit;
+  if (c == Concept::scale_soft || c == Concept::deploy_soft || c == Concept::upgrade ||
+      items_[verb].kind != Kind::phrase) {
+    confidence = kNluExplicit;  // a softer verb, or a need ("cart needs 4 replicas")
   }
 
   if (spec.name == "scale") {
@@ -916,73 +1092,14 @@ ParseResult Analysis::write(const Intent& intent) const {
   return request(spec.name, std::move(params), confidence);
 }
 
-std::optional<std::string> Analysis::id_after(std::size_t verb, std::size_t& id_item) const {
-  for (std::size_t k = verb + 1; k < items_.size(); ++k) {
-    const Item& it = items_[k];
-    if (it.kind == Kind::word) {
-      const std::string& n = norms_[it.first];
-      if (n == "request" || n == "approval" || n == "id" || n == "number" || n == "no" || n == "req" ||
-          n == "the" || n == "my" || n == "ticket" || n == "this" || n == "that") {
-        continue;
-      }
-      const std::string& raw = words_[it.first].raw;
-      const bool id_chars = raw.size() <= 32 && std::all_of(raw.begin(), raw.end(), [](char ch) {
-        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-';
-      });
-      if (id_chars && nlu::is_tag_like(raw)) {
-        id_item = k;
-        return raw;
-      }
-      return std::nullopt;
-    }
-    if (it.kind == Kind::phrase && it.meaning == Concept::approval_noun) {
-      continue;
-    }
-    if (it.kind == Kind::number) {
-      id_item = k;
-      const std::string& raw = words_[it.first].raw;
-      const bool digits = it.last == it.first + 1 &&
-                          std::all_of(raw.begin(), raw.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
-      return digits ? raw : std::to_string(it.number);
-    }
-    return std::nullopt;
-  }
-  return std::nullopt;
-}
-
-ParseResult Analysis::meta_with_id(const Intent& intent) const {
-  std::size_t id_item = 0;
-  const auto id = id_after(intent.verb, id_item);
-  if (!id) {
-    return clarify("Which request? Give its id, e.g. `" + intent.action + " 42`; `approvals` lists the pending ones.",
-                   {});
-  }
-  json params{{"id", *id}};
-  if (intent.action == "deny") {
-    // The reason is the rest of the message as typed, minus the connective.
-    std::string_view rest = nlu::trim(body_.substr(std::min(body_.size(), words_[items_[id_item].last - 1].end)));
-    while (!rest.empty() && (rest.front() == '-' || rest.front() == ':' || rest.front() == ',' ||
-                             rest.front() == '.' || rest.front() == ';')) {
-      rest = nlu::trim(rest.substr(1));
-    }
-    for (std::string_view lead : {"because of", "because", "since", "reason:", "reason", "cause", "bc", "as"}) {
-      if (rest.size() > lead.size() && to_lower(rest.substr(0, lead.size())) == lead &&
-          (rest[lead.size()] == ' ' || lead.back() == ':')) {
-        if (lead == "because of") {
-          break;  // "because of the freeze" reads better whole
-        }
-        rest = nlu::trim(rest.substr(lead.size()));
-        while (!rest.empty() && rest.front() == ':') {
-          rest = nlu::trim(rest.substr(1));
-        }
-        break;
-      }
-    }
-    if (!rest.empty()) {
-      params["reason"] = nlu::sanitize_utf8(rest, kMaxReasonBytes);
-    }
-  }
-  return request(intent.action, std::move(params), kNluExplicit);
+ParseResult Analysis::approval_hint(const Intent& intent) const {
+  // approve, deny and cancel come only from the command parser's grammar
+  // ("deny 42: reason"): a decision on someone's request is never read from
+  // loose English. What reaches this point did not fit it.
+  return clarify("To " + intent.action + " a request, write `" + intent.action + " <id>`" +
+                     (intent.action == "deny" ? std::string(" (a reason may follow)") : std::string()) +
+                     "; `approvals` lists the pending ones.",
+                 {});
 }
 
 // ------------------------------------------------------------------ reads
@@ -1063,7 +1180,9 @@ ParseResult Analysis::logs(double confidence) const {
   }
   if (!params.contains("contains")) {
     for (std::size_t k = 0; k < items_.size() && !params.contains("contains"); ++k) {
-      if (!concept_at(k, Concept::grep) && !concept_at(k, Concept::contain_word)) {
+      // "grep X for Y", "logs containing Y", "checkout logs for SIGTERM".
+      if (!concept_at(k, Concept::grep) && !concept_at(k, Concept::contain_word) &&
+          !(concept_at(k, Concept::logs_word) && word_at(k + 1, "for"))) {
         continue;
       }
       std::string text;
@@ -1131,6 +1250,7 @@ ParseResult Analysis::logs(double confidence) const {
 
 std::optional<ParseResult> Analysis::read() const {
   const bool question = has(Concept::read_verb);
+  const bool asked = is_question();
   const bool deployish = has(Concept::deploy) || has(Concept::deploy_soft) || has(Concept::upgrade) ||
                          has(Concept::redeploy) || has(Concept::restart) || has(Concept::undo);
 
@@ -1148,8 +1268,12 @@ std::optional<ParseResult> Analysis::read() const {
                                    return it.kind == Kind::phrase && it.meaning == Concept::past_write &&
                                           norms_[it.first] == "deployed";
                                  });
-  if (has(Concept::status) || (has(Concept::status_done) && deployish) ||
-      ((has(Concept::version_word) || has(Concept::running)) && question) || deployed_question ||
+  // A question about a deploy is about its progress: "how's the payments
+  // deploy going", "is the new search build out", "did 2.3.0 make it to prod".
+  const bool deploy_noun = has(Concept::deploy) || has(Concept::deploy_soft);
+  if (has(Concept::status) || (has(Concept::status_done) && (deployish || asked)) ||
+      ((has(Concept::version_word) || has(Concept::running)) && (question || (asked && !has(Concept::symptom)))) ||
+      deployed_question || (asked && deploy_noun && !has(Concept::symptom)) ||
       std::any_of(items_.begin(), items_.end(), [](const Item& it) {
         return it.kind == Kind::phrase && it.meaning == Concept::running && it.last > it.first + 1;  // "what's running"
       })) {
@@ -1169,6 +1293,17 @@ std::optional<ParseResult> Analysis::read() const {
   if (has(Concept::health)) {
     return simple_read("triage", kNluInferred, false);
   }
+  // A complaint outranks the metric it names: "cart latency is spiking",
+  // "error rate on search is through the roof"; "is pay ok?" asks the same.
+  if (has(Concept::symptom) && !asked) {
+    return simple_read("triage", kNluInferred, false);
+  }
+  if (norms_.size() >= 3 && (norms_.front() == "is" || norms_.front() == "are") && !distinct(Kind::target).empty()) {
+    static constexpr std::string_view kStates[] = {"ok", "okay", "fine", "alright", "healthy", "up", "good", "working"};
+    if (std::find(std::begin(kStates), std::end(kStates), norms_.back()) != std::end(kStates)) {
+      return simple_read("triage", kNluInferred, false);
+    }
+  }
   // Metrics named outright; "how many times has cart restarted" too.
   std::vector<std::string> named;
   for (const auto& it : items_) {
@@ -1177,7 +1312,7 @@ std::optional<ParseResult> Analysis::read() const {
       named.emplace_back(it.value);
     }
   }
-  if (named.empty() && has(Concept::how_often) && has(Concept::past_write)) {
+  if (named.empty() && has(Concept::how_often) && (has(Concept::past_write) || has(Concept::restart))) {
     named.emplace_back("restarts");
   }
   if (named.size() > 1) {
@@ -1245,12 +1380,20 @@ ParseResult Analysis::decide() const {
   if (actions.size() == 1) {
     const Intent& in = intents.front();
     if (in.action == "approve" || in.action == "deny" || in.action == "cancel") {
-      return meta_with_id(in);
+      return approval_hint(in);
     }
     return write(in);
   }
   if (auto r = read()) {
     return *r;
+  }
+  // "make it stop", "fix this", "stop it": a request with nothing we can act
+  // on: a question back, never silence, unless it is the speaker's own plan.
+  if (const auto head = clause_head(0); head && concept_at(*head, Concept::vague) && distinct(Kind::target).empty() &&
+                                        !first_person(-1)) {
+    return clarify("What should I do, and to which service? For example `restart cart in staging`, "
+                   "`roll back checkout in prod` or `error rate of cart`.",
+                   {});
   }
   return none();
 }
@@ -1278,6 +1421,16 @@ ParseResult NluParser::parse(std::string_view text) const {
   }
   if (body.empty()) {
     return ParseResult::none(std::string(kParserName));
+  }
+  if (body.find_first_not_of("? ") == std::string_view::npos) {
+    // A lone "?" (or "??") addressed to us asks what we can do.
+    ParseResult r;
+    r.kind = ParseKind::request;
+    r.request.action = "help";
+    r.request.params = json::object();
+    r.confidence = kNluExplicit;
+    r.parser = std::string(kParserName);
+    return r;
   }
   if (auto query = promql_query(body)) {
     if (query->empty()) {

@@ -330,4 +330,23 @@ std::string sanitize_utf8(std::string_view text, std::size_t max_bytes) {
   return out;
 }
 
+std::string_view unwrap_code(std::string_view text) {
+  std::string_view t = trim(text);
+  if (t.size() >= 6 && t.substr(0, 3) == "```" && t.substr(t.size() - 3) == "```") {
+    t = t.substr(3, t.size() - 6);
+    for (std::string_view tag : {"promql", "prometheus", "prom", "pql"}) {
+      if (t.size() > tag.size() && t.substr(0, tag.size()) == tag &&
+          (t[tag.size()] == '\n' || t[tag.size()] == ' ' || t[tag.size()] == '\r')) {
+        t = t.substr(tag.size());
+        break;
+      }
+    }
+    return trim(t);
+  }
+  if (t.size() >= 2 && t.front() == '`' && t.back() == '`' && t.find('`', 1) == t.size() - 1) {
+    return trim(t.substr(1, t.size() - 2));
+  }
+  return t;
+}
+
 }  // namespace opsgate::intent::nlu

@@ -36,4 +36,10 @@ std::string sanitize_utf8(std::string_view text, std::size_t max_bytes);
 
 std::string_view trim(std::string_view text);
 
+// A query as pasted: the inside of "```...```" or "`...`", without a
+// PromQL language tag on the fence ("```promql\n...", also after
+// clean_message turned the newline into a space). Other text is returned
+// trimmed and untouched.
+std::string_view unwrap_code(std::string_view text);
+
 }  // namespace opsgate::intent::nlu

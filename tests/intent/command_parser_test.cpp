@@ -113,9 +113,48 @@ TEST_SUITE("intent/command_parser") {
   TEST_CASE("deny keeps its reason, approve takes an id") {
     const auto d = parse("deny 42 because it's friday");
     REQUIRE(d.kind == ParseKind::request);
-    CHECK(d.request.params == json{{"id", "42"}, {"reason", "because it's friday"}});
+    CHECK(d.request.params == json{{"id", "42"}, {"reason", "it's friday"}});
     CHECK(parse("approve 42").request.params == json{{"id", "42"}});
     CHECK(parse("!approve").kind == ParseKind::clarify);
+  }
+
+  TEST_CASE("approval ids after words, with #, in other forms; the reason after a colon or comma") {
+    struct Case {
+      const char* text;
+      const char* action;
+      json params;
+    };
+    for (const Case& c : std::vector<Case>{
+             {"deny request 42: not during the freeze", "deny", {{"id", "42"}, {"reason", "not during the freeze"}}},
+             {"deny req 5 not today", "deny", {{"id", "5"}, {"reason", "not today"}}},
+             {"deny approval 70, wrong env", "deny", {{"id", "70"}, {"reason", "wrong env"}}},
+             {"deny id 3f9d2 — no ticket", "deny", {{"id", "3f9d2"}, {"reason", "no ticket"}}},
+             {"deny #14", "deny", {{"id", "14"}}},
+             {"reject 55 because the change window is closed", "deny",
+              {{"id", "55"}, {"reason", "the change window is closed"}}},
+             {"deny 7kq2m reason=\"change freeze\"", "deny", {{"id", "7kq2m"}, {"reason", "change freeze"}}},
+             {"I approve request #17", "approve", {{"id", "17"}}},
+             {"approve: 3f9d2", "approve", {{"id", "3f9d2"}}},
+             {"approve 1234 please", "approve", {{"id", "1234"}}},
+             {"<@U0BOT> approve 88", "approve", {{"id", "88"}}},
+             {"/ops approve id 61", "approve", {{"id", "61"}}},
+             {"cancel my request #9", "cancel", {{"id", "9"}}},
+         }) {
+      const auto r = parse(c.text);
+      REQUIRE_MESSAGE(r.kind == ParseKind::request, c.text);
+      CHECK_MESSAGE(r.request.action == c.action, c.text);
+      CHECK_MESSAGE(r.request.params == c.params, c.text);
+    }
+  }
+
+  TEST_CASE("words after approve or cancel that are not an id are not a decision") {
+    // Before: "deny request 42" took "request" for the id and "cancel the
+    // meeting at 3" cancelled request "the".
+    CHECK(parse("cancel the meeting at 3").kind == ParseKind::none);
+    CHECK(parse("approve the budget").kind == ParseKind::none);
+    CHECK(parse("approve 2 more people for the offsite").kind == ParseKind::none);
+    CHECK(parse("deny request").kind == ParseKind::clarify);
+    CHECK(parse("!cancel the meeting").kind == ParseKind::clarify);
   }
 
   TEST_CASE("unknown commands, options and words get a usage answer") {

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -41,7 +42,8 @@ TEST_SUITE("intent/eval report") {
     intent::write_csv(variants, csv);
     const std::string table = csv.str();
     CHECK(table.rfind("variant,description,action,expected,predicted,correct,exact,exact_accuracy,param_accuracy,"
-                      "precision,recall,latency_p50_us,latency_p95_us,llm_calls,tokens_in,tokens_out,cost_usd,misses\r\n",
+                      "precision,recall,latency_p50_us,latency_p95_us,llm_calls,tokens_in,tokens_out,cost_usd,misses,"
+                      "exact_ci95_low,exact_ci95_high,unasked_writes\r\n",
                       0) == 0);
     CHECK(table.find("builtin,\"intent.parsers=command,nlu\",(all)," + std::to_string(builtin.total)) != std::string::npos);
     CHECK(table.find("builtin,\"intent.parsers=command,nlu\",restart,") != std::string::npos);
@@ -63,9 +65,43 @@ TEST_SUITE("intent/eval report") {
     CHECK(page.find("tokens in / out") != std::string::npos);
     CHECK(page.find("class=\"best\"") != std::string::npos);
     CHECK(page.find(std::to_string(variants[1].report.mismatches.size()) + " misses") != std::string::npos);
+    // Wilson intervals overall and per action, and a confusion matrix per variant.
+    CHECK(page.find("95% CI (Wilson)") != std::string::npos);
+    CHECK(page.find("writes not asked for") != std::string::npos);
+    CHECK(page.find("<table class=\"confusion\">") != std::string::npos);
+    CHECK(page.find("<th><span>restart</span></th>") != std::string::npos);
+    // Every CSV row has as many fields as the header.
+    std::istringstream rows(table);
+    std::string row;
+    std::getline(rows, row);
+    const auto fields = std::count(row.begin(), row.end(), ',');
+    while (std::getline(rows, row)) {
+      std::string plain;
+      bool quoted = false;
+      for (char c : row) {
+        quoted = c == '"' ? !quoted : quoted;
+        plain += quoted && c == ',' ? ';' : c;
+      }
+      CHECK(std::count(plain.begin(), plain.end(), ',') == fields);
+    }
     // A miss shows its text, escaped.
     const auto& miss = variants[1].report.mismatches.front();
     CHECK(page.find("<td>" + std::to_string(miss.line) + "</td>") != std::string::npos);
+  }
+
+  TEST_CASE("the confusion matrix marks a write answered for a label that did not ask for it") {
+    intent::EvalReport r;
+    r.total = 3;
+    r.exact = 1;
+    r.confusion["none"]["restart"] = 1;
+    r.confusion["none"]["none"] = 1;
+    r.confusion["metrics.query"]["triage"] = 1;
+    r.unasked_writes = 1;
+    const std::string page = intent::render_html({{"v", "d", r}}, "x.jsonl");
+    CHECK(page.find("<td class=\"unasked\">1</td>") != std::string::npos);
+    CHECK(page.find("<td class=\"diag\">1</td>") != std::string::npos);
+    CHECK(page.find("<td class=\"off\">1</td>") != std::string::npos);
+    CHECK(page.find("<span class=\"bad\">1</span>") != std::string::npos);
   }
 
   TEST_CASE("chat text in a miss is HTML-escaped") {

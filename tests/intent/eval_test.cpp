@@ -95,4 +95,54 @@ TEST_SUITE("intent/eval") {
     CHECK(report.total == 1);
     CHECK_NOTHROW((void)intent::to_json(report).dump(-1, ' ', false, json::error_handler_t::replace));
   }
+
+  TEST_CASE("Wilson 95% interval: known values, honest at 0/n and n/n, empty is 0..1") {
+    // 8/10: 0.4902..0.9433 (Wilson 1927; the usual textbook example).
+    const auto a = intent::wilson_interval(8, 10);
+    CHECK(a.low == doctest::Approx(0.4902).epsilon(0.001));
+    CHECK(a.high == doctest::Approx(0.9433).epsilon(0.001));
+    const auto full = intent::wilson_interval(60, 60);
+    CHECK(full.high == doctest::Approx(1.0));
+    CHECK(full.low == doctest::Approx(0.9398).epsilon(0.001));
+    const auto zero = intent::wilson_interval(0, 20);
+    CHECK(zero.low == doctest::Approx(0.0));
+    CHECK(zero.high == doctest::Approx(0.1611).epsilon(0.001));
+    const auto empty = intent::wilson_interval(0, 0);
+    CHECK(empty.low == 0.0);
+    CHECK(empty.high == 1.0);
+  }
+
+  TEST_CASE("a write answered where the label is a read, none, clarify or another write is counted") {
+    TableParser parser;
+    parser.answers["error rate of cart"] = req("restart", {{"target", "cart"}, {"env", "prod"}});
+    parser.answers["I'll restart my laptop"] = req("restart", {{"target", "cart"}, {"env", "prod"}});
+    parser.answers["restart it"] = req("rollout.undo", {{"target", "cart"}, {"env", "prod"}});
+    parser.answers["deny request 42"] = req("deny", {{"id", "request"}});
+    parser.answers["scale cart to 3 in prod"] = req("scale", {{"target", "cart"}, {"env", "prod"}, {"replicas", 3}});
+    parser.answers["restart cart in prod"] = req("metrics.query", {{"target", "cart"}});
+    std::istringstream in(
+        R"({"text": "error rate of cart", "expect": {"action": "metrics.query", "params": {"target": "cart"}}})" "\n"
+        R"({"text": "I'll restart my laptop", "expect": {"action": "none"}})" "\n"
+        R"({"text": "restart it", "expect": {"action": "clarify"}})" "\n"
+        R"({"text": "deny request 42", "expect": {"action": "deny", "params": {"id": "42"}}})" "\n"
+        R"({"text": "scale cart to 3 in prod", "expect": {"action": "scale", "params": {"target": "cart", "replicas": 3}}})" "\n"
+        R"({"text": "restart cart in prod", "expect": {"action": "restart", "params": {"target": "cart"}}})" "\n");
+    const auto report = intent::evaluate(parser, in);
+    CHECK(report.total == 6);
+    CHECK(report.exact == 1);
+    // The read answered for a write is a miss but not a write nobody asked for.
+    CHECK(report.unasked_writes == 4);
+    CHECK(report.confusion.at("none").at("restart") == 1);
+    CHECK(report.confusion.at("clarify").at("rollout.undo") == 1);
+    CHECK(report.confusion.at("scale").at("scale") == 1);
+    CHECK(report.confusion.at("restart").at("metrics.query") == 1);
+    CHECK(intent::format_report(report).find("writes not asked for: 4") != std::string::npos);
+    CHECK(intent::format_report(report).find("[WRITE NOT ASKED FOR]") != std::string::npos);
+    const json j = intent::to_json(report);
+    CHECK(j["unasked_writes"] == 4);
+    CHECK(j["confusion"]["none"]["restart"] == 1);
+    CHECK(j["accuracy_ci95"].size() == 2);
+    CHECK(j["per_action"]["scale"]["exact_ci95"][0].get<double>() > 0.0);
+  }
 }
+

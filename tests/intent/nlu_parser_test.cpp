@@ -170,13 +170,14 @@ TEST_SUITE("intent/nlu") {
     }
   }
 
-  TEST_CASE("approval ids and deny reasons") {
-    CHECK(nlu("approve 42").request.params == json{{"id", "42"}});
-    CHECK(nlu("I approve request #17").request.params == json{{"id", "17"}});
-    const auto d = nlu("reject 55 because the change window is closed");
-    CHECK(d.request.action == "deny");
-    CHECK(d.request.params == json{{"id", "55"}, {"reason", "the change window is closed"}});
-    CHECK(nlu("approve the restart").kind == ParseKind::clarify);
+  TEST_CASE("approve, deny and cancel never come from the language parser") {
+    // Only the command parser's grammar decides on a request (its tests).
+    for (const char* text : {"approve 42", "I approve request #17", "reject 55 because the change window is closed",
+                             "cancel 12", "approve the restart"}) {
+      const auto r = nlu(text);
+      CHECK_MESSAGE(r.kind != ParseKind::request, text);
+    }
+    CHECK(nlu("approve 42").question.find("`approve <id>`") != std::string::npos);
   }
 
   TEST_CASE("meta, alerts and rollout status questions") {
@@ -295,4 +296,88 @@ TEST_SUITE("intent/nlu") {
       CHECK(to_json(b) == to_json(a));
     }
   }
+
+  // Issue #19: kinds of everyday phrasing, each through the cascade.
+  TEST_CASE("polite wrappers, gerunds after 'mind' and typos of a verb reach the same request") {
+    for (const char* text : {"would you mind bouncing the inventory pods in staging",
+                             "restrat inventory in stg", "could you restart inventory in staging please 🙏"}) {
+      const auto r = cascade(text);
+      REQUIRE_MESSAGE(r.kind == ParseKind::request, text);
+      CHECK_MESSAGE(r.request.action == "restart", text);
+      CHECK_MESSAGE((r.request.params == json{{"target", "inventory"}, {"env", "staging"}}), text);
+    }
+    CHECK(nlu("restrat inventory in stg").confidence < intent::kNluConfident);  // a corrected verb is a guess
+    CHECK(cascade("lgos for checkout").request.action == "logs.search");
+    CHECK(cascade("eror rate for cart").request.params["metric"] == "error_rate");
+    // Words a typo is not: "sale" is not "scale", "logo" is not "logs".
+    CHECK(cascade("the sale starts at 3").kind == ParseKind::none);
+    CHECK(cascade("new logo for cart").request.action != "logs.search");
+  }
+
+  TEST_CASE("a need is a request: replicas to scale, a version to deploy; never in a question") {
+    auto r = cascade("cart needs 4 replicas in prod");
+    REQUIRE(r.kind == ParseKind::request);
+    CHECK(r.request.action == "scale");
+    CHECK(r.request.params == json{{"target", "cart"}, {"env", "prod"}, {"replicas", 4}});
+    r = cascade("we should have 5 search pods in staging");
+    CHECK(r.request.params == json{{"target", "search"}, {"env", "staging"}, {"replicas", 5}});
+    r = cascade("we need inventory 2.6.0 in staging");
+    CHECK(r.request.action == "rollout.deploy");
+    CHECK(r.request.params == json{{"target", "inventory"}, {"env", "staging"}, {"version", "2.6.0"}});
+    CHECK(cascade("does cart need 4 replicas in prod?").request.action != "scale");
+    CHECK(cascade("cart needs 4 replicas").kind == ParseKind::clarify);  // no env: never defaulted
+  }
+
+  TEST_CASE("questions about a rollout's progress and about what was done") {
+    for (const char* text : {"has search finished deploying in staging?", "how's the payments deploy going",
+                             "is inventory still rolling out in stg", "where are we with the checkout rollout in prod",
+                             "has 2.4.1 of checkout rolled out to prod yet", "what's live for payments"}) {
+      CHECK_MESSAGE(cascade(text).request.action == "rollout.status", text);
+    }
+    for (const char* text : {"what was done to cart today", "what did you do to checkout", "recent actions on payments",
+                             "who touched checkout lately"}) {
+      const auto r = cascade(text);
+      CHECK_MESSAGE(r.request.action == "audit.show", text);
+      CHECK_MESSAGE(r.request.params.contains("target"), text);
+    }
+  }
+
+  TEST_CASE("a complaint outranks the metric it names") {
+    CHECK(cascade("cart latency is spiking").request.action == "triage");
+    CHECK(cascade("error rate on search is through the roof").request.action == "triage");
+    CHECK(cascade("errors spiking on frontend").request.action == "triage");
+    CHECK(cascade("is pay ok?").request.action == "triage");
+    CHECK(cascade("how slow is checkout right now, p99?").request.action == "metrics.query");
+  }
+
+  TEST_CASE("a lone question mark is help; a vague imperative asks; first-person news is none") {
+    CHECK(cascade("?").request.action == "help");
+    CHECK(cascade("<@U0BOT> ??").request.action == "help");
+    for (const char* text : {"make it stop!", "stop it", "fix this", "ship it to prod", "roll it back"}) {
+      CHECK_MESSAGE(cascade(text).kind == ParseKind::clarify, text);
+    }
+    for (const char* text : {"I'll restart vscode", "my laptop needs a restart", "scale is not my thing",
+                             "let's scale back the meeting to 30 minutes", "i'll roll back to the old keyboard layout"}) {
+      CHECK_MESSAGE(cascade(text).kind == ParseKind::none, text);
+    }
+    // An unknown target in a request is still a question, never invented.
+    CHECK(cascade("restart billing in prod").kind == ParseKind::clarify);
+  }
+
+  TEST_CASE("PromQL after a label, in backticks or in a code block, kept as typed") {
+    const std::string q = "sum(rate(http_requests_total{code=~\"5..\"}[5m]))";
+    for (const std::string& text : {"promql: " + q, "prometheus query: " + q, "run this query `" + q + "`",
+                                    "promql `" + q + "`", "```" + q + "```", "```promql\n" + q + "\n```",
+                                    "can you run this promql: " + q}) {
+      const auto r = cascade(text);
+      REQUIRE_MESSAGE(r.kind == ParseKind::request, text);
+      CHECK_MESSAGE(r.request.action == "metrics.promql", text);
+      CHECK_MESSAGE(r.request.params["query"] == q, text);
+    }
+    CHECK(cascade("run `up`").request.params["query"] == "up");
+    // Backticks around a name or a log search are not a query.
+    CHECK(cascade("error rate of `checkout` in prod").request.action == "metrics.query");
+    CHECK(cascade("grep checkout logs for `connect(fd)`").request.action == "logs.search");
+  }
 }
+
