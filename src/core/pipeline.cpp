@@ -350,6 +350,9 @@ asio::awaitable<bool> Pipeline::run_action(const Step& step, const ActionSpec& s
     // The first line is the outcome; long listings stay in the reply only.
     detail = result->summary.substr(0, result->summary.find('\n'));
     text = result->summary;
+    if (result->noop) {
+      outcome = "noop";  // e.g. a second restart in the same second changed nothing
+    }
   } else {
     outcome = "error";
     detail = std::string(to_string(result.error().code)) + ": " + result.error().message;
