@@ -128,7 +128,8 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
     }
     components.shell.user = options.shell_user;
   }
-  if (components.shell.enabled) {
+  const bool logs_to_file = components.shell.enabled;
+  if (logs_to_file) {
     route_logs_for_terminal(config);
   }
   for (const auto& warning : components.warnings) {
@@ -217,6 +218,12 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
       return 1;
     }
     http->set_ready("audit_log", true, config.storage_path);
+    if (logs_to_file) {
+      // The log (with its "listening" line) is in the file now; the person
+      // at the terminal still needs the address, and so do scripts.
+      std::fprintf(stderr, "opsgate: HTTP on %s (port %u)\n", components.server.listen.c_str(),
+                   static_cast<unsigned>(http->local_port()));
+    }
   }
 
   std::unique_ptr<Adapter> shell;

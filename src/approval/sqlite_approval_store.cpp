@@ -172,9 +172,15 @@ tl::unexpected<Error> storage_error(const std::exception& e) {
 std::string new_approval_id() {
   static constexpr char kAlphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
   thread_local std::mt19937_64 generator{std::random_device{}()};
+  static constexpr std::string_view kDigits = "23456789";
   std::string id;
   for (int i = 0; i < 5; ++i) {
     id += kAlphabet[generator() % (sizeof(kAlphabet) - 1)];
+  }
+  // Always at least one digit: the command parser takes a word for an id only
+  // when it has one ("deny request 42" must not read "request" as the id).
+  if (id.find_first_of(kDigits) == std::string::npos) {
+    id[generator() % id.size()] = kDigits[generator() % kDigits.size()];
   }
   return id;
 }
