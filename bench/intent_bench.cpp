@@ -12,9 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "src/intent/cascade.hpp"
-#include "src/intent/command_parser.hpp"
-#include "src/intent/nlu_parser.hpp"
+#include "tests/intent/nlu_test_support.hpp"
 
 using namespace opsgate;
 
@@ -38,18 +36,8 @@ int main(int argc, char** argv) {
       }
     }
   }
-  auto inventory = std::make_shared<Inventory>(
-      std::vector<Target>{{"checkout", {}, "shop", {}},
-                          {"payments-api", {"payments", "pay"}, "payments", {}},
-                          {"cart", {}, "shop", {}},
-                          {"search", {}, "discovery", {}},
-                          {"frontend", {"web", "fe", "web frontend"}, "web", {}},
-                          {"inventory", {"inv", "stock"}, "shop", {}}},
-      std::vector<Environment>{{"prod", {"production", "prd", "live"}}, {"staging", {"stage", "stg"}}}, "prod");
-  std::vector<std::unique_ptr<IntentParser>> parsers;
-  parsers.push_back(std::make_unique<intent::CommandParser>(inventory));
-  parsers.push_back(std::make_unique<intent::NluParser>(inventory));
-  const intent::IntentCascade cascade(std::move(parsers), inventory, 0.6);
+  // The demo inventory and the production cascade order, shared with the parser tests.
+  const intent::IntentCascade cascade = test::nlu_cascade();
 
   constexpr int kRounds = 50;
   std::vector<double> us;

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <memory>
 
+#include "tests/intent/nlu_test_support.hpp"
 #include "src/intent/cascade.hpp"
 #include "src/intent/command_parser.hpp"
 #include "src/intent/tokenizer.hpp"
@@ -12,21 +13,12 @@ using nlohmann::json;
 
 namespace {
 
-std::shared_ptr<const Inventory> demo_inventory() {
-  return std::make_shared<Inventory>(
-      std::vector<Target>{{"checkout", {}, "shop", {}},
-                          {"payments-api", {"payments", "pay"}, "payments", {}},
-                          {"cart", {}, "shop", {}},
-                          {"search", {}, "discovery", {}},
-                          {"frontend", {"web", "fe", "web frontend"}, "web", {}},
-                          {"inventory", {"inv", "stock"}, "shop", {}}},
-      std::vector<Environment>{{"prod", {"production", "prd", "live"}}, {"staging", {"stage", "stg"}}}, "prod");
-}
+using opsgate::test::nlu_demo_inventory;
 
 intent::IntentCascade make_cascade() {
   std::vector<std::unique_ptr<IntentParser>> parsers;
-  parsers.push_back(std::make_unique<intent::CommandParser>(demo_inventory()));
-  return intent::IntentCascade(std::move(parsers), demo_inventory(), 0.6);
+  parsers.push_back(std::make_unique<intent::CommandParser>(nlu_demo_inventory()));
+  return intent::IntentCascade(std::move(parsers), nlu_demo_inventory(), 0.6);
 }
 
 ParseResult parse(const std::string& text) { return make_cascade().parse(text); }
