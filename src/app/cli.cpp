@@ -20,6 +20,7 @@
 #include "src/app/discord_commands.hpp"
 #include "src/app/policy_commands.hpp"
 #include "src/core/config_node.hpp"
+#include "src/gates/gate_cli.hpp"
 
 namespace opsgate::app {
 
@@ -38,6 +39,7 @@ Commands:
   audit          read the audit log: tail, show, verify, export
   policy         check one decision, or run a file of policy tests
   discord        register the /ops slash command with Discord
+  gate request   ask for a deployment gate from a CI pipeline and wait for the vote
 
 Every command takes --config FILE; without it the embedded demo config
 (config/demo.yaml) is used. `opsgate <command> --help` for details.
@@ -301,6 +303,11 @@ int run_cli(int argc, char** argv) {
   if (command == "--version" || command == "version") {
     std::puts("opsgate 0.1.0");
     return 0;
+  }
+  if (command == "gate") {
+    // A client of a running opsgate: no config of its own.
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    return gates::run_gate_cli(argc - 2, argv + 2);
   }
   const bool two_words = command == "config" || command == "audit" || command == "policy" || command == "discord";
   const char* help = command == "serve"    ? kServeHelp

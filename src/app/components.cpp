@@ -247,6 +247,10 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
     c.notes.push_back("alertmanager: POST /alertmanager (bearer token from " + c.alertmanager->token.source() +
                       "), triage as " + c.alertmanager->principal);
   }
+  if (config.gates) {
+    c.gates = gates::parse_gates_config(*config.gates, *config.inventory);
+    c.notes.push_back("gates: " + std::to_string(c.gates->clients.size()) + " API client(s) on /api/v1/gates");
+  }
   c.warnings = check_cross_sections(config, c);
   return c;
 }

@@ -21,6 +21,7 @@
 #include "src/core/policy_engine.hpp"
 #include "src/core/clock.hpp"
 #include "src/core/metrics.hpp"
+#include "src/gates/gates_config.hpp"
 #include "src/net/http_client.hpp"
 #include "src/net/http_server.hpp"
 
@@ -54,6 +55,7 @@ struct Components {
   adapters::shell::ShellConfig shell;
   std::vector<ChatAdapter> chat_adapters;
   std::optional<AlertWebhookConfig> alertmanager;  // POST /alertmanager, when configured
+  std::optional<gates::GatesConfig> gates;         // deployment gates (/api/v1/gates, webhooks), when configured
   std::vector<std::string> notes;  // one line per component, for `config check`
   std::vector<std::string> warnings;  // file:line: key: what will not work (config check prints, serve logs)
 };

@@ -25,6 +25,10 @@
 #include "src/audit/sqlite_audit_log.hpp"
 #include "src/intent/llm_accounting.hpp"
 #include "src/core/pipeline.hpp"
+#include "src/gates/gate_api.hpp"
+#include "src/gates/gate_service.hpp"
+#include "src/gates/gate_store.hpp"
+#include "src/gates/platforms.hpp"
 
 namespace opsgate::app {
 
@@ -183,25 +187,52 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
   if (!options.http) {
     components.chat_adapters.clear();  // `opsgate shell` talks to the terminal only
   }
-  std::unique_ptr<net::HttpServer> http;
-  // Adapters by platform, for threads opsgate opens itself (alerts).
+  // Adapters by platform, for threads opsgate opens itself (alerts, gates).
   std::map<std::string, Adapter*, std::less<>> adapters_by_platform;
+  auto adapter_of = [&adapters_by_platform](std::string_view platform) -> Adapter* {
+    const auto found = adapters_by_platform.find(platform);
+    return found == adapters_by_platform.end() ? nullptr : found->second;
+  };
+
+  // Deployment gates: CI pipelines ask over HTTP, people vote in chat.
+  std::unique_ptr<gates::GateStore> gate_store;
+  std::unique_ptr<gates::GateService> gate_service;
+  if (components.gates && options.http) {
+    auto opened = gates::GateStore::open(config.storage_path);
+    if (!opened) {
+      std::fprintf(stderr, "opsgate: %s\n", opened.error().message.c_str());
+      return 1;
+    }
+    gate_store = std::move(*opened);
+    gate_service = std::make_unique<gates::GateService>(
+        *components.gates,
+        gates::GateServiceDeps{*gate_store, approvals, approvals, audit, clock, [&policy] { return policy.get(); },
+                               config.inventory, components.actions, adapter_of,
+                               [&pipeline] { return pipeline.expire_approvals(); }},
+        io.get_executor());
+    gate_service->add_notifier(gates::make_webhook_notifier(gate_service->config(), *components.http));
+    for (auto& notifier : gates::make_platform_notifiers(gate_service->config(), *components.http)) {
+      gate_service->add_notifier(std::move(notifier));
+    }
+    pipeline.set_approval_owner(gate_service.get());
+  }
+  std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<AlertWebhook> alert_webhook;
   if (options.http) {
     http = std::make_unique<net::HttpServer>(io.get_executor(), components.server);
     if (components.alertmanager) {
       alert_webhook = std::make_unique<AlertWebhook>(
-          *components.alertmanager, config.inventory, config.storage_path,
-          [&adapters_by_platform](std::string_view platform) -> Adapter* {
-            const auto found = adapters_by_platform.find(platform);
-            return found == adapters_by_platform.end() ? nullptr : found->second;
-          },
+          *components.alertmanager, config.inventory, config.storage_path, adapter_of,
           [&pipeline](ChatEvent origin, ActionRequest request) {
             return pipeline.on_system_request(std::move(origin), std::move(request));
           },
           audit, clock);
       http->route("POST", "/alertmanager",
                   [hook = alert_webhook.get()](net::HttpRequest request) { return hook->handle(std::move(request)); });
+    }
+    if (gate_service) {
+      gates::install_gate_api(*http, *gate_service, config.inventory);
+      gates::install_platform_webhooks(*http, *gate_service);
     }
     std::shared_ptr<const MetricsRegistry> metrics = components.metrics;
     http->route("GET", "/metrics", [metrics](net::HttpRequest) { return serve_metrics(metrics); });
@@ -319,6 +350,13 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
                    asio::bind_cancellation_slot(shell_cancel.slot(), [&](std::exception_ptr e) {
                      log_exception("shell adapter", e);
                      shutdown("end of terminal input");
+                   }));
+  }
+
+  if (gate_service) {
+    adapter_cancels.push_back(std::make_unique<asio::cancellation_signal>());
+    asio::co_spawn(io, gate_service->run(), asio::bind_cancellation_slot(adapter_cancels.back()->slot(), [](std::exception_ptr e) {
+                     log_exception("gates", e);
                    }));
   }
 

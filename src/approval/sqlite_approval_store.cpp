@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS approvals (
   decided_ms INTEGER,
   preview_text TEXT NOT NULL DEFAULT '',
   preview_fingerprint TEXT NOT NULL DEFAULT '',
-  requester_groups TEXT NOT NULL DEFAULT '[]'
+  requester_groups TEXT NOT NULL DEFAULT '[]',
+  co_requesters TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS approvals_state ON approvals(state, expires_ms);
 CREATE TABLE IF NOT EXISTS approval_votes (
@@ -104,6 +105,12 @@ Approval read_row(SQLite::Database& db, SQLite::Statement& q) {
   a.reason = q.getColumn("reason").getString();
   a.preview_text = q.getColumn("preview_text").getString();
   a.preview_fingerprint = q.getColumn("preview_fingerprint").getString();
+  const json co = json::parse(q.getColumn("co_requesters").getString(), nullptr, false);
+  if (co.is_array()) {
+    for (const auto& c : co) {
+      if (c.is_string()) a.co_requesters.push_back(c.get<std::string>());
+    }
+  }
   SQLite::Statement votes(db, "SELECT voter FROM approval_votes WHERE approval_id=? AND vote='approve' ORDER BY ts_ms");
   votes.bind(1, a.id);
   while (votes.executeStep()) {
@@ -143,6 +150,9 @@ void migrate(SQLite::Database& db) {
   }
   if (!has_column(db, "approvals", "requester_groups")) {
     db.exec("ALTER TABLE approvals ADD COLUMN requester_groups TEXT NOT NULL DEFAULT '[]'");
+  }
+  if (!has_column(db, "approvals", "co_requesters")) {
+    db.exec("ALTER TABLE approvals ADD COLUMN co_requesters TEXT NOT NULL DEFAULT '[]'");
   }
   if (!has_column(db, "approval_votes", "person")) {
     db.exec("ALTER TABLE approval_votes ADD COLUMN person TEXT NOT NULL DEFAULT ''");
@@ -213,8 +223,8 @@ Result<Approval> SqliteApprovalStore::create_now(const ApprovalDraft& d) {
       SQLite::Statement insert(*db_, R"(INSERT OR IGNORE INTO approvals
         (id, state, created_ms, expires_ms, origin_request_id, requester, requester_name, platform, channel, thread,
          action, params, break_glass_reason, request_hash, rule_id, approvers, quorum, preview_text,
-         preview_fingerprint, requester_groups)
-        VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))");
+         preview_fingerprint, requester_groups, co_requesters)
+        VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))");
       insert.bind(1, id);
       insert.bind(2, created);
       insert.bind(3, expires);
@@ -234,6 +244,7 @@ Result<Approval> SqliteApprovalStore::create_now(const ApprovalDraft& d) {
       insert.bind(17, d.preview_text);
       insert.bind(18, d.preview_fingerprint);
       insert.bind(19, json(d.requester.groups).dump(-1, ' ', false, json::error_handler_t::replace));
+      insert.bind(20, json(d.co_requesters).dump(-1, ' ', false, json::error_handler_t::replace));
       if (insert.exec() == 1) {
         auto a = load(*db_, id);
         return *a;
@@ -275,6 +286,13 @@ Result<VoteOutcome> SqliteApprovalStore::vote_now(const std::string& id, const P
     if (person == policy.person_of(a.requester)) {
       const std::string as = voter.id == a.requester ? "" : " (asked as " + a.requester + ")";
       return refuse("You cannot approve or deny your own request (" + id + as + "); another approver has to.", a);
+    }
+    for (const auto& co : a.co_requesters) {
+      if (person == policy.person_of(co)) {
+        return refuse("You cannot approve or deny " + id + ": you triggered it (as " + co +
+                          "), so you count as its requester; another approver has to.",
+                      a);
+      }
     }
     if (!policy.may_approve(voter, a.requirement)) {
       std::string who;
@@ -541,6 +559,50 @@ Result<void> SqliteApprovalStore::release_now(const std::string& request_id) {
 }
 
 // The coroutine wrappers: hop to the worker thread, do the work, hop back.
+Result<Approval> SqliteApprovalStore::get_now(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  try {
+    auto found = load(*db_, id);
+    if (!found) {
+      return fail(Errc::not_found, "there is no approval " + id);
+    }
+    return *found;
+  } catch (const std::exception& e) {
+    return storage_error(e);
+  }
+}
+
+Result<void> SqliteApprovalStore::attach_thread_now(const std::string& id, const std::string& thread) {
+  std::lock_guard lock(mutex_);
+  try {
+    SQLite::Statement q(*db_, "UPDATE approvals SET thread=? WHERE id=?");
+    q.bind(1, thread);
+    q.bind(2, id);
+    if (q.exec() != 1) {
+      return fail(Errc::not_found, "there is no approval " + id);
+    }
+    return {};
+  } catch (const std::exception& e) {
+    return storage_error(e);
+  }
+}
+
+asio::awaitable<Result<Approval>> SqliteApprovalStore::get(std::string id) {
+  const auto home = co_await asio::this_coro::executor;
+  co_await asio::post(worker_, asio::use_awaitable);
+  auto result = get_now(id);
+  co_await asio::post(home, asio::use_awaitable);
+  co_return result;
+}
+
+asio::awaitable<Result<void>> SqliteApprovalStore::attach_thread(std::string id, std::string thread) {
+  const auto home = co_await asio::this_coro::executor;
+  co_await asio::post(worker_, asio::use_awaitable);
+  auto result = attach_thread_now(id, thread);
+  co_await asio::post(home, asio::use_awaitable);
+  co_return result;
+}
+
 asio::awaitable<Result<Approval>> SqliteApprovalStore::create(ApprovalDraft draft) {
   const auto home = co_await asio::this_coro::executor;
   co_await asio::post(worker_, asio::use_awaitable);

@@ -37,6 +37,8 @@ class SqliteApprovalStore final : public ApprovalService, public RateLimiter {
   boost::asio::awaitable<Result<Approval>> restart_vote(std::string id, std::string preview_text,
                                                         std::string preview_fingerprint,
                                                         std::chrono::system_clock::time_point now) override;
+  boost::asio::awaitable<Result<Approval>> get(std::string id) override;
+  boost::asio::awaitable<Result<void>> attach_thread(std::string id, std::string thread) override;
 
   // Rate limits count reservations (table rate_reservations), taken in the
   // transaction that checks them.
@@ -59,6 +61,8 @@ class SqliteApprovalStore final : public ApprovalService, public RateLimiter {
   Result<std::vector<Approval>> expire_now(std::chrono::system_clock::time_point now);
   Result<Approval> restart_vote_now(const std::string& id, const std::string& preview_text,
                                     const std::string& preview_fingerprint, std::chrono::system_clock::time_point now);
+  Result<Approval> get_now(const std::string& id);
+  Result<void> attach_thread_now(const std::string& id, const std::string& thread);
   Result<RateVerdict> reserve_now(const RateReservation& reservation);
   Result<void> release_now(const std::string& request_id);
 

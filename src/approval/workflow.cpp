@@ -192,7 +192,7 @@ asio::awaitable<WorkflowReply> Workflow::ask(Step step, Decision decision) {
   }
   ApprovalDraft draft{step.request_id, step.event.principal, step.event.platform, step.event.channel,
                       step.event.thread, step.request,        decision.approval,  deps_.clock.now(),
-                      preview_text,      preview_fingerprint};
+                      preview_text,      preview_fingerprint, {}};
   auto created = co_await deps_.store.create(std::move(draft));
   if (!created) {
     const std::string detail = created.error().message;

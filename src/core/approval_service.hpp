@@ -42,6 +42,9 @@ struct Approval {
   // the action has none. The vote is bound to the fingerprint.
   std::string preview_text;
   std::string preview_fingerprint;
+  // Principals who count as requesters too (a deployment gate's requester is
+  // its CI client; the person who triggered the run may not approve either).
+  std::vector<std::string> co_requesters;
 };
 
 struct ApprovalDraft {
@@ -55,6 +58,7 @@ struct ApprovalDraft {
   std::chrono::system_clock::time_point now;
   std::string preview_text;         // what approvers are shown (may be empty)
   std::string preview_fingerprint;  // what the approval is bound to (may be empty)
+  std::vector<std::string> co_requesters;  // may not vote either (see Approval)
 };
 
 enum class VoteResult {
@@ -92,6 +96,15 @@ class ApprovalService {
   // granted -> pending again with the votes cleared, a new preview and a new
   // expiry from `now`: the live object changed between the preview and the
   // quorum, so what the approvers saw is not what would run.
+  // One approval in any state; Errc::not_found when there is none.
+  virtual boost::asio::awaitable<Result<Approval>> get(std::string id) {
+    co_return fail(Errc::not_found, "this approval store cannot look up " + id);
+  }
+  // Sets the thread of an approval posted after it was created (a deployment
+  // gate's message opens its own thread).
+  virtual boost::asio::awaitable<Result<void>> attach_thread(std::string id, std::string thread) {
+    co_return fail(Errc::internal, "this approval store cannot attach thread " + thread + " to " + id);
+  }
   virtual boost::asio::awaitable<Result<Approval>> restart_vote(std::string id, std::string preview_text,
                                                                 std::string preview_fingerprint,
                                                                 std::chrono::system_clock::time_point /*now*/) {

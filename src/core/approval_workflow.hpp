@@ -50,6 +50,19 @@ class ApprovalWorkflow {
   virtual boost::asio::awaitable<WorkflowReply> expire() = 0;
 };
 
+// Approvals that belong to something other than a chat request (deployment
+// gates, src/gates/): told of each decision the workflow announces; the
+// pipeline runs nothing they own. Any strand.
+class ApprovalOwner {
+ public:
+  virtual ~ApprovalOwner() = default;
+  // outcome: granted, denied, expired, cancelled. nullopt: not this owner's
+  // approval. Else the text to post in the approval's thread instead of the
+  // workflow's (which would say the request runs now).
+  virtual boost::asio::awaitable<std::optional<std::string>> decided(std::string approval_id, std::string outcome,
+                                                                     std::string detail) = 0;
+};
+
 // Is this action one of the workflow's (handled by handle())?
 bool is_approval_action(std::string_view action);
 // A vote or a cancellation: only a person's exact command may produce it.

@@ -198,6 +198,7 @@ Config load_config(const ConfigNode& root) {
   config.alertmanager = root.optional_child("alertmanager");
   config.policy = root.optional_child("policy");
   config.llm = root.optional_child("llm");
+  config.gates = root.optional_child("gates");
   const bool wants_llm = std::find(config.intent.parsers.begin(), config.intent.parsers.end(), "llm") !=
                          config.intent.parsers.end();
   if (wants_llm && !config.llm) {

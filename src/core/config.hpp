@@ -33,6 +33,7 @@ struct Config {
   std::optional<ConfigNode> actions;  // without the generic `timeout` key
   std::optional<ConfigNode> policy;
   std::optional<ConfigNode> alertmanager;  // POST /alertmanager (src/app/alert_webhook.hpp)
+  std::optional<ConfigNode> gates;    // deployment gates (src/gates/gates_config.hpp)
   std::optional<ConfigNode> llm;      // connections, prompt, prices, budgets (src/intent/llm_config)
 };
 

@@ -46,6 +46,9 @@ class Pipeline final : public EventSink {
 
   // Replies go back through the adapter of the event's platform.
   void add_adapter(Adapter& adapter);
+  // Deployment gates: their approvals are decided here but never run. Set
+  // before events flow; `owner` must outlive the pipeline's work.
+  void set_approval_owner(ApprovalOwner* owner) { owner_ = owner; }
 
   boost::asio::awaitable<void> on_event(ChatEvent event) override;
 
@@ -75,6 +78,7 @@ class Pipeline final : public EventSink {
   PipelineDeps deps_;
   ConversationMemory memory_;
   std::map<std::string, Adapter*, std::less<>> adapters_;
+  ApprovalOwner* owner_ = nullptr;
 };
 
 }  // namespace opsgate

@@ -300,7 +300,15 @@ class detail::HttpServerImpl : public std::enable_shared_from_this<detail::HttpS
   RouteMatch find_route(const std::string& method, const std::string& path) {
     std::lock_guard lock(routes_mutex_);
     RouteMatch match;
-    const auto by_path = routes_.find(path);
+    auto by_path = routes_.find(path);
+    if (by_path == routes_.end()) {
+      // A prefix route ("/api/v1/gates/*") takes any path below it.
+      const auto slash = path.rfind('/');
+      for (auto cut = slash; cut != std::string::npos && cut > 0 && by_path == routes_.end();
+           cut = path.rfind('/', cut - 1)) {
+        by_path = routes_.find(path.substr(0, cut + 1) + "*");
+      }
+    }
     if (by_path == routes_.end()) {
       return match;
     }

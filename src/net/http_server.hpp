@@ -36,7 +36,9 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Exact match on method (case-sensitive) and path (no query, not decoded).
+  // Exact match on method (case-sensitive) and path (no query, not decoded);
+  // a path ending in "/*" is a prefix route for every path below it that has
+  // no route of its own (the deepest prefix wins).
   // Throws std::invalid_argument for a duplicate route or a path not starting with '/':
   // routes are registered at start-up.
   void route(std::string method, std::string path, HttpHandler handler);

@@ -1,0 +1,206 @@
+#include "src/gates/gates_config.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+
+#include "src/audit/audit_hash.hpp"
+
+namespace opsgate::gates {
+
+namespace {
+
+GateChannel parse_channel(const ConfigNode& node, const std::string& key, const std::string& text) {
+  const auto colon = text.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    node.fail(key, "expected <platform>:<channel>, e.g. slack:C0OPS or shell:terminal; got '" + text + "'");
+  }
+  return GateChannel{text.substr(0, colon), text.substr(colon + 1)};
+}
+
+std::map<std::string, GateChannel> parse_channel_map(const ConfigNode& node) {
+  if (!node.is_map()) {
+    node.fail_here("expected a mapping of names to <platform>:<channel>");
+  }
+  std::map<std::string, GateChannel> out;
+  for (const auto& [name, value] : node.entries()) {
+    out[name] = parse_channel(node, name, value.as_string());
+  }
+  return out;
+}
+
+bool contains(const std::vector<std::string>& list, const std::string& value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+}  // namespace
+
+bool GateClient::may_gate(const std::string& target, const std::string& env) const {
+  return (contains(targets, "*") || contains(targets, target)) && (contains(envs, "*") || contains(envs, env));
+}
+
+const GateClient* GatesConfig::client_by_token(const std::string& token) const {
+  if (token.empty()) {
+    return nullptr;
+  }
+  const std::string digest = sha256_hex(token);
+  const GateClient* found = nullptr;
+  for (const auto& c : clients) {
+    // Every client is compared, in constant time: the answer time says nothing.
+    if (constant_time_equal(c.token_sha256, digest)) {
+      found = &c;
+    }
+  }
+  return found;
+}
+
+const GateClient* GatesConfig::client(const std::string& name) const {
+  for (const auto& c : clients) {
+    if (c.name == name) {
+      return &c;
+    }
+  }
+  return nullptr;
+}
+
+std::optional<GateChannel> GatesConfig::channel_for(const std::string& target, const Inventory& inventory) const {
+  if (const auto found = target_channels.find(target); found != target_channels.end()) {
+    return found->second;
+  }
+  if (const Target* t = inventory.find_target(target)) {
+    if (const auto found = team_channels.find(t->team); found != team_channels.end()) {
+      return found->second;
+    }
+  }
+  return default_channel;
+}
+
+GatesConfig parse_gates_config(const ConfigNode& node, const Inventory& inventory) {
+  if (!node.is_map()) {
+    node.fail_here("expected a mapping (public_url, channels, identities, clients)");
+  }
+  GatesConfig config;
+  config.public_url = node.str_or("public_url", "");
+  while (!config.public_url.empty() && config.public_url.back() == '/') {
+    config.public_url.pop_back();
+  }
+  config.show_metrics = node.boolean_or("show_metrics", true);
+  config.tick = node.duration_or("tick", config.tick);
+  config.context_timeout = node.duration_or("context_timeout", config.context_timeout);
+  config.max_backoff = node.duration_or("max_backoff", config.max_backoff);
+  config.alert_after = node.duration_or("alert_after", config.alert_after);
+  if (config.tick.count() < 1) {
+    node.fail("tick", "must be at least 1s");
+  }
+  const ConfigNode channels = node.child("channels");
+  if (!channels.is_map()) {
+    node.fail("channels", "expected {default: slack:C0OPS, teams: {...}, targets: {...}}");
+  }
+  if (channels.has("default")) {
+    config.default_channel = parse_channel(channels, "default", channels.str("default"));
+  }
+  if (const auto teams = channels.optional_child("teams")) {
+    config.team_channels = parse_channel_map(*teams);
+  }
+  if (const auto targets = channels.optional_child("targets")) {
+    config.target_channels = parse_channel_map(*targets);
+    for (const auto& [name, channel] : config.target_channels) {
+      if (inventory.find_target(name) == nullptr) {
+        targets->fail(name, "is not a target in the inventory");
+      }
+    }
+  }
+  channels.finish();
+  if (!config.default_channel && config.team_channels.empty() && config.target_channels.empty()) {
+    node.fail("channels", "names no channel: give at least `default: <platform>:<channel>`");
+  }
+  if (const auto identities = node.optional_child("identities")) {
+    if (!identities->is_map()) {
+      identities->fail_here("expected a mapping of CI user names to principals, e.g. {alice: slack:T0AAA:U0ALICE}");
+    }
+    for (const auto& [name, value] : identities->entries()) {
+      const std::string principal = value.as_string();
+      if (principal.find(':') == std::string::npos) {
+        identities->fail(name, "expected a principal such as slack:T0AAA:U0ALICE or shell:alice; got '" + principal + "'");
+      }
+      config.identities[name] = principal;
+    }
+  }
+  if (const auto clients = node.optional_child("clients")) {
+    if (!clients->is_map()) {
+      clients->fail_here("expected a mapping of client names to {token, targets, envs}");
+    }
+    for (const auto& [name, client_node] : clients->entries()) {
+      GateClient client;
+      client.name = name;
+      const Secret token = client_node.secret("token");
+      if (token.reveal().size() < 16) {
+        client_node.fail("token", "is shorter than 16 characters; use a long random token (openssl rand -hex 32)");
+      }
+      client.token_sha256 = sha256_hex(token.reveal());
+      client.targets = client_node.strings_or("targets");
+      client.envs = client_node.strings_or("envs");
+      if (client.targets.empty()) {
+        client_node.fail("targets", "is required: the targets this client may gate, or [\"*\"]");
+      }
+      if (client.envs.empty()) {
+        client_node.fail("envs", "is required: the environments this client may gate, or [\"*\"]");
+      }
+      for (const auto& t : client.targets) {
+        if (t != "*" && inventory.find_target(t) == nullptr) {
+          client_node.fail("targets", "'" + t + "' is not a target in the inventory");
+        }
+      }
+      for (const auto& e : client.envs) {
+        if (e != "*" && inventory.find_env(e) == nullptr) {
+          client_node.fail("envs", "'" + e + "' is not an environment in the inventory");
+        }
+      }
+      if (const auto callback = client_node.optional_child("callback")) {
+        client.callback_url = callback->str("url");
+        if (client.callback_url.rfind("https://", 0) != 0 && client.callback_url.rfind("http://127.0.0.1", 0) != 0 &&
+            client.callback_url.rfind("http://localhost", 0) != 0) {
+          callback->fail("url", "must be https:// (plain http only to 127.0.0.1 or localhost)");
+        }
+        client.callback_secret = callback->secret("secret");
+        callback->finish();
+      }
+      client_node.finish();
+      for (const auto& other : config.clients) {
+        if (other.token_sha256 == client.token_sha256) {
+          clients->fail(name, "has the same token as client " + other.name + "; give each client its own token");
+        }
+      }
+      config.clients.push_back(std::move(client));
+    }
+  }
+  node.finish();
+  return config;
+}
+
+std::string sha256_hex(std::string_view text) { return audit::sha256_hex(text); }
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
+       message.size(), digest, &length);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0xf];
+  }
+  return out;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace opsgate::gates
