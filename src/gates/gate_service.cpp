@@ -463,7 +463,9 @@ asio::awaitable<std::string> GateService::context_text(const Gate& gate) {
     error_rate["metric"] = "error_rate";
     error_rate["range_s"] = 300;
     auto errors = co_await read_summary("metrics.query", error_rate);
-    if (errors) {
+    if (errors && errors->rfind("unknown", 0) == 0) {
+      text += "\nNow in " + gate.request.env + ": error rate and latency " + *errors;
+    } else if (errors) {
       json latency = where;
       latency["metric"] = "latency_p99";
       latency["range_s"] = 300;

@@ -7,6 +7,9 @@
 #include <algorithm>
 
 #include "src/audit/audit_hash.hpp"
+#include "src/gates/azure.hpp"
+#include "src/gates/github.hpp"
+#include "src/gates/gitlab.hpp"
 
 namespace opsgate::gates {
 
@@ -175,6 +178,15 @@ GatesConfig parse_gates_config(const ConfigNode& node, const Inventory& inventor
       }
       config.clients.push_back(std::move(client));
     }
+  }
+  if (const auto github = node.optional_child("github")) {
+    config.github = std::make_shared<const GithubConfig>(parse_github_config(*github, inventory));
+  }
+  if (const auto azure = node.optional_child("azure")) {
+    config.azure = std::make_shared<const AzureConfig>(parse_azure_config(*azure));
+  }
+  if (const auto gitlab = node.optional_child("gitlab")) {
+    config.gitlab = std::make_shared<const GitlabConfig>(parse_gitlab_config(*gitlab, inventory));
   }
   node.finish();
   return config;

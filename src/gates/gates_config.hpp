@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,10 @@
 #include "src/core/secret.hpp"
 
 namespace opsgate::gates {
+
+struct GithubConfig;  // github.hpp
+struct AzureConfig;   // azure.hpp
+struct GitlabConfig;  // gitlab.hpp
 
 struct GateChannel {
   std::string platform;
@@ -56,6 +61,9 @@ struct GatesConfig {
   std::chrono::seconds context_timeout{5};    // rollout.status and metrics for the card
   std::chrono::seconds max_backoff{300};
   std::chrono::seconds alert_after{600};      // failing callbacks are reported in the thread after this
+  std::shared_ptr<const GithubConfig> github;  // gates.github, when configured
+  std::shared_ptr<const AzureConfig> azure;    // gates.azure, when configured
+  std::shared_ptr<const GitlabConfig> gitlab;  // gates.gitlab, when configured
 
   const GateClient* client_by_token(const std::string& token) const;
   const GateClient* client(const std::string& name) const;

@@ -13,9 +13,10 @@
 namespace opsgate::gates {
 
 // The notifiers of the platforms configured under gates: (github, azure, gitlab).
-std::vector<std::unique_ptr<Notifier>> make_platform_notifiers(const GatesConfig& config, net::HttpClient& http);
+std::vector<std::unique_ptr<Notifier>> make_platform_notifiers(const GatesConfig& config, net::HttpClient& http,
+                                                               const Clock& clock);
 
 // Their inbound webhooks (POST /webhooks/github, ...). `service` must outlive the server.
-void install_platform_webhooks(net::HttpServer& server, GateService& service);
+void install_platform_webhooks(net::HttpServer& server, GateService& service, std::shared_ptr<const Inventory> inventory);
 
 }  // namespace opsgate::gates
