@@ -211,7 +211,7 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
                                [&pipeline] { return pipeline.expire_approvals(); }},
         io.get_executor());
     gate_service->add_notifier(gates::make_webhook_notifier(gate_service->config(), *components.http));
-    for (auto& notifier : gates::make_platform_notifiers(gate_service->config(), *components.http)) {
+    for (auto& notifier : gates::make_platform_notifiers(gate_service->config(), *components.http, clock)) {
       gate_service->add_notifier(std::move(notifier));
     }
     pipeline.set_approval_owner(gate_service.get());
@@ -232,7 +232,7 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
     }
     if (gate_service) {
       gates::install_gate_api(*http, *gate_service, config.inventory);
-      gates::install_platform_webhooks(*http, *gate_service);
+      gates::install_platform_webhooks(*http, *gate_service, config.inventory);
     }
     std::shared_ptr<const MetricsRegistry> metrics = components.metrics;
     http->route("GET", "/metrics", [metrics](net::HttpRequest) { return serve_metrics(metrics); });
