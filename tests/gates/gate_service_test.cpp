@@ -113,6 +113,7 @@ struct Daemon {
     deploy = action.get();
     actions.add(std::move(action));
     actions.add(std::make_unique<test::CountingAction>("rollout.status", "cart in prod: 3 of 3 ready, version 3.1.9"));
+    actions.add(std::make_unique<test::CountingAction>("metrics.query", "cart in prod: 0.4 % over the last 5m"));
     auto current = [this] { return std::shared_ptr<const PolicyEngine>(policy); };
     workflow = std::make_unique<approval::Workflow>(
         approval::WorkflowDeps{*store, *store, *audit, clock, current, actions});
@@ -225,6 +226,8 @@ TEST_SUITE("gates/service") {
     CHECK(contains(card.text, "https://ci.example/job/shop/1234"));
     CHECK(contains(card.text, "triggered by alice"));
     CHECK(contains(card.text, "Running now: cart in prod: 3 of 3 ready"));
+    CHECK(contains(card.text, "Now in prod: cart in prod: 0.4 % over the last 5m; cart in prod: 0.4 %"));
+    CHECK(contains(card.text, "ci:jenkins and test:alice cannot approve it"));
     const Gate posted = d.gate(gate.id);
     CHECK(posted.approval_id == card.approval_id);
     CHECK(posted.thread == "C0OPS");  // the recording adapter's thread is the channel
