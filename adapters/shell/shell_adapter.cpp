@@ -29,7 +29,7 @@ namespace {
 constexpr std::size_t kMaxLine = 16 * 1024;
 // Piped messages handled at once: the next line is read while earlier ones
 // wait for their audit commit, up to this many.
-constexpr std::size_t kMaxInFlight = 1024;
+constexpr std::size_t kMaxInFlight = 256;
 const std::regex kUserRe("^[A-Za-z0-9._-]{1,64}$");
 
 void write_all(int fd, std::string_view text) {

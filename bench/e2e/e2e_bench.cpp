@@ -294,19 +294,25 @@ policy:
 
 // ---- the load generator ------------------------------------------------------
 
-enum class Mix { chatter, whoami, metrics };
+enum class Mix { chatter, whoami, metrics, soak };  // soak: 9 chatter, then 1 whoami
 
 const char* mix_name(Mix mix) {
   switch (mix) {
     case Mix::chatter: return "chatter (unaddressed)";
     case Mix::whoami: return "whoami";
     case Mix::metrics: return "metrics.query";
+    case Mix::soak: return "soak (9 chatter : 1 whoami)";
   }
   return "";
 }
 
-std::string event_body(Mix mix, std::uint64_t n, const std::string& ts) {
-  json event = {{"user", "U0ALICE"}, {"channel", "C0OPS"}, {"ts", ts}, {"event_ts", ts}};
+// Each connection talks in its own channel, as busy workspaces spread over
+// channels (Slack itself limits posting to about one message per second per channel).
+std::string event_body(Mix mix, std::uint64_t n, const std::string& ts, int channel) {
+  if (mix == Mix::soak) {
+    mix = n % 10 == 9 ? Mix::whoami : Mix::chatter;
+  }
+  json event = {{"user", "U0ALICE"}, {"channel", "C0OPS" + std::to_string(channel)}, {"ts", ts}, {"event_ts", ts}};
   if (mix == Mix::chatter) {
     event["type"] = "message";
     event["channel_type"] = "channel";
@@ -341,6 +347,7 @@ struct Load {
   Replies* replies = nullptr;
   std::atomic<std::uint64_t>* next_id = nullptr;
   std::uint64_t last_id = 0;  // exclusive
+  int channel = 0;
   std::mutex* mutex = nullptr;
   Cell* cell = nullptr;
 };
@@ -367,7 +374,7 @@ void connection(Load load) {
       break;
     }
     const std::string ts = "1767225600." + std::to_string(100000000 + n);
-    const std::string body = event_body(load.mix, n, ts);
+    const std::string body = event_body(load.mix, n, ts, load.channel);
     const std::string stamp = std::to_string(
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
     http::request<http::string_body> request{http::verb::post, "/slack/events", 11};
@@ -392,7 +399,8 @@ void connection(Load load) {
       continue;
     }
     Clock::time_point done = Clock::now();
-    if (!load.bare && load.mix != Mix::chatter) {
+    const bool replied = load.mix == Mix::whoami || load.mix == Mix::metrics || (load.mix == Mix::soak && n % 10 == 9);
+    if (!load.bare && replied) {
       const auto posted = load.replies->wait(ts, std::chrono::seconds(30));
       if (!posted) {
         ++failed;
@@ -417,7 +425,7 @@ Cell run_cell(Mix mix, bool bare, std::uint16_t port, int concurrency, std::uint
   const auto start = Clock::now();
   std::vector<std::thread> threads;
   for (int c = 0; c < concurrency; ++c) {
-    threads.emplace_back(connection, Load{mix, bare, port, &replies, &next, last, &mutex, &cell});
+    threads.emplace_back(connection, Load{mix, bare, port, &replies, &next, last, c, &mutex, &cell});
   }
   for (auto& t : threads) {
     t.join();
@@ -493,9 +501,9 @@ int main(int argc, char** argv) {
     std::printf("load average at end %s\n", load_average().c_str());
     if (rss_requests > 0) {
       const double before = serve->rss_mb();
-      Cell soak = run_cell(Mix::whoami, false, serve->port(), 16, rss_requests, replies, ids);
-      std::printf("rss: idle %.1f MB (demo-like config, after start); %.1f MB before and %.1f MB after %llu more whoami "
-                  "(%d failed; %.0f req/s)\n",
+      Cell soak = run_cell(Mix::soak, false, serve->port(), 16, rss_requests, replies, ids);
+      std::printf("rss: idle %.1f MB (after start); %.1f MB before and %.1f MB after %llu more requests (9 chatter : 1 whoami, "
+                  "%d failed; %.0f req/s)\n",
                   idle_rss, before, serve->rss_mb(), static_cast<unsigned long long>(rss_requests), soak.failed,
                   static_cast<double>(soak.ms.size()) / soak.seconds);
     }

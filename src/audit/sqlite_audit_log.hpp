@@ -26,7 +26,7 @@ class Database;
 namespace opsgate::audit {
 
 struct AuditLogOptions {
-  std::size_t max_batch = 256;     // events committed in one transaction (group commit)
+  std::size_t max_batch = 1024;    // events committed in one transaction (group commit; a unit is never split)
   std::size_t max_queued = 65536;  // appends waiting for the writer; beyond this append fails fast
   int busy_timeout_ms = 5000;      // how long a commit waits for a lock another connection holds
 };

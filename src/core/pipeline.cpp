@@ -372,10 +372,10 @@ asio::awaitable<bool> Pipeline::run_action(const Step& step, const ActionSpec& s
       co_return false;
     }
   } else {
-    // A read changes nothing a later message could see: the next one may
-    // start now. Its trail becomes durable with its reply.
+    // A read changes nothing a later message could see, but it must not see
+    // what a later one does either: the next message starts once this one's
+    // result is in and its trail is queued (send() below), not before.
     trail.may_hand_off = true;
-    trail.hand_off();
   }
 
   Result<ActionResult> result = fail(Errc::internal, "the action did not complete");

@@ -112,7 +112,8 @@ TEST_SUITE("integration/shell") {
     // rollout.status is a read: the next message is handled while it runs.
     config.replace(config.find("    env:\n"), 0, "      rollout.status: [" + backend + ", status, \"{env}\", \"{target}\"]\n");
     config.replace(config.find("    staging: {actions: [restart, scale]"), 0, "    reader: {actions: [rollout.status]}\n");
-    config.replace(config.find("roles: [staging]}"), 0, "roles: [reader, staging]}");
+    const std::string bound = "roles: [staging]}";
+    config.replace(config.find(bound), bound.size(), "roles: [reader, staging]}");
     dir.write("opsgate.yaml", config);
     std::string input;
     std::vector<std::string> expected;
