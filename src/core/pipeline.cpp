@@ -64,6 +64,11 @@ void Pipeline::note(Trail& trail, const Step& step, std::string kind, std::strin
 }
 
 asio::awaitable<bool> Pipeline::commit(const Step& step, Trail& trail) {
+  if (trail.failed) {
+    // Earlier events of this request are lost: nothing more may happen on
+    // top of them (fail closed), and no reply may claim otherwise.
+    co_return false;
+  }
   if (trail.events.empty()) {
     if (trail.may_hand_off) {
       trail.hand_off();
@@ -80,6 +85,7 @@ asio::awaitable<bool> Pipeline::commit(const Step& step, Trail& trail) {
   auto appended = co_await deps_.audit.append_all(std::move(events), std::move(queued));
   if (!appended) {
     spdlog::error("[{}] audit append of {} events failed: {}", step.request_id, count, appended.error().message);
+    trail.failed = true;
     co_return false;
   }
   co_return true;

@@ -76,6 +76,7 @@ class Pipeline final : public EventSink {
     // Set once nothing this request still does can be seen by later ones:
     // the next commit then hands off as soon as its events are queued.
     bool may_hand_off = false;
+    bool failed = false;  // a commit failed: every later one fails too
     void hand_off();
   };
 

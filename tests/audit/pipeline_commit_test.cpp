@@ -39,7 +39,11 @@ class ThreePhraseParser final : public IntentParser {
     ParseResult r;
     r.parser = "fixed";
     r.confidence = 1.0;
-    if (text == "restart cart staging") {
+    if (text == "restart cart staging, noted") {
+      r.kind = ParseKind::request;
+      r.request = {"restart", {{"target", "cart"}, {"env", "staging"}}};
+      r.notice = "(a notice the parser wants shown first)";
+    } else if (text == "restart cart staging") {
       r.kind = ParseKind::request;
       r.request = {"restart", {{"target", "cart"}, {"env", "staging"}}};
     } else if (text == "error rate of cart") {
@@ -208,6 +212,17 @@ TEST_SUITE("audit/pipeline commits") {
     REQUIRE(h.adapter->sent.size() == 1);
     CHECK(h.adapter->sent[0].find("will not act") != std::string::npos);
     CHECK(h.adapter->sent[0].find("You are") == std::string::npos);
+  }
+
+  TEST_CASE("once a commit of a request fails, nothing later in it runs, even if the log recovers") {
+    Harness h;
+    h.log->fail_next_commits_for_test(1);  // the commit before the notice fails; the next would succeed
+    h.say("restart cart staging, noted");
+    CHECK(h.restart->runs == 0);
+    REQUIRE(!h.adapter->sent.empty());
+    for (const auto& text : h.adapter->sent) {
+      CHECK(text.find("audit log") != std::string::npos);
+    }
   }
 
   TEST_CASE("a write does not run when its started event cannot be committed") {
