@@ -1,6 +1,8 @@
 #include "policies/rbac_policy.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <set>
 
 #include "policies/glob.hpp"
@@ -19,9 +21,19 @@ bool listed(const std::vector<std::string>& items, std::string_view value) {
   return items.empty() || std::find(items.begin(), items.end(), value) != items.end();
 }
 
-std::string param_string(const ActionRequest& request, const char* name) {
+// The parameter's text in place (empty when absent or not a string).
+std::string_view param_view(const ActionRequest& request, const char* name) {
   const auto it = request.params.find(name);
-  return it != request.params.end() && it->is_string() ? it->get<std::string>() : std::string{};
+  if (it == request.params.end() || !it->is_string()) {
+    return {};
+  }
+  return it->get_ref<const std::string&>();
+}
+
+std::string to_lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
 // Help and identity reveal nothing; votes and cancels are authorised by the
@@ -39,64 +51,97 @@ std::string join(const std::vector<std::string>& items) {
 
 }  // namespace
 
-std::unordered_set<std::string> RbacPolicy::group_set(const Principal& principal) const {
-  std::unordered_set<std::string> groups;
-  if (auto it = member_groups_.find(principal.id); it != member_groups_.end()) {
-    groups.insert(it->second.begin(), it->second.end());
+RbacPolicy::Subjects RbacPolicy::compile_subjects(const std::vector<std::string>& subjects) const {
+  Subjects out;
+  for (const auto& s : subjects) {
+    if (s.rfind("group:", 0) == 0) {
+      if (const auto it = group_id_.find(std::string_view(s).substr(6)); it != group_id_.end()) {
+        out.groups.push_back(it->second);
+      }
+    } else if (s.rfind("role:", 0) == 0) {
+      out.roles.push_back(s.substr(5));
+    } else if (s.find('*') != std::string::npos) {
+      out.globs.push_back(s);
+    } else {
+      out.exact.push_back(s);  // a principal id, or a platform group the principal carries
+    }
   }
-  for (const auto& [pattern, names] : glob_members_) {
+  std::sort(out.groups.begin(), out.groups.end());
+  std::sort(out.exact.begin(), out.exact.end());
+  return out;
+}
+
+RbacPolicy::GroupIds RbacPolicy::group_ids(const Principal& principal) const {
+  GroupIds groups;
+  if (auto it = member_groups_.find(principal.id); it != member_groups_.end()) {
+    groups.insert(groups.end(), it->second.begin(), it->second.end());
+  }
+  for (const auto& [pattern, ids] : glob_members_) {
     if (glob_match(pattern, principal.id)) {
-      groups.insert(names.begin(), names.end());
+      groups.insert(groups.end(), ids.begin(), ids.end());
     }
   }
   for (const auto& vouched : principal.groups) {
     if (auto it = platform_groups_.find(vouched); it != platform_groups_.end()) {
-      groups.insert(it->second.begin(), it->second.end());
+      groups.insert(groups.end(), it->second.begin(), it->second.end());
     }
   }
+  std::sort(groups.begin(), groups.end());
+  groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
   return groups;
 }
 
-bool RbacPolicy::in_subjects(const std::vector<std::string>& subjects, const Principal& principal,
-                             const std::unordered_set<std::string>& groups) const {
-  for (const auto& s : subjects) {
-    if (s.rfind("group:", 0) == 0) {
-      if (groups.count(s.substr(6)) > 0) return true;
-      continue;
-    }
-    if (s.rfind("role:", 0) == 0) {
-      const std::string role = s.substr(5);
-      for (const auto& [binding_subjects, binding_roles] : bindings_) {
-        if (std::find(binding_roles.begin(), binding_roles.end(), role) != binding_roles.end() &&
-            in_subjects(binding_subjects, principal, groups)) {
-          return true;
-        }
-      }
-      continue;
-    }
-    if (glob_match(s, principal.id)) return true;
+bool RbacPolicy::matches(const Subjects& subjects, const Principal& principal, const GroupIds& groups) const {
+  for (const std::uint32_t g : subjects.groups) {
+    if (std::binary_search(groups.begin(), groups.end(), g)) return true;
+  }
+  if (!subjects.exact.empty()) {
+    auto exact = [&](std::string_view value) {
+      const auto it = std::lower_bound(subjects.exact.begin(), subjects.exact.end(), value,
+                                       [](const std::string& a, std::string_view b) { return a < b; });
+      return it != subjects.exact.end() && *it == value;
+    };
+    if (exact(principal.id)) return true;
     // A platform-vouched group (slack:usergroup:S1, discord:role:1, teams:group:x).
-    if (std::find(principal.groups.begin(), principal.groups.end(), s) != principal.groups.end()) return true;
+    for (const auto& vouched : principal.groups) {
+      if (exact(vouched)) return true;
+    }
+  }
+  for (const auto& glob : subjects.globs) {
+    if (glob_match(glob, principal.id)) return true;
+    if (std::find(principal.groups.begin(), principal.groups.end(), glob) != principal.groups.end()) return true;
+  }
+  for (const auto& role : subjects.roles) {
+    for (const auto& binding : bindings_) {
+      if (std::find(binding.role_names.begin(), binding.role_names.end(), role) != binding.role_names.end() &&
+          matches(binding.subjects, principal, groups)) {
+        return true;
+      }
+    }
   }
   return false;
 }
 
 std::vector<std::string> RbacPolicy::groups_of(const Principal& principal) const {
-  const auto set = group_set(principal);
-  std::vector<std::string> out(set.begin(), set.end());
+  std::vector<std::string> out;
+  for (const std::uint32_t g : group_ids(principal)) {
+    out.push_back(group_names_[g]);
+  }
   std::sort(out.begin(), out.end());
   return out;
 }
 
 std::vector<std::string> RbacPolicy::roles_of(const Principal& principal) const {
-  const auto groups = group_set(principal);
+  const auto groups = group_ids(principal);
   std::set<std::string> roles;
-  for (const auto& [subjects, names] : bindings_) {
-    if (in_subjects(subjects, principal, groups)) roles.insert(names.begin(), names.end());
+  for (const auto& binding : bindings_) {
+    if (matches(binding.subjects, principal, groups)) roles.insert(binding.role_names.begin(), binding.role_names.end());
   }
   return {roles.begin(), roles.end()};
 }
 
+// The hot path: lookups in indexes built at load, no allocation until the
+// Decision's own strings are written.
 Decision RbacPolicy::evaluate(const Principal& principal, const ActionSpec& spec, const ActionRequest& request,
                               const RequestContext& context) const {
   Decision d;
@@ -106,32 +151,52 @@ Decision RbacPolicy::evaluate(const Principal& principal, const ActionSpec& spec
     d.explanation = "allowed: " + spec.name + " is open to everyone";
     return d;
   }
-  const std::string env = param_string(request, "env");
-  const std::string target = param_string(request, "target");
-  const Target* target_info = target.empty() ? nullptr : inventory_->find_target(target);
-  const std::string team = target_info != nullptr ? target_info->team : std::string{};
-  const std::string kind(to_string(spec.kind));
-  const auto groups = group_set(principal);
+  const std::string_view env = param_view(request, "env");
+  const std::string_view target = param_view(request, "target");
+  const Target* target_info = target.empty() ? nullptr : find_target(target);
+  const std::string_view team = target_info != nullptr ? std::string_view(target_info->team) : std::string_view{};
+  const auto groups = group_ids(principal);
+  bool in_team = false;
+  if (!team.empty()) {
+    const auto it = group_id_.find(team);
+    in_team = it != group_id_.end() && std::binary_search(groups.begin(), groups.end(), it->second);
+  }
 
-  // Which roles grant it?
+  // Which roles grant it? Only the bindings this principal can match, in file order.
+  boost::container::small_vector<std::uint32_t, 32> candidates;
+  if (auto it = bindings_by_exact_.find(principal.id); it != bindings_by_exact_.end()) {
+    candidates.insert(candidates.end(), it->second.begin(), it->second.end());
+  }
+  for (const auto& vouched : principal.groups) {
+    if (auto it = bindings_by_exact_.find(vouched); it != bindings_by_exact_.end()) {
+      candidates.insert(candidates.end(), it->second.begin(), it->second.end());
+    }
+  }
+  for (const std::uint32_t g : groups) {
+    candidates.insert(candidates.end(), bindings_by_group_[g].begin(), bindings_by_group_[g].end());
+  }
+  candidates.insert(candidates.end(), bindings_checked_always_.begin(), bindings_checked_always_.end());
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+
   bool granted = false;
   bool can_break_glass = false;
-  std::vector<std::string> granting;
-  for (const auto& [subjects, names] : bindings_) {
-    if (!in_subjects(subjects, principal, groups)) continue;
-    for (const auto& name : names) {
-      const Role& role = roles_.at(name);
-      if (!any_glob(role.actions, spec.name)) continue;
-      if (!role.envs.empty() && (env.empty() || !listed(role.envs, env))) continue;
-      if (!role.targets.empty()) {
-        const bool owned = listed(role.targets, kOwned) && !team.empty() && groups.count(team) > 0;
-        if (!owned && (target.empty() || std::find(role.targets.begin(), role.targets.end(), target) == role.targets.end())) {
+  boost::container::small_vector<const Role*, 8> granting;
+  for (const std::uint32_t b : candidates) {
+    const Binding& binding = bindings_[b];
+    if (!matches(binding.subjects, principal, groups)) continue;
+    for (const Role* role : binding.roles) {
+      if (!any_glob(role->actions, spec.name)) continue;
+      if (!role->envs.empty() && (env.empty() || !listed(role->envs, env))) continue;
+      if (!role->targets.empty()) {
+        const bool owned = listed(role->targets, kOwned) && in_team;
+        if (!owned && (target.empty() || std::find(role->targets.begin(), role->targets.end(), target) == role->targets.end())) {
           continue;
         }
       }
       granted = true;
-      can_break_glass = can_break_glass || role.break_glass;
-      granting.push_back("role:" + name);
+      can_break_glass = can_break_glass || role->break_glass;
+      granting.push_back(role);
     }
   }
 
@@ -139,34 +204,49 @@ Decision RbacPolicy::evaluate(const Principal& principal, const ActionSpec& spec
   const Rule* deny = nullptr;
   const Rule* approval = nullptr;
   const Rule* allow = nullptr;
-  static const std::vector<std::size_t> kNoRules;
-  const auto indexed = rules_by_action_.find(spec.name);
-  for (const std::size_t index : indexed == rules_by_action_.end() ? kNoRules : indexed->second) {
+  auto consider = [&](std::uint32_t index) {
     const Rule& rule = rules_[index];
-    if (!rule.envs.empty() && (env.empty() || !listed(rule.envs, env))) continue;
-    if (!rule.targets.empty() && (target.empty() || !listed(rule.targets, target))) continue;
-    if (!rule.teams.empty() && (team.empty() || !listed(rule.teams, team))) continue;
-    if (!listed(rule.channels, context.channel)) continue;
-    if (!listed(rule.platforms, context.platform)) continue;
-    if (!rule.subjects.empty() && !in_subjects(rule.subjects, principal, groups)) continue;
-    if (rule.window && !rule.window->contains(context.now)) continue;
+    if (!rule.envs.empty() && (env.empty() || !listed(rule.envs, env))) return;
+    if (!rule.targets.empty() && (target.empty() || !listed(rule.targets, target))) return;
+    if (!rule.teams.empty() && (team.empty() || !listed(rule.teams, team))) return;
+    if (!listed(rule.channels, context.channel)) return;
+    if (!listed(rule.platforms, context.platform)) return;
+    if (!rule.subjects.empty() && !matches(rule_subjects_[index], principal, groups)) return;
+    if (rule.window && !rule.window->contains(context.now)) return;
     if (wants_break_glass && can_break_glass && rule.break_glass_overrides) {
       d.rule_ids.push_back(rule.id + "(overridden by break-glass)");
-      continue;
+      return;
     }
     d.rule_ids.push_back(rule.id);
     if (rule.effect == RuleEffect::deny && deny == nullptr) deny = &rule;
     if (rule.effect == RuleEffect::require_approval && approval == nullptr) approval = &rule;
     if (rule.effect == RuleEffect::allow && allow == nullptr) allow = &rule;
+  };
+  if (const auto indexed = rules_by_action_.find(spec.name); indexed != rules_by_action_.end()) {
+    const auto slot_at = env_slot_.find(env);
+    const RuleSlot& slot = indexed->second[slot_at == env_slot_.end() ? indexed->second.size() - 1 : slot_at->second];
+    static const std::vector<std::uint32_t> kNone;
+    const auto named = target.empty() ? slot.by_target.end() : slot.by_target.find(target);
+    const std::vector<std::uint32_t>& by_target = named == slot.by_target.end() ? kNone : named->second;
+    // Both lists are in file order: merge them so rules are seen in file order.
+    auto a = slot.any_target.begin();
+    auto b = by_target.begin();
+    while (a != slot.any_target.end() || b != by_target.end()) {
+      if (b == by_target.end() || (a != slot.any_target.end() && *a < *b)) {
+        consider(*a++);
+      } else {
+        consider(*b++);
+      }
+    }
   }
-  for (const auto& g : granting) d.rule_ids.push_back(g);
+  for (const Role* role : granting) d.rule_ids.push_back("role:" + role->name);
 
   for (const auto& limit : rate_limits_) {
     if (std::find(limit.actions.begin(), limit.actions.end(), spec.name) == limit.actions.end()) continue;
     RateLimitCheck check{limit.id, limit.actions, limit.per, {}, limit.limit, limit.window};
     if (limit.per == "target") {
       if (target.empty()) continue;
-      check.targets = {target};
+      check.targets = {std::string(target)};
     } else if (limit.per == "team") {
       if (team.empty()) continue;
       for (const auto& t : inventory_->targets()) {
@@ -176,14 +256,14 @@ Decision RbacPolicy::evaluate(const Principal& principal, const ActionSpec& spec
     d.rate_limits.push_back(std::move(check));
   }
 
-  const std::string what = principal.id + " " + spec.name + (target.empty() ? "" : " " + target) +
-                           (env.empty() ? "" : " in " + env);
   if (deny != nullptr) {
     d.effect = Effect::deny;
     d.explanation = "denied: rule " + deny->id + " (" + (deny->message.empty() ? deny->description : deny->message) + ")";
     return d;
   }
   if (!granted && allow == nullptr) {
+    const std::string what = principal.id + " " + spec.name + (target.empty() ? "" : " " + std::string(target)) +
+                             (env.empty() ? "" : " in " + std::string(env));
     d.effect = Effect::deny;
     d.explanation = "denied: no role grants " + what + " (deny by default)";
     return d;
@@ -208,8 +288,73 @@ Decision RbacPolicy::evaluate(const Principal& principal, const ActionSpec& spec
     return d;
   }
   d.effect = Effect::allow;
-  d.explanation = "allowed: " + (granting.empty() ? "rule " + allow->id : join(granting));
+  std::string roles;
+  for (const Role* role : granting) roles += (roles.empty() ? "role:" : ", role:") + role->name;
+  d.explanation = "allowed: " + (granting.empty() ? "rule " + allow->id : roles);
   return d;
+}
+
+const Target* RbacPolicy::find_target(std::string_view name_or_alias) const {
+  // Inventory::find_target compares lower-cased; lower-case into a buffer on
+  // the stack, and leave rare long names to the inventory.
+  std::array<char, 128> lower{};
+  if (name_or_alias.size() > lower.size()) {
+    return inventory_->find_target(name_or_alias);
+  }
+  for (std::size_t i = 0; i < name_or_alias.size(); ++i) {
+    lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name_or_alias[i])));
+  }
+  const auto it = target_by_lower_name_.find(std::string_view(lower.data(), name_or_alias.size()));
+  return it == target_by_lower_name_.end() ? nullptr : it->second;
+}
+
+void RbacPolicy::build_indexes() {
+  for (const auto& target : inventory_->targets()) {
+    target_by_lower_name_.emplace(to_lower(target.name), &target);
+    for (const auto& alias : target.aliases) {
+      target_by_lower_name_.emplace(to_lower(alias), &target);
+    }
+  }
+  const std::vector<std::string> envs = inventory_->env_names();
+  for (std::size_t e = 0; e < envs.size(); ++e) {
+    env_slot_.emplace(envs[e], e);
+  }
+  bindings_by_group_.assign(group_names_.size(), {});
+  for (std::uint32_t b = 0; b < bindings_.size(); ++b) {
+    Binding& binding = bindings_[b];
+    binding.subjects = compile_subjects(binding.subject_text);
+    for (const auto& name : binding.role_names) {
+      binding.roles.push_back(&roles_.at(name));
+    }
+    for (const std::uint32_t g : binding.subjects.groups) bindings_by_group_[g].push_back(b);
+    for (const auto& exact : binding.subjects.exact) bindings_by_exact_[exact].push_back(b);
+    if (!binding.subjects.globs.empty() || !binding.subjects.roles.empty()) bindings_checked_always_.push_back(b);
+  }
+  for (const auto& rule : rules_) {
+    rule_subjects_.push_back(compile_subjects(rule.subjects));
+  }
+  for (const auto& spec : action_catalogue()) {
+    auto& slots = rules_by_action_[spec.name];
+    slots.resize(envs.size() + 1);
+    for (std::uint32_t i = 0; i < rules_.size(); ++i) {
+      const Rule& rule = rules_[i];
+      if (!((rule.actions.empty() || any_glob(rule.actions, spec.name)) && listed(rule.kinds, to_string(spec.kind)))) {
+        continue;
+      }
+      for (std::size_t e = 0; e <= envs.size(); ++e) {
+        const bool env_matches = rule.envs.empty() || (e < envs.size() && listed(rule.envs, envs[e]));
+        if (!env_matches) continue;
+        if (rule.targets.empty()) {
+          slots[e].any_target.push_back(i);
+        } else {
+          for (const auto& t : rule.targets) {
+            auto& list = slots[e].by_target[t];
+            if (list.empty() || list.back() != i) list.push_back(i);
+          }
+        }
+      }
+    }
+  }
 }
 
 std::string RbacPolicy::person_of(std::string_view principal_id) const {
@@ -229,7 +374,7 @@ std::string RbacPolicy::describe(const Principal& principal) const {
 }
 
 bool RbacPolicy::may_approve(const Principal& principal, const ApprovalRequirement& requirement) const {
-  return in_subjects(requirement.approvers, principal, group_set(principal));
+  return matches(compile_subjects(requirement.approvers), principal, group_ids(principal));
 }
 
 namespace {
@@ -330,18 +475,24 @@ std::shared_ptr<const RbacPolicy> load_rbac_policy(const ConfigNode& root, std::
   if (auto groups = root.optional_child("groups")) {
     for (const auto& [name, node] : groups->entries()) {
       group_names.insert(name);
+      const auto [id_at, added] =
+          policy->group_id_.emplace(name, static_cast<std::uint32_t>(policy->group_names_.size()));
+      if (added) {
+        policy->group_names_.push_back(name);
+      }
+      const std::uint32_t id = id_at->second;
       for (const auto& member : node.strings_or("members")) {
         if (member.find(':') == std::string::npos) {
           node.fail("members", "'" + member + "' is not a principal: write platform:id, e.g. shell:alice or slack:T1:U2");
         }
         if (member.find('*') != std::string::npos) {
-          policy->glob_members_.push_back({member, {name}});
+          policy->glob_members_.push_back({member, {id}});
         } else {
-          policy->member_groups_[member].push_back(name);
+          policy->member_groups_[member].push_back(id);
         }
       }
       for (const auto& pg : node.strings_or("platform_groups")) {
-        policy->platform_groups_[pg].push_back(name);
+        policy->platform_groups_[pg].push_back(id);
       }
       node.finish();
     }
@@ -380,7 +531,10 @@ std::shared_ptr<const RbacPolicy> load_rbac_policy(const ConfigNode& root, std::
         if (role_names.count(n) == 0) node.fail("roles", "unknown role '" + n + "'");
       }
       node.finish();
-      policy->bindings_.emplace_back(std::move(subjects), std::move(names));
+      RbacPolicy::Binding binding;
+      binding.subject_text = std::move(subjects);
+      binding.role_names = std::move(names);
+      policy->bindings_.push_back(std::move(binding));
     }
   }
   std::set<std::string> rule_ids;
@@ -435,15 +589,6 @@ std::shared_ptr<const RbacPolicy> load_rbac_policy(const ConfigNode& root, std::
       policy->rules_.push_back(std::move(rule));
     }
   }
-  for (const auto& spec : action_catalogue()) {
-    auto& list = policy->rules_by_action_[spec.name];
-    for (std::size_t i = 0; i < policy->rules_.size(); ++i) {
-      const Rule& rule = policy->rules_[i];
-      if ((rule.actions.empty() || any_glob(rule.actions, spec.name)) && listed(rule.kinds, to_string(spec.kind))) {
-        list.push_back(i);
-      }
-    }
-  }
   if (auto limits = root.optional_child("rate_limits")) {
     for (const auto& node : limits->items()) {
       RateLimit limit;
@@ -466,6 +611,7 @@ std::shared_ptr<const RbacPolicy> load_rbac_policy(const ConfigNode& root, std::
     }
   }
   root.finish();
+  policy->build_indexes();
   return policy;
 }
 

@@ -4,12 +4,16 @@
 // loaded from a YAML policy file into an immutable snapshot. Deny by default;
 // an explicit deny beats any allow. Thread-safe: evaluation only reads.
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+
+#include <boost/container/small_vector.hpp>
 
 #include "policies/time_window.hpp"
 #include "src/core/config_node.hpp"
@@ -71,21 +75,65 @@ class RbacPolicy final : public PolicyEngine {
 
  private:
   friend std::shared_ptr<const RbacPolicy> load_rbac_policy(const ConfigNode&, std::shared_ptr<const Inventory>);
-  bool in_subjects(const std::vector<std::string>& subjects, const Principal& principal,
-                   const std::unordered_set<std::string>& groups) const;
-  std::unordered_set<std::string> group_set(const Principal& principal) const;
+
+  // Hash for string keys that also looks up string_views (no copy per lookup).
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
+  template <class V>
+  using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+  using GroupIds = boost::container::small_vector<std::uint32_t, 16>;  // sorted, unique
+
+  // A subject list compiled at load: group ids, role names, exact principal
+  // ids / platform groups (sorted), and globs.
+  struct Subjects {
+    std::vector<std::uint32_t> groups;
+    std::vector<std::string> roles;
+    std::vector<std::string> exact;
+    std::vector<std::string> globs;
+    bool empty() const { return groups.empty() && roles.empty() && exact.empty() && globs.empty(); }
+  };
+  struct Binding {
+    Subjects subjects;
+    std::vector<std::string> subject_text;  // as written
+    std::vector<std::string> role_names;
+    std::vector<const Role*> roles;
+  };
+  // The rules that can match one (action, environment), in file order:
+  // those naming no target, and per target those naming it.
+  struct RuleSlot {
+    std::vector<std::uint32_t> any_target;
+    StringMap<std::vector<std::uint32_t>> by_target;
+  };
+
+  Subjects compile_subjects(const std::vector<std::string>& subjects) const;
+  GroupIds group_ids(const Principal& principal) const;
+  bool matches(const Subjects& subjects, const Principal& principal, const GroupIds& groups) const;
+  const Target* find_target(std::string_view name_or_alias) const;
+  void build_indexes();
 
   std::string source_;
   std::shared_ptr<const Inventory> inventory_;
-  std::unordered_map<std::string, std::vector<std::string>> member_groups_;    // subject id -> groups
-  std::unordered_map<std::string, std::vector<std::string>> platform_groups_;  // platform group -> groups
-  std::vector<std::pair<std::string, std::vector<std::string>>> glob_members_;  // glob -> groups
+  std::vector<std::string> group_names_;                 // by group id
+  StringMap<std::uint32_t> group_id_;                    // group name -> id
+  StringMap<std::vector<std::uint32_t>> member_groups_;    // subject id -> group ids
+  StringMap<std::vector<std::uint32_t>> platform_groups_;  // platform group -> group ids
+  std::vector<std::pair<std::string, std::vector<std::uint32_t>>> glob_members_;  // glob -> group ids
   std::unordered_map<std::string, Role> roles_;
-  std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> bindings_;  // subjects, roles
+  std::vector<Binding> bindings_;
+  // Bindings a principal can match: by one of its groups, by its id or a
+  // platform group it carries, or (globs, roles) always checked.
+  std::vector<std::vector<std::uint32_t>> bindings_by_group_;
+  StringMap<std::vector<std::uint32_t>> bindings_by_exact_;
+  std::vector<std::uint32_t> bindings_checked_always_;
   std::vector<Rule> rules_;
-  // For each catalogue action, the rules whose actions and kinds can match it,
-  // in file order: a decision scans those only.
-  std::unordered_map<std::string, std::vector<std::size_t>> rules_by_action_;
+  std::vector<Subjects> rule_subjects_;  // rules_[i]'s subjects, compiled
+  // Per catalogue action, one slot per inventory environment and a last one
+  // for a request without (or with an unknown) environment.
+  StringMap<std::vector<RuleSlot>> rules_by_action_;
+  StringMap<std::size_t> env_slot_;                 // environment name -> index in ActionIndex::by_env
+  StringMap<const Target*> target_by_lower_name_;   // lower-case name or alias -> target, as Inventory::find_target
   std::vector<RateLimit> rate_limits_;
   std::unordered_map<std::string, std::string> person_by_principal_;            // principal id -> person
   std::unordered_map<std::string, std::vector<std::string>> principals_of_;      // person -> principal ids

@@ -3,9 +3,17 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <charconv>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
 #include <regex>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
@@ -19,6 +27,9 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::size_t kMaxLine = 16 * 1024;
+// Piped messages handled at once: the next line is read while earlier ones
+// wait for their audit commit, up to this many.
+constexpr std::size_t kMaxInFlight = 256;
 const std::regex kUserRe("^[A-Za-z0-9._-]{1,64}$");
 
 void write_all(int fd, std::string_view text) {
@@ -36,11 +47,22 @@ void write_all(int fd, std::string_view text) {
   }
 }
 
+// One piped message being handled: its replies are held back until every
+// earlier message has been answered, so they come out in input order.
+struct InFlight {
+  std::uint64_t number = 0;  // ChatEvent::message_id
+  std::string output;
+  bool handed_off = false;  // the next message may be handled
+  bool done = false;
+};
+
+// Runs on the daemon's one I/O thread; the in-flight state is not locked.
 class ShellAdapter final : public Adapter {
  public:
   ShellAdapter(ShellConfig config, asio::any_io_executor executor, int input_fd, int output_fd)
       : config_(std::move(config)),
         input_(executor),
+        wake_(executor),
         output_fd_(output_fd),
         interactive_(::isatty(input_fd) == 1) {
     user_ = config_.user.empty() ? os_user_name() : config_.user;
@@ -66,7 +88,7 @@ class ShellAdapter final : public Adapter {
       if (ec == asio::error::not_found) {
         // Longer than kMaxLine: refuse it whole rather than act on part of it.
         buffer.consume(buffer.size());
-        write_all(output_fd_, "That line is longer than 16 KiB; I ignored it.\n");
+        emit({}, "That line is longer than 16 KiB; I ignored it.\n");
         continue;
       }
       if (ec && buffer.size() == 0) {
@@ -81,7 +103,10 @@ class ShellAdapter final : public Adapter {
       const bool last = static_cast<bool>(ec);
       if (!line.empty()) {
         if (line.front() == ':') {
-          if (!handle_local_command(line)) {
+          // Local commands act between messages: earlier ones finish first.
+          auto nothing_in_flight = [this] { return in_flight_.empty(); };
+          const bool drained = co_await wait_until(nothing_in_flight);
+          if (!drained || !handle_local_command(line)) {
             break;
           }
         } else {
@@ -95,13 +120,23 @@ class ShellAdapter final : public Adapter {
           event.principal.display_name = user_;
           event.text = line;
           event.addressed = true;
-          co_await sink.on_event(std::move(event));
+          if (interactive_) {
+            co_await sink.on_event(std::move(event));
+          } else {
+            const bool go_on = co_await start(sink, std::move(event));
+            if (!go_on) {
+              break;
+            }
+          }
         }
       }
       if (last) {
         break;
       }
     }
+    auto nothing_in_flight = [this] { return in_flight_.empty(); };
+    const bool drained = co_await wait_until(nothing_in_flight);
+    (void)drained;  // cancelled: shutting down anyway
     if (interactive_) {
       write_all(output_fd_, "\n");
     }
@@ -120,11 +155,124 @@ class ShellAdapter final : public Adapter {
       }
       text += "\n  → " + suggestion.label + ": `" + suggestion.command + "`";
     }
-    write_all(output_fd_, (interactive_ ? "opsgate: " : "") + text + "\n");
+    emit(message.reply_to, (interactive_ ? "opsgate: " : "") + text + "\n");
     co_return;
   }
 
  private:
+  // Starts handling a piped message and returns once the next may be read
+  // (it handed off, or finished) and fewer than kMaxInFlight are in flight.
+  // False when the wait was cancelled (shutdown).
+  asio::awaitable<bool> start(EventSink& sink, ChatEvent event) {
+    auto slot = std::make_shared<InFlight>();
+    slot->number = message_number_of(event.message_id);
+    in_flight_.push_back(slot);
+    const auto executor = co_await asio::this_coro::executor;
+    asio::co_spawn(executor, handle_one(&sink, std::move(event), this, slot.get()), [this, slot](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& error) {
+          spdlog::error("shell: handling message {} failed: {}", slot->number, error.what());
+        }
+      }
+      slot->done = true;
+      retire();
+      wake_.cancel();
+    });
+    // Raw pointers in the lambdas below: GCC 12 destroys a temporary that
+    // lives across a co_await twice, which would drop a shared_ptr's count
+    // twice. The slot outlives both: it is retired only once it is done.
+    InFlight* const current = slot.get();
+    auto next_may_start = [this, current] {
+      return (current->handed_off || current->done) && in_flight_.size() < kMaxInFlight;
+    };
+    const bool ready = co_await wait_until(next_may_start);
+    co_return ready;
+  }
+
+  static asio::awaitable<void> handle_one(EventSink* sink, ChatEvent event, ShellAdapter* self, InFlight* slot) {
+    std::function<void()> handed_off = [self, slot] {
+      slot->handed_off = true;
+      self->wake_.cancel();
+    };
+    co_await sink->on_event_pipelined(std::move(event), std::move(handed_off));
+  }
+
+  // Waits on wake_ until `ready()`; false if cancelled first.
+  template <class Ready>
+  asio::awaitable<bool> wait_until(Ready ready) {
+    while (!ready()) {
+      wake_.expires_at(asio::steady_timer::time_point::max());
+      auto [ec] = co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+      (void)ec;  // cancelled by a wake-up, or by shutdown:
+      const auto state = co_await asio::this_coro::cancellation_state;
+      if (state.cancelled() != asio::cancellation_type::none) {
+        co_return false;
+      }
+    }
+    co_return true;
+  }
+
+  static std::uint64_t message_number_of(std::string_view id) {
+    std::uint64_t number = 0;
+    std::from_chars(id.data(), id.data() + id.size(), number);
+    return number;
+  }
+
+  // Writes now if every earlier message is answered, else holds it back.
+  // Piped output is gathered and written when nothing is in flight (someone
+  // waiting for the reply gets it) or 16 KiB have piled up.
+  void emit(std::string_view reply_to, const std::string& text) {
+    if (interactive_) {
+      write_all(output_fd_, text);
+      return;
+    }
+    if (in_flight_.empty()) {
+      out(text);
+      flush();
+      return;
+    }
+    InFlight* slot = in_flight_.back().get();  // replies to nothing in flight: after everything so far
+    const std::uint64_t number = message_number_of(reply_to);
+    const std::uint64_t first = in_flight_.front()->number;
+    if (!reply_to.empty() && number >= first && number - first < in_flight_.size() &&
+        in_flight_[number - first]->number == number) {
+      slot = in_flight_[number - first].get();
+    }
+    if (slot == in_flight_.front().get()) {
+      out(text);
+      return;
+    }
+    slot->output += text;
+  }
+
+  void out(std::string_view text) {
+    pending_output_ += text;
+    if (pending_output_.size() >= 16 * 1024) {
+      flush();
+    }
+  }
+
+  void flush() {
+    write_all(output_fd_, pending_output_);
+    pending_output_.clear();
+  }
+
+  // Drops finished messages from the front, passing on what the next one held back.
+  void retire() {
+    while (!in_flight_.empty() && in_flight_.front()->done) {
+      in_flight_.pop_front();
+      if (!in_flight_.empty() && !in_flight_.front()->output.empty()) {
+        out(in_flight_.front()->output);
+        in_flight_.front()->output.clear();
+      }
+    }
+    if (in_flight_.empty()) {
+      flush();
+    }
+  }
+
   std::string banner() const {
     if (config_.banner.empty()) {
       return "opsgate shell — you are shell:" + user_ + ". Type `help`, or :as NAME to switch user" +
@@ -180,6 +328,9 @@ class ShellAdapter final : public Adapter {
 
   ShellConfig config_;
   asio::posix::stream_descriptor input_;
+  asio::steady_timer wake_;  // the reader waits on it; cancelled when a message hands off or finishes
+  std::deque<std::shared_ptr<InFlight>> in_flight_;  // piped messages being handled, in input order
+  std::string pending_output_;  // answered in order, not yet written (piped)
   int output_fd_;
   bool interactive_;
   std::string user_;

@@ -14,6 +14,7 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <SQLiteCpp/Database.h>
+#include <spdlog/spdlog.h>
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
 #include <sqlite3.h>
@@ -99,10 +100,12 @@ bool take_one(std::atomic<int>& budget) {
 using AppendHandler = asio::any_completion_handler<void(Result<std::int64_t>)>;
 
 struct SqliteAuditLog::Pending {
-  AuditEvent event;
+  // Written in order in one transaction: a unit is never split across commits.
+  std::vector<AuditEvent> events;
   // Boxed because Boost 1.81's any_completion_handler move-assignment
   // recurses until the stack overflows (fixed in 1.82), and std::vector
-  // move-assigns its elements when the writer takes a batch.
+  // move-assigns its elements when the writer takes a batch. Null for
+  // append_later(): nobody waits.
   std::unique_ptr<AppendHandler> handler;
   // The handler's executor with outstanding work tracked, so the io_context
   // does not run out of work (and return from run()) while the writer holds
@@ -113,9 +116,14 @@ struct SqliteAuditLog::Pending {
 namespace {
 
 // Completion always goes through post(): the coroutine resumes on its own
-// executor, never inline on the writer thread or inside enqueue().
+// executor, never inline on the writer thread or inside enqueue(). Nobody
+// waits for an append_later(): its failure can only be logged (once per
+// batch by the caller, so a full disk does not flood the log).
 template <class PendingT>
 void complete(PendingT& pending, Result<std::int64_t> result) {
+  if (!pending.handler) {
+    return;
+  }
   auto work = std::move(pending.work);
   asio::post(work, [handler = std::move(pending.handler), result = std::move(result)]() mutable {
     std::move(*handler)(std::move(result));
@@ -201,39 +209,79 @@ void SqliteAuditLog::close() {
 }
 
 boost::asio::awaitable<Result<std::int64_t>> SqliteAuditLog::append(AuditEvent event) {
-  auto initiate = [this](auto handler, AuditEvent queued) {
-    auto work = asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
-    enqueue(Pending{std::move(queued), std::make_unique<AppendHandler>(std::move(handler)),
-                    asio::any_io_executor(std::move(work))});
-  };
-  Result<std::int64_t> result =
-      co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<std::int64_t>)>(
-          std::move(initiate), asio::use_awaitable, std::move(event));
+  std::vector<AuditEvent> events;
+  events.push_back(std::move(event));
+  std::function<void()> nobody;
+  Result<std::int64_t> result = co_await append_all(std::move(events), std::move(nobody));
   co_return result;
 }
 
-void SqliteAuditLog::enqueue(Pending pending) {
+boost::asio::awaitable<Result<std::int64_t>> SqliteAuditLog::append_all(std::vector<AuditEvent> events,
+                                                                        std::function<void()> queued) {
+  if (events.empty()) {
+    if (queued) {
+      queued();
+    }
+    co_return fail(Errc::internal, "append_all called with no events (a bug)");
+  }
+  auto initiate = [this](auto handler, std::vector<AuditEvent> unit, std::function<void()> on_queued) {
+    auto work = asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
+    enqueue(Pending{std::move(unit), std::make_unique<AppendHandler>(std::move(handler)),
+                    asio::any_io_executor(std::move(work))});
+    if (on_queued) {
+      on_queued();
+    }
+  };
+  Result<std::int64_t> result =
+      co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<std::int64_t>)>(
+          std::move(initiate), asio::use_awaitable, std::move(events), std::move(queued));
+  co_return result;
+}
+
+void SqliteAuditLog::append_later(AuditEvent event) {
+  Pending pending;
+  pending.events.push_back(std::move(event));
+  const std::string kind = pending.events.front().kind;
+  const std::string request_id = pending.events.front().request_id;
+  if (!enqueue(std::move(pending))) {
+    spdlog::error("[{}] audit event '{}' not recorded: the audit log at {} refused it (closed or overloaded)",
+                  request_id, kind, path_);
+  }
+}
+
+bool SqliteAuditLog::enqueue(Pending pending) {
   std::optional<Error> refused;
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     if (closing_) {
       refused = Error{Errc::storage, "audit log is closed (" + path_ + ")"};
-    } else if (queue_.size() >= options_.max_queued) {
-      refused = Error{Errc::storage, "audit log at " + path_ + " is overloaded: " + std::to_string(queue_.size()) +
+    } else if (queued_events_ + pending.events.size() > options_.max_queued) {
+      refused = Error{Errc::storage, "audit log at " + path_ + " is overloaded: " + std::to_string(queued_events_) +
                                          " events are waiting to be written; is the disk slow or full?"};
     } else {
       // Stamped under the lock so timestamps never go backwards as seq grows.
-      if (pending.event.ts_ms == 0) {
-        pending.event.ts_ms = to_unix_ms(clock_.now());
+      const std::int64_t now_ms = to_unix_ms(clock_.now());
+      for (AuditEvent& event : pending.events) {
+        if (event.ts_ms == 0) {
+          event.ts_ms = now_ms;
+        }
       }
+      queued_events_ += pending.events.size();
       queue_.push_back(std::move(pending));
+      // A busy writer takes the queue when its commit is done: waking it
+      // costs a system call per append for nothing.
+      wake = writer_idle_;
     }
   }
   if (refused) {
     complete(pending, tl::unexpected<Error>(std::move(*refused)));
-    return;
+    return false;
   }
-  wake_.notify_one();
+  if (wake) {
+    wake_.notify_one();
+  }
+  return true;
 }
 
 void SqliteAuditLog::run_writer() {
@@ -241,16 +289,24 @@ void SqliteAuditLog::run_writer() {
   for (;;) {
     {
       std::unique_lock lock(mutex_);
+      writer_idle_ = true;
       wake_.wait(lock, [this] { return closing_ || !queue_.empty(); });
+      writer_idle_ = false;
       if (queue_.empty()) {
         return;  // closing, and everything queued has been written
       }
       // Group commit: whatever piled up while the last fsync ran goes into
-      // one transaction.
-      const std::size_t take = std::min(queue_.size(), options_.max_batch);
+      // one transaction. Units are taken whole, so max_batch is a soft cap.
+      std::size_t take = 0;
+      std::size_t events = 0;
+      while (take < queue_.size() && (take == 0 || events + queue_[take].events.size() <= options_.max_batch)) {
+        events += queue_[take].events.size();
+        ++take;
+      }
       batch.assign(std::make_move_iterator(queue_.begin()),
                    std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(take)));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
+      queued_events_ -= events;
     }
     write_batch(batch);
     batch.clear();
@@ -274,29 +330,33 @@ void SqliteAuditLog::write_batch(std::vector<Pending>& batch) {
     } else {
       SQLite::Statement insert(*db_, kInsert);
       for (Pending& pending : batch) {
-        AuditEvent& event = pending.event;
-        event.seq = ++seq;
-        const std::string params = event.params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-        // Hash what verify() will read back: the stored text, re-parsed.
-        event.params = nlohmann::json::parse(params);
-        event.prev_hash = prev;
-        event.hash = compute_audit_hash(prev, event);
-        insert.bind(1, event.seq);
-        insert.bind(2, event.ts_ms);
-        insert.bind(3, event.request_id);
-        insert.bind(4, event.kind);
-        insert.bind(5, event.platform);
-        insert.bind(6, event.channel);
-        insert.bind(7, event.principal);
-        insert.bind(8, event.action);
-        insert.bind(9, params);
-        insert.bind(10, event.outcome);
-        insert.bind(11, event.detail);
-        insert.bind(12, event.prev_hash);
-        insert.bind(13, event.hash);
-        insert.exec();
-        insert.reset();
-        prev = event.hash;
+        for (AuditEvent& event : pending.events) {
+          event.seq = ++seq;
+          const std::string params = event.params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+          // Hash what verify() will read back: the stored text, re-parsed
+          // (an empty object reads back as itself; skip the parse).
+          if (!(event.params.is_object() && event.params.empty())) {
+            event.params = nlohmann::json::parse(params);
+          }
+          event.prev_hash = prev;
+          event.hash = compute_audit_hash(prev, event);
+          insert.bind(1, event.seq);
+          insert.bind(2, event.ts_ms);
+          insert.bind(3, event.request_id);
+          insert.bind(4, event.kind);
+          insert.bind(5, event.platform);
+          insert.bind(6, event.channel);
+          insert.bind(7, event.principal);
+          insert.bind(8, event.action);
+          insert.bind(9, params);
+          insert.bind(10, event.outcome);
+          insert.bind(11, event.detail);
+          insert.bind(12, event.prev_hash);
+          insert.bind(13, event.hash);
+          insert.exec();
+          insert.reset();
+          prev = event.hash;
+        }
       }
       if (take_one(fail_next_commits_)) {
         failure = Error{Errc::storage, "could not commit to the audit log at " + path_ +
@@ -318,17 +378,24 @@ void SqliteAuditLog::write_batch(std::vector<Pending>& batch) {
     if (db_ && sqlite3_get_autocommit(db_->getHandle()) == 0) {
       db_->tryExec("ROLLBACK");
     }
+    bool unawaited = false;
     for (Pending& pending : batch) {
+      unawaited = unawaited || !pending.handler;
       complete(pending, tl::unexpected<Error>(*failure));
+    }
+    if (unawaited) {
+      spdlog::error("audit events nobody waited for (reply outcomes) were not recorded: {}", failure->message);
     }
     return;
   }
 
+  const std::int64_t last_committed = last_seq_;
   last_seq_ = seq;
   last_hash_ = std::move(prev);
   commits_.fetch_add(1, std::memory_order_relaxed);
+  committed_events_.fetch_add(seq - last_committed, std::memory_order_relaxed);
   for (Pending& pending : batch) {
-    complete(pending, pending.event.seq);
+    complete(pending, pending.events.back().seq);
   }
 }
 

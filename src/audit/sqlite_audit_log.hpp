@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,7 +26,7 @@ class Database;
 namespace opsgate::audit {
 
 struct AuditLogOptions {
-  std::size_t max_batch = 256;     // events committed in one transaction (group commit)
+  std::size_t max_batch = 1024;    // events committed in one transaction (group commit; a unit is never split)
   std::size_t max_queued = 65536;  // appends waiting for the writer; beyond this append fails fast
   int busy_timeout_ms = 5000;      // how long a commit waits for a lock another connection holds
 };
@@ -46,13 +47,19 @@ class SqliteAuditLog final : public opsgate::AuditLog {
   // executor, with its seq once the transaction holding it has committed,
   // or with Errc::storage if it could not be made durable.
   boost::asio::awaitable<Result<std::int64_t>> append(AuditEvent event) override;
+  boost::asio::awaitable<Result<std::int64_t>> append_all(std::vector<AuditEvent> events,
+                                                          std::function<void()> queued) override;
+  void append_later(AuditEvent event) override;
 
   // Stops accepting appends, commits what is already queued and joins the
   // writer thread. Blocks for that drain; idempotent; the destructor calls it.
   void close();
 
-  // Number of committed transactions (a batch of appends is one).
+  // Number of committed transactions (a batch of appends is one): each is
+  // one fsync of the write-ahead log (synchronous=FULL).
   std::int64_t commits() const { return commits_.load(std::memory_order_relaxed); }
+  // Events committed so far by this process.
+  std::int64_t committed_events() const { return committed_events_.load(std::memory_order_relaxed); }
 
   const std::string& path() const { return path_; }
 
@@ -61,12 +68,13 @@ class SqliteAuditLog final : public opsgate::AuditLog {
   void fail_next_commits_for_test(int n) { fail_next_commits_.store(n, std::memory_order_relaxed); }
 
  private:
-  struct Pending;  // one queued append: the event and its type-erased completion handler
+  struct Pending;  // one queued unit: its events (one transaction) and its completion handler, if awaited
 
   SqliteAuditLog(std::string path, const Clock& clock, AuditLogOptions options,
                  std::unique_ptr<SQLite::Database> db, std::int64_t last_seq, std::string last_hash);
 
-  void enqueue(Pending pending);
+  // False when refused (closed, overloaded); the unit was then completed with the error.
+  bool enqueue(Pending pending);
   void run_writer();
   void write_batch(std::vector<Pending>& batch);
 
@@ -82,12 +90,15 @@ class SqliteAuditLog final : public opsgate::AuditLog {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<Pending> queue_;  // guarded by mutex_
+  std::size_t queued_events_ = 0;  // events in queue_; guarded by mutex_
   bool closing_ = false;        // guarded by mutex_
+  bool writer_idle_ = false;    // the writer waits for appends; guarded by mutex_
 
   std::mutex close_mutex_;  // serialises close() callers around join()
   std::thread writer_;
 
   std::atomic<std::int64_t> commits_{0};
+  std::atomic<std::int64_t> committed_events_{0};
   std::atomic<int> fail_next_commits_{0};
 };
 

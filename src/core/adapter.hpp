@@ -2,6 +2,7 @@
 // Extension point: one chat platform. run() is the receive loop and returns
 // when cancelled (or, for the shell, at end of input); send() delivers a reply.
 
+#include <functional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -17,6 +18,16 @@ class EventSink {
   virtual ~EventSink() = default;
   // Returns when the event has been fully handled (replies sent).
   virtual boost::asio::awaitable<void> on_event(ChatEvent event) = 0;
+  // Like on_event, and calls `handed_off` (once) as soon as the next event
+  // may be handled: everything this one does that a later one could see
+  // (conversation memory, approvals, a write and its effect) is done, and its
+  // audit events hold their place in the log; what remains is waiting for
+  // them to be durable and replying. At the latest when it returns. For an
+  // adapter that keeps replies in input order itself (the piped shell).
+  virtual boost::asio::awaitable<void> on_event_pipelined(ChatEvent event, std::function<void()> handed_off) {
+    co_await on_event(std::move(event));
+    handed_off();
+  }
 };
 
 class Adapter {

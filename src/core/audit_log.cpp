@@ -1,5 +1,7 @@
 #include "src/core/audit_log.hpp"
 
+#include <algorithm>
+
 namespace opsgate {
 
 nlohmann::json to_json(const AuditEvent& event) {
@@ -10,13 +12,61 @@ nlohmann::json to_json(const AuditEvent& event) {
           {"hash", event.hash}};
 }
 
+namespace {
+
+// Appends `text` as a JSON string exactly as nlohmann's
+// dump(-1, ' ', false, error_handler_t::replace) writes it. Printable ASCII
+// without quote or backslash (nearly every field) is copied as is; anything
+// else goes through nlohmann, so escapes and invalid UTF-8 stay its business.
+void append_json_string(std::string& out, const std::string& text) {
+  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
+  });
+  if (!plain) {
+    out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  out += text;
+  out += '"';
+}
+
+}  // namespace
+
 std::string canonical_audit_text(const AuditEvent& event) {
-  nlohmann::json j = to_json(event);
-  j.erase("prev_hash");
-  j.erase("hash");
-  // Invalid UTF-8 from chat is replaced rather than thrown on; the stored
-  // params are the replaced text too, so the hash stays reproducible.
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // Byte for byte what to_json(event) without the hashes dumps (compact, keys
+  // sorted), written directly: the writer hashes every event, and building a
+  // json object first costs a dozen allocations. Invalid UTF-8 from chat is
+  // replaced rather than thrown on; the stored params are the replaced text
+  // too, so the hash stays reproducible. tests/core/audit_text_test.cpp holds
+  // the two side by side.
+  std::string out;
+  out.reserve(256 + event.detail.size());
+  out += "{\"action\":";
+  append_json_string(out, event.action);
+  out += ",\"channel\":";
+  append_json_string(out, event.channel);
+  out += ",\"detail\":";
+  append_json_string(out, event.detail);
+  out += ",\"kind\":";
+  append_json_string(out, event.kind);
+  out += ",\"outcome\":";
+  append_json_string(out, event.outcome);
+  out += ",\"params\":";
+  out += event.params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out += ",\"platform\":";
+  append_json_string(out, event.platform);
+  out += ",\"principal\":";
+  append_json_string(out, event.principal);
+  out += ",\"request_id\":";
+  append_json_string(out, event.request_id);
+  out += ",\"seq\":";
+  out += std::to_string(event.seq);
+  out += ",\"ts_ms\":";
+  out += std::to_string(event.ts_ms);
+  out += '}';
+  return out;
 }
 
 }  // namespace opsgate

@@ -4,7 +4,9 @@
 // event could not be made durable.
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
@@ -34,6 +36,18 @@ class AuditLog {
   virtual ~AuditLog() = default;
   // Completes with the event's sequence number once it is committed to disk.
   virtual boost::asio::awaitable<Result<std::int64_t>> append(AuditEvent event) = 0;
+  // Appends `events` in order, all in one transaction (shared with whatever
+  // else is waiting: group commit), and completes with the last one's seq once
+  // all are durable. `queued` (may be empty) is called as soon as the events
+  // hold their place in the log's order, before the wait for the disk: what
+  // is appended after that call comes after them in the chain.
+  virtual boost::asio::awaitable<Result<std::int64_t>> append_all(std::vector<AuditEvent> events,
+                                                                  std::function<void()> queued) = 0;
+  // Queues the event behind everything appended so far and returns at once:
+  // it is written with the next commit, and nobody waits for that. For what
+  // a crash may lose without anyone having been told otherwise (the outcome
+  // of a reply already sent). A failure is logged by the log.
+  virtual void append_later(AuditEvent event) = 0;
 };
 
 // The canonical text hashed for an event: every field except the two hashes

@@ -33,6 +33,7 @@ struct OutboundMessage {
   std::string channel;
   std::string thread;      // empty: a new top-level message (see Adapter::post)
   std::string request_id;
+  std::string reply_to;    // message_id of the ChatEvent this answers (empty: none)
   std::string text;        // plain text, always present and complete on its own
   // Set on an action's result: its name and ActionResult::data, so a platform
   // can render natively (Block Kit, Adaptive Cards, embeds). Optional to use.

@@ -51,19 +51,59 @@ Pipeline::Pipeline(PipelineDeps deps) : deps_(std::move(deps)), memory_(deps_.co
 
 void Pipeline::add_adapter(Adapter& adapter) { adapters_[std::string(adapter.platform())] = &adapter; }
 
-asio::awaitable<bool> Pipeline::record(const Step& step, std::string kind, std::string outcome, std::string detail) {
-  const bool ok = co_await record_step(deps_.audit, deps_.clock, step, std::move(kind), std::move(outcome),
-                                       std::move(detail));
-  co_return ok;
+void Pipeline::Trail::hand_off() {
+  if (handed_off) {
+    auto call = std::move(handed_off);
+    handed_off = nullptr;
+    call();
+  }
 }
 
-asio::awaitable<void> Pipeline::reply(const Step& step, std::string text) {
+void Pipeline::note(Trail& trail, const Step& step, std::string kind, std::string outcome, std::string detail) const {
+  trail.events.push_back(step_event(deps_.clock, step, std::move(kind), std::move(outcome), std::move(detail)));
+}
+
+asio::awaitable<bool> Pipeline::commit(const Step& step, Trail& trail) {
+  if (trail.failed) {
+    // Earlier events of this request are lost: nothing more may happen on
+    // top of them (fail closed), and no reply may claim otherwise.
+    co_return false;
+  }
+  if (trail.events.empty()) {
+    if (trail.may_hand_off) {
+      trail.hand_off();
+    }
+    co_return true;
+  }
+  std::vector<AuditEvent> events = std::move(trail.events);
+  trail.events.clear();
+  std::function<void()> queued;
+  if (trail.may_hand_off) {
+    queued = [&trail] { trail.hand_off(); };
+  }
+  const std::size_t count = events.size();
+  auto appended = co_await deps_.audit.append_all(std::move(events), std::move(queued));
+  if (!appended) {
+    spdlog::error("[{}] audit append of {} events failed: {}", step.request_id, count, appended.error().message);
+    trail.failed = true;
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<void> Pipeline::reply(const Step& step, Trail& trail, std::string text) {
   OutboundMessage message;
   message.text = std::move(text);
-  co_await send(step, std::move(message));
+  co_await send(step, trail, std::move(message));
 }
 
-asio::awaitable<void> Pipeline::send(const Step& step, OutboundMessage message) {
+asio::awaitable<void> Pipeline::send(const Step& step, Trail& trail, OutboundMessage message) {
+  const bool durable = co_await commit(step, trail);
+  if (!durable) {
+    // The reply would claim what the log does not hold.
+    message = OutboundMessage{};
+    message.text = kAuditDown;
+  }
   const auto it = adapters_.find(step.event.platform);
   if (it == adapters_.end()) {
     spdlog::error("[{}] no adapter for platform '{}' to reply through", step.request_id, step.event.platform);
@@ -73,6 +113,7 @@ asio::awaitable<void> Pipeline::send(const Step& step, OutboundMessage message) 
   message.channel = step.event.channel;
   message.thread = step.event.thread;
   message.request_id = step.request_id;
+  message.reply_to = step.event.message_id;
   std::string failure;
   try {
     co_await it->second->send(std::move(message));
@@ -83,7 +124,17 @@ asio::awaitable<void> Pipeline::send(const Step& step, OutboundMessage message) 
     spdlog::error("[{}] reply through {} failed: {}", step.request_id, step.event.platform, failure);
   }
   const std::string outcome = failure.empty() ? "ok" : "error";
-  co_await record(step, "replied", outcome, failure);
+  // Not waited for: a crash can lose only the note that a reply went out.
+  deps_.audit.append_later(step_event(deps_.clock, step, "replied", outcome, failure));
+}
+
+asio::awaitable<void> Pipeline::on_event(ChatEvent event) {
+  std::function<void()> nobody;
+  co_await handle(std::move(event), std::move(nobody));
+}
+
+asio::awaitable<void> Pipeline::on_event_pipelined(ChatEvent event, std::function<void()> handed_off) {
+  co_await handle(std::move(event), std::move(handed_off));
 }
 
 // GCC 12 miscompiles temporaries that live across a co_await (double
@@ -92,22 +143,24 @@ asio::awaitable<void> Pipeline::send(const Step& step, OutboundMessage message) 
 //
 // The straight line: received → understood → decided → (ask for approval |
 // run) → replied. Everything about approvals, votes and rate-limit slots is
-// the workflow's (src/approval/).
-asio::awaitable<void> Pipeline::on_event(ChatEvent event) {
+// the workflow's (src/approval/). Events gather in the trail and become
+// durable together: before a reply, before a write starts, before the
+// workflow changes anything.
+asio::awaitable<void> Pipeline::handle(ChatEvent event, std::function<void()> handed_off) {
+  Trail trail;
+  trail.handed_off = std::move(handed_off);
+  co_await handle_trail(std::move(event), trail);
+  trail.hand_off();
+}
+
+asio::awaitable<void> Pipeline::handle_trail(ChatEvent event, Trail& trail) {
   Step step{std::move(event), new_request_id(), {}, {}};
-  spdlog::info("[{}] {} {} in {}: {}", step.request_id, step.event.platform, step.event.principal.id,
-               step.event.channel, truncate(step.event.text, 200));
-  const std::string audit_down = kAuditDown;
+  spdlog::debug("[{}] {} {} in {}: {}", step.request_id, step.event.platform, step.event.principal.id,
+                step.event.channel, truncate(step.event.text, 200));
 
-  // Received. Fail closed: nothing is even parsed unless its arrival is on record.
-  const std::string text = step.event.text;
-  const bool received = co_await record(step, "received", "ok", text);
-  if (!received) {
-    co_await reply(step, audit_down);
-    co_return;
-  }
-
-  // Understood. The context is this person's own recent turns in this thread.
+  // Received, then understood. Parsing has no effect, so it needs nothing on
+  // record yet; the context is this person's own recent turns in this thread.
+  note(trail, step, "received", "ok", step.event.text);
   const std::shared_ptr<const PolicyEngine> policy = deps_.policy();
   const std::string memory_key = step.event.platform + "\x1f" + step.event.workspace + "\x1f" + step.event.channel +
                                  "\x1f" + step.event.thread + "\x1f" + policy->person_of(step.event.principal.id);
@@ -127,21 +180,24 @@ asio::awaitable<void> Pipeline::on_event(ChatEvent event) {
   if (!parsed.degraded.empty()) {
     spdlog::warn("[{}] language model not used: {}", step.request_id, parsed.degraded);
   }
-  const std::string parse_detail = parse_audit_detail(parsed);
-  const std::string parse_outcome = kind_name(parsed.kind);
-  const bool parsed_recorded = co_await record(step, "parsed", parse_outcome, parse_detail);
-  if (!parsed_recorded) {
-    co_await reply(step, audit_down);
+  if (parsed.kind == ParseKind::none && !step.event.addressed && parsed.notice.empty() && parsed.degraded.empty()) {
+    // Chatter: not addressed, not understood, causes nothing. Not recorded
+    // (README, "The audit log"), so a busy channel costs no disk.
     co_return;
   }
+  spdlog::info("[{}] {} {} in {}: {}", step.request_id, step.event.platform, step.event.principal.id,
+               step.event.channel, truncate(step.event.text, 200));
+  note(trail, step, "parsed", kind_name(parsed.kind), parse_audit_detail(parsed));
   if (!parsed.notice.empty()) {
     const std::string notice = parsed.notice;
-    co_await reply(step, notice);
+    co_await reply(step, trail, notice);
   }
 
   std::string answer;
   if (parsed.kind == ParseKind::none) {
     if (!step.event.addressed) {
+      const bool recorded = co_await commit(step, trail);
+      (void)recorded;  // logged by commit(); nothing was going to happen anyway
       co_return;
     }
     answer = "I did not understand that. Try `help` to see what I can do, e.g. `!restart cart staging`.";
@@ -156,20 +212,15 @@ asio::awaitable<void> Pipeline::on_event(ChatEvent event) {
     answer = "Internal error: unknown action " + step.request.action;
   }
   if (!answer.empty()) {
-    co_await reply(step, answer);
+    trail.may_hand_off = true;
+    co_await reply(step, trail, answer);
     co_return;
   }
 
   // Decided, at the injected clock's now.
   const RequestContext context{step.event.platform, step.event.channel, deps_.clock.now()};
   const Decision decision = policy->evaluate(step.event.principal, *spec, step.request, context);
-  const std::string effect(to_string(decision.effect));
-  const std::string decided_detail = decision_detail(decision);
-  const bool decided = co_await record(step, "decided", effect, decided_detail);
-  if (!decided) {
-    co_await reply(step, audit_down);
-    co_return;
-  }
+  note(trail, step, "decided", std::string(to_string(decision.effect)), decision_detail(decision));
   spdlog::info("[{}] {} {} → {}", step.request_id, step.event.principal.id, step.request.canonical(),
                decision.explanation);
   // Memory keeps only what was understood and allowed, and never a vote:
@@ -184,8 +235,19 @@ asio::awaitable<void> Pipeline::on_event(ChatEvent event) {
     answer = "This needs the approval workflow, and no approval store is configured; refusing.";
   }
   if (!answer.empty()) {
-    co_await reply(step, answer);
+    trail.may_hand_off = true;
+    co_await reply(step, trail, answer);
     co_return;
+  }
+  // The workflow writes its own events and state: the trail goes first.
+  const bool workflow_involved = is_approval_action(spec->name) || decision.effect == Effect::needs_approval ||
+                                 (deps_.approvals != nullptr && !decision.rate_limits.empty());
+  if (workflow_involved) {
+    const bool durable = co_await commit(step, trail);
+    if (!durable) {
+      co_await reply(step, trail, kAuditDown);
+      co_return;
+    }
   }
   if (is_approval_action(spec->name)) {
     WorkflowReply handled = co_await deps_.approvals->handle(step);
@@ -196,7 +258,7 @@ asio::awaitable<void> Pipeline::on_event(ChatEvent event) {
     answer = co_await deps_.approvals->admit(step, decision);
   }
   if (!answer.empty()) {
-    co_await reply(step, answer);
+    co_await reply(step, trail, answer);
     co_return;
   }
   if (decision.effect == Effect::needs_approval) {
@@ -208,9 +270,9 @@ asio::awaitable<void> Pipeline::on_event(ChatEvent event) {
     // Loud on purpose: everyone in the channel should see it happen.
     const std::string loud = "🚨 BREAK-GLASS: " + step.event.principal.id + " runs " + describe(step.request) +
                              " without approval. Reason: " + step.request.break_glass_reason;
-    co_await reply(step, loud);
+    co_await reply(step, trail, loud);
   }
-  co_await run_action(step, *spec);
+  co_await run_action(step, *spec, trail);
 }
 
 asio::awaitable<void> Pipeline::on_system_request(ChatEvent origin, ActionRequest request) {
@@ -218,13 +280,8 @@ asio::awaitable<void> Pipeline::on_system_request(ChatEvent origin, ActionReques
   const std::string what = describe(step.request);
   spdlog::info("[{}] system request by {} in {}/{}: {}", step.request_id, step.event.principal.id,
                step.event.platform, step.event.channel, what);
-  const std::string audit_down = kAuditDown;
-  const std::string received_detail = "system request: " + what;
-  const bool received = co_await record(step, "received", "ok", received_detail);
-  if (!received) {
-    co_await reply(step, audit_down);
-    co_return;
-  }
+  Trail trail;
+  note(trail, step, "received", "ok", "system request: " + what);
   // The same schema check every parser's output goes through.
   auto valid = validate_request(step.request, *deps_.inventory);
   const ActionSpec* spec = valid ? find_action(valid->action) : nullptr;
@@ -239,13 +296,9 @@ asio::awaitable<void> Pipeline::on_system_request(ChatEvent origin, ActionReques
   }
   const std::string parse_outcome = refusal.empty() ? "request" : "none";
   const std::string parse_detail = "parser=system" + (refusal.empty() ? std::string{} : " refused: " + refusal);
-  const bool parsed = co_await record(step, "parsed", parse_outcome, parse_detail);
-  if (!parsed) {
-    co_await reply(step, audit_down);
-    co_return;
-  }
+  note(trail, step, "parsed", parse_outcome, parse_detail);
   if (!refusal.empty()) {
-    co_await reply(step, refusal);
+    co_await reply(step, trail, refusal);
     co_return;
   }
   const std::shared_ptr<const PolicyEngine> policy = deps_.policy();
@@ -253,23 +306,19 @@ asio::awaitable<void> Pipeline::on_system_request(ChatEvent origin, ActionReques
   const Decision decision = policy->evaluate(step.event.principal, *spec, step.request, context);
   const std::string effect(to_string(decision.effect));
   const std::string decided_detail = decision_detail(decision);
-  const bool decided = co_await record(step, "decided", effect, decided_detail);
-  if (!decided) {
-    co_await reply(step, audit_down);
-    co_return;
-  }
+  note(trail, step, "decided", effect, decided_detail);
   if (decision.effect == Effect::deny) {
     const std::string text = "⛔ " + decision.explanation + " (grant " + step.event.principal.id + " the role to run " +
                              spec->name + " in the policy)";
-    co_await reply(step, text);
+    co_await reply(step, trail, text);
     co_return;
   }
   if (decision.effect == Effect::needs_approval) {
     const std::string text = "⛔ " + what + " needs approval, and a request opsgate makes itself cannot wait for one.";
-    co_await reply(step, text);
+    co_await reply(step, trail, text);
     co_return;
   }
-  co_await run_action(step, *spec);
+  co_await run_action(step, *spec, trail);
 }
 
 asio::awaitable<void> Pipeline::expire_approvals() {
@@ -281,6 +330,8 @@ asio::awaitable<void> Pipeline::expire_approvals() {
 }
 
 asio::awaitable<void> Pipeline::deliver(WorkflowReply reply) {
+  // The workflow made its own events durable before it said anything.
+  Trail none;
   bool owned_grant = false;
   for (auto& notice : reply.notices) {
     if (owner_ != nullptr && !notice.message.approval_id.empty() && !notice.message.approval_outcome.empty()) {
@@ -295,7 +346,7 @@ asio::awaitable<void> Pipeline::deliver(WorkflowReply reply) {
         owned_grant = owned_grant || (outcome == "granted" && reply.run && reply.approval_id == id);
       }
     }
-    co_await send(notice.to, std::move(notice.message));
+    co_await send(notice.to, none, std::move(notice.message));
   }
   if (!reply.run) {
     co_return;
@@ -310,17 +361,19 @@ asio::awaitable<void> Pipeline::deliver(WorkflowReply reply) {
   const ActionSpec* spec = find_action(origin.request.action);
   bool ok = false;
   if (spec != nullptr) {
-    ok = co_await run_action(origin, *spec);
+    Trail trail;
+    ok = co_await run_action(origin, *spec, trail);
   }
   co_await deps_.approvals->finished(reply.approval_id, ok);
 }
 
-asio::awaitable<bool> Pipeline::run_action(const Step& step, const ActionSpec& spec) {
+asio::awaitable<bool> Pipeline::run_action(const Step& step, const ActionSpec& spec, Trail& trail) {
   const std::string name = spec.name;
   if (name == "help" || name == "whoami") {
     const std::string text = name == "help" ? help_text(step.event.principal) : whoami_text(step.event.principal);
-    co_await record(step, "finished", "ok", name);
-    co_await reply(step, text);
+    note(trail, step, "finished", "ok", name);
+    trail.may_hand_off = true;
+    co_await reply(step, trail, text);
     co_return true;
   }
   Action* action = deps_.actions.find(name);
@@ -328,17 +381,25 @@ asio::awaitable<bool> Pipeline::run_action(const Step& step, const ActionSpec& s
     const std::string detail = "no backend configured for " + name;
     const std::string text = "`" + name + "` is not configured on this opsgate: no backend runs it. "
                              "An operator can add one under `actions:` in the config.";
-    co_await record(step, "finished", "error", detail);
-    co_await reply(step, text);
+    note(trail, step, "finished", "error", detail);
+    trail.may_hand_off = true;
+    co_await reply(step, trail, text);
     co_return false;
   }
 
-  // A started event that is not durable means the action does not run.
-  const bool started = co_await record(step, "started", "ok", name);
-  if (!started) {
-    const std::string text = "I cannot write to the audit log right now, so I did not run " + name + ".";
-    co_await reply(step, text);
-    co_return false;
+  note(trail, step, "started", "ok", name);
+  if (spec.kind == ActionKind::write) {
+    // A started event that is not durable means the action does not run.
+    const bool started = co_await commit(step, trail);
+    if (!started) {
+      co_await reply(step, trail, kAuditDown);
+      co_return false;
+    }
+  } else {
+    // A read changes nothing a later message could see, but it must not see
+    // what a later one does either: the next message starts once this one's
+    // result is in and its trail is queued (send() below), not before.
+    trail.may_hand_off = true;
   }
 
   Result<ActionResult> result = fail(Errc::internal, "the action did not complete");
@@ -376,7 +437,7 @@ asio::awaitable<bool> Pipeline::run_action(const Step& step, const ActionSpec& s
     detail = std::string(to_string(result.error().code)) + ": " + result.error().message;
     text = "❌ " + name + " failed: " + result.error().message;
   }
-  co_await record(step, "finished", outcome, detail);
+  note(trail, step, "finished", outcome, detail);
   std::optional<ActionResult> written;
   if (result && spec.kind == ActionKind::write) {
     written = *result;
@@ -388,7 +449,7 @@ asio::awaitable<bool> Pipeline::run_action(const Step& step, const ActionSpec& s
     message.data = std::move(result->data);
     message.suggestions = std::move(result->suggestions);
   }
-  co_await send(step, std::move(message));
+  co_await send(step, trail, std::move(message));
   if (written) {
     // After a write: follow it until it settles (bounded by the action) and
     // post the outcome as its own message and audit event.
@@ -404,17 +465,19 @@ asio::awaitable<bool> Pipeline::run_action(const Step& step, const ActionSpec& s
     if (!follow_crash.empty()) {
       spdlog::error("[{}] following {} threw: {}", step.request_id, name, follow_crash);
       const std::string crash_detail = "internal error while following: " + follow_crash;
-      co_await record(step, "followed", "error", crash_detail);
+      note(trail, step, "followed", "error", crash_detail);
+      const bool recorded = co_await commit(step, trail);
+      (void)recorded;  // logged by commit(); the follow-up is over either way
     }
     if (followed) {
       const std::string follow_outcome = followed->ok ? "ok" : "error";
-      co_await record(step, "followed", follow_outcome, followed->summary);
+      note(trail, step, "followed", follow_outcome, followed->summary);
       OutboundMessage outcome_message;
       outcome_message.text = followed->summary;
       outcome_message.action = name;
       outcome_message.data = followed->data;
       outcome_message.suggestions = followed->suggestions;
-      co_await send(step, std::move(outcome_message));
+      co_await send(step, trail, std::move(outcome_message));
     }
   }
   co_return static_cast<bool>(result);

@@ -1,7 +1,11 @@
 #pragma once
 // The flow of one message (DESIGN.md §1): received → understood → decided →
-// (ask for approval | run) → replied, every step appended to the audit log
-// before the next one happens. Approvals, votes and rate-limit slots are the
+// (ask for approval | run) → replied. A request's audit events are collected
+// and made durable together, in one group commit: before a write action
+// starts (its `started` event and all before it) and before any reply (a
+// reply never claims what a crash could lose); before approval state changes.
+// The `replied` event follows without being waited for. Unaddressed text that
+// is not understood causes nothing and is not recorded. Approvals, votes and rate-limit slots are the
 // approval workflow's (ApprovalWorkflow, implemented in src/approval/).
 // Owned by the daemon; on_event may be called from any strand, concurrently.
 
@@ -10,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -51,6 +56,7 @@ class Pipeline final : public EventSink {
   void set_approval_owner(ApprovalOwner* owner) { owner_ = owner; }
 
   boost::asio::awaitable<void> on_event(ChatEvent event) override;
+  boost::asio::awaitable<void> on_event_pipelined(ChatEvent event, std::function<void()> handed_off) override;
 
   // A request opsgate makes itself, e.g. the triage of an Alertmanager alert:
   // no text to parse, but the same trail (received, parsed, decided, started,
@@ -65,11 +71,29 @@ class Pipeline final : public EventSink {
   boost::asio::awaitable<void> expire_approvals();
 
  private:
-  boost::asio::awaitable<bool> record(const Step& step, std::string kind, std::string outcome, std::string detail);
-  boost::asio::awaitable<void> reply(const Step& step, std::string text);
-  boost::asio::awaitable<void> send(const Step& step, OutboundMessage message);
+  // The events of one request not yet handed to the log, and whom to tell
+  // once later events may be handled (on_event_pipelined).
+  struct Trail {
+    std::vector<AuditEvent> events;
+    std::function<void()> handed_off;  // emptied once called
+    // Set once nothing this request still does can be seen by later ones:
+    // the next commit then hands off as soon as its events are queued.
+    bool may_hand_off = false;
+    bool failed = false;  // a commit failed: every later one fails too
+    void hand_off();
+  };
+
+  boost::asio::awaitable<void> handle(ChatEvent event, std::function<void()> handed_off);
+  boost::asio::awaitable<void> handle_trail(ChatEvent event, Trail& trail);
+  void note(Trail& trail, const Step& step, std::string kind, std::string outcome, std::string detail) const;
+  // Makes the trail durable (one commit); false, with a log line, if it could not be.
+  boost::asio::awaitable<bool> commit(const Step& step, Trail& trail);
+  // Commits the trail, then sends (the audit-down answer instead when the
+  // commit failed); the `replied` event follows without waiting.
+  boost::asio::awaitable<void> reply(const Step& step, Trail& trail, std::string text);
+  boost::asio::awaitable<void> send(const Step& step, Trail& trail, OutboundMessage message);
   // Returns true when the action ran and succeeded.
-  boost::asio::awaitable<bool> run_action(const Step& step, const ActionSpec& spec);
+  boost::asio::awaitable<bool> run_action(const Step& step, const ActionSpec& spec, Trail& trail);
   // Sends what the approval workflow has to say and runs what it granted.
   boost::asio::awaitable<void> deliver(WorkflowReply reply);
   std::string help_text(const Principal& principal) const;

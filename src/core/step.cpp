@@ -8,8 +8,7 @@ namespace {
 constexpr std::size_t kMaxAuditedText = 2000;
 }  // namespace
 
-boost::asio::awaitable<bool> record_step(AuditLog& audit, const Clock& clock, const Step& step, std::string kind,
-                                         std::string outcome, std::string detail) {
+AuditEvent step_event(const Clock& clock, const Step& step, std::string kind, std::string outcome, std::string detail) {
   AuditEvent e;
   e.request_id = step.request_id;
   e.kind = std::move(kind);
@@ -25,6 +24,12 @@ boost::asio::awaitable<bool> record_step(AuditLog& audit, const Clock& clock, co
   }
   e.detail = std::move(detail);
   e.ts_ms = to_unix_ms(clock.now());
+  return e;
+}
+
+boost::asio::awaitable<bool> record_step(AuditLog& audit, const Clock& clock, const Step& step, std::string kind,
+                                         std::string outcome, std::string detail) {
+  AuditEvent e = step_event(clock, step, std::move(kind), std::move(outcome), std::move(detail));
   const std::string what = e.kind;
   auto appended = co_await audit.append(std::move(e));
   if (!appended) {

@@ -21,6 +21,9 @@ struct Step {
   std::string parser;     // who understood it: "command", "nlu", "llm", "system"
 };
 
+// One event of the step's trail, stamped now (detail cut to a sane length).
+AuditEvent step_event(const Clock& clock, const Step& step, std::string kind, std::string outcome, std::string detail);
+
 // Appends one event of the step's trail (detail cut to a sane length).
 // False, with a log line, when the log cannot take it: the caller must then
 // not act.

@@ -106,7 +106,7 @@ TEST_SUITE("core/pipeline") {
     CHECK(h.adapter.sent[0].text.find("audit log") != std::string::npos);
   }
 
-  TEST_CASE("nothing is parsed when the audit log is down") {
+  TEST_CASE("nothing runs when the audit log is down") {
     Harness h;
     h.audit.fail_kind = "*";
     h.say("test:alice", "restart cart staging");

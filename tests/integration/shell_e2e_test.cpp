@@ -105,6 +105,55 @@ TEST_SUITE("integration/shell") {
     CHECK(tampered.out.find("BROKEN at event #7") != std::string::npos);
   }
 
+  TEST_CASE("piped messages are handled while earlier commits are in flight, answered in input order, each seeing the ones before") {
+    TempDir dir;
+    std::string config = demo_like_config(dir);
+    const std::string backend = std::string(OPSGATE_SOURCE_DIR) + "/scripts/demo-backend";
+    // rollout.status is a read: the next message is handled while it runs.
+    config.replace(config.find("    env:\n"), 0, "      rollout.status: [" + backend + ", status, \"{env}\", \"{target}\"]\n");
+    config.replace(config.find("    staging: {actions: [restart, scale]"), 0, "    reader: {actions: [rollout.status]}\n");
+    const std::string bound = "roles: [staging]}";
+    config.replace(config.find(bound), bound.size(), "roles: [reader, staging]}");
+    dir.write("opsgate.yaml", config);
+    std::string input;
+    std::vector<std::string> expected;
+    int replicas = 3;
+    for (int i = 0; i < 60; ++i) {
+      if (i % 12 == 11) {
+        input += "!scale cart " + std::to_string(replicas + 1) + " staging\n";
+        expected.push_back("scaled cart in staging: " + std::to_string(replicas) + " → " + std::to_string(replicas + 1) + " replicas");
+        ++replicas;
+      }
+      input += "!status cart staging\nwhoami\nthanks!\n";
+      expected.push_back("cart in staging: version 1.0.0, revision 1, " + std::to_string(replicas) + "/" +
+                         std::to_string(replicas) + " replicas ready");
+      expected.push_back("You are shell:alice");
+      expected.push_back("I did not understand that.");
+    }
+    dir.write("input.txt", input);
+    const auto shell = run_command(opsgate_cmd(dir, "shell --user alice") + " < " + dir.file("input.txt") + " 2>" +
+                                   dir.file("stderr.txt"));
+    CHECK(shell.exit_code == 0);
+    INFO(dir.read("stderr.txt"));
+    std::vector<std::string> lines;
+    std::size_t at = 0;
+    while (at < shell.out.size()) {
+      const std::size_t end = shell.out.find('\n', at);
+      lines.push_back(shell.out.substr(at, end == std::string::npos ? std::string::npos : end - at));
+      at = end == std::string::npos ? shell.out.size() : end + 1;
+    }
+    REQUIRE(lines.size() == expected.size());
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      INFO("reply " << i << ": " << lines[i]);
+      CHECK(lines[i].rfind(expected[i], 0) == 0);
+    }
+    // Every message's trail is in the log, in input order, and the chain verifies.
+    const auto verify = run_command(opsgate_cmd(dir, "audit verify"));
+    CHECK(verify.exit_code == 0);
+    SQLite::Database db(dir.file("opsgate.db"), SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("SELECT count(*) FROM audit_events WHERE kind = 'replied'").getInt() == static_cast<int>(expected.size()));
+  }
+
   TEST_CASE("a prod restart waits for an SRE: the requester's approval is refused, bob's runs it once") {
     TempDir dir;
     std::string config = demo_like_config(dir);

@@ -29,6 +29,31 @@ class MemoryAuditLog final : public AuditLog {
     events.push_back(event);
     co_return event.seq;
   }
+  // All or nothing, like one transaction.
+  boost::asio::awaitable<Result<std::int64_t>> append_all(std::vector<AuditEvent> unit,
+                                                          std::function<void()> queued) override {
+    if (queued) {
+      queued();
+    }
+    for (const auto& event : unit) {
+      if (fail_kind == event.kind || fail_kind == "*") {
+        co_return fail(Errc::storage, "disk full (test)");
+      }
+    }
+    for (auto& event : unit) {
+      event.seq = static_cast<std::int64_t>(events.size()) + 1;
+      events.push_back(std::move(event));
+    }
+    ++commits;
+    co_return events.back().seq;
+  }
+  void append_later(AuditEvent event) override {
+    if (fail_kind == event.kind || fail_kind == "*") {
+      return;
+    }
+    event.seq = static_cast<std::int64_t>(events.size()) + 1;
+    events.push_back(std::move(event));
+  }
   std::vector<std::string> kinds() const {
     std::vector<std::string> out;
     for (const auto& e : events) out.push_back(e.kind);
@@ -42,6 +67,7 @@ class MemoryAuditLog final : public AuditLog {
   }
   std::vector<AuditEvent> events;
   std::string fail_kind;  // "started", "*", or empty
+  int commits = 0;        // append_all() calls that succeeded
 };
 
 class RecordingAdapter final : public Adapter {

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Pipes the same N `whoami` messages through Hubot 14 (stdin adapter, a
+# `whoami` script, nothing on disk) and through `opsgate shell` (demo config,
+# durable hash-chained audit log in a fresh temp folder), and prints both
+# times, messages per second, peak RSS and the ratios.
+#
+#   bench/hubot/run.sh [N] [OPSGATE_BINARY]
+#
+# Needs node and npm (Hubot 14 is installed from the npm registry into a
+# temporary folder, removed at the end) and GNU time (/usr/bin/time).
+set -euo pipefail
+N=${1:-20000}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+OPSGATE=${2:-$root/build/release/src/opsgate}
+[ -x "$OPSGATE" ] || { echo "no opsgate binary at $OPSGATE: build first (see bench/README.md) or pass its path" >&2; exit 1; }
+command -v npm >/dev/null || { echo "npm not found: install nodejs (Hubot 14 needs Node 18+)" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "/usr/bin/time not found: apt-get install time" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/opsgate-hubot-bench-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+echo "installing hubot@14 into $work (npm)..." >&2
+(cd "$work" && npm init -y >/dev/null && npm install --no-audit --no-fund --silent hubot@14 >/dev/null)
+cp "$here/stdin-adapter.mjs" "$work/"
+mkdir -p "$work/scripts" && cp "$here/scripts/whoami.mjs" "$work/scripts/"
+
+awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) print "whoami" }' > "$work/input.txt"
+
+# measure NAME COMMAND...: wall seconds and peak RSS (KiB); checks N replies.
+measure() {
+  local name=$1; shift
+  local start end
+  start=$(date +%s.%N)
+  /usr/bin/time -f "%M" -o "$work/$name.rss" "$@" < "$work/input.txt" > "$work/$name.out" 2> "$work/$name.err"
+  end=$(date +%s.%N)
+  local replies
+  replies=$(grep -c "You are" "$work/$name.out" || true)
+  if [ "$replies" -ne "$N" ]; then
+    echo "$name answered $replies of $N messages; its stderr:" >&2
+    tail -5 "$work/$name.err" >&2
+    exit 1
+  fi
+  echo "$(echo "$end - $start" | bc) $(tail -1 "$work/$name.rss")"
+}
+
+cd "$work"
+read -r hubot_s hubot_kb < <(measure hubot node_modules/.bin/hubot --file ./stdin-adapter.mjs --disable-httpd true --name hubot)
+# The embedded demo config: its audit log is var/opsgate.db under the working folder.
+read -r opsgate_s opsgate_kb < <(cd "$work" && measure opsgate "$OPSGATE" shell)
+events=$(sqlite3 "$work/var/opsgate.db" "SELECT count(*) FROM audit_events" 2>/dev/null || echo "?")
+
+echo "messages: $N whoami, one reply each; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf "hubot 14:       %6.2f s  %8.0f msg/s  peak RSS %6.1f MB  (nothing on disk)\n" "$hubot_s" "$(echo "$N / $hubot_s" | bc -l)" "$(echo "$hubot_kb / 1024" | bc -l)"
+printf "opsgate shell:  %6.2f s  %8.0f msg/s  peak RSS %6.1f MB  (%s audit events, durable, hash-chained)\n" "$opsgate_s" "$(echo "$N / $opsgate_s" | bc -l)" "$(echo "$opsgate_kb / 1024" | bc -l)" "$events"
+printf "ratio: opsgate rate / hubot rate = %.2f; opsgate RSS / hubot RSS = %.3f\n" "$(echo "$hubot_s / $opsgate_s" | bc -l)" "$(echo "$opsgate_kb / $hubot_kb" | bc -l)"
