@@ -19,7 +19,8 @@
 #include "adapters/slack/slack_inbound.hpp"
 #include "adapters/slack/slack_signature.hpp"
 #include "adapters/slack/slack_web_api.hpp"
-#include "src/audit/seen_events.hpp"
+#include "src/audit/audit_hash.hpp"
+#include "src/audit/replay_store.hpp"
 #include "src/net/websocket_client.hpp"
 
 namespace opsgate::adapters::slack {
@@ -31,6 +32,8 @@ using nlohmann::json;
 namespace {
 
 constexpr std::size_t kMaxRemembered = 10000;  // approval messages and slash-command threads
+constexpr std::size_t kMaxClickedText = 4000;          // longer: not kept (the update shows the outcome only)
+constexpr std::size_t kMaxClickedBytes = 4 * 1024 * 1024;  // all clicked messages kept, together
 constexpr const char* kWorkingOnIt = "Working on it…";
 
 void log_exception(const std::string& what, std::exception_ptr error) {
@@ -133,7 +136,6 @@ class SlackAdapterImpl final : public SlackAdapter {
   std::string_view platform() const override { return "slack"; }
 
   void install_routes(net::HttpServer& server, EventSink& sink) override {
-    open_dedup();
     if (config_.mode != "http") {
       return;
     }
@@ -146,7 +148,6 @@ class SlackAdapterImpl final : public SlackAdapter {
   }
 
   asio::awaitable<void> run(EventSink& sink) override {
-    open_dedup();
     if (config_.mode == "socket") {
       EventSink* target = &sink;
       co_await (socket_loop(target) || wait_for_stop());
@@ -173,20 +174,7 @@ class SlackAdapterImpl final : public SlackAdapter {
 
  private:
   enum class Route { events, commands, interactions };
-
-  // At start-up, not in the factory: `config check` builds adapters too and
-  // must not create a database. The daemon has opened the audit log (same file) by now.
-  void open_dedup() {
-    if (seen_) {
-      return;
-    }
-    auto seen = audit::SeenEvents::open(services_.storage_path, config_.dedup_window);
-    if (!seen) {
-      spdlog::error("slack: {}; retried deliveries cannot be recognised", seen.error().message);
-      return;
-    }
-    seen_ = std::move(*seen);
-  }
+  enum class Accepted { handled, ignored, replay, unrecorded };
 
   // ---- inbound, HTTP mode -------------------------------------------------
 
@@ -196,10 +184,11 @@ class SlackAdapterImpl final : public SlackAdapter {
                    request.body.size());
       co_return net::HttpResponse::text(413, "body too large\n");
     }
-    if (route == Route::commands && request.body == "ssl_check=1") {
-      co_return net::HttpResponse::text(200, "");  // Slack's unsigned certificate check
+    if (route == Route::commands && request.body.rfind("ssl_check=", 0) == 0 && decode_form(request.body)["ssl_check"] == "1") {
+      co_return net::HttpResponse::text(200, "");  // Slack's unsigned certificate check (ssl_check=1&token=…): nothing else
     }
-    const auto check = verify_signature(config_.signing_secret.reveal(), request.header_or_empty("X-Slack-Request-Timestamp"),
+    const std::string_view timestamp = request.header_or_empty("X-Slack-Request-Timestamp");
+    const auto check = verify_signature(config_.signing_secret.reveal(), timestamp,
                                         request.header_or_empty("X-Slack-Signature"), request.body, services_.clock->now());
     if (check != SignatureCheck::ok) {
       // Never the body: it may hold anything, and it is not trusted.
@@ -207,56 +196,65 @@ class SlackAdapterImpl final : public SlackAdapter {
                    describe(check));
       co_return net::HttpResponse::text(401, "invalid Slack signature\n");
     }
+    // Slash commands and clicks carry no event id: a replay inside the
+    // signature's 5-minute window is the same signed bytes, so their digest is the key.
+    const std::string signed_digest = "slack:signed:" + audit::sha256_hex(std::string(timestamp) + ":" + request.body);
+    Accepted accepted = Accepted::ignored;
     if (route == Route::events) {
       const json body = json::parse(request.body, nullptr, false);
       SlackInbound in = parse_event(body);
       if (in.kind == SlackInbound::Kind::url_verification) {
         co_return net::HttpResponse::json(200, json{{"challenge", in.challenge}});
       }
-      accept(std::move(in), sink, "event");
-      co_return net::HttpResponse::text(200, "");
+      const std::string key = in.event_id.empty() ? signed_digest : "slack:event:" + in.event_id;
+      accepted = accept(std::move(in), sink, "event", key);
+    } else if (route == Route::commands) {
+      accepted = accept(parse_slash_command(decode_form(request.body)), sink, "slash command", signed_digest);
+    } else {
+      const auto fields = decode_form(request.body);
+      const auto payload_field = fields.find("payload");
+      const json payload = payload_field == fields.end() ? json() : json::parse(payload_field->second, nullptr, false);
+      accepted = accept(parse_interaction(payload), sink, "interaction", signed_digest);
     }
-    const auto fields = decode_form(request.body);
-    if (route == Route::commands) {
-      SlackInbound in = parse_slash_command(fields);
-      const bool handled = accept(std::move(in), sink, "slash command");
-      if (!handled) {
-        co_return net::HttpResponse::text(200, "");
-      }
+    if (accepted == Accepted::unrecorded) {
+      // Cannot tell a replay from a first delivery: refuse, Slack retries events.
+      co_return net::HttpResponse::text(503, "opsgate cannot record this delivery now; try again\n");
+    }
+    if (route == Route::commands && accepted == Accepted::handled) {
       co_return net::HttpResponse::json(200, json{{"response_type", "ephemeral"}, {"text", kWorkingOnIt}});
     }
-    const auto payload_field = fields.find("payload");
-    const json payload = payload_field == fields.end() ? json() : json::parse(payload_field->second, nullptr, false);
-    SlackInbound in = parse_interaction(payload);
-    accept(std::move(in), sink, "interaction");
     co_return net::HttpResponse::text(200, "");
   }
 
-  // Dedup and hand over, without waiting: the caller acknowledges at once.
-  // Returns true when the inbound will be handled.
-  bool accept(SlackInbound in, EventSink* sink, const char* what) {
+  // Replay check and hand over, without waiting: the caller acknowledges at once.
+  // `key` names the delivery in the replay store (event id, signed-body digest, envelope id).
+  Accepted accept(SlackInbound in, EventSink* sink, const char* what, const std::string& key) {
     if (in.kind != SlackInbound::Kind::message) {
       spdlog::debug("slack: {} ignored: {}", what, in.reason);
-      return false;
+      return Accepted::ignored;
     }
-    if (!in.event_id.empty() && seen_) {
-      auto first = seen_->first_time("slack:" + in.event_id, services_.clock->now());
-      if (!first) {
-        // The audit log (same file) will refuse the work anyway; say why here.
-        spdlog::error("slack: {} {}: {}", what, in.event_id, first.error().message);
-      } else if (!*first) {
-        spdlog::info("slack: {} {} is a retry of one already handled; ignored", what, in.event_id);
-        return false;
-      }
+    auto first = services_.replays->first_time(key, services_.clock->now());
+    if (!first) {
+      spdlog::error("slack: {} refused: {}", what, first.error().message);
+      return Accepted::unrecorded;
     }
-    if (!in.approval_id.empty()) {
+    if (!*first) {
+      spdlog::info("slack: {} {} is a replay or retry of one already handled; ignored", what, key);
+      return Accepted::replay;
+    }
+    if (!in.approval_id.empty() && approval_messages_.find(in.approval_id) == nullptr &&
+        in.approval_message_text.size() <= kMaxClickedText) {
       // The message with the buttons, so the decision can update it even if
-      // opsgate restarted since it posted the request.
-      approval_messages_.put(in.approval_id, PostedMessage{in.channel, in.approval_message_ts, in.approval_message_text});
+      // opsgate restarted since it posted the request. The id is the
+      // clicker's word until the workflow finds the approval: kept apart,
+      // bounded by bytes, and never over what opsgate posted itself.
+      clicked_messages_.put(in.approval_id, PostedMessage{in.channel, in.approval_message_ts, in.approval_message_text},
+                            in.approval_id.size() + in.channel.size() + in.approval_message_ts.size() +
+                                in.approval_message_text.size());
     }
     asio::co_spawn(services_.executor, handle(std::move(in), sink),
                    [](std::exception_ptr e) { log_exception("handling an inbound message", e); });
-    return true;
+    return Accepted::handled;
   }
 
   asio::awaitable<void> handle(SlackInbound in, EventSink* sink) {
@@ -391,6 +389,9 @@ class SlackAdapterImpl final : public SlackAdapter {
   // The request message loses its buttons and shows the decision.
   asio::awaitable<void> update_approval(OutboundMessage message) {
     const PostedMessage* request = approval_messages_.find(message.approval_id);
+    if (request == nullptr) {
+      request = clicked_messages_.find(message.approval_id);
+    }
     if (request == nullptr) {
       spdlog::info("[{}] slack: no message of approval {} to update (posted before a restart?)", message.request_id,
                    message.approval_id);
@@ -538,22 +539,27 @@ class SlackAdapterImpl final : public SlackAdapter {
         co_return Ending::dropped;
       }
       const json& payload = message.contains("payload") ? message["payload"] : json();
+      // Slack redelivers an envelope it saw no ack for: the envelope id (the
+      // event id for events) is the replay key.
+      const std::string envelope_key = "slack:envelope:" + envelope_id;
       if (type == "events_api") {
-        accept(parse_event(payload), sink, "event");
+        SlackInbound in = parse_event(payload);
+        const std::string key = in.event_id.empty() ? envelope_key : "slack:event:" + in.event_id;
+        accept(std::move(in), sink, "event", key);
       } else if (type == "slash_commands") {
-        accept(parse_slash_command(fields_of(payload)), sink, "slash command");
+        accept(parse_slash_command(fields_of(payload)), sink, "slash command", envelope_key);
       } else if (type == "interactive") {
-        accept(parse_interaction(payload), sink, "interaction");
+        accept(parse_interaction(payload), sink, "interaction", envelope_key);
       }
     }
   }
 
   SlackConfig config_;
   SlackServices services_;
-  std::unique_ptr<audit::SeenEvents> seen_;
   WebApi api_;
   WebApi app_api_;
-  BoundedMap<PostedMessage> approval_messages_{kMaxRemembered};
+  BoundedMap<PostedMessage> approval_messages_{kMaxRemembered};  // posted by opsgate
+  BoundedMap<PostedMessage> clicked_messages_{kMaxRemembered, kMaxClickedBytes};  // seen in clicks (caller's word)
   BoundedMap<PostedMessage> request_threads_{kMaxRemembered};
   BoundedMap<Cached<std::string>> users_{kMaxRemembered};
   BoundedMap<Cached<std::vector<std::string>>> usergroups_{kMaxRemembered};

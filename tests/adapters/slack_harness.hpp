@@ -22,6 +22,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "adapters/slack/slack_adapter.hpp"
+#include "tests/support/replay_store.hpp"
 #include "tests/support/http_test_client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/slack_stand_in.hpp"
@@ -92,7 +93,7 @@ class SlackHarness {
     server_config.drain_timeout = std::chrono::seconds(1);
     server_ = std::make_unique<net::HttpServer>(io_.get_executor(), server_config);
     adapter_ = adapters::slack::make_slack_adapter(
-        config, adapters::slack::SlackServices{io_.get_executor(), *http_, std::make_shared<SystemClock>(), db_path});
+        config, adapters::slack::SlackServices{io_.get_executor(), *http_, std::make_shared<SystemClock>(), test::open_replay_store(db_path)});
     sink_.adapter = adapter_.get();
     adapter_->install_routes(*server_, sink_);
     auto started = server_->start();

@@ -9,6 +9,7 @@
 #include "adapters/teams/connector_client.hpp"
 #include "adapters/teams/teams_adapter.hpp"
 #include "src/net/http_client.hpp"
+#include "tests/support/replay_store.hpp"
 #include "tests/support/http_test_client.hpp"
 #include "tests/support/loki_stand_in.hpp"
 #include "tests/support/teams_stand_in.hpp"
@@ -94,7 +95,7 @@ struct Fixture {
     server_config.listen = "127.0.0.1:0";
     server_config.drain_timeout = std::chrono::seconds(1);
     server = std::make_unique<opsgate::net::HttpServer>(server_io.get_executor(), server_config);
-    adapter = teams::make_teams_adapter(config, server_io.get_executor(), http, clock);
+    adapter = teams::make_teams_adapter(config, server_io.get_executor(), http, clock, opsgate::test::open_replay_store());
     adapter->install_routes(*server, sink);
     REQUIRE(server->start());
     server_thread = std::thread([this] { server_io.run(); });

@@ -1,0 +1,179 @@
+// Discord's edges through `opsgate serve`: replays (after a restart, after
+// many other interactions, stale timestamps), memory under a flood of signed
+// clicks, the guild allow-list on the gateway, and DMs without privileges.
+#include <doctest/doctest.h>
+
+#include <ctime>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include "tests/adapters/discord_stand_in.hpp"
+#include "tests/support/http_test_client.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/serve_process.hpp"
+
+using nlohmann::json;
+using opsgate::test::DiscordStandIn;
+using opsgate::test::Ed25519Signer;
+using opsgate::test::HttpTestConnection;
+using opsgate::test::RestCall;
+using opsgate::test::ServeProcess;
+using opsgate::test::TempDir;
+
+namespace {
+
+constexpr const char* kApp = "120000000000000001";
+constexpr const char* kGuild = "110000000000000001";
+constexpr const char* kOtherGuild = "110000000000000999";
+constexpr const char* kChannel = "140000000000000001";
+constexpr const char* kAlice = "150000000000000001";  // shop: may restart in staging
+constexpr const char* kSreRole = "170000000000000009";
+constexpr const char* kBotUser = "999000000000000001";
+
+std::string config_yaml(const TempDir& dir, const DiscordStandIn& discord, const Ed25519Signer& signer, bool gateway) {
+  const std::string backend = std::string(OPSGATE_SOURCE_DIR) + "/scripts/demo-backend";
+  return std::string("server:\n  listen: 127.0.0.1:0\n  max_connections: 64\nstorage:\n  path: ") + dir.file("opsgate.db") +
+         "\ndefault_env: prod\nenvironments:\n  prod: {}\n  staging: {}\ntargets:\n  cart: {team: shop}\n"
+         "adapters:\n  discord:\n    application_id: \"" + kApp + "\"\n    public_key: " + signer.public_key_hex() +
+         "\n    bot_token: {env: OPSGATE_TEST_DISCORD_TOKEN}\n    api_base: " + discord.api_base() +
+         "\n    guilds: [\"" + kGuild + "\"]\n    gateway:\n      enabled: " + (gateway ? "true" : "false") +
+         "\n      url: " + discord.gateway_url() +
+         "\nactions:\n  exec:\n    timeout: 20s\n    commands:\n      restart: [" + backend +
+         ", restart, \"{env}\", \"{target}\"]\n    env:\n      OPSGATE_DEMO_STATE: " + dir.file("demo") +
+         "\npolicy:\n  groups:\n    shop: {members: [\"discord:" + kAlice + "\"]}\n"
+         "    sre: {platform_groups: [\"discord:role:" + kSreRole + "\"]}\n"
+         "  roles:\n    staging-writer: {actions: [restart], envs: [staging]}\n    operator: {actions: [restart]}\n"
+         "  bindings:\n    - {subjects: [group:shop], roles: [staging-writer]}\n    - {subjects: [group:sre], roles: [operator]}\n";
+}
+
+json interaction(int type, const std::string& id, const std::string& user, const std::vector<std::string>& roles) {
+  return json{{"id", id},
+              {"application_id", kApp},
+              {"type", type},
+              {"token", "tok-" + id},
+              {"version", 1},
+              {"guild_id", kGuild},
+              {"channel_id", kChannel},
+              {"member", {{"user", {{"id", user}, {"username", "alice"}}}, {"roles", roles}}}};
+}
+
+json ops_command(const std::string& id, const std::string& text) {
+  json ask = interaction(2, id, kAlice, {});
+  ask["data"] = {{"id", "1"}, {"name", "ops"}, {"type", 1}, {"options", {{{"name", "text"}, {"type", 3}, {"value", text}}}}};
+  return ask;
+}
+
+// The exact bytes of a signed interaction request, as captured on the wire.
+std::string signed_request(const Ed25519Signer& signer, const json& body_json, std::time_t timestamp, bool keep_alive = false) {
+  const std::string body = body_json.dump();
+  const std::string ts = std::to_string(timestamp);
+  return "POST /discord/interactions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Signature-Ed25519: " +
+         signer.sign_hex(ts + body) + "\r\nX-Signature-Timestamp: " + ts + "\r\nContent-Length: " +
+         std::to_string(body.size()) + (keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n") + body;
+}
+
+std::optional<opsgate::test::TestResponse> send_raw(std::uint16_t port, const std::string& request) {
+  HttpTestConnection connection(port, std::chrono::seconds(10));
+  if (!connection.send(request)) {
+    return std::nullopt;
+  }
+  return connection.read_response();
+}
+
+int restarts_started(const TempDir& dir) {
+  SQLite::Database db(dir.file("opsgate.db"), SQLite::OPEN_READONLY);
+  return db.execAndGet("SELECT count(*) FROM audit_events WHERE kind='started' AND action='restart'").getInt();
+}
+
+std::size_t count_calls(const std::vector<RestCall>& calls, const std::string& needle) {
+  std::size_t n = 0;
+  for (const auto& c : calls) {
+    n += c.path.find(needle) != std::string::npos ? 1 : 0;
+  }
+  return n;
+}
+
+// `count` signed requests made by `make(i)` over one keep-alive connection;
+// the number answered 200.
+int send_many(std::uint16_t port, const Ed25519Signer& signer, int first, int count, const std::function<json(int)>& make) {
+  int ok = 0;
+  auto connection = std::make_unique<HttpTestConnection>(port, std::chrono::seconds(10));
+  for (int i = first; i < first + count; ++i) {
+    if (!connection->send(signed_request(signer, make(i), std::time(nullptr), true))) {
+      connection = std::make_unique<HttpTestConnection>(port, std::chrono::seconds(10));
+      continue;
+    }
+    const auto response = connection->read_response();
+    if (!response) {
+      connection = std::make_unique<HttpTestConnection>(port, std::chrono::seconds(10));
+      continue;
+    }
+    ok += response->status == 200 ? 1 : 0;
+  }
+  return ok;
+}
+
+}  // namespace
+
+TEST_SUITE("integration/discord_edges") {
+  TEST_CASE("a captured, signed /ops restart runs once: not again after a restart of opsgate, nor after 10,001 other interactions; a stale timestamp is refused") {
+    DiscordStandIn discord;
+    Ed25519Signer signer;
+    TempDir dir;
+    dir.write("opsgate.yaml", config_yaml(dir, discord, signer, false));
+    ::setenv("OPSGATE_TEST_DISCORD_TOKEN", "bot-token-e2e", 1);
+    const std::string captured = signed_request(signer, ops_command("130000000000000001", "restart cart in staging"), std::time(nullptr));
+    {
+      ServeProcess serve(dir.file("opsgate.yaml"), dir.file("serve1.log"));
+      const auto port = serve.port();
+      INFO(serve.log());
+      REQUIRE(port > 0);
+      const auto first = send_raw(port, captured);
+      REQUIRE(first);
+      CHECK(first->status == 200);
+      CHECK(json::parse(first->body)["type"] == 5);
+      // The restart ran and was reported (the deferred message is replaced).
+      REQUIRE(discord.wait_for([](const auto& calls) { return count_calls(calls, "/tok-130000000000000001/messages/@original") >= 1; },
+                               std::chrono::seconds(20)));
+      // 10,001 other signed interactions (an unknown command: answered at once, no pipeline).
+      const int others = send_many(port, signer, 0, 10001, [](int i) {
+        json other = interaction(2, std::to_string(200000000000000000LL + i), kAlice, {});
+        other["data"] = {{"id", "1"}, {"name", "not-ops"}, {"type", 1}};
+        return other;
+      });
+      CHECK(others == 10001);
+      const auto again = send_raw(port, captured);
+      REQUIRE(again);
+      CHECK(again->status == 200);
+      CHECK(json::parse(again->body)["type"] == 6);  // acknowledged, not acted on
+      CHECK(serve.stop() == 0);
+    }
+    CHECK(restarts_started(dir) == 1);
+    {
+      ServeProcess serve(dir.file("opsgate.yaml"), dir.file("serve2.log"));
+      const auto port = serve.port();
+      INFO(serve.log());
+      REQUIRE(port > 0);
+      const auto replayed = send_raw(port, captured);
+      REQUIRE(replayed);
+      CHECK(replayed->status == 200);
+      CHECK(json::parse(replayed->body)["type"] == 6);
+      // Signed correctly, but 6 minutes old: refused before anything else.
+      const auto stale = send_raw(port, signed_request(signer, ops_command("130000000000000002", "restart cart in staging"),
+                                                       std::time(nullptr) - 360));
+      REQUIRE(stale);
+      CHECK(stale->status == 401);
+      CHECK(stale->body.find("stale") != std::string::npos);
+      // A fresh one still runs (the store refuses repeats, not everything).
+      const auto fresh = send_raw(port, signed_request(signer, ops_command("130000000000000003", "restart cart in staging"),
+                                                       std::time(nullptr)));
+      REQUIRE(fresh);
+      CHECK(json::parse(fresh->body)["type"] == 5);
+      REQUIRE(discord.wait_for([](const auto& calls) { return count_calls(calls, "/tok-130000000000000003/messages/@original") >= 1; },
+                               std::chrono::seconds(20)));
+      CHECK(serve.stop() == 0);
+    }
+    CHECK(restarts_started(dir) == 2);  // the first and the fresh one; never the replays or the stale one
+    CHECK(count_calls(discord.calls(), "/tok-130000000000000002/") == 0);
+  }
+}
