@@ -3,7 +3,10 @@
 // clicks, the guild allow-list on the gateway, and DMs without privileges.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <ctime>
+#include <functional>
+#include <thread>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
@@ -93,22 +96,35 @@ std::size_t count_calls(const std::vector<RestCall>& calls, const std::string& n
   return n;
 }
 
-// `count` signed requests made by `make(i)` over one keep-alive connection;
-// the number answered 200.
-int send_many(std::uint16_t port, const Ed25519Signer& signer, int first, int count, const std::function<json(int)>& make) {
-  int ok = 0;
-  auto connection = std::make_unique<HttpTestConnection>(port, std::chrono::seconds(10));
-  for (int i = first; i < first + count; ++i) {
-    if (!connection->send(signed_request(signer, make(i), std::time(nullptr), true))) {
-      connection = std::make_unique<HttpTestConnection>(port, std::chrono::seconds(10));
-      continue;
+// `count` signed requests made by `make(i)` for i in [first, first + count),
+// over `lanes` keep-alive connections at once (the audit log commits in
+// groups: one at a time is slow); the number answered 200.
+int send_many(std::uint16_t port, const Ed25519Signer& signer, int first, int count, const std::function<json(int)>& make,
+              int lanes = 1) {
+  std::atomic<int> ok{0};
+  std::atomic<int> next{first};
+  const auto lane = [&] {
+    auto connection = std::make_unique<HttpTestConnection>(port, std::chrono::seconds(10));
+    for (int i = next++; i < first + count; i = next++) {
+      const std::string request = signed_request(signer, make(i), std::time(nullptr), true);
+      std::optional<opsgate::test::TestResponse> response;
+      if (connection->send(request)) {
+        response = connection->read_response();
+      }
+      if (!response) {
+        connection = std::make_unique<HttpTestConnection>(port, std::chrono::seconds(10));
+        continue;
+      }
+      ok += response->status == 200 ? 1 : 0;
     }
-    const auto response = connection->read_response();
-    if (!response) {
-      connection = std::make_unique<HttpTestConnection>(port, std::chrono::seconds(10));
-      continue;
-    }
-    ok += response->status == 200 ? 1 : 0;
+  };
+  std::vector<std::thread> threads;
+  for (int l = 1; l < lanes; ++l) {
+    threads.emplace_back(lane);
+  }
+  lane();
+  for (auto& t : threads) {
+    t.join();
   }
   return ok;
 }
@@ -175,5 +191,93 @@ TEST_SUITE("integration/discord_edges") {
     }
     CHECK(restarts_started(dir) == 2);  // the first and the fresh one; never the replays or the stale one
     CHECK(count_calls(discord.calls(), "/tok-130000000000000002/") == 0);
+  }
+}
+
+TEST_SUITE("integration/discord_edges") {
+  TEST_CASE("50,000 signed clicks on unknown approval ids, each carrying a long message: the resident set settles") {
+    DiscordStandIn discord;
+    Ed25519Signer signer;
+    TempDir dir("/dev/shm");  // the audit log fsyncs every group commit: here that costs nothing
+    dir.write("opsgate.yaml", config_yaml(dir, discord, signer, false));
+    ::setenv("OPSGATE_TEST_DISCORD_TOKEN", "bot-token-e2e", 1);
+    ServeProcess serve(dir.file("opsgate.yaml"), dir.file("serve.log"));
+    const auto port = serve.port();
+    INFO(serve.log());
+    REQUIRE(port > 0);
+    const std::string content(1800, 'x');
+    const auto click = [&content](int i) {
+      const std::string id = std::to_string(300000000000000000LL + i);
+      json c = interaction(3, id, kAlice, {});
+      c["message"] = {{"id", std::to_string(900000000000000000LL + i)}, {"content", content}};
+      c["data"] = {{"custom_id", "approve:zz" + std::to_string(i)}, {"component_type", 2}};
+      return c;
+    };
+    CHECK(send_many(port, signer, 0, 10000, click, 32) == 10000);
+    const long after_10k = serve.rss_kib();
+    CHECK(send_many(port, signer, 10000, 40000, click, 32) == 40000);
+    const long after_50k = serve.rss_kib();
+    MESSAGE("RSS after 10k clicks: " << after_10k << " KiB; after 50k: " << after_50k << " KiB");
+    REQUIRE(after_10k > 0);
+    // Unbounded, 40,000 more clicks keep ~280 MiB; bounded maps keep at most a few MiB more.
+    CHECK(after_50k - after_10k < 48 * 1024);
+    CHECK(serve.stop() == 0);
+  }
+}
+
+TEST_SUITE("integration/discord_edges") {
+  TEST_CASE("the gateway serves only the allowed guilds; a DM interaction takes its invoker from user and gets no roles") {
+    DiscordStandIn discord;
+    Ed25519Signer signer;
+    TempDir dir;
+    dir.write("opsgate.yaml", config_yaml(dir, discord, signer, true));
+    ::setenv("OPSGATE_TEST_DISCORD_TOKEN", "bot-token-e2e", 1);
+    ServeProcess serve(dir.file("opsgate.yaml"), dir.file("serve.log"));
+    const auto port = serve.port();
+    INFO(serve.log());
+    REQUIRE(port > 0);
+    auto peer = discord.accept_gateway(std::chrono::seconds(10));
+    REQUIRE(peer);
+    peer->send(json{{"op", 10}, {"d", {{"heartbeat_interval", 5000}}}});
+    REQUIRE(peer->receive());  // identify
+    peer->send(json{{"op", 0}, {"t", "READY"}, {"s", 1}, {"d", {{"session_id", "s-1"}, {"user", {{"id", kBotUser}}}}}});
+    const auto mention = [](const std::string& id, const std::string& guild, const std::string& channel) {
+      return json{{"op", 0}, {"t", "MESSAGE_CREATE"}, {"s", 2},
+                  {"d", {{"id", id}, {"channel_id", channel}, {"guild_id", guild},
+                         {"content", std::string("<@") + kBotUser + "> restart cart in staging"},
+                         {"author", {{"id", kAlice}, {"username", "alice"}}},
+                         {"member", {{"roles", json::array()}}},
+                         {"mentions", {{{"id", kBotUser}}}}}}};
+    };
+    // A server the bot was added to but that is not in `guilds`: ignored. Then an allowed one.
+    peer->send(mention("800000000000000001", kOtherGuild, "140000000000000999"));
+    peer->send(mention("800000000000000002", kGuild, kChannel));
+    REQUIRE(discord.wait_for([](const auto& calls) { return count_calls(calls, std::string("/channels/") + kChannel + "/messages") >= 1; },
+                             std::chrono::seconds(20)));
+
+    // A DM interaction (no guild_id) whose body also carries a member with the SRE role:
+    // the invoker is `user`, and a DM vouches for no role.
+    json dm{{"id", "130000000000000777"}, {"application_id", kApp}, {"type", 2}, {"token", "tok-dm"}, {"version", 1},
+            {"channel_id", "140000000000000555"},
+            {"user", {{"id", "150000000000000002"}, {"username", "bob"}}},
+            {"member", {{"user", {{"id", kAlice}, {"username", "alice"}}}, {"roles", {kSreRole}}}},
+            {"data", {{"id", "1"}, {"name", "ops"}, {"type", 1},
+                      {"options", {{{"name", "text"}, {"type", 3}, {"value", "restart cart in prod"}}}}}}};
+    const auto deferred = send_raw(port, signed_request(signer, dm, std::time(nullptr)));
+    REQUIRE(deferred);
+    CHECK(json::parse(deferred->body)["type"] == 5);
+    REQUIRE(discord.wait_for([](const auto& calls) { return count_calls(calls, "/tok-dm/messages/@original") >= 1; },
+                             std::chrono::seconds(20)));
+    CHECK(serve.stop() == 0);
+
+    SQLite::Database db(dir.file("opsgate.db"), SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("SELECT count(*) FROM audit_events WHERE kind='received' AND channel='140000000000000999'").getInt() == 0);
+    CHECK(db.execAndGet(std::string("SELECT count(*) FROM audit_events WHERE kind='received' AND channel='") + kChannel + "'").getInt() == 1);
+    CHECK(db.execAndGet("SELECT count(*) FROM audit_events WHERE kind='received' AND principal='discord:150000000000000002'").getInt() == 1);
+    CHECK(db.execAndGet(std::string("SELECT count(*) FROM audit_events WHERE principal='discord:") + kAlice +
+                        "' AND channel='140000000000000555'").getInt() == 0);
+    // alice's staging restart ran; bob's prod restart from a DM did not (no role, so no right).
+    CHECK(restarts_started(dir) == 1);
+    CHECK(db.execAndGet("SELECT count(*) FROM audit_events WHERE kind='started' AND principal='discord:150000000000000002'").getInt() == 0);
   }
 }
