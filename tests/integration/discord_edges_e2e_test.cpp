@@ -3,15 +3,14 @@
 // clicks, the guild allow-list on the gateway, and DMs without privileges.
 #include <doctest/doctest.h>
 
-#include <atomic>
 #include <ctime>
 #include <functional>
-#include <thread>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include "tests/adapters/discord_stand_in.hpp"
 #include "tests/support/http_test_client.hpp"
+#include "tests/support/load_sender.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/serve_process.hpp"
 
@@ -96,37 +95,11 @@ std::size_t count_calls(const std::vector<RestCall>& calls, const std::string& n
   return n;
 }
 
-// `count` signed requests made by `make(i)` for i in [first, first + count),
-// over `lanes` keep-alive connections at once (the audit log commits in
-// groups: one at a time is slow); the number answered 200.
+// Signed interactions make(i) for i in [first, first + count), `lanes` at once; how many got 200.
 int send_many(std::uint16_t port, const Ed25519Signer& signer, int first, int count, const std::function<json(int)>& make,
               int lanes = 1) {
-  std::atomic<int> ok{0};
-  std::atomic<int> next{first};
-  const auto lane = [&] {
-    auto connection = std::make_unique<HttpTestConnection>(port, std::chrono::seconds(10));
-    for (int i = next++; i < first + count; i = next++) {
-      const std::string request = signed_request(signer, make(i), std::time(nullptr), true);
-      std::optional<opsgate::test::TestResponse> response;
-      if (connection->send(request)) {
-        response = connection->read_response();
-      }
-      if (!response) {
-        connection = std::make_unique<HttpTestConnection>(port, std::chrono::seconds(10));
-        continue;
-      }
-      ok += response->status == 200 ? 1 : 0;
-    }
-  };
-  std::vector<std::thread> threads;
-  for (int l = 1; l < lanes; ++l) {
-    threads.emplace_back(lane);
-  }
-  lane();
-  for (auto& t : threads) {
-    t.join();
-  }
-  return ok;
+  return opsgate::test::send_many(
+      port, first, count, [&](int i) { return signed_request(signer, make(i), std::time(nullptr), true); }, lanes);
 }
 
 }  // namespace
