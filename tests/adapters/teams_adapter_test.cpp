@@ -321,6 +321,8 @@ TEST_SUITE("adapters/teams") {
     CHECK(teams::service_url_allowed("https://SMBA.TrafficManager.net:443/emea/", teams::kDefaultServiceHosts));
     CHECK_FALSE(teams::service_url_allowed("http://smba.trafficmanager.net/amer/", teams::kDefaultServiceHosts));
     CHECK_FALSE(teams::service_url_allowed("https://evil-trafficmanager.net/", teams::kDefaultServiceHosts));
+    // Only the Bot Framework's own Traffic Manager name: anyone can register another *.trafficmanager.net.
+    CHECK_FALSE(teams::service_url_allowed("https://attacker.trafficmanager.net/amer/", teams::kDefaultServiceHosts));
     CHECK_FALSE(teams::service_url_allowed("https://trafficmanager.net.evil.com/", teams::kDefaultServiceHosts));
     CHECK_FALSE(teams::service_url_allowed("https://smba.trafficmanager.net@evil.com/", teams::kDefaultServiceHosts));
     CHECK_FALSE(teams::service_url_allowed("http://127.0.0.1:8080/", teams::kDefaultServiceHosts));
