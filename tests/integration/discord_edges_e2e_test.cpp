@@ -105,7 +105,7 @@ int send_many(std::uint16_t port, const Ed25519Signer& signer, int first, int co
 }  // namespace
 
 TEST_SUITE("integration/discord_edges") {
-  TEST_CASE("a captured, signed /ops restart runs once: not again after a restart of opsgate, nor after 10,001 other interactions; a stale timestamp is refused") {
+  TEST_CASE("a captured, signed /ops restart runs once: not again after a restart of opsgate, nor after 10,001 other interactions, and a stale timestamp is refused") {
     DiscordStandIn discord;
     Ed25519Signer signer;
     TempDir dir;
@@ -199,7 +199,7 @@ TEST_SUITE("integration/discord_edges") {
 }
 
 TEST_SUITE("integration/discord_edges") {
-  TEST_CASE("the gateway serves only the allowed guilds; a DM interaction takes its invoker from user and gets no roles") {
+  TEST_CASE("the gateway serves only the allowed guilds, and a DM interaction takes its invoker from user with no roles") {
     DiscordStandIn discord;
     Ed25519Signer signer;
     TempDir dir;

@@ -53,7 +53,7 @@ int count_rows(const TempDir& dir, const std::string& where) {
 }  // namespace
 
 TEST_SUITE("integration/slack_edges") {
-  TEST_CASE("a replayed signed slash command or click runs once; ssl_check answers 200 unsigned; a click names the same principal as an event") {
+  TEST_CASE("a replayed signed slash command or click runs once, ssl_check answers 200 unsigned, and a click names the same principal as an event") {
     SlackStandIn slack;
     slack.add_user("U0ALICE", "alice");
     TempDir dir;
