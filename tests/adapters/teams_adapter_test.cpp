@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <mutex>
+#include <atomic>
 #include <thread>
 
 #include "adapters/teams/activity.hpp"
@@ -520,5 +521,39 @@ TEST_SUITE("adapters/teams/manifest") {
       const std::string file = manifest["icons"][icon];
       CHECK_MESSAGE(std::ifstream(std::string(OPSGATE_SOURCE_DIR) + "/config/teams/" + file).good(), file);
     }
+  }
+}
+
+TEST_SUITE("adapters/teams") {
+  TEST_CASE("signing keys: a failing fetch is not retried on every request, and concurrent first requests fetch once") {
+    Fixture f;
+    f.microsoft.publish({});  // the JWKS holds no usable key: every fetch fails
+    for (int i = 0; i < 5; ++i) {
+      const auto response = f.post(f.message("nk-" + std::to_string(i), kPersonalConversation, "personal", kAlice, "help"));
+      REQUIRE(response);
+      CHECK(response->status == 401);
+    }
+    CHECK(f.microsoft.metadata_fetches() == 1);  // then the negative cache answers
+    // Past the back-off (30 s), with keys published again: one new fetch, and requests pass.
+    f.microsoft.publish({f.signer.jwk()});
+    f.clock.advance(std::chrono::seconds(31));
+    std::vector<std::pair<json, std::string>> requests;
+    for (int i = 0; i < 8; ++i) {
+      json activity = f.message("ok-" + std::to_string(i), kPersonalConversation, "personal", kAlice, "help");
+      requests.emplace_back(activity, f.token_for(activity));
+    }
+    std::vector<std::thread> threads;
+    std::atomic<int> passed{0};
+    for (const auto& [activity, token] : requests) {
+      threads.emplace_back([&f, &passed, activity = activity, token = token] {
+        const auto response = f.post(activity, token);
+        passed += response && response->status == 200 ? 1 : 0;
+      });
+    }
+    for (auto& t : threads) {
+      t.join();
+    }
+    CHECK(passed == 8);
+    CHECK(f.microsoft.metadata_fetches() == 2);
   }
 }
