@@ -60,6 +60,12 @@ struct Cached {
   std::chrono::steady_clock::time_point expires;
 };
 
+// A user group's members as Slack last listed them, and when (the injected clock).
+struct GroupMembers {
+  std::vector<std::string> members;
+  std::chrono::system_clock::time_point fetched;
+};
+
 asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration delay) {
   const auto executor = co_await asio::this_coro::executor;
   asio::steady_timer timer(executor, delay);
@@ -111,6 +117,10 @@ SlackConfig parse_slack_config(const ConfigNode& node) {
   }
   c.usergroups = node.strings_or("usergroups");
   c.usergroup_ttl = node.duration_or("usergroup_ttl", c.usergroup_ttl);
+  c.usergroup_grace = node.duration_or("usergroup_grace", c.usergroup_grace);
+  if (c.usergroup_grace < c.usergroup_ttl) {
+    node.fail("usergroup_grace", "must be at least usergroup_ttl: it counts from the last successful listing");
+  }
   c.user_ttl = node.duration_or("user_ttl", c.user_ttl);
   c.post_interval = std::chrono::milliseconds(node.integer_or("post_interval_ms", 1000, 0, 60000));
   c.dedup_window = node.duration_or("dedup_window", c.dedup_window);
@@ -316,20 +326,27 @@ class SlackAdapterImpl final : public SlackAdapter {
   }
 
   asio::awaitable<std::vector<std::string>> usergroup_members(std::string group) {
-    const auto now = std::chrono::steady_clock::now();
-    if (const auto* hit = usergroups_.find(group); hit != nullptr && hit->expires > now) {
-      co_return hit->value;
+    const auto now = services_.clock->now();
+    const GroupMembers* known = usergroups_.find(group);
+    if (known != nullptr && now - known->fetched < config_.usergroup_ttl) {
+      co_return known->members;
     }
     std::vector<std::pair<std::string, std::string>> args{{"usergroup", group}};
     std::string method = "usergroups.users.list";
     auto answer = co_await api_.call_form(std::move(method), std::move(args));
     if (!answer) {
-      // Fewer groups means fewer rights: the safe side. A stale list is kept
-      // rather than dropping everyone's rights during a Slack outage.
-      spdlog::warn("slack: cannot list user group {}: {}", group, answer.error().message);
-      if (const auto* stale = usergroups_.find(group)) {
-        co_return stale->value;
+      // A Slack outage keeps the last list for usergroup_grace after it was
+      // fetched, then fails closed: nobody is a member until Slack answers, so
+      // someone removed from the group does not keep its rights meanwhile.
+      known = usergroups_.find(group);
+      if (known != nullptr && now - known->fetched < config_.usergroup_grace) {
+        spdlog::warn("slack: cannot list user group {}: {}; using the list of {} s ago (grace {} s)", group,
+                     answer.error().message, std::chrono::duration_cast<std::chrono::seconds>(now - known->fetched).count(),
+                     config_.usergroup_grace.count());
+        co_return known->members;
       }
+      spdlog::error("slack: cannot list user group {}: {}; nobody counts as its member until Slack answers "
+                    "(adapters.slack.usergroup_grace is over)", group, answer.error().message);
       co_return std::vector<std::string>{};
     }
     std::vector<std::string> members;
@@ -340,7 +357,7 @@ class SlackAdapterImpl final : public SlackAdapter {
         }
       }
     }
-    usergroups_.put(group, Cached<std::vector<std::string>>{members, now + config_.usergroup_ttl});
+    usergroups_.put(group, GroupMembers{members, now});
     co_return members;
   }
 
@@ -562,7 +579,7 @@ class SlackAdapterImpl final : public SlackAdapter {
   BoundedMap<PostedMessage> clicked_messages_{kMaxRemembered, kMaxClickedBytes};  // seen in clicks (caller's word)
   BoundedMap<PostedMessage> request_threads_{kMaxRemembered};
   BoundedMap<Cached<std::string>> users_{kMaxRemembered};
-  BoundedMap<Cached<std::vector<std::string>>> usergroups_{kMaxRemembered};
+  BoundedMap<GroupMembers> usergroups_{kMaxRemembered};
   bool stopping_ = false;
   net::WebSocketClient* socket_ = nullptr;
 };

@@ -35,6 +35,9 @@ struct SlackConfig {
   // the platform group "slack:usergroup:<id>" (map it in the policy with platform_groups).
   std::vector<std::string> usergroups;
   std::chrono::seconds usergroup_ttl{300};
+  // When Slack cannot list a group, its last list is used for this long after
+  // it was fetched; then nobody counts as a member (fail closed).
+  std::chrono::seconds usergroup_grace{600};
   std::chrono::seconds user_ttl{3600};
   std::chrono::milliseconds post_interval{1000};  // per channel
   std::chrono::seconds dedup_window{3600};        // event_id (and signed-body digests) kept at least this long
