@@ -1,8 +1,10 @@
 #include "adapters/discord/discord_adapter.hpp"
 
+#include <charconv>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -16,6 +18,8 @@
 #include "adapters/discord/discord_rest.hpp"
 #include "adapters/discord/ed25519.hpp"
 #include "adapters/discord/gateway.hpp"
+#include "src/audit/replay_store.hpp"
+#include "src/core/bounded_map.hpp"
 
 namespace opsgate::adapters::discord {
 
@@ -28,6 +32,23 @@ namespace {
 constexpr const char* kInteractionThread = "interaction:";
 constexpr const char* kMessageThread = "message:";
 constexpr std::size_t kMaxPieces = 5;  // messages per reply at most
+// What the adapter remembers per interaction, click and approval message is
+// keyed by what callers send: bounded by entries and by bytes.
+constexpr std::size_t kMaxRemembered = 10000;
+constexpr std::size_t kMaxRememberedBytes = 8 * 1024 * 1024;
+constexpr std::size_t kMaxLoggedGuilds = 100;  // foreign guilds logged once each, up to this many
+
+// True when the decimal unix `timestamp` is within `window` of `now`; false for anything else.
+bool fresh(std::string_view timestamp, std::chrono::system_clock::time_point now, std::chrono::seconds window) {
+  std::int64_t seconds = 0;
+  const auto [end, ec] = std::from_chars(timestamp.data(), timestamp.data() + timestamp.size(), seconds);
+  if (ec != std::errc() || end != timestamp.data() + timestamp.size() || timestamp.empty()) {
+    return false;
+  }
+  const std::int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  // Compared without a subtraction that could overflow on a hostile value.
+  return seconds >= now_s - window.count() && seconds <= now_s + window.count();
+}
 
 // An interaction whose token can still be used for follow-ups.
 struct InteractionRef {
@@ -82,11 +103,14 @@ void log_task_end(const std::string& what, std::exception_ptr error) {
 
 class DiscordAdapterImpl final : public DiscordAdapter {
  public:
-  DiscordAdapterImpl(DiscordConfig config, asio::any_io_executor executor, net::HttpClient& http)
+  DiscordAdapterImpl(DiscordConfig config, asio::any_io_executor executor, net::HttpClient& http, const Clock& clock,
+                     std::shared_ptr<audit::ReplayStore> replays)
       : config_(std::move(config)),
         key_(*Ed25519PublicKey::from_hex(config_.public_key)),
         executor_(std::move(executor)),
-        rest_(http, rest_options(config_)) {}
+        rest_(http, rest_options(config_)),
+        clock_(clock),
+        replays_(std::move(replays)) {}
 
   std::string_view platform() const override { return "discord"; }
 
@@ -106,7 +130,11 @@ class DiscordAdapterImpl final : public DiscordAdapter {
       options.ca_file = config_.ca_file;
       options.verify_tls = config_.verify_tls;
       GatewayHooks hooks;
-      hooks.on_message = [this, &sink](ChatEvent event) { dispatch(sink, std::move(event)); };
+      hooks.on_message = [this, &sink](ChatEvent event) {
+        if (guild_allowed(event.workspace)) {
+          dispatch(sink, std::move(event));
+        }
+      };
       hooks.on_status = [this](bool ok, std::string detail) {
         if (server_ != nullptr) {
           server_->set_ready("discord_gateway", ok, std::move(detail));
@@ -158,6 +186,12 @@ class DiscordAdapterImpl final : public DiscordAdapter {
       spdlog::debug("discord: refused an interaction from {} with a missing or invalid signature", request.remote_address);
       co_return net::HttpResponse::text(401, "invalid request signature\n");
     }
+    if (!fresh(timestamp, clock_.now(), kInteractionFreshness)) {
+      // Signed, but not now: a captured request sent again later.
+      spdlog::warn("discord: refused an interaction from {}: X-Signature-Timestamp {} is more than {} s from now",
+                   request.remote_address, timestamp.substr(0, 20), kInteractionFreshness.count());
+      co_return net::HttpResponse::text(401, "stale request timestamp\n");
+    }
     const auto interaction = parse_interaction(request.body);
     if (!interaction) {
       co_return net::HttpResponse::text(400, "expected an interaction (JSON object with a numeric type)\n");
@@ -165,11 +199,19 @@ class DiscordAdapterImpl final : public DiscordAdapter {
     if (interaction->type == kPing) {
       co_return callback(json{{"type", kPong}});
     }
-    if (!first_sight(interaction->id)) {
-      co_return callback(json{{"type", kDeferredUpdate}});  // a replay: acknowledged, not acted on twice
+    if (interaction->id.empty()) {
+      co_return net::HttpResponse::text(400, "interaction without an id\n");
     }
-    if (!config_.guilds.empty() && !interaction->guild_id.empty() &&
-        std::find(config_.guilds.begin(), config_.guilds.end(), interaction->guild_id) == config_.guilds.end()) {
+    auto first = replays_->first_time("discord:" + interaction->id, clock_.now());
+    if (!first) {
+      spdlog::error("discord: interaction {} refused: {}", interaction->id, first.error().message);
+      co_return net::HttpResponse::text(503, "opsgate cannot record this interaction now\n");
+    }
+    if (!*first) {
+      spdlog::info("discord: interaction {} was handled already (a replay); not acted on again", interaction->id);
+      co_return callback(json{{"type", kDeferredUpdate}});
+    }
+    if (!interaction->guild_id.empty() && !guild_allowed(interaction->guild_id)) {
       co_return ephemeral("opsgate is not enabled in this server.");
     }
     if (interaction->user_id.empty() || interaction->channel_id.empty() || interaction->token.empty()) {
@@ -267,9 +309,11 @@ class DiscordAdapterImpl final : public DiscordAdapter {
       std::lock_guard lock(mutex_);
       clicks_[vote->approval_id] = wait;
       click_threads_[thread_of(in)] = wait;
-      if (approval_messages_.find(vote->approval_id) == approval_messages_.end() && !in.message_id.empty()) {
-        approval_messages_[vote->approval_id] =
-            ApprovalMessage{in.channel_id, in.message_id, in.message_content, "", std::chrono::steady_clock::now()};
+      if (approval_messages_.find(vote->approval_id) == nullptr && !in.message_id.empty()) {
+        // The clicker's word until an outcome for this approval arrives: bounded by bytes, never over ours.
+        clicked_messages_.put(vote->approval_id,
+                              ApprovalMessage{in.channel_id, in.message_id, in.message_content, "", std::chrono::steady_clock::now()},
+                              vote->approval_id.size() + in.channel_id.size() + in.message_id.size() + in.message_content.size());
       }
     }
     ChatEvent event = event_of(in);
@@ -282,8 +326,9 @@ class DiscordAdapterImpl final : public DiscordAdapter {
     (void)waited;
     std::lock_guard lock(mutex_);
     wait->closed = true;
-    if (clicks_[vote->approval_id] == wait) {
-      clicks_.erase(vote->approval_id);
+    // Another click on the same approval may have taken (and dropped) the slot already.
+    if (const auto open = clicks_.find(vote->approval_id); open != clicks_.end() && open->second == wait) {
+      clicks_.erase(open);
     }
     click_threads_.erase(thread_of(in));
     if (wait->answer) {
@@ -306,36 +351,42 @@ class DiscordAdapterImpl final : public DiscordAdapter {
     return event;
   }
 
-  // Interaction ids are unique; one seen again is a replay.
-  bool first_sight(const std::string& id) {
-    std::lock_guard lock(mutex_);
-    const auto now = std::chrono::steady_clock::now();
-    if (seen_.size() > 10000) {
-      seen_.clear();  // the bounded cache forgets; tokens expire anyway
+  // Guild messages and interactions are served only in the allowed guilds;
+  // DMs (no guild) always. A foreign guild is logged once, at debug.
+  bool guild_allowed(const std::string& guild_id) {
+    if (config_.guilds.empty() || guild_id.empty() ||
+        std::find(config_.guilds.begin(), config_.guilds.end(), guild_id) != config_.guilds.end()) {
+      return true;
     }
-    return seen_.emplace(id, now).second;
+    std::lock_guard lock(mutex_);
+    if (logged_guilds_.size() < kMaxLoggedGuilds && logged_guilds_.insert(guild_id).second) {
+      spdlog::debug("discord: ignoring guild {} (not in adapters.discord.guilds); logged once", guild_id);
+    }
+    return false;
+  }
+
+  static std::size_t bytes_of(const InteractionRef& ref) {
+    return ref.application_id.size() + ref.token.size() + ref.approval_id.size() + ref.message_content.size() + 64;
   }
 
   void remember(const Interaction& in, bool component, const std::string& approval_id) {
     std::lock_guard lock(mutex_);
-    const auto now = std::chrono::steady_clock::now();
-    for (auto it = interactions_.begin(); it != interactions_.end();) {
-      it = now - it->second.created > config_.token_lifetime ? interactions_.erase(it) : std::next(it);
-    }
-    InteractionRef ref{in.application_id, in.token, now, component, false, approval_id, in.message_content};
-    interactions_[thread_of(in)] = ref;
+    InteractionRef ref{in.application_id, in.token, std::chrono::steady_clock::now(), component, false, approval_id,
+                       in.message_content};
+    const std::size_t bytes = bytes_of(ref);
+    interactions_.put(thread_of(in), ref, bytes);
     if (component) {
-      last_click_[approval_id] = ref;
+      last_click_.put(approval_id, std::move(ref), bytes);
     }
   }
 
   std::optional<InteractionRef> live_interaction(const std::string& thread) {
     std::lock_guard lock(mutex_);
-    const auto it = interactions_.find(thread);
-    if (it == interactions_.end() || std::chrono::steady_clock::now() - it->second.created > config_.token_lifetime) {
+    const InteractionRef* ref = interactions_.find(thread);
+    if (ref == nullptr || std::chrono::steady_clock::now() - ref->created > config_.token_lifetime) {
       return std::nullopt;
     }
-    return it->second;
+    return *ref;
   }
 
   // Edits the message with the buttons: outcome shown, buttons gone.
@@ -346,11 +397,12 @@ class DiscordAdapterImpl final : public DiscordAdapter {
     std::string content;
     {
       std::lock_guard lock(mutex_);
-      const auto stored = approval_messages_.find(message.approval_id);
-      const auto click = last_click_.find(message.approval_id);
-      content = stored != approval_messages_.end() ? stored->second.content
-                : click != last_click_.end()       ? click->second.message_content
-                                                   : "";
+      const ApprovalMessage* stored = approval_messages_.find(message.approval_id);
+      if (stored == nullptr) {
+        stored = clicked_messages_.find(message.approval_id);
+      }
+      const InteractionRef* click = last_click_.find(message.approval_id);
+      content = stored != nullptr ? stored->content : click != nullptr ? click->message_content : "";
       content = content.empty() ? line : content + "\n" + line;
       const auto wait = clicks_.find(message.approval_id);
       if (wait != clicks_.end() && !wait->second->closed) {
@@ -362,14 +414,12 @@ class DiscordAdapterImpl final : public DiscordAdapter {
         co_return;
       }
       const auto now = std::chrono::steady_clock::now();
-      if (click != last_click_.end() && now - click->second.created <= config_.token_lifetime) {
-        path = webhook_path(click->second) + "/messages/@original";
-      } else if (stored != approval_messages_.end() && !stored->second.webhook_token.empty() &&
-                 now - stored->second.posted <= config_.token_lifetime) {
-        path = "/webhooks/" + config_.application_id + "/" + stored->second.webhook_token + "/messages/" +
-               stored->second.message_id;
-      } else if (stored != approval_messages_.end() && !stored->second.message_id.empty()) {
-        path = "/channels/" + stored->second.channel_id + "/messages/" + stored->second.message_id;
+      if (click != nullptr && now - click->created <= config_.token_lifetime) {
+        path = webhook_path(*click) + "/messages/@original";
+      } else if (stored != nullptr && !stored->webhook_token.empty() && now - stored->posted <= config_.token_lifetime) {
+        path = "/webhooks/" + config_.application_id + "/" + stored->webhook_token + "/messages/" + stored->message_id;
+      } else if (stored != nullptr && !stored->message_id.empty()) {
+        path = "/channels/" + stored->channel_id + "/messages/" + stored->message_id;
       }
     }
     if (path.empty()) {
@@ -472,7 +522,7 @@ class DiscordAdapterImpl final : public DiscordAdapter {
           stored.message_id = sent["id"].get<std::string>();
         }
         std::lock_guard lock(mutex_);
-        approval_messages_[message.approval_id] = stored;
+        approval_messages_.put(message.approval_id, stored);
       }
     }
   }
@@ -480,19 +530,18 @@ class DiscordAdapterImpl final : public DiscordAdapter {
   // True the first time for a command interaction: its first reply replaces @original.
   bool take_original(const std::string& thread) {
     std::lock_guard lock(mutex_);
-    const auto it = interactions_.find(thread);
-    if (it == interactions_.end() || it->second.original_used) {
+    InteractionRef* ref = interactions_.find(thread);
+    if (ref == nullptr || ref->original_used) {
       return false;
     }
-    it->second.original_used = true;
+    ref->original_used = true;
     return true;
   }
 
   void give_back_original(const std::string& thread) {
     std::lock_guard lock(mutex_);
-    const auto it = interactions_.find(thread);
-    if (it != interactions_.end()) {
-      it->second.original_used = false;
+    if (InteractionRef* ref = interactions_.find(thread)) {
+      ref->original_used = false;
     }
   }
 
@@ -502,11 +551,15 @@ class DiscordAdapterImpl final : public DiscordAdapter {
   DiscordRest rest_;
   net::HttpServer* server_ = nullptr;
   EventSink* sink_ = nullptr;
+  const Clock& clock_;
+  std::shared_ptr<audit::ReplayStore> replays_;  // interaction ids already handled (the daemon's one store)
   std::mutex mutex_;
-  std::map<std::string, SteadyTime> seen_;
-  std::map<std::string, InteractionRef> interactions_;      // thread -> token
-  std::map<std::string, InteractionRef> last_click_;        // approval id -> latest click
-  std::map<std::string, ApprovalMessage> approval_messages_;  // approval id -> message with the buttons
+  BoundedMap<InteractionRef> interactions_{kMaxRemembered, kMaxRememberedBytes};  // thread -> token
+  BoundedMap<InteractionRef> last_click_{kMaxRemembered, kMaxRememberedBytes};    // approval id -> latest click
+  BoundedMap<ApprovalMessage> approval_messages_{kMaxRemembered};                  // approval id -> our message with the buttons
+  BoundedMap<ApprovalMessage> clicked_messages_{kMaxRemembered, kMaxRememberedBytes};  // approval id -> message seen in a click
+  std::set<std::string> logged_guilds_;  // foreign guilds already logged
+  // Open clicks only (erased when answered): bounded by the server's connection cap.
   std::map<std::string, std::shared_ptr<ClickWait>> clicks_;         // approval id -> open click
   std::map<std::string, std::shared_ptr<ClickWait>> click_threads_;  // click thread -> open click
 };
@@ -514,8 +567,9 @@ class DiscordAdapterImpl final : public DiscordAdapter {
 }  // namespace
 
 std::unique_ptr<DiscordAdapter> make_discord_adapter(DiscordConfig config, asio::any_io_executor executor,
-                                                     net::HttpClient& http) {
-  return std::make_unique<DiscordAdapterImpl>(std::move(config), std::move(executor), http);
+                                                     net::HttpClient& http, const Clock& clock,
+                                                     std::shared_ptr<audit::ReplayStore> replays) {
+  return std::make_unique<DiscordAdapterImpl>(std::move(config), std::move(executor), http, clock, std::move(replays));
 }
 
 json command_definitions(const DiscordConfig& config) {

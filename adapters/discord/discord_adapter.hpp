@@ -15,16 +15,23 @@
 #include <nlohmann/json.hpp>
 
 #include "src/core/adapter.hpp"
+#include "src/core/clock.hpp"
 #include "src/core/config_node.hpp"
 #include "src/core/secret.hpp"
 #include "src/net/http_client.hpp"
 #include "src/net/http_server.hpp"
+
+namespace opsgate::audit {
+class ReplayStore;
+}
 
 namespace opsgate::adapters::discord {
 
 inline constexpr const char* kInteractionsPath = "/discord/interactions";
 // GUILDS | GUILD_MESSAGES | DIRECT_MESSAGES | MESSAGE_CONTENT
 inline constexpr std::int64_t kDefaultIntents = 1 | 512 | 4096 | 32768;
+// An interaction whose X-Signature-Timestamp is further than this from now is refused (401).
+inline constexpr std::chrono::seconds kInteractionFreshness{300};
 
 // `adapters.discord`, validated once; immutable afterwards.
 struct DiscordConfig {
@@ -37,7 +44,9 @@ struct DiscordConfig {
   std::string ca_file;
   bool verify_tls = true;
   std::string command_name = "ops";
-  std::vector<std::string> guilds;  // allowed guild ids; empty: any guild (and DMs)
+  // Allowed guild ids, for interactions and gateway messages; empty: any
+  // guild. DMs are always served, with no roles (a DM vouches for no guild role).
+  std::vector<std::string> guilds;
   bool gateway = true;
   std::string gateway_url;  // empty: asked from GET /gateway/bot
   std::int64_t intents = kDefaultIntents;
@@ -60,8 +69,10 @@ class DiscordAdapter : public Adapter {
   virtual void install_routes(net::HttpServer& server, EventSink& sink) = 0;
 };
 
+// `replays` is the daemon's replay store (interaction ids), opened before requests arrive.
 std::unique_ptr<DiscordAdapter> make_discord_adapter(DiscordConfig config, boost::asio::any_io_executor executor,
-                                                     net::HttpClient& http);
+                                                     net::HttpClient& http, const Clock& clock,
+                                                     std::shared_ptr<audit::ReplayStore> replays);
 
 // The slash command definitions opsgate registers (one `/ops text:` command).
 nlohmann::json command_definitions(const DiscordConfig& config);

@@ -75,8 +75,12 @@ std::optional<Interaction> parse_interaction(std::string_view body) {
   if (in.channel_id.empty()) {
     in.channel_id = str_at(obj_at(doc, "channel"), "id");
   }
-  const json& member = obj_at(doc, "member");
-  const json& user = member.is_object() ? obj_at(member, "user") : obj_at(doc, "user");
+  // In a guild the invoker is member.user and the roles are the member's;
+  // in a DM (no guild_id) the invoker is `user` and there are no roles: a
+  // `member` object in a DM is ignored, so no privilege comes from a DM.
+  static const json kNoMember;
+  const json& member = in.guild_id.empty() ? kNoMember : obj_at(doc, "member");
+  const json& user = in.guild_id.empty() ? obj_at(doc, "user") : obj_at(member, "user");
   in.user_id = str_at(user, "id");
   in.user_name = str_at(user, "global_name");
   if (in.user_name.empty()) {
@@ -172,7 +176,8 @@ std::optional<ChatEvent> gateway_message_event(const json& d, std::string_view b
   if (name.empty()) {
     name = str_at(author, "username");
   }
-  event.principal = principal_of(author_id, name, string_array(obj_at(member, "roles")));
+  // Roles only from a guild member; a DM carries none.
+  event.principal = principal_of(author_id, name, guild_id.empty() ? std::vector<std::string>{} : string_array(obj_at(member, "roles")));
   event.text = content;
   event.addressed = true;
   if (event.channel.empty() || event.message_id.empty() || event.text.empty()) {

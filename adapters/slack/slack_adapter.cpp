@@ -19,7 +19,8 @@
 #include "adapters/slack/slack_inbound.hpp"
 #include "adapters/slack/slack_signature.hpp"
 #include "adapters/slack/slack_web_api.hpp"
-#include "src/audit/seen_events.hpp"
+#include "src/audit/audit_hash.hpp"
+#include "src/audit/replay_store.hpp"
 #include "src/net/websocket_client.hpp"
 
 namespace opsgate::adapters::slack {
@@ -31,6 +32,8 @@ using nlohmann::json;
 namespace {
 
 constexpr std::size_t kMaxRemembered = 10000;  // approval messages and slash-command threads
+constexpr std::size_t kMaxClickedText = 4000;          // longer: not kept (the update shows the outcome only)
+constexpr std::size_t kMaxClickedBytes = 4 * 1024 * 1024;  // all clicked messages kept, together
 constexpr const char* kWorkingOnIt = "Working on it…";
 
 void log_exception(const std::string& what, std::exception_ptr error) {
@@ -55,6 +58,12 @@ template <class T>
 struct Cached {
   T value;
   std::chrono::steady_clock::time_point expires;
+};
+
+// A user group's members as Slack last listed them, and when (the injected clock).
+struct GroupMembers {
+  std::vector<std::string> members;
+  std::chrono::system_clock::time_point fetched;
 };
 
 asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration delay) {
@@ -108,6 +117,10 @@ SlackConfig parse_slack_config(const ConfigNode& node) {
   }
   c.usergroups = node.strings_or("usergroups");
   c.usergroup_ttl = node.duration_or("usergroup_ttl", c.usergroup_ttl);
+  c.usergroup_grace = node.duration_or("usergroup_grace", c.usergroup_grace);
+  if (c.usergroup_grace < c.usergroup_ttl) {
+    node.fail("usergroup_grace", "must be at least usergroup_ttl: it counts from the last successful listing");
+  }
   c.user_ttl = node.duration_or("user_ttl", c.user_ttl);
   c.post_interval = std::chrono::milliseconds(node.integer_or("post_interval_ms", 1000, 0, 60000));
   c.dedup_window = node.duration_or("dedup_window", c.dedup_window);
@@ -133,7 +146,6 @@ class SlackAdapterImpl final : public SlackAdapter {
   std::string_view platform() const override { return "slack"; }
 
   void install_routes(net::HttpServer& server, EventSink& sink) override {
-    open_dedup();
     if (config_.mode != "http") {
       return;
     }
@@ -146,7 +158,6 @@ class SlackAdapterImpl final : public SlackAdapter {
   }
 
   asio::awaitable<void> run(EventSink& sink) override {
-    open_dedup();
     if (config_.mode == "socket") {
       EventSink* target = &sink;
       co_await (socket_loop(target) || wait_for_stop());
@@ -173,20 +184,7 @@ class SlackAdapterImpl final : public SlackAdapter {
 
  private:
   enum class Route { events, commands, interactions };
-
-  // At start-up, not in the factory: `config check` builds adapters too and
-  // must not create a database. The daemon has opened the audit log (same file) by now.
-  void open_dedup() {
-    if (seen_) {
-      return;
-    }
-    auto seen = audit::SeenEvents::open(services_.storage_path, config_.dedup_window);
-    if (!seen) {
-      spdlog::error("slack: {}; retried deliveries cannot be recognised", seen.error().message);
-      return;
-    }
-    seen_ = std::move(*seen);
-  }
+  enum class Accepted { handled, ignored, replay, unrecorded };
 
   // ---- inbound, HTTP mode -------------------------------------------------
 
@@ -196,10 +194,11 @@ class SlackAdapterImpl final : public SlackAdapter {
                    request.body.size());
       co_return net::HttpResponse::text(413, "body too large\n");
     }
-    if (route == Route::commands && request.body == "ssl_check=1") {
-      co_return net::HttpResponse::text(200, "");  // Slack's unsigned certificate check
+    if (route == Route::commands && request.body.rfind("ssl_check=", 0) == 0 && decode_form(request.body)["ssl_check"] == "1") {
+      co_return net::HttpResponse::text(200, "");  // Slack's unsigned certificate check (ssl_check=1&token=…): nothing else
     }
-    const auto check = verify_signature(config_.signing_secret.reveal(), request.header_or_empty("X-Slack-Request-Timestamp"),
+    const std::string_view timestamp = request.header_or_empty("X-Slack-Request-Timestamp");
+    const auto check = verify_signature(config_.signing_secret.reveal(), timestamp,
                                         request.header_or_empty("X-Slack-Signature"), request.body, services_.clock->now());
     if (check != SignatureCheck::ok) {
       // Never the body: it may hold anything, and it is not trusted.
@@ -207,56 +206,65 @@ class SlackAdapterImpl final : public SlackAdapter {
                    describe(check));
       co_return net::HttpResponse::text(401, "invalid Slack signature\n");
     }
+    // Slash commands and clicks carry no event id: a replay inside the
+    // signature's 5-minute window is the same signed bytes, so their digest is the key.
+    const std::string signed_digest = "slack:signed:" + audit::sha256_hex(std::string(timestamp) + ":" + request.body);
+    Accepted accepted = Accepted::ignored;
     if (route == Route::events) {
       const json body = json::parse(request.body, nullptr, false);
       SlackInbound in = parse_event(body);
       if (in.kind == SlackInbound::Kind::url_verification) {
         co_return net::HttpResponse::json(200, json{{"challenge", in.challenge}});
       }
-      accept(std::move(in), sink, "event");
-      co_return net::HttpResponse::text(200, "");
+      const std::string key = in.event_id.empty() ? signed_digest : "slack:event:" + in.event_id;
+      accepted = accept(std::move(in), sink, "event", key);
+    } else if (route == Route::commands) {
+      accepted = accept(parse_slash_command(decode_form(request.body)), sink, "slash command", signed_digest);
+    } else {
+      const auto fields = decode_form(request.body);
+      const auto payload_field = fields.find("payload");
+      const json payload = payload_field == fields.end() ? json() : json::parse(payload_field->second, nullptr, false);
+      accepted = accept(parse_interaction(payload), sink, "interaction", signed_digest);
     }
-    const auto fields = decode_form(request.body);
-    if (route == Route::commands) {
-      SlackInbound in = parse_slash_command(fields);
-      const bool handled = accept(std::move(in), sink, "slash command");
-      if (!handled) {
-        co_return net::HttpResponse::text(200, "");
-      }
+    if (accepted == Accepted::unrecorded) {
+      // Cannot tell a replay from a first delivery: refuse, Slack retries events.
+      co_return net::HttpResponse::text(503, "opsgate cannot record this delivery now; try again\n");
+    }
+    if (route == Route::commands && accepted == Accepted::handled) {
       co_return net::HttpResponse::json(200, json{{"response_type", "ephemeral"}, {"text", kWorkingOnIt}});
     }
-    const auto payload_field = fields.find("payload");
-    const json payload = payload_field == fields.end() ? json() : json::parse(payload_field->second, nullptr, false);
-    SlackInbound in = parse_interaction(payload);
-    accept(std::move(in), sink, "interaction");
     co_return net::HttpResponse::text(200, "");
   }
 
-  // Dedup and hand over, without waiting: the caller acknowledges at once.
-  // Returns true when the inbound will be handled.
-  bool accept(SlackInbound in, EventSink* sink, const char* what) {
+  // Replay check and hand over, without waiting: the caller acknowledges at once.
+  // `key` names the delivery in the replay store (event id, signed-body digest, envelope id).
+  Accepted accept(SlackInbound in, EventSink* sink, const char* what, const std::string& key) {
     if (in.kind != SlackInbound::Kind::message) {
       spdlog::debug("slack: {} ignored: {}", what, in.reason);
-      return false;
+      return Accepted::ignored;
     }
-    if (!in.event_id.empty() && seen_) {
-      auto first = seen_->first_time("slack:" + in.event_id, services_.clock->now());
-      if (!first) {
-        // The audit log (same file) will refuse the work anyway; say why here.
-        spdlog::error("slack: {} {}: {}", what, in.event_id, first.error().message);
-      } else if (!*first) {
-        spdlog::info("slack: {} {} is a retry of one already handled; ignored", what, in.event_id);
-        return false;
-      }
+    auto first = services_.replays->first_time(key, services_.clock->now());
+    if (!first) {
+      spdlog::error("slack: {} refused: {}", what, first.error().message);
+      return Accepted::unrecorded;
     }
-    if (!in.approval_id.empty()) {
+    if (!*first) {
+      spdlog::info("slack: {} {} is a replay or retry of one already handled; ignored", what, key);
+      return Accepted::replay;
+    }
+    if (!in.approval_id.empty() && approval_messages_.find(in.approval_id) == nullptr &&
+        in.approval_message_text.size() <= kMaxClickedText) {
       // The message with the buttons, so the decision can update it even if
-      // opsgate restarted since it posted the request.
-      approval_messages_.put(in.approval_id, PostedMessage{in.channel, in.approval_message_ts, in.approval_message_text});
+      // opsgate restarted since it posted the request. The id is the
+      // clicker's word until the workflow finds the approval: kept apart,
+      // bounded by bytes, and never over what opsgate posted itself.
+      clicked_messages_.put(in.approval_id, PostedMessage{in.channel, in.approval_message_ts, in.approval_message_text},
+                            in.approval_id.size() + in.channel.size() + in.approval_message_ts.size() +
+                                in.approval_message_text.size());
     }
     asio::co_spawn(services_.executor, handle(std::move(in), sink),
                    [](std::exception_ptr e) { log_exception("handling an inbound message", e); });
-    return true;
+    return Accepted::handled;
   }
 
   asio::awaitable<void> handle(SlackInbound in, EventSink* sink) {
@@ -318,20 +326,27 @@ class SlackAdapterImpl final : public SlackAdapter {
   }
 
   asio::awaitable<std::vector<std::string>> usergroup_members(std::string group) {
-    const auto now = std::chrono::steady_clock::now();
-    if (const auto* hit = usergroups_.find(group); hit != nullptr && hit->expires > now) {
-      co_return hit->value;
+    const auto now = services_.clock->now();
+    const GroupMembers* known = usergroups_.find(group);
+    if (known != nullptr && now - known->fetched < config_.usergroup_ttl) {
+      co_return known->members;
     }
     std::vector<std::pair<std::string, std::string>> args{{"usergroup", group}};
     std::string method = "usergroups.users.list";
     auto answer = co_await api_.call_form(std::move(method), std::move(args));
     if (!answer) {
-      // Fewer groups means fewer rights: the safe side. A stale list is kept
-      // rather than dropping everyone's rights during a Slack outage.
-      spdlog::warn("slack: cannot list user group {}: {}", group, answer.error().message);
-      if (const auto* stale = usergroups_.find(group)) {
-        co_return stale->value;
+      // A Slack outage keeps the last list for usergroup_grace after it was
+      // fetched, then fails closed: nobody is a member until Slack answers, so
+      // someone removed from the group does not keep its rights meanwhile.
+      known = usergroups_.find(group);
+      if (known != nullptr && now - known->fetched < config_.usergroup_grace) {
+        spdlog::warn("slack: cannot list user group {}: {}; using the list of {} s ago (grace {} s)", group,
+                     answer.error().message, std::chrono::duration_cast<std::chrono::seconds>(now - known->fetched).count(),
+                     config_.usergroup_grace.count());
+        co_return known->members;
       }
+      spdlog::error("slack: cannot list user group {}: {}; nobody counts as its member until Slack answers "
+                    "(adapters.slack.usergroup_grace is over)", group, answer.error().message);
       co_return std::vector<std::string>{};
     }
     std::vector<std::string> members;
@@ -342,7 +357,7 @@ class SlackAdapterImpl final : public SlackAdapter {
         }
       }
     }
-    usergroups_.put(group, Cached<std::vector<std::string>>{members, now + config_.usergroup_ttl});
+    usergroups_.put(group, GroupMembers{members, now});
     co_return members;
   }
 
@@ -391,6 +406,9 @@ class SlackAdapterImpl final : public SlackAdapter {
   // The request message loses its buttons and shows the decision.
   asio::awaitable<void> update_approval(OutboundMessage message) {
     const PostedMessage* request = approval_messages_.find(message.approval_id);
+    if (request == nullptr) {
+      request = clicked_messages_.find(message.approval_id);
+    }
     if (request == nullptr) {
       spdlog::info("[{}] slack: no message of approval {} to update (posted before a restart?)", message.request_id,
                    message.approval_id);
@@ -538,25 +556,30 @@ class SlackAdapterImpl final : public SlackAdapter {
         co_return Ending::dropped;
       }
       const json& payload = message.contains("payload") ? message["payload"] : json();
+      // Slack redelivers an envelope it saw no ack for: the envelope id (the
+      // event id for events) is the replay key.
+      const std::string envelope_key = "slack:envelope:" + envelope_id;
       if (type == "events_api") {
-        accept(parse_event(payload), sink, "event");
+        SlackInbound in = parse_event(payload);
+        const std::string key = in.event_id.empty() ? envelope_key : "slack:event:" + in.event_id;
+        accept(std::move(in), sink, "event", key);
       } else if (type == "slash_commands") {
-        accept(parse_slash_command(fields_of(payload)), sink, "slash command");
+        accept(parse_slash_command(fields_of(payload)), sink, "slash command", envelope_key);
       } else if (type == "interactive") {
-        accept(parse_interaction(payload), sink, "interaction");
+        accept(parse_interaction(payload), sink, "interaction", envelope_key);
       }
     }
   }
 
   SlackConfig config_;
   SlackServices services_;
-  std::unique_ptr<audit::SeenEvents> seen_;
   WebApi api_;
   WebApi app_api_;
-  BoundedMap<PostedMessage> approval_messages_{kMaxRemembered};
+  BoundedMap<PostedMessage> approval_messages_{kMaxRemembered};  // posted by opsgate
+  BoundedMap<PostedMessage> clicked_messages_{kMaxRemembered, kMaxClickedBytes};  // seen in clicks (caller's word)
   BoundedMap<PostedMessage> request_threads_{kMaxRemembered};
   BoundedMap<Cached<std::string>> users_{kMaxRemembered};
-  BoundedMap<Cached<std::vector<std::string>>> usergroups_{kMaxRemembered};
+  BoundedMap<GroupMembers> usergroups_{kMaxRemembered};
   bool stopping_ = false;
   net::WebSocketClient* socket_ = nullptr;
 };

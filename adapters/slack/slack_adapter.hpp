@@ -18,6 +18,10 @@
 #include "src/net/http_client.hpp"
 #include "src/net/http_server.hpp"
 
+namespace opsgate::audit {
+class ReplayStore;
+}
+
 namespace opsgate::adapters::slack {
 
 struct SlackConfig {
@@ -31,9 +35,12 @@ struct SlackConfig {
   // the platform group "slack:usergroup:<id>" (map it in the policy with platform_groups).
   std::vector<std::string> usergroups;
   std::chrono::seconds usergroup_ttl{300};
+  // When Slack cannot list a group, its last list is used for this long after
+  // it was fetched; then nobody counts as a member (fail closed).
+  std::chrono::seconds usergroup_grace{600};
   std::chrono::seconds user_ttl{3600};
   std::chrono::milliseconds post_interval{1000};  // per channel
-  std::chrono::seconds dedup_window{3600};        // event_id kept at least this long
+  std::chrono::seconds dedup_window{3600};        // event_id (and signed-body digests) kept at least this long
   std::chrono::seconds socket_idle_timeout{30};   // Socket Mode watchdog (ping, then give up)
   std::size_t max_body = 256 * 1024;              // larger requests get 413
 };
@@ -45,7 +52,8 @@ struct SlackServices {
   boost::asio::any_io_executor executor;
   net::HttpClient& http;
   std::shared_ptr<const Clock> clock;
-  std::string storage_path;  // the daemon's SQLite file: event_id dedup lives there
+  // The daemon's one replay store (event_id, signed-body digests); opened by the daemon.
+  std::shared_ptr<audit::ReplayStore> replays;
 };
 
 // An Adapter that also serves Slack's webhooks. Owned by the daemon; all

@@ -222,9 +222,12 @@ SlackInbound parse_interaction(const json& payload) {
   const json& container = child(payload, "container");
   SlackInbound in;
   in.user = str(user, "id");
-  in.team = str(child(payload, "team"), "id");
+  // The clicker's own team, as events name it (the envelope's team_id): on
+  // Enterprise Grid `team.id` is the workspace the click happened in, which
+  // would give one person a second principal.
+  in.team = str(user, "team_id");
   if (in.team.empty()) {
-    in.team = str(user, "team_id");
+    in.team = str(child(payload, "team"), "id");
   }
   in.channel = str(child(payload, "channel"), "id");
   if (in.channel.empty()) {

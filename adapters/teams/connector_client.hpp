@@ -24,7 +24,7 @@
 namespace opsgate::adapters::teams {
 
 // Host suffixes Microsoft serves the connector from.
-inline const std::vector<std::string> kDefaultServiceHosts = {"botframework.com", "trafficmanager.net",
+inline const std::vector<std::string> kDefaultServiceHosts = {"botframework.com", "smba.trafficmanager.net",
                                                               "teams.microsoft.com", "botframework.us",
                                                               "botframework.azure.us", "teams.microsoft.us"};
 

@@ -1,5 +1,9 @@
 #include "adapters/teams/jwks_cache.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include "adapters/teams/activity.hpp"
@@ -93,27 +97,70 @@ boost::asio::awaitable<Result<std::map<std::string, SigningKey>>> JwksCache::fet
   co_return parse_jwks(keys->body);
 }
 
+bool JwksCache::claim_fetch(std::chrono::system_clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  if (fetching_ || (failed_ && now - failed_at_ < settings_.failure_backoff)) {
+    return false;
+  }
+  fetching_ = true;
+  return true;
+}
+
+boost::asio::awaitable<bool> JwksCache::fetch_and_store(std::chrono::system_clock::time_point now, std::string why) {
+  auto fresh = co_await fetch();
+  std::lock_guard lock(mutex_);
+  fetching_ = false;
+  if (!fresh) {
+    // Keep the old keys: a metadata outage must not lock every user out.
+    failed_ = true;
+    failed_at_ = now;
+    spdlog::warn("teams: {} failed: {}; next try in {} s at the earliest", why, fresh.error().message,
+                 settings_.failure_backoff.count());
+    co_return false;
+  }
+  keys_ = std::move(*fresh);
+  have_keys_ = true;
+  failed_ = false;
+  fetched_at_ = now;
+  ++fetches_;
+  co_return true;
+}
+
+boost::asio::awaitable<void> JwksCache::wait_for_flight() {
+  const auto executor = co_await boost::asio::this_coro::executor;
+  boost::asio::steady_timer timer(executor);
+  // Two fetches (metadata, keys) at most, each bounded by the timeout.
+  const auto deadline = std::chrono::steady_clock::now() + 2 * settings_.timeout + std::chrono::seconds(1);
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!fetching_) {
+        co_return;
+      }
+    }
+    timer.expires_after(std::chrono::milliseconds(10));
+    auto waited = co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    (void)waited;
+  }
+}
+
 boost::asio::awaitable<Result<SigningKey>> JwksCache::key(std::string kid) {
   const auto now = clock_.now();
   bool due = false;
+  bool have = false;
   {
     std::lock_guard lock(mutex_);
     due = !have_keys_ || now - fetched_at_ >= settings_.refresh_every;
+    have = have_keys_;
   }
   bool fetched_now = false;
   if (due) {
-    auto fresh = co_await fetch();
-    std::lock_guard lock(mutex_);
-    if (fresh) {
-      keys_ = std::move(*fresh);
-      have_keys_ = true;
-      fetched_at_ = now;
-      ++fetches_;
-      fetched_now = true;
-    } else {
-      // Keep the old keys: a metadata outage must not lock every user out.
-      spdlog::warn("teams: refreshing signing keys failed: {}", fresh.error().message);
+    if (claim_fetch(now)) {
+      fetched_now = co_await fetch_and_store(now, "refreshing signing keys");
+    } else if (!have) {
+      co_await wait_for_flight();  // nothing to check against yet: wait for the one fetch in flight
     }
+    // Else: another request is refreshing (or one failed just now); the keys held still serve.
   }
   if (auto found = lookup(kid)) {
     co_return *found;
@@ -122,22 +169,14 @@ boost::asio::awaitable<Result<SigningKey>> JwksCache::key(std::string kid) {
   {
     std::lock_guard lock(mutex_);
     may_refetch = !fetched_now && (!tried_unknown_ || now - unknown_refetch_at_ >= settings_.unknown_kid_every);
-    if (may_refetch) {
+  }
+  if (may_refetch && claim_fetch(now)) {
+    {
+      std::lock_guard lock(mutex_);
       tried_unknown_ = true;
       unknown_refetch_at_ = now;
     }
-  }
-  if (may_refetch) {
-    auto fresh = co_await fetch();
-    if (fresh) {
-      std::lock_guard lock(mutex_);
-      keys_ = std::move(*fresh);
-      have_keys_ = true;
-      fetched_at_ = now;
-      ++fetches_;
-    } else {
-      spdlog::warn("teams: refetching signing keys for an unknown kid failed: {}", fresh.error().message);
-    }
+    co_await fetch_and_store(now, "refetching signing keys for an unknown kid");
     if (auto found = lookup(kid)) {
       co_return *found;
     }

@@ -26,6 +26,10 @@ struct JwksSettings {
   std::chrono::seconds refresh_every{24 * 3600};
   std::chrono::seconds unknown_kid_every{3600};
   std::chrono::milliseconds timeout{5000};
+  // After a failed fetch no other is tried for this long (requests use the
+  // keys held, or are refused): an outage of Microsoft's endpoint is not
+  // hammered once per incoming request.
+  std::chrono::seconds failure_backoff{30};
 };
 
 struct SigningKey {
@@ -45,6 +49,12 @@ class JwksCache {
 
  private:
   boost::asio::awaitable<Result<std::map<std::string, SigningKey>>> fetch();
+  // Single flight: true when this caller may fetch now (no fetch in flight, no recent failure).
+  bool claim_fetch(std::chrono::system_clock::time_point now);
+  // Fetches (the claim held), stores the outcome, releases the claim. True on success.
+  boost::asio::awaitable<bool> fetch_and_store(std::chrono::system_clock::time_point now, std::string why);
+  // Waits (bounded) while another caller's fetch is in flight.
+  boost::asio::awaitable<void> wait_for_flight();
   std::optional<SigningKey> lookup(const std::string& kid) const;
 
   JwksSettings settings_;
@@ -56,6 +66,9 @@ class JwksCache {
   std::chrono::system_clock::time_point unknown_refetch_at_{};
   bool have_keys_ = false;
   bool tried_unknown_ = false;
+  bool fetching_ = false;
+  bool failed_ = false;
+  std::chrono::system_clock::time_point failed_at_{};
   int fetches_ = 0;
 };
 

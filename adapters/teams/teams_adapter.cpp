@@ -21,6 +21,7 @@
 #include "adapters/teams/connector_client.hpp"
 #include "adapters/teams/jwks_cache.hpp"
 #include "adapters/teams/token_validator.hpp"
+#include "src/audit/replay_store.hpp"
 
 namespace opsgate::adapters::teams {
 
@@ -57,9 +58,12 @@ struct ApprovalCard {
 
 class TeamsAdapterImpl final : public TeamsAdapter {
  public:
-  TeamsAdapterImpl(TeamsConfig config, asio::any_io_executor executor, net::HttpClient& http, const Clock& clock)
+  TeamsAdapterImpl(TeamsConfig config, asio::any_io_executor executor, net::HttpClient& http, const Clock& clock,
+                   std::shared_ptr<audit::ReplayStore> replays)
       : config_(std::move(config)),
         executor_(std::move(executor)),
+        clock_(clock),
+        replays_(std::move(replays)),
         keys_(jwks_settings(config_), http, clock),
         validator_(token_settings(config_), keys_, clock),
         connector_(connector_settings(config_), http, clock) {}
@@ -226,19 +230,6 @@ class TeamsAdapterImpl final : public TeamsAdapter {
     return event;
   }
 
-  // True the first time an activity id is seen (Teams retries deliveries).
-  bool first_time(const std::string& id) {
-    if (id.empty()) {
-      return true;
-    }
-    std::lock_guard lock(mutex_);
-    if (seen_.find(id) != nullptr) {
-      return false;
-    }
-    seen_.put(id, true);
-    return true;
-  }
-
   asio::awaitable<net::HttpResponse> handle(net::HttpRequest request, EventSink* sink) {
     // The token is checked first, whatever the body: an unauthenticated
     // caller learns nothing but 401 (a body that is no Activity has no
@@ -284,8 +275,18 @@ class TeamsAdapterImpl final : public TeamsAdapter {
       spdlog::warn("teams: activity {} has no from.aadObjectId; ignored (no identity for policy)", activity.id);
       co_return net::HttpResponse::json(200, json::object());
     }
-    if (!first_time(activity.type + ":" + activity.id)) {
-      co_return net::HttpResponse::json(200, json::object());  // a redelivery
+    // Teams redelivers an activity it saw no answer for; the id is unique within its conversation.
+    if (!activity.id.empty()) {
+      auto first = replays_->first_time("teams:" + activity.conversation_id + ":" + activity.type + ":" + activity.id,
+                                        clock_.now());
+      if (!first) {
+        spdlog::error("teams: activity {} refused: {}", activity.id, first.error().message);
+        co_return net::HttpResponse::json(503, {{"error", "opsgate cannot record this activity now"}});
+      }
+      if (!*first) {
+        spdlog::info("teams: activity {} was handled already (a redelivery); ignored", activity.id);
+        co_return net::HttpResponse::json(200, json::object());
+      }
     }
 
     ChatEvent event = event_for(activity);
@@ -351,6 +352,8 @@ class TeamsAdapterImpl final : public TeamsAdapter {
 
   TeamsConfig config_;
   asio::any_io_executor executor_;
+  const Clock& clock_;
+  std::shared_ptr<audit::ReplayStore> replays_;  // activity ids already handled (the daemon's one store)
   JwksCache keys_;
   TokenValidator validator_;
   ConnectorClient connector_;
@@ -358,7 +361,6 @@ class TeamsAdapterImpl final : public TeamsAdapter {
   BoundedMap<std::string> conversations_{kMaxRemembered};  // conversation id → serviceUrl
   BoundedMap<std::string> senders_{kMaxRemembered};        // activity id → principal id
   BoundedMap<ApprovalCard> approvals_{kMaxRemembered};     // approval id → the card
-  BoundedMap<bool> seen_{kMaxRemembered};                  // activity ids already handled
 };
 
 }  // namespace
@@ -414,8 +416,9 @@ TeamsConfig parse_teams_config(const ConfigNode& node) {
 }
 
 std::unique_ptr<TeamsAdapter> make_teams_adapter(TeamsConfig config, boost::asio::any_io_executor executor,
-                                                 net::HttpClient& http, const Clock& clock) {
-  return std::make_unique<TeamsAdapterImpl>(std::move(config), std::move(executor), http, clock);
+                                                 net::HttpClient& http, const Clock& clock,
+                                                 std::shared_ptr<audit::ReplayStore> replays) {
+  return std::make_unique<TeamsAdapterImpl>(std::move(config), std::move(executor), http, clock, std::move(replays));
 }
 
 }  // namespace opsgate::adapters::teams

@@ -18,6 +18,10 @@
 #include "src/net/http_client.hpp"
 #include "src/net/http_server.hpp"
 
+namespace opsgate::audit {
+class ReplayStore;
+}
+
 namespace opsgate::adapters::teams {
 
 // Immutable once parsed. See config/example.yaml (adapters.teams) for each key.
@@ -48,7 +52,9 @@ class TeamsAdapter : public Adapter {
   virtual int key_fetches() const = 0;    // for tests: JWKS fetches
 };
 
+// `replays` is the daemon's replay store (activity ids), opened before requests arrive.
 std::unique_ptr<TeamsAdapter> make_teams_adapter(TeamsConfig config, boost::asio::any_io_executor executor,
-                                                 net::HttpClient& http, const Clock& clock);
+                                                 net::HttpClient& http, const Clock& clock,
+                                                 std::shared_ptr<audit::ReplayStore> replays);
 
 }  // namespace opsgate::adapters::teams

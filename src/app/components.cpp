@@ -134,6 +134,7 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
   c.notes.push_back("http: " + c.server.listen + " (/healthz, /readyz, /metrics)");
 
   std::optional<adapters::slack::SlackConfig> slack;
+  c.replays = std::make_shared<audit::ReplayStore>(config.storage_path, std::chrono::hours(1));
   if (config.adapters) {
     for (const auto& [name, node] : config.adapters->entries()) {
       if (name == "shell") {
@@ -144,7 +145,7 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
         auto teams_config = adapters::teams::parse_teams_config(node);
         c.notes.push_back("adapters: teams on " + teams_config.path + " (app " + teams_config.app_id + ", tenant " +
                           teams_config.tenant + ")");
-        auto teams = adapters::teams::make_teams_adapter(std::move(teams_config), executor, *c.http, *c.clock);
+        auto teams = adapters::teams::make_teams_adapter(std::move(teams_config), executor, *c.http, *c.clock, c.replays);
         auto* routes = teams.get();
         c.chat_adapters.push_back(
             ChatAdapter{std::move(teams), [routes](net::HttpServer& server, EventSink& sink) { routes->install_routes(server, sink); }});
@@ -154,7 +155,7 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
                           adapters::discord::kInteractionsPath +
                           (discord.enabled && discord.gateway ? ", gateway" : "") + ")");
         if (discord.enabled) {
-          auto adapter = adapters::discord::make_discord_adapter(std::move(discord), executor, *c.http);
+          auto adapter = adapters::discord::make_discord_adapter(std::move(discord), executor, *c.http, *c.clock, c.replays);
           auto* routes = adapter.get();
           c.chat_adapters.push_back(
               ChatAdapter{std::move(adapter), [routes](net::HttpServer& server, EventSink& sink) { routes->install_routes(server, sink); }});
@@ -171,7 +172,8 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
   if (slack && slack->enabled) {
     c.notes.push_back("adapters: slack (" + slack->mode + " mode, Web API " + slack->api_base + ")");
     auto adapter = adapters::slack::make_slack_adapter(
-        *slack, adapters::slack::SlackServices{executor, *c.http, c.clock, config.storage_path});
+        *slack, adapters::slack::SlackServices{executor, *c.http, c.clock, c.replays});
+    c.replays->widen_window(slack->dedup_window);
     auto* routes = adapter.get();
     c.chat_adapters.push_back(ChatAdapter{
         std::move(adapter), [routes](net::HttpServer& server, EventSink& sink) { routes->install_routes(server, sink); }});

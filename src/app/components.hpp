@@ -14,6 +14,7 @@
 #include "adapters/shell/shell_adapter.hpp"
 #include "adapters/teams/teams_adapter.hpp"
 #include "src/app/alert_webhook.hpp"
+#include "src/audit/replay_store.hpp"
 #include "src/core/action_registry.hpp"
 #include "src/core/adapter.hpp"
 #include "src/core/config.hpp"
@@ -54,6 +55,8 @@ struct Components {
   net::HttpServerConfig server;
   adapters::shell::ShellConfig shell;
   std::vector<ChatAdapter> chat_adapters;
+  // The one replay store every adapter shares (in the storage file); the daemon opens it.
+  std::shared_ptr<audit::ReplayStore> replays;
   std::optional<AlertWebhookConfig> alertmanager;  // POST /alertmanager, when configured
   std::optional<gates::GatesConfig> gates;         // deployment gates (/api/v1/gates, webhooks), when configured
   std::vector<std::string> notes;  // one line per component, for `config check`

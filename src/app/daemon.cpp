@@ -163,6 +163,11 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
     return 1;
   }
   auto& approvals = **approval_store;
+  // Replays and redeliveries of every platform, in the same file.
+  if (auto opened = components.replays->open(); !opened) {
+    std::fprintf(stderr, "opsgate: %s\n", opened.error().message.c_str());
+    return 1;
+  }
   if (auto interrupted = approvals.recover_interrupted(); interrupted && !interrupted->empty()) {
     for (const auto& a : *interrupted) {
       spdlog::warn("approval {} ({} by {}) was granted but opsgate stopped before it finished; marked failed",

@@ -15,6 +15,7 @@
 #include "adapters/discord/discord_adapter.hpp"
 #include "adapters/discord/discord_messages.hpp"
 #include "tests/adapters/discord_stand_in.hpp"
+#include "tests/support/replay_store.hpp"
 #include "tests/support/http_test_client.hpp"
 
 namespace asio = boost::asio;
@@ -107,6 +108,7 @@ struct Harness {
   asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
   net::HttpClient http;
   ScriptedSink sink;
+  opsgate::SystemClock clock;
   std::unique_ptr<DiscordAdapter> adapter;
   std::unique_ptr<net::HttpServer> server;
   std::thread thread;
@@ -122,7 +124,7 @@ struct Harness {
     config.gateway = false;
     config.token_lifetime = token_lifetime;
     config.deferred_deadline = deferred_deadline;
-    adapter = make_discord_adapter(config, io.get_executor(), http);
+    adapter = make_discord_adapter(config, io.get_executor(), http, clock, opsgate::test::open_replay_store());
     sink.adapter = adapter.get();
     net::HttpServerConfig server_config;
     server_config.listen = "127.0.0.1:0";

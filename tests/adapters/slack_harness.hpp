@@ -22,6 +22,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "adapters/slack/slack_adapter.hpp"
+#include "tests/support/replay_store.hpp"
 #include "tests/support/http_test_client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/slack_stand_in.hpp"
@@ -75,9 +76,11 @@ class EchoSink final : public EventSink {
 
 class SlackHarness {
  public:
+  // `clock`: the adapter's clock (requests are signed at its time); the system clock by default.
   explicit SlackHarness(SlackStandIn& slack, const std::string& db_path,
-                        std::vector<std::string> usergroups = {}, bool socket_mode = false)
-      : slack_(slack) {
+                        std::vector<std::string> usergroups = {}, bool socket_mode = false,
+                        std::shared_ptr<const Clock> clock = std::make_shared<SystemClock>())
+      : slack_(slack), clock_(clock) {
     adapters::slack::SlackConfig config;
     config.mode = socket_mode ? "socket" : "http";
     config.app_token = Secret("xapp-1-A0BBB-test", "test");
@@ -92,7 +95,7 @@ class SlackHarness {
     server_config.drain_timeout = std::chrono::seconds(1);
     server_ = std::make_unique<net::HttpServer>(io_.get_executor(), server_config);
     adapter_ = adapters::slack::make_slack_adapter(
-        config, adapters::slack::SlackServices{io_.get_executor(), *http_, std::make_shared<SystemClock>(), db_path});
+        config, adapters::slack::SlackServices{io_.get_executor(), *http_, clock, test::open_replay_store(db_path)});
     sink_.adapter = adapter_.get();
     adapter_->install_routes(*server_, sink_);
     auto started = server_->start();
@@ -124,6 +127,7 @@ class SlackHarness {
   SlackHarness& operator=(const SlackHarness&) = delete;
 
   EchoSink& sink() { return sink_; }
+  std::int64_t now_s() const { return std::chrono::duration_cast<std::chrono::seconds>(clock_->now().time_since_epoch()).count(); }
   // Socket Mode: whether run() returned (link_disabled, or shutdown).
   bool run_ended() const { return run_ended_; }
   adapters::slack::SlackAdapter& adapter() { return *adapter_; }
@@ -137,12 +141,12 @@ class SlackHarness {
     return connection.read_response();
   }
   std::optional<TestResponse> post_event(const nlohmann::json& body, const std::string& extra_headers = "") {
-    return send(signed_slack_request("/slack/events", "application/json", body.dump(), kSigningSecret, unix_now(),
+    return send(signed_slack_request("/slack/events", "application/json", body.dump(), kSigningSecret, now_s(),
                                      extra_headers));
   }
   std::optional<TestResponse> post_click(const nlohmann::json& payload) {
     return send(signed_slack_request("/slack/interactions", "application/x-www-form-urlencoded",
-                                     "payload=" + form_value(payload.dump()), kSigningSecret, unix_now()));
+                                     "payload=" + form_value(payload.dump()), kSigningSecret, now_s()));
   }
   // Runs one coroutine on the io thread and waits for it.
   void run(std::function<boost::asio::awaitable<void>()> make) {
@@ -154,6 +158,7 @@ class SlackHarness {
 
  private:
   SlackStandIn& slack_;
+  std::shared_ptr<const Clock> clock_;
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
   std::unique_ptr<net::HttpClient> http_;

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <atomic>
+
 #include "tests/adapters/slack_harness.hpp"
 
 using namespace opsgate;
@@ -280,5 +282,41 @@ TEST_SUITE("adapters/slack/http") {
     REQUIRE(response);
     CHECK(response->status == 413);
     CHECK(h.sink().events().empty());
+  }
+}
+
+namespace {
+// The system clock moved forward by a settable offset: requests stay validly signed at its time.
+class OffsetClock final : public opsgate::Clock {
+ public:
+  std::chrono::system_clock::time_point now() const override { return std::chrono::system_clock::now() + offset_.load(); }
+  void advance(std::chrono::seconds by) { offset_ = offset_.load() + by; }
+
+ private:
+  std::atomic<std::chrono::seconds> offset_{std::chrono::seconds(0)};
+};
+}  // namespace
+
+TEST_SUITE("adapters/slack/http") {
+  TEST_CASE("user-group membership survives a Slack outage for usergroup_grace, then fails closed") {
+    SlackStandIn slack;
+    slack.add_user("U0BOB", "bob");
+    slack.set_usergroup("S0SRE", {"U0BOB"});
+    TempDir dir;
+    auto clock = std::make_shared<OffsetClock>();
+    SlackHarness h(slack, dir.file("o.db"), {"S0SRE"}, false, clock);
+    const auto groups_of_event = [&](int n, const std::string& ts) {
+      REQUIRE(h.post_event(slack_mention("EvG" + std::to_string(n), "U0BOB", "whoami", ts)));
+      REQUIRE(slack.wait_until([&] { return static_cast<int>(h.sink().events().size()) == n; }));
+      return h.sink().events().back().principal.groups;
+    };
+    const std::vector<std::string> sre{"slack:usergroup:S0SRE"};
+    CHECK(groups_of_event(1, "1767225600.000001") == sre);
+    // Slack fails every listing from now on (a Retry-After too long to wait out).
+    slack.throttle("usergroups.users.list", 1000, 3600);
+    clock->advance(std::chrono::minutes(6));  // past usergroup_ttl (5 min), within the grace (10 min)
+    CHECK(groups_of_event(2, "1767225600.000002") == sre);
+    clock->advance(std::chrono::minutes(5));  // 11 minutes since the last good list
+    CHECK(groups_of_event(3, "1767225600.000003").empty());
   }
 }

@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <mutex>
+#include <atomic>
 #include <thread>
 
 #include "adapters/teams/activity.hpp"
@@ -9,6 +10,7 @@
 #include "adapters/teams/connector_client.hpp"
 #include "adapters/teams/teams_adapter.hpp"
 #include "src/net/http_client.hpp"
+#include "tests/support/replay_store.hpp"
 #include "tests/support/http_test_client.hpp"
 #include "tests/support/loki_stand_in.hpp"
 #include "tests/support/teams_stand_in.hpp"
@@ -94,7 +96,7 @@ struct Fixture {
     server_config.listen = "127.0.0.1:0";
     server_config.drain_timeout = std::chrono::seconds(1);
     server = std::make_unique<opsgate::net::HttpServer>(server_io.get_executor(), server_config);
-    adapter = teams::make_teams_adapter(config, server_io.get_executor(), http, clock);
+    adapter = teams::make_teams_adapter(config, server_io.get_executor(), http, clock, opsgate::test::open_replay_store());
     adapter->install_routes(*server, sink);
     REQUIRE(server->start());
     server_thread = std::thread([this] { server_io.run(); });
@@ -320,6 +322,8 @@ TEST_SUITE("adapters/teams") {
     CHECK(teams::service_url_allowed("https://SMBA.TrafficManager.net:443/emea/", teams::kDefaultServiceHosts));
     CHECK_FALSE(teams::service_url_allowed("http://smba.trafficmanager.net/amer/", teams::kDefaultServiceHosts));
     CHECK_FALSE(teams::service_url_allowed("https://evil-trafficmanager.net/", teams::kDefaultServiceHosts));
+    // Only the Bot Framework's own Traffic Manager name: anyone can register another *.trafficmanager.net.
+    CHECK_FALSE(teams::service_url_allowed("https://attacker.trafficmanager.net/amer/", teams::kDefaultServiceHosts));
     CHECK_FALSE(teams::service_url_allowed("https://trafficmanager.net.evil.com/", teams::kDefaultServiceHosts));
     CHECK_FALSE(teams::service_url_allowed("https://smba.trafficmanager.net@evil.com/", teams::kDefaultServiceHosts));
     CHECK_FALSE(teams::service_url_allowed("http://127.0.0.1:8080/", teams::kDefaultServiceHosts));
@@ -517,5 +521,39 @@ TEST_SUITE("adapters/teams/manifest") {
       const std::string file = manifest["icons"][icon];
       CHECK_MESSAGE(std::ifstream(std::string(OPSGATE_SOURCE_DIR) + "/config/teams/" + file).good(), file);
     }
+  }
+}
+
+TEST_SUITE("adapters/teams") {
+  TEST_CASE("signing keys: a failing fetch is not retried on every request, and concurrent first requests fetch once") {
+    Fixture f;
+    f.microsoft.publish({});  // the JWKS holds no usable key: every fetch fails
+    for (int i = 0; i < 5; ++i) {
+      const auto response = f.post(f.message("nk-" + std::to_string(i), kPersonalConversation, "personal", kAlice, "help"));
+      REQUIRE(response);
+      CHECK(response->status == 401);
+    }
+    CHECK(f.microsoft.metadata_fetches() == 1);  // then the negative cache answers
+    // Past the back-off (30 s), with keys published again: one new fetch, and requests pass.
+    f.microsoft.publish({f.signer.jwk()});
+    f.clock.advance(std::chrono::seconds(31));
+    std::vector<std::pair<json, std::string>> requests;
+    for (int i = 0; i < 8; ++i) {
+      json activity = f.message("ok-" + std::to_string(i), kPersonalConversation, "personal", kAlice, "help");
+      requests.emplace_back(activity, f.token_for(activity));
+    }
+    std::vector<std::thread> threads;
+    std::atomic<int> passed{0};
+    for (const auto& [activity, token] : requests) {
+      threads.emplace_back([&f, &passed, activity = activity, token = token] {
+        const auto response = f.post(activity, token);
+        passed += response && response->status == 200 ? 1 : 0;
+      });
+    }
+    for (auto& t : threads) {
+      t.join();
+    }
+    CHECK(passed == 8);
+    CHECK(f.microsoft.metadata_fetches() == 2);
   }
 }

@@ -40,8 +40,9 @@ inline CommandOutput run_command(const std::string& command, int timeout_seconds
 // A fresh directory under /tmp, removed when the object goes.
 class TempDir {
  public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "opsgate-test-XXXXXX").string();
+  // `base`: where the directory goes (e.g. /dev/shm, where fsync costs nothing, for load tests).
+  explicit TempDir(const std::filesystem::path& base = std::filesystem::temp_directory_path()) {
+    std::string pattern = (base / "opsgate-test-XXXXXX").string();
     path_ = ::mkdtemp(pattern.data());
   }
   ~TempDir() {

@@ -1,17 +1,22 @@
 #pragma once
 // `opsgate serve --config FILE` as a child process for end-to-end tests:
-// started, asked for its port, stopped with SIGTERM (then SIGKILL), and
-// started again on the same file (a restart). Every wait is bounded.
+// stderr appended to a log file, started, asked for its port, its resident
+// set read from /proc, stopped with SIGTERM (then SIGKILL), and started again
+// on the same file (a restart). Every wait is bounded.
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
 #include <chrono>
 #include <cstdint>
+#include <fstream>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -32,8 +37,12 @@ inline std::uint16_t free_port() {
 
 class ServeProcess {
  public:
-  ServeProcess(const TempDir& dir, std::string config_name, std::string log_name = "serve.log")
-      : dir_(dir), config_(std::move(config_name)), log_(std::move(log_name)) {
+  // `config_name` and `log_name` are files in `dir`.
+  ServeProcess(const TempDir& dir, const std::string& config_name, const std::string& log_name = "serve.log")
+      : ServeProcess(dir.file(config_name), dir.file(log_name)) {}
+  // Full paths.
+  ServeProcess(std::string config_path, std::string log_path)
+      : config_(std::move(config_path)), log_(std::move(log_path)) {
     start();
   }
   ~ServeProcess() { stop(); }
@@ -41,30 +50,52 @@ class ServeProcess {
   ServeProcess& operator=(const ServeProcess&) = delete;
 
   void start() {
-    const std::string command = "exec " + std::string(OPSGATE_BINARY) + " serve --config " + dir_.file(config_) +
-                                " 2>>" + dir_.file(log_);
-    const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
-    ++starts_;
-    if (posix_spawn(&pid_, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) != 0) {
+    // Port lines already in the log belong to earlier starts.
+    ports_before_ = port_lines().size();
+    const std::string binary = OPSGATE_BINARY;
+    std::vector<std::string> args{binary, "serve", "--config", config_};
+    std::vector<char*> argv;
+    for (auto& a : args) {
+      argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 2, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ) != 0) {
       pid_ = -1;
     }
+    posix_spawn_file_actions_destroy(&actions);
   }
 
-  // The port of the latest start's "(port N)" log line, waiting up to 10 s.
+  // The port of the latest start's "(port N)" log line, waiting up to 10 s; 0 if none.
   std::uint16_t port() const {
-    static const std::regex kPort("\\(port ([0-9]+)\\)");
     for (int i = 0; i < 200; ++i) {
-      const std::string log = dir_.read(log_);
-      int seen = 0;
-      std::uint16_t last = 0;
-      for (auto it = std::sregex_iterator(log.begin(), log.end(), kPort); it != std::sregex_iterator(); ++it) {
-        ++seen;
-        last = static_cast<std::uint16_t>(std::stoi((*it)[1]));
-      }
-      if (seen >= starts_) {
-        return last;
+      const std::vector<std::uint16_t> ports = port_lines();
+      if (ports.size() > ports_before_) {
+        return ports.back();
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return 0;
+  }
+
+  std::string log() const {
+    std::ifstream in(log_);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+  // VmRSS of the process in KiB (0 if it is gone).
+  long rss_kib() const {
+    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("VmRSS:", 0) == 0) {
+        return std::stol(line.substr(6));
+      }
     }
     return 0;
   }
@@ -90,12 +121,21 @@ class ServeProcess {
   }
 
  private:
-  const TempDir& dir_;
+  std::vector<std::uint16_t> port_lines() const {
+    static const std::regex kPort("\\(port ([0-9]+)\\)");
+    const std::string text = log();
+    std::vector<std::uint16_t> ports;
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), kPort); it != std::sregex_iterator(); ++it) {
+      ports.push_back(static_cast<std::uint16_t>(std::stoi((*it)[1])));
+    }
+    return ports;
+  }
+
   std::string config_;
   std::string log_;
   pid_t pid_ = -1;
   int exit_code_ = -1;
-  int starts_ = 0;
+  std::size_t ports_before_ = 0;
 };
 
 // A shell command line in the background; its exit code lands in `rc_file`.

@@ -1,0 +1,51 @@
+#pragma once
+// The one record of platform deliveries already handled — Slack event_id and
+// signed-body digests, Discord interaction ids, Teams activity ids — in the
+// daemon's SQLite file, so a replayed or retried delivery runs once, even
+// across a restart. Rows older than the window are forgotten (and purged).
+// Created by build_components (no I/O), opened by the daemon at start-up,
+// shared by the adapters; any thread (a mutex guards the connection).
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "src/core/error.hpp"
+
+namespace SQLite {
+class Database;
+}
+
+namespace opsgate::audit {
+
+class ReplayStore {
+ public:
+  // `path` ":memory:" keeps the rows in memory (tests only).
+  ReplayStore(std::string path, std::chrono::seconds window);
+  ~ReplayStore();
+  ReplayStore(const ReplayStore&) = delete;
+  ReplayStore& operator=(const ReplayStore&) = delete;
+
+  // Opens (creates) the table; once. `config check` never calls it.
+  Result<void> open();
+
+  // True when `key` was not seen within the window (it is recorded now);
+  // false for a repeat. An error (store not opened, disk) must be treated as
+  // "cannot tell": the caller refuses the delivery. One small INSERT.
+  Result<bool> first_time(std::string_view key, std::chrono::system_clock::time_point now);
+
+  // Before open(): a platform that needs a longer memory (Slack's dedup_window) widens it.
+  void widen_window(std::chrono::seconds at_least);
+  std::chrono::seconds window() const { return window_; }
+
+ private:
+  std::mutex mutex_;
+  std::string path_;
+  std::unique_ptr<SQLite::Database> db_;
+  std::chrono::seconds window_;
+  std::int64_t last_purge_ms_ = 0;
+};
+
+}  // namespace opsgate::audit
