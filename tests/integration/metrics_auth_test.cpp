@@ -43,7 +43,7 @@ TEST_SUITE("integration/metrics_auth") {
         prepare_config(dir, "127.0.0.1:0", "  metrics_token: {env: OPSGATE_METRICS_TOKEN}\n");
     REQUIRE(check(config).rfind("exit=0 ", 0) == 0);
     // GET /metrics without, with a wrong and with the right token; then end of input.
-    const std::string get = "exec 3<>/dev/tcp/127.0.0.1/$port; printf \"GET /metrics HTTP/1.1\\r\\nHost: x\\r\\n%sConnection: "
+    const std::string get = "exec 3<>/dev/tcp/127.0.0.1/$port; printf \"GET /metrics HTTP/1.1\\r\\nHost: x\\r\\n%bConnection: "
                             "close\\r\\n\\r\\n\" \"$1\" >&3; timeout 5 cat <&3 > \"$2\"; exec 3>&-";
     const std::string script =
         "get() { " + get + "; }\n"

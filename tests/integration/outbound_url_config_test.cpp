@@ -32,7 +32,7 @@ void refused(const TempDir& dir, const std::string& section, const std::string& 
   INFO(out);
   CHECK(out.rfind("exit=1 ", 0) == 0);
   CHECK(out.find(dir.file("c.yaml") + ":" + where + ": ") != std::string::npos);
-  CHECK(out.find("use https://") != std::string::npos);
+  CHECK(out.find("would send credentials or fetch signing keys unencrypted") != std::string::npos);
   CHECK(out.find("secret-value-123456") == std::string::npos);
 }
 
