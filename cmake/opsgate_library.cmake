@@ -22,6 +22,13 @@ function(opsgate_apply_options target)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
     target_link_options(${target} PUBLIC -fsanitize=address,undefined)
   endif()
+  if(OPSGATE_FUZZ)
+    # Coverage for libFuzzer; the fuzz targets link libFuzzer itself (fuzz/CMakeLists.txt).
+    # -fno-sanitize=function: clang 14's assembler cannot emit that check's
+    # prologue data beside coverage counters in coroutine frames ("Cannot
+    # represent a difference across sections"); GCC never had the check.
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link -fno-sanitize=function)
+  endif()
 endfunction()
 
 function(opsgate_library NAME)

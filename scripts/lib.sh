@@ -12,6 +12,15 @@ OPSGATE_PACKAGES=(
   libexpected-dev prometheus openssl
 )
 
+# The sanitizer build (scripts/test's second pass, scripts/fuzz) is clang's:
+# ASan+UBSan plus libFuzzer's coverage, so the suite under the sanitizers and
+# the fuzz targets of fuzz/ come from one build. Installed only for it.
+OPSGATE_SANITIZE_PACKAGES=(clang libclang-rt-14-dev)
+OPSGATE_SANITIZE_DIR=build/asan
+# -g1: line tables are all the sanitizers' reports need, and the build is faster.
+OPSGATE_SANITIZE_FLAGS=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1
+  -DOPSGATE_SANITIZE=ON -DOPSGATE_FUZZ=ON -DOPSGATE_WERROR=ON -DOPSGATE_TESTS=ON)
+
 # The one build directory of scripts/demo and scripts/test: both configure it
 # with the same flags, so the demo reuses what the test run compiled (and
 # ccache shares objects between clones and with scripts/fresh-check).
@@ -110,4 +119,10 @@ configure_and_build() {
 # The release build that scripts/demo runs and scripts/test tests.
 build_release() {
   configure_and_build "$OPSGATE_BUILD_DIR" "$1" "${OPSGATE_BUILD_FLAGS[@]}"
+}
+
+# The clang ASan+UBSan+libFuzzer build (TARGET: all, or fuzz for the fuzz targets only).
+build_sanitized() {
+  install_missing "${OPSGATE_SANITIZE_PACKAGES[@]}"
+  configure_and_build "$OPSGATE_SANITIZE_DIR" "$1" "${OPSGATE_SANITIZE_FLAGS[@]}"
 }

@@ -11,6 +11,7 @@
 
 #include "actions/exec/argv_template.hpp"
 #include "actions/exec/process_runner.hpp"
+#include "src/core/redact.hpp"
 
 namespace opsgate::actions::exec {
 
@@ -175,10 +176,13 @@ class ExecAction final : public opsgate::Action {
  private:
   Result<ActionResult> to_result(const ProcessOutput& output, const std::vector<std::string>& argv) const {
     const std::string& program = argv.front();
+    // The same redaction as log lines: output goes to chat and the audit log.
+    // The whole text at once, so a PEM block spanning lines is hidden whole.
+    const std::string out = redact_secrets(output.out);
     if (output.exit_code != 0) {
-      std::string why = last_lines(output.err, kErrorLines);
+      std::string why = last_lines(redact_secrets(output.err), kErrorLines);
       if (why.empty()) {
-        why = last_lines(output.out, 1);
+        why = last_lines(out, 1);
       }
       if (why.empty()) {
         why = "(no output)";
@@ -189,10 +193,10 @@ class ExecAction final : public opsgate::Action {
       return fail(Errc::upstream, "`" + program + "` " + how + ": " + why);
     }
     ActionResult result;
-    const auto lines = non_empty_lines(output.out);
+    const auto lines = non_empty_lines(out);
     result.summary = lines.empty() ? "`" + spec_.name + "` finished without output" : cap(lines.back(), kSummaryLimit);
     result.data = {{"exit_code", output.exit_code},
-                   {"stdout", output.out},
+                   {"stdout", out},
                    {"argv", argv},
                    {"truncated", output.truncated}};
     return result;

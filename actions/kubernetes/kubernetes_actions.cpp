@@ -10,6 +10,7 @@
 #include "actions/kubernetes/kube_rollout.hpp"
 #include "src/core/duration.hpp"
 #include "src/net/backend_connection.hpp"
+#include "src/net/outbound_url.hpp"
 
 namespace opsgate::actions::kubernetes {
 
@@ -653,15 +654,18 @@ ClusterConfig parse_cluster(const ConfigNode& node, const std::string& env) {
     while (!c.api_server.empty() && c.api_server.back() == '/') {
       c.api_server.pop_back();
     }
-    if (c.api_server.rfind("https://", 0) != 0 && c.api_server.rfind("http://", 0) != 0) {
-      node.fail("api_server", "expected https://host:port");
-    }
     c.token_file = node.str_or("token_file", "");
     c.token = node.optional_secret("token");
     c.ca_file = node.str_or("ca_file", "");
   }
   c.client_cert_file = node.str_or("client_cert_file", "");
   c.client_key_file = node.str_or("client_key_file", "");
+  if (!c.in_cluster) {
+    // A token or client key: https, or http only to loopback (kubectl proxy without credentials is plain).
+    const bool sensitive = c.token || !c.token_file.empty() || !c.client_key_file.empty();
+    net::require_outbound_url(node, "api_server", c.api_server,
+                              sensitive ? net::UrlSecrecy::sensitive : net::UrlSecrecy::plain);
+  }
   if (c.client_cert_file.empty() != c.client_key_file.empty()) {
     node.fail(c.client_cert_file.empty() ? "client_key_file" : "client_cert_file",
               "give client_cert_file and client_key_file together");

@@ -9,6 +9,7 @@
 #include "actions/prometheus/prometheus_format.hpp"
 #include "actions/prometheus/promql_template.hpp"
 #include "src/core/duration.hpp"
+#include "src/net/outbound_url.hpp"
 
 namespace opsgate::actions::prometheus {
 
@@ -252,9 +253,9 @@ PrometheusConfig parse_prometheus_config(const ConfigNode& node) {
   while (!config.graph_url.empty() && config.graph_url.back() == '/') {
     config.graph_url.pop_back();
   }
-  if (!config.graph_url.empty() && config.graph_url.rfind("http://", 0) != 0 &&
-      config.graph_url.rfind("https://", 0) != 0) {
-    node.fail("graph_url", "expected an http(s) URL, e.g. https://prometheus.example.com");
+  if (!config.graph_url.empty()) {
+    // Only shown as a link in chat: nothing is sent there.
+    net::require_outbound_url(node, "graph_url", config.graph_url, net::UrlSecrecy::plain);
   }
   config.max_series = static_cast<std::size_t>(node.integer_or("max_series", 10, 1, 100));
   config.max_query_length = static_cast<std::size_t>(node.integer_or("max_query_length", 2000, 10, 10000));

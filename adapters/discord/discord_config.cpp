@@ -2,6 +2,7 @@
 
 #include "adapters/discord/discord_adapter.hpp"
 #include "adapters/discord/ed25519.hpp"
+#include "src/net/outbound_url.hpp"
 
 namespace opsgate::adapters::discord {
 
@@ -42,9 +43,7 @@ DiscordConfig parse_discord_config(const ConfigNode& node) {
   while (!c.api_base.empty() && c.api_base.back() == '/') {
     c.api_base.pop_back();
   }
-  if (c.api_base.rfind("https://", 0) != 0 && c.api_base.rfind("http://", 0) != 0) {
-    node.fail("api_base", "expected an http(s) URL such as https://discord.com/api/v10");
-  }
+  net::require_outbound_url(node, "api_base", c.api_base, net::UrlSecrecy::sensitive);
   c.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(node.duration_or("timeout", std::chrono::seconds(10)));
   c.ca_file = node.str_or("ca_file", "");
   c.verify_tls = !node.boolean_or("insecure_skip_verify", false);
@@ -63,8 +62,9 @@ DiscordConfig parse_discord_config(const ConfigNode& node) {
   if (const auto gateway = node.optional_child("gateway")) {
     c.gateway = gateway->boolean_or("enabled", true);
     c.gateway_url = gateway->str_or("url", "");
-    if (!c.gateway_url.empty() && c.gateway_url.rfind("wss://", 0) != 0 && c.gateway_url.rfind("ws://", 0) != 0) {
-      gateway->fail("url", "expected a wss:// URL (ws:// only for loopback tests)");
+    if (!c.gateway_url.empty()) {
+      // The bot token goes over this socket in IDENTIFY.
+      net::require_outbound_url(*gateway, "url", c.gateway_url, net::UrlSecrecy::sensitive, net::UrlTransport::websocket);
     }
     const auto names = gateway->strings_or("intents", {"guilds", "guild_messages", "direct_messages", "message_content"});
     c.intents = 0;

@@ -217,9 +217,32 @@ json approval_components(std::string_view approval_id) {
                                           })}}});
 }
 
+std::string neutralise_mentions(std::string_view text) {
+  static constexpr std::string_view kZeroWidthSpace = "\u200b";
+  const auto digit = [&](std::size_t i) { return i < text.size() && text[i] >= '0' && text[i] <= '9'; };
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    out += text[i];
+    if (text[i] == '@') {
+      const std::string_view rest = text.substr(i + 1);
+      if (rest.starts_with("everyone") || rest.starts_with("here")) {
+        out += kZeroWidthSpace;
+      }
+    } else if (text[i] == '<' && i + 1 < text.size()) {
+      const char next = text[i + 1];
+      const std::size_t after = i + 2 + ((next == '@' && i + 2 < text.size() && (text[i + 2] == '!' || text[i + 2] == '&')) ? 1 : 0);
+      if ((next == '@' || next == '#') && digit(after)) {
+        out += kZeroWidthSpace;
+      }
+    }
+  }
+  return out;
+}
+
 std::string mention_principals(std::string text) {
   static const std::regex kDiscordPrincipal("discord:([0-9]{5,25})");
-  return std::regex_replace(text, kDiscordPrincipal, "<@$1>");
+  return std::regex_replace(neutralise_mentions(text), kDiscordPrincipal, "<@$1>");
 }
 
 std::string outcome_line(std::string_view outcome, std::string_view outcome_text) {

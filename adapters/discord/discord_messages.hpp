@@ -68,8 +68,13 @@ std::vector<std::string> split_content(std::string_view text, std::size_t limit 
 // The Approve / Deny action row for an approval request.
 nlohmann::json approval_components(std::string_view approval_id);
 
-// "discord:150..." -> "<@150...>" (rendered as a name, never pinging: see
-// no_mentions); other principals unchanged.
+// Mentions in echoed text made inert: a zero-width space after the '@' of
+// @everyone and @here, and after the '<' of <@id>, <@!id>, <@&role>, <#channel>,
+// so they render as text (no_mentions already stops the pings).
+std::string neutralise_mentions(std::string_view text);
+
+// neutralise_mentions, then "discord:150..." -> "<@150...>" (rendered as a
+// name, never pinging: see no_mentions); other principals unchanged.
 std::string mention_principals(std::string text);
 
 // The line that replaces the buttons once an approval is decided.

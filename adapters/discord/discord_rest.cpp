@@ -62,6 +62,21 @@ std::chrono::milliseconds seconds_to_ms(double seconds) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(std::min(seconds, 86400.0) * 1000.0)));
 }
 
+// An interaction token is a credential in the URL path (/webhooks/{app}/{token},
+// /interactions/{id}/{token}/callback): the HTTP client's error messages quote
+// the path, and they reach logs, chat and the audit log.
+std::string without_interaction_token(std::string text, std::string_view path) {
+  const auto segments = segments_of(path);
+  if (segments.size() < 3 || (segments[0] != "webhooks" && segments[0] != "interactions") || segments[2].empty()) {
+    return text;
+  }
+  const std::string token(segments[2]);
+  for (std::size_t at = text.find(token); at != std::string::npos; at = text.find(token, at)) {
+    text.replace(at, token.size(), "{token}");
+  }
+  return text;
+}
+
 }  // namespace
 
 RouteKey route_key(std::string_view method, std::string_view path) {
@@ -225,7 +240,7 @@ asio::awaitable<Result<net::HttpClientResponse>> DiscordRest::call(std::string m
     }
     auto response = co_await http_.send(std::move(request));
     if (!response) {
-      co_return response;
+      co_return fail(response.error().code, without_interaction_token(response.error().message, path));
     }
     learn(key, *response);
     if (response->status != 429 || attempt >= options_.max_429_retries) {

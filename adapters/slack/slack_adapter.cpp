@@ -21,6 +21,7 @@
 #include "adapters/slack/slack_web_api.hpp"
 #include "src/audit/audit_hash.hpp"
 #include "src/audit/replay_store.hpp"
+#include "src/net/outbound_url.hpp"
 #include "src/net/websocket_client.hpp"
 
 namespace opsgate::adapters::slack {
@@ -108,10 +109,7 @@ SlackConfig parse_slack_config(const ConfigNode& node) {
                            "(Basic Information → App-Level Tokens)");
   }
   c.api_base = node.str_or("api_base", c.api_base);
-  if (c.api_base.rfind("https://", 0) != 0 && c.api_base.rfind("http://127.0.0.1", 0) != 0 &&
-      c.api_base.rfind("http://localhost", 0) != 0) {
-    node.fail("api_base", "must be https://… (plain http only on loopback, for tests)");
-  }
+  net::require_outbound_url(node, "api_base", c.api_base, net::UrlSecrecy::sensitive);
   while (!c.api_base.empty() && c.api_base.back() == '/') {
     c.api_base.pop_back();
   }

@@ -69,9 +69,14 @@ constexpr std::size_t kCodeBudget = kMaxSectionText - 64;
 std::string escape_mrkdwn(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (const char c : text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
     if (c == '&') {
-      out += "&amp;";
+      // Idempotent: an entity escaped before (the text of a posted message,
+      // as a click hands it back) is kept, not shown as "&amp;lt;".
+      const std::string_view rest = text.substr(i);
+      const bool entity = rest.starts_with("&amp;") || rest.starts_with("&lt;") || rest.starts_with("&gt;");
+      out += entity ? "&" : "&amp;";
     } else if (c == '<') {
       out += "&lt;";
     } else if (c == '>') {
@@ -159,13 +164,14 @@ json render_result(const OutboundMessage& message) {
     }
     blocks.push_back({{"type", "actions"}, {"block_id", "suggestions"}, {"elements", std::move(elements)}});
   }
-  return {{"text", truncate_lines(text, kMaxSectionText)}, {"blocks", std::move(blocks)}};
+  // The fallback text is mrkdwn too (notifications, old clients): escaped like the blocks.
+  return {{"text", truncate_lines(escape_mrkdwn(text), kMaxSectionText)}, {"blocks", std::move(blocks)}};
 }
 
 json render_approval_request(const OutboundMessage& message) {
-  const std::string text = truncate_lines(message.text, kMaxSectionText - 200);
+  const std::string text = truncate_lines(escape_mrkdwn(message.text), kMaxSectionText - 200);
   json blocks = json::array();
-  blocks.push_back(section(truncate_lines(escape_mrkdwn(message.text), kMaxSectionText - 200)));
+  blocks.push_back(section(text));
   blocks.push_back({{"type", "actions"},
                     {"block_id", "approval:" + message.approval_id},
                     {"elements", json::array({button("Approve", "approve", message.approval_id, "primary"),
@@ -174,14 +180,14 @@ json render_approval_request(const OutboundMessage& message) {
 }
 
 json render_approval_decided(std::string_view request_text, const OutboundMessage& message) {
-  const std::string request = truncate_lines(request_text, kMaxSectionText - 200);
+  const std::string request = truncate_lines(escape_mrkdwn(request_text), kMaxSectionText - 200);
   const std::string outcome = outcome_icon(message.approval_outcome) + " " +
                               (message.approval_outcome_text.empty() ? message.approval_outcome : message.approval_outcome_text);
+  const std::string shown_outcome = mention_slack_principals(truncate_lines(escape_mrkdwn(outcome), 1000));
   json blocks = json::array();
-  blocks.push_back(section(truncate_lines(escape_mrkdwn(request_text), kMaxSectionText - 200)));
-  blocks.push_back({{"type", "context"},
-                    {"elements", json::array({mrkdwn(mention_slack_principals(truncate_lines(escape_mrkdwn(outcome), 1000)))})}});
-  return {{"text", request + "\n" + outcome}, {"blocks", std::move(blocks)}};
+  blocks.push_back(section(request));
+  blocks.push_back({{"type", "context"}, {"elements", json::array({mrkdwn(shown_outcome)})}});
+  return {{"text", request + "\n" + shown_outcome}, {"blocks", std::move(blocks)}};
 }
 
 }  // namespace opsgate::adapters::slack

@@ -23,7 +23,8 @@ nlohmann::json render_approval_request(const OutboundMessage& message);
 // The request message after the decision: its text, the outcome, no buttons.
 nlohmann::json render_approval_decided(std::string_view request_text, const OutboundMessage& message);
 
-// &, <, > escaped as Slack's mrkdwn needs.
+// &, <, > escaped as Slack's mrkdwn needs (so <!channel>, <!here>, <@U…> and links in
+// echoed text stay text); an existing &amp; &lt; &gt; is kept (idempotent).
 std::string escape_mrkdwn(std::string_view text);
 
 // Keeps whole lines up to `limit` bytes (and valid UTF-8), then "… N more lines".

@@ -50,8 +50,10 @@ SignatureCheck verify_signature(std::string_view signing_secret, std::string_vie
     return SignatureCheck::bad_timestamp;
   }
   const std::int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  const std::int64_t skew = now_s > timestamp ? now_s - timestamp : timestamp - now_s;
-  if (skew > window.count()) {
+  // Compared as bounds around now: `now - timestamp` overflows for a hostile
+  // timestamp such as -9223372036854775808 (undefined behaviour, and a wrapped
+  // difference that would pass the window).
+  if (timestamp < now_s - window.count() || timestamp > now_s + window.count()) {
     return SignatureCheck::stale_timestamp;
   }
   if (signature_header.size() != 67 || signature_header.substr(0, 3) != "v0=") {

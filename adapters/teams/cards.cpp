@@ -19,7 +19,8 @@ json card(json body, json actions) {
   return c;
 }
 
-json text_blocks(const std::string& text) {
+json text_blocks(const std::string& text_in) {
+  const std::string text = inert_markdown(text_in);
   json blocks = json::array();
   std::size_t start = 0;
   bool first = true;
@@ -90,6 +91,22 @@ CardAction from_data(const std::string& verb_hint, const json& data) {
 
 }  // namespace
 
+std::string inert_markdown(std::string_view text) {
+  static constexpr std::string_view kZeroWidthSpace = "\u200b";
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    out += text[i];
+    const std::string_view rest = text.substr(i + 1);
+    if (text[i] == ']' && rest.starts_with("(")) {
+      out += kZeroWidthSpace;  // [text](url) and ![alt](url) are no longer links or images
+    } else if (text[i] == '<' && (rest.starts_with("at>") || rest.starts_with("at ") || rest.starts_with("AT>"))) {
+      out += kZeroWidthSpace;  // <at>name</at> mention markup
+    }
+  }
+  return out;
+}
+
 json result_card(const OutboundMessage& message) {
   json body = text_blocks(message.text);
   if (message.data.is_object()) {
@@ -99,7 +116,7 @@ json result_card(const OutboundMessage& message) {
         break;
       }
       if (value.is_string()) {
-        facts.push_back({{"title", key}, {"value", value.get<std::string>()}});
+        facts.push_back({{"title", key}, {"value", inert_markdown(value.get<std::string>())}});
       } else if (value.is_number() || value.is_boolean()) {
         facts.push_back({{"title", key}, {"value", value.dump()}});
       }
@@ -128,7 +145,7 @@ json decided_card(const std::string& text, const std::string& outcome, const std
   const bool good = outcome == "granted";
   const std::string mark = good ? "✅ " : outcome == "denied" ? "🚫 " : "⌛ ";
   body.push_back({{"type", "TextBlock"},
-                  {"text", mark + outcome + (outcome_text.empty() ? "" : ": " + outcome_text)},
+                  {"text", inert_markdown(mark + outcome + (outcome_text.empty() ? "" : ": " + outcome_text))},
                   {"wrap", true},
                   {"weight", "Bolder"},
                   {"color", good ? "Good" : "Attention"}});
@@ -137,7 +154,7 @@ json decided_card(const std::string& text, const std::string& outcome, const std
 
 json status_card(const std::string& text, const std::string& approval_id, const std::string& status) {
   json body = text_blocks(text);
-  body.push_back({{"type", "TextBlock"}, {"text", status}, {"wrap", true}, {"isSubtle", true}});
+  body.push_back({{"type", "TextBlock"}, {"text", inert_markdown(status)}, {"wrap", true}, {"isSubtle", true}});
   return card(std::move(body), approval_buttons(approval_id));
 }
 

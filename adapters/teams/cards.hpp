@@ -4,6 +4,7 @@
 // without Universal Actions), and the decided card without buttons. Pure.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -13,6 +14,11 @@
 namespace opsgate::adapters::teams {
 
 inline constexpr const char* kCardContentType = "application/vnd.microsoft.card.adaptive";
+
+// Teams renders Markdown in card text: echoed text with [label](url), ![](url)
+// or <at>…</at> would show a disguised link, an image or a mention. A zero-width
+// space after "]" before "(" and after "<" of "<at" keeps them plain text.
+std::string inert_markdown(std::string_view text);
 
 // A result: the text as TextBlocks, scalar fields of `data` as a FactSet,
 // suggestions as Action.Execute buttons (verb "command").

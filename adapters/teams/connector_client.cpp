@@ -10,6 +10,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "src/net/outbound_url.hpp"
+
 namespace opsgate::adapters::teams {
 
 namespace asio = boost::asio;
@@ -21,8 +23,6 @@ std::string lower(std::string_view text) {
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
-
-bool is_loopback_host(std::string_view host) { return host == "127.0.0.1" || host == "localhost" || host == "[::1]"; }
 
 // The form body of the token request.
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
@@ -64,30 +64,15 @@ std::string percent_encode(std::string_view text) {
 bool is_retryable_status(int status) { return status == 429 || status == 412 || status == 502 || status == 504; }
 
 bool service_url_allowed(std::string_view url, const std::vector<std::string>& hosts) {
-  std::string scheme;
-  if (url.substr(0, 8) == "https://") {
-    scheme = "https";
-    url.remove_prefix(8);
-  } else if (url.substr(0, 7) == "http://") {
-    scheme = "http";
-    url.remove_prefix(7);
-  } else {
-    return false;
-  }
-  const std::size_t end = url.find_first_of("/?#");
-  std::string_view authority = url.substr(0, end);
-  if (authority.empty() || authority.find('@') != std::string_view::npos) {
+  // The bot's access token goes to this URL: the outbound URL rule applies.
+  const auto parsed = net::check_outbound_url(url, net::UrlSecrecy::sensitive);
+  if (!parsed || parsed->has_userinfo) {
     return false;  // userinfo could disguise the real host
   }
-  std::string host;
-  if (authority.front() == '[') {
-    host = lower(authority.substr(0, authority.find(']') + 1));
-  } else {
-    host = lower(authority.substr(0, authority.find(':')));
-  }
+  const std::string host = lower(parsed->host);
   for (const auto& entry : hosts) {
     const std::string suffix = lower(entry.front() == '.' ? std::string_view(entry).substr(1) : std::string_view(entry));
-    if (scheme == "http" && !(is_loopback_host(host) && host == suffix)) {
+    if (!parsed->encrypted && host != suffix) {
       continue;  // plain http only to a loopback host named exactly (tests)
     }
     if (host == suffix || (host.size() > suffix.size() && host.ends_with("." + suffix))) {

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "adapters/teams/activity.hpp"
+#include "src/net/outbound_url.hpp"
 
 namespace opsgate::adapters::teams {
 
@@ -87,6 +88,11 @@ boost::asio::awaitable<Result<std::map<std::string, SigningKey>>> JwksCache::fet
   keys_request.max_retries = 1;
   keys_request.max_response_bytes = 256 * 1024;
   const std::string keys_url = keys_request.url;
+  // Signing keys come from there: the same rule as openid_metadata_url.
+  if (auto checked = net::check_outbound_url(keys_url, net::UrlSecrecy::sensitive); !checked) {
+    co_return fail(Errc::upstream, "OpenID metadata " + settings_.openid_metadata_url + " names a jwks_uri opsgate refuses: " +
+                                       checked.error().message);
+  }
   auto keys = co_await http_.send(std::move(keys_request));
   if (!keys) {
     co_return fail(keys.error().code, "JWKS " + keys_url + ": " + keys.error().message);

@@ -22,6 +22,7 @@
 #include "adapters/teams/jwks_cache.hpp"
 #include "adapters/teams/token_validator.hpp"
 #include "src/audit/replay_store.hpp"
+#include "src/net/outbound_url.hpp"
 
 namespace opsgate::adapters::teams {
 
@@ -32,7 +33,6 @@ namespace {
 
 constexpr std::size_t kMaxRemembered = 4096;  // conversations, senders, approval cards, seen ids
 
-bool starts_with_http(const std::string& url) { return url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0; }
 
 // The answer to an adaptiveCard/action invoke (the HTTP body is the result).
 net::HttpResponse invoke_card(const json& card) {
@@ -384,14 +384,10 @@ TeamsConfig parse_teams_config(const ConfigNode& node) {
     node.fail("path", "the messaging endpoint path must start with '/', e.g. /api/messages");
   }
   c.openid_metadata_url = node.str_or("openid_metadata_url", c.openid_metadata_url);
-  if (!starts_with_http(c.openid_metadata_url)) {
-    node.fail("openid_metadata_url", "must be an https:// URL");
-  }
+  net::require_outbound_url(node, "openid_metadata_url", c.openid_metadata_url, net::UrlSecrecy::sensitive);
   c.issuer = node.str_or("issuer", c.issuer);
   c.token_url = node.str_or("token_url", "https://login.microsoftonline.com/" + c.tenant + "/oauth2/v2.0/token");
-  if (!starts_with_http(c.token_url)) {
-    node.fail("token_url", "must be an https:// URL");
-  }
+  net::require_outbound_url(node, "token_url", c.token_url, net::UrlSecrecy::sensitive);
   c.service_hosts = node.strings_or("service_hosts", kDefaultServiceHosts);
   if (c.service_hosts.empty()) {
     node.fail("service_hosts", "at least one host suffix is needed, or opsgate can never reply");

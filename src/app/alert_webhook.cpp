@@ -51,16 +51,6 @@ std::map<std::string, AlertChannel> parse_channel_map(const ConfigNode& node) {
   return out;
 }
 
-bool same_secret(std::string_view a, std::string_view b) {
-  // Constant time in the length of the expected token.
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-    diff |= static_cast<unsigned char>(x ^ static_cast<unsigned char>(b[i]));
-  }
-  return diff == 0;
-}
-
 std::string text_of(const json& object, const char* key) {
   if (!object.is_object()) {
     return "";
@@ -341,7 +331,7 @@ asio::awaitable<net::HttpResponse> AlertWebhook::handle(net::HttpRequest request
   const std::string_view auth = request.header_or_empty("authorization");
   const std::string_view prefix = "Bearer ";
   if (auth.size() <= prefix.size() || auth.substr(0, prefix.size()) != prefix ||
-      !same_secret(auth.substr(prefix.size()), s->config.token.reveal())) {
+      !s->config.token.matches(auth.substr(prefix.size()))) {
     spdlog::warn("alertmanager webhook from {} refused: missing or wrong bearer token", request.remote_address);
     co_return net::HttpResponse::json(401, json{{"error", "missing or wrong bearer token"}});
   }

@@ -105,7 +105,15 @@ void seed_llm_budgets(const std::string& storage_path, intent::LlmAccounting& ac
   }
 }
 
-boost::asio::awaitable<net::HttpResponse> serve_metrics(std::shared_ptr<const MetricsRegistry> metrics) {
+boost::asio::awaitable<net::HttpResponse> serve_metrics(std::shared_ptr<const MetricsRegistry> metrics,
+                                                        std::optional<Secret> token, net::HttpRequest request) {
+  if (token) {
+    const std::string_view auth = request.header_or_empty("authorization");
+    const std::string_view prefix = "Bearer ";
+    if (auth.size() <= prefix.size() || auth.substr(0, prefix.size()) != prefix || !token->matches(auth.substr(prefix.size()))) {
+      co_return net::HttpResponse::json(401, nlohmann::json{{"error", "GET /metrics needs Authorization: Bearer <server.metrics_token>"}});
+    }
+  }
   net::HttpResponse response;
   response.content_type = kPrometheusContentType;
   response.body = metrics->render();
@@ -240,7 +248,9 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
       gates::install_platform_webhooks(*http, *gate_service, config.inventory);
     }
     std::shared_ptr<const MetricsRegistry> metrics = components.metrics;
-    http->route("GET", "/metrics", [metrics](net::HttpRequest) { return serve_metrics(metrics); });
+    http->route("GET", "/metrics", [metrics, token = components.server.metrics_token](net::HttpRequest request) {
+      return serve_metrics(metrics, token, std::move(request));
+    });
     for (auto& chat : components.chat_adapters) {
       pipeline.add_adapter(*chat.adapter);
       adapters_by_platform[std::string(chat.adapter->platform())] = chat.adapter.get();

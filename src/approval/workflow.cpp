@@ -22,8 +22,6 @@ using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
 
-constexpr const char* kNoStore = "There are no approvals on this opsgate (no approval store).";
-
 // The original request's step: its thread, its requester, its request id.
 Step origin_of(const Approval& approval) {
   Step origin;

@@ -91,12 +91,19 @@ auto with_db(const std::string& path, F&& fn) -> decltype(fn(std::declval<SQLite
   }
 }
 
+// Chat text lands in these cells. A spreadsheet runs a cell that starts with
+// = + - @ (or a tab or CR before them) as a formula (CSV injection): such a
+// cell gets a leading ' and quotes, as OWASP recommends, so it opens as text.
 void write_csv_field(std::ostream& out, std::string_view field) {
-  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
+  const bool formula = !field.empty() && std::string_view("=+-@\t\r").find(field.front()) != std::string_view::npos;
+  if (!formula && field.find_first_of(",\"\r\n") == std::string_view::npos) {
     out << field;
     return;
   }
   out << '"';
+  if (formula) {
+    out << '\'';
+  }
   for (char c : field) {
     if (c == '"') {
       out << '"';

@@ -1,6 +1,9 @@
 #include "src/core/action_catalogue.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <regex>
 
 #include "src/core/duration.hpp"
@@ -83,16 +86,26 @@ tl::unexpected<ValidationFailure> ask(std::string question, std::vector<std::str
 }
 
 // Integers may arrive as JSON numbers or as digit strings (from an LLM or a form).
+// A float is taken only when it is whole and well inside int64: casting 1e300,
+// inf or NaN to an integer is undefined behaviour.
 std::optional<std::int64_t> as_integer(const json& value) {
+  if (value.is_number_unsigned()) {
+    const auto u = value.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return std::nullopt;
+    }
+    return static_cast<std::int64_t>(u);
+  }
   if (value.is_number_integer()) {
     return value.get<std::int64_t>();
   }
   if (value.is_number_float()) {
+    constexpr double kExactLimit = 9007199254740992.0;  // 2^53: every whole double below it is exact
     const double d = value.get<double>();
-    if (d == static_cast<double>(static_cast<std::int64_t>(d))) {
-      return static_cast<std::int64_t>(d);
+    if (!std::isfinite(d) || std::fabs(d) >= kExactLimit || d != std::trunc(d)) {
+      return std::nullopt;
     }
-    return std::nullopt;
+    return static_cast<std::int64_t>(d);
   }
   if (value.is_string()) {
     const auto& s = value.get_ref<const std::string&>();

@@ -107,11 +107,10 @@ Inventory load_inventory(const ConfigNode& root) {
     const PlacementTemplate base = read_placement(node, PlacementTemplate{});
     const std::vector<std::string> in_envs = node.strings_or("environments", {});
     std::optional<ConfigNode> overrides = node.optional_child("envs");
-    for (const auto& word : [&] {
-           auto all = target.aliases;
-           all.insert(all.begin(), name);
-           return all;
-         }()) {
+    // Not a lambda capturing `name`: clang 14 (the sanitizer build) cannot capture a structured binding.
+    std::vector<std::string> words = target.aliases;
+    words.insert(words.begin(), name);
+    for (const auto& word : words) {
       if (!taken.insert(to_lower(word)).second) {
         targets_node.fail(name, "the name or alias '" + word + "' is already used by another target or environment");
       }

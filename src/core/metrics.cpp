@@ -42,6 +42,10 @@ std::string escape_help(const std::string& help) {
   return out;
 }
 
+// The series of one family are bounded: once a family has this many, a new
+// label set is counted under the same names with every value "other".
+constexpr std::size_t kMaxSeriesPerFamily = 1000;
+
 }  // namespace
 
 std::string escape_label_value(const std::string& value) {
@@ -79,13 +83,24 @@ void MetricsRegistry::declare_histogram(const std::string& name, const std::stri
   }
 }
 
+MetricLabels MetricsRegistry::bounded_labels(const Family& family, const MetricLabels& labels) {
+  if (family.series.size() < kMaxSeriesPerFamily || family.series.count(labels) != 0) {
+    return labels;
+  }
+  MetricLabels other = labels;
+  for (auto& label : other) {
+    label.second = "other";
+  }
+  return other;
+}
+
 void MetricsRegistry::add(const std::string& name, const MetricLabels& labels, double value) {
   std::lock_guard lock(mutex_);
   const auto it = families_.find(name);
   if (it == families_.end() || it->second.histogram || value < 0) {
     return;
   }
-  it->second.series[labels].value += value;
+  it->second.series[bounded_labels(it->second, labels)].value += value;
 }
 
 void MetricsRegistry::observe(const std::string& name, const MetricLabels& labels, double value) {
@@ -95,7 +110,7 @@ void MetricsRegistry::observe(const std::string& name, const MetricLabels& label
     return;
   }
   Family& f = it->second;
-  Series& s = f.series[labels];
+  Series& s = f.series[bounded_labels(f, labels)];
   if (s.bucket_counts.empty()) {
     s.bucket_counts.assign(f.buckets.size(), 0.0);
   }

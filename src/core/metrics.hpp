@@ -2,7 +2,8 @@
 // A small metrics registry: counters and histograms with labels, rendered in
 // the Prometheus text exposition format 0.0.4 (GET /metrics). Owned by the
 // app and shared by reference; every method is thread-safe (one mutex: the
-// updates are a map lookup and an add).
+// updates are a map lookup and an add). Each family holds at most 1000 label
+// sets; later new ones are counted under the value "other".
 
 #include <map>
 #include <memory>
@@ -43,6 +44,8 @@ class MetricsRegistry {
     std::vector<double> buckets;
     std::map<MetricLabels, Series> series;
   };
+  // `labels`, or the same names with every value "other" once `family` is full.
+  static MetricLabels bounded_labels(const Family& family, const MetricLabels& labels);
   mutable std::mutex mutex_;
   std::map<std::string, Family> families_;
 };

@@ -143,7 +143,7 @@ boost::asio::awaitable<ParseResult> IntentCascade::parse_async(ParseInput input)
       const std::string label = answer.kind == ParseKind::request ? answer.request.action
                                 : answer.kind == ParseKind::clarify ? std::string("clarify")
                                                                      : std::string(answer.degraded.empty() ? "none" : "error");
-      options_.accounting->record(*answer.llm, progress.team, input.channel, input.principal, label, now);
+      options_.accounting->record(*answer.llm, progress.team, label, now);
     }
     done = consider(std::move(answer), progress);
     if (done) {

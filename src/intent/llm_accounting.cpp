@@ -105,8 +105,7 @@ BudgetCheck LlmAccounting::check(const std::string& team, std::chrono::system_cl
   return result;
 }
 
-void LlmAccounting::record(const LlmCall& call, const std::string& team, const std::string& channel,
-                           const std::string& user, const std::string& action,
+void LlmAccounting::record(const LlmCall& call, const std::string& team, const std::string& action,
                            std::chrono::system_clock::time_point now) {
   {
     std::lock_guard lock(mutex_);
@@ -127,16 +126,14 @@ void LlmAccounting::record(const LlmCall& call, const std::string& team, const s
       continue;  // unknown, not zero
     }
     MetricLabels labels = base;
-    labels.insert(labels.end(), {{"gen_ai_token_type", type}, {"team", team}, {"channel", channel},
-                                 {"user", user}, {"action", action}});
+    labels.insert(labels.end(), {{"gen_ai_token_type", type}, {"team", team}, {"action", action}});
     metrics_->observe(kTokenUsageMetric, labels, static_cast<double>(tokens));
   }
   MetricLabels duration = base;
   duration.emplace_back("error_type", call.error);
   metrics_->observe(kOperationDurationMetric, duration, call.latency_ms / 1000.0);
   metrics_->add(kCostMetric,
-                {{"gen_ai_request_model", call.model}, {"team", team}, {"channel", channel}, {"user", user},
-                 {"action", action}},
+                {{"gen_ai_request_model", call.model}, {"team", team}, {"action", action}},
                 call.cost_usd);
 }
 

@@ -42,9 +42,11 @@ class LlmAccounting {
   double price(const std::string& model, std::int64_t tokens_in, std::int64_t tokens_out) const;
 
   BudgetCheck check(const std::string& team, std::chrono::system_clock::time_point now);
-  // Counts one call (tokens and cost by team, channel, user and the action understood).
-  void record(const LlmCall& call, const std::string& team, const std::string& channel, const std::string& user,
-              const std::string& action, std::chrono::system_clock::time_point now);
+  // Counts one call: tokens and cost by team and the action understood. Not by
+  // channel or user: label values a caller controls would grow /metrics without
+  // bound (the audit log has both, per call).
+  void record(const LlmCall& call, const std::string& team, const std::string& action,
+              std::chrono::system_clock::time_point now);
   // Adds spending found in the audit log for today (start-up).
   void seed(const std::string& team, double cost_usd, std::chrono::system_clock::time_point when,
             std::chrono::system_clock::time_point now);

@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "src/net/outbound_url.hpp"
+
 namespace opsgate::intent {
 
 namespace {
@@ -50,14 +52,13 @@ LlmConnection parse_connection(const std::string& name, const ConfigNode& node) 
                           c.type + "'");
   }
   c.api_base = trim_slash(node.str("api_base"));
-  if (c.api_base.rfind("http://", 0) != 0 && c.api_base.rfind("https://", 0) != 0) {
-    node.fail("api_base", "expected an http:// or https:// URL, e.g. https://api.openai.com/v1");
-  }
   if (auto key = node.optional_secret("api_key")) {
     c.api_key = *key;
   } else if (const char* v = std::getenv(env_name_for(name).c_str()); v != nullptr && *v != '\0') {
     c.api_key = Secret(v, "env:" + env_name_for(name));
   }
+  // With an API key the endpoint gets a credential; without one (a local Ollama) plain http is fine.
+  net::require_outbound_url(node, "api_base", c.api_base, !c.api_key.empty() ? net::UrlSecrecy::sensitive : net::UrlSecrecy::plain);
   c.model = node.str_or("model", "");
   c.deployment = node.str_or("deployment", "");
   c.api_version = node.str_or("api_version", "");

@@ -1,10 +1,12 @@
 #include "src/net/backend_connection.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
 #include "src/net/http_client_support.hpp"
 #include "src/net/http_types.hpp"
+#include "src/net/outbound_url.hpp"
 
 namespace opsgate::net {
 
@@ -68,6 +70,7 @@ BackendConnection parse_backend_connection(const ConfigNode& node) {
   }
   check_url(node, url);
   c.url = url;
+  // Checked once the credentials are known: see the end of this function.
 
   c.bearer_token = node.optional_secret("bearer_token");
   if (c.bearer_token && c.bearer_token->empty()) {
@@ -110,6 +113,11 @@ BackendConnection parse_backend_connection(const ConfigNode& node) {
     node.fail("timeout", "expected 1s to 5m");
   }
   c.timeout = timeout;
+  const bool authorization_header = std::any_of(c.headers.begin(), c.headers.end(), [](const auto& header) {
+    return iequals_ascii(header.first, "Authorization");
+  });
+  const bool sensitive = c.bearer_token || c.basic_user || authorization_header;
+  require_outbound_url(node, "url", c.url, sensitive ? UrlSecrecy::sensitive : UrlSecrecy::plain);
   return c;
 }
 

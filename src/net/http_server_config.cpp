@@ -1,5 +1,7 @@
 #include "src/net/http_server_config.hpp"
 
+#include "src/net/outbound_url.hpp"
+
 #include <charconv>
 
 #include <boost/asio/ip/address.hpp>
@@ -72,6 +74,18 @@ HttpServerConfig parse_http_server_config(const ConfigNode& node) {
   config.drain_timeout = bounded_duration(node, "drain_timeout", config.drain_timeout);
   config.max_connections = static_cast<std::size_t>(node.integer_or(
       "max_connections", static_cast<std::int64_t>(config.max_connections), 1, kMaxConnectionsCeiling));
+  config.metrics_token = node.optional_secret("metrics_token");
+  if (config.metrics_token && config.metrics_token->reveal().size() < 16) {
+    node.fail("metrics_token", "is shorter than 16 characters: use a long random token (openssl rand -hex 32)");
+  }
+  config.metrics_public = node.boolean_or("metrics_public", false);
+  // Metrics name teams, actions and models: on an address other hosts reach,
+  // only a scraper with the token reads them, unless the operator says otherwise.
+  if (!config.metrics_token && !config.metrics_public && !is_loopback_host(parse_listen_address(config.listen)->host)) {
+    node.fail("metrics_token", "is required when listen (" + config.listen + ") is not a loopback address: give "
+                               "metrics_token: {env: OPSGATE_METRICS_TOKEN} (Prometheus sends it with "
+                               "authorization: {credentials_file: ...}), or metrics_public: true to serve /metrics to anyone");
+  }
   node.finish();
   return config;
 }

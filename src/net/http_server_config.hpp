@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "src/core/config_node.hpp"
+#include "src/core/secret.hpp"
 
 namespace opsgate::net {
 
@@ -22,6 +23,10 @@ struct HttpServerConfig {
   std::chrono::seconds idle_timeout{60};     // between requests on a keep-alive connection
   std::size_t max_connections = 256;         // more get 503 and are closed
   std::chrono::seconds drain_timeout{5};     // stop(): how long in-flight requests may finish
+  // GET /metrics needs `Authorization: Bearer <metrics_token>` when set. On a
+  // non-loopback `listen` a token is required unless metrics_public is true.
+  std::optional<Secret> metrics_token;
+  bool metrics_public = false;
 };
 
 // The request header limit (request line plus headers); larger gets 431.
@@ -38,7 +43,8 @@ struct ListenAddress {
 std::optional<ListenAddress> parse_listen_address(std::string_view text);
 
 // Reads the `server` mapping: listen, body_limit (bytes), request_timeout,
-// idle_timeout, drain_timeout (durations: 30s, 1m), max_connections.
+// idle_timeout, drain_timeout (durations: 30s, 1m), max_connections,
+// metrics_token ({env: NAME} | {file: PATH}), metrics_public.
 // Throws ConfigError naming file:line and key; rejects unknown keys.
 HttpServerConfig parse_http_server_config(const ConfigNode& node);
 

@@ -171,6 +171,27 @@ TEST_SUITE("actions/exec/action") {
     CHECK(result->summary == "shop-staging/checkout");
   }
 
+  TEST_CASE("command output reaches chat and the audit log only after secret redaction") {
+    Harness harness(one_command("restart", {"/bin/sh", "-c",
+                                            "echo 'db login password=hunter2hunter2'; echo 'Authorization: Bearer abcdef123456789'"}));
+    const auto result = harness.run("restart", where("cart", "prod"));
+    REQUIRE(result);
+    INFO(result->summary << " / " << result->data.dump());
+    CHECK(result->summary.find("abcdef123456789") == std::string::npos);
+    CHECK(result->summary.find("[REDACTED]") != std::string::npos);
+    // (argv is the configured template: only what the command printed is checked.)
+    CHECK(result->data["stdout"].get<std::string>().find("hunter2hunter2") == std::string::npos);
+    CHECK(result->data["stdout"].get<std::string>().find("abcdef123456789") == std::string::npos);
+    CHECK(result->data["stdout"].get<std::string>().find("password=[REDACTED]") != std::string::npos);
+
+    Harness failing(one_command("restart", {"/bin/sh", "-c", "echo 'cannot log in: token=s3cr3t-t0ken-value' >&2; exit 3"}));
+    const auto failed = failing.run("restart", where("cart", "prod"));
+    REQUIRE_FALSE(failed);
+    INFO(failed.error().message);
+    CHECK(failed.error().message.find("s3cr3t-t0ken-value") == std::string::npos);
+    CHECK(failed.error().message.find("token=[REDACTED]") != std::string::npos);
+  }
+
   TEST_CASE("hostile values are refused and the command never runs") {
     TempDir state;
     Harness harness(demo_config(state));

@@ -434,6 +434,11 @@ T run_coroutine(asio::awaitable<T> task) {
   return std::move(*result);
 }
 
+asio::awaitable<std::string> post_error(DiscordRest& rest, std::string path) {
+  auto response = co_await rest.call("POST", path, R"({"content":"x"})");
+  co_return response ? std::string("HTTP ") + std::to_string(response->status) : response.error().message;
+}
+
 asio::awaitable<std::vector<int>> post_messages(DiscordRest& rest, std::vector<std::string> paths) {
   std::vector<int> statuses;
   for (auto& path : paths) {
@@ -455,6 +460,24 @@ DiscordRestOptions rest_options(const DiscordStandIn& discord) {
 }  // namespace
 
 TEST_SUITE("adapters/discord/rest") {
+  TEST_CASE("a failed follow-up's error names the route, never the interaction token of its path") {
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    DiscordRestOptions options;
+    options.api_base = "http://127.0.0.1:1/api/v10";
+    net::HttpClient http;
+    DiscordRest rest(http, options);
+    const std::string token = "aW50ZXJhY3Rpb246c2VjcmV0LXRva2VuLWZvci10ZXN0cw";
+    for (const std::string& path : {"/webhooks/120000000000000001/" + token + "?wait=true",
+                                    "/webhooks/120000000000000001/" + token + "/messages/@original",
+                                    "/interactions/130000000000000001/" + token + "/callback"}) {
+      const std::string error = run_coroutine(post_error(rest, path));
+      INFO(error);
+      CHECK(error.find("cannot connect") != std::string::npos);
+      CHECK(error.find(token) == std::string::npos);
+      CHECK(error.find("{token}") != std::string::npos);
+    }
+  }
+
   TEST_CASE("a 429 is retried after retry_after and then succeeds") {
     DiscordStandIn discord;
     auto first = std::make_shared<std::atomic<bool>>(true);
@@ -590,5 +613,20 @@ TEST_SUITE("adapters/discord/messages") {
     CHECK(dm->command_text == "help");
     CHECK(dm->roles.empty());
     CHECK(mention_principals("approved by discord:150000000000000002") == "approved by <@150000000000000002>");
+  }
+
+  TEST_CASE("echoed @everyone, @here, user, role and channel mentions render as text; opsgate's own mentions stay") {
+    const std::string out =
+        mention_principals("alert: @everyone @here <@150000000000000009> <@!150000000000000009> <@&160000000000000001> "
+                           "<#170000000000000001> approved by discord:150000000000000002");
+    INFO(out);
+    for (const char* live : {"@everyone", "@here", "<@150000000000000009>", "<@!1", "<@&1", "<#1"}) {
+      CHECK(out.find(live) == std::string::npos);
+    }
+    CHECK(out.find("@\u200beveryone") != std::string::npos);
+    CHECK(out.find("<\u200b@&160000000000000001>") != std::string::npos);
+    CHECK(out.find("approved by <@150000000000000002>") != std::string::npos);
+    CHECK(outcome_line("denied", "by discord:150000000000000002: @everyone").find("@everyone") == std::string::npos);
+    CHECK(neutralise_mentions("mail me at ops@example.com <3 <@") == "mail me at ops@example.com <3 <@");
   }
 }

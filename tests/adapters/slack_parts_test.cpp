@@ -38,6 +38,20 @@ TEST_SUITE("adapters/slack/parts") {
     CHECK(verify_signature("other", "1531420618", expected, body, at(1531420618)) == SignatureCheck::mismatch);
   }
 
+  TEST_CASE("signature: extreme timestamps are stale, never an overflow that passes the window") {
+    const std::string secret = "8f742231b10e8888abcd99yyyzzz85a5";
+    const std::string body = "token=x&text=restart";
+    for (const std::string ts : {"-9223372036854775808", "9223372036854775807", "-1", "0"}) {
+      INFO(ts);
+      // Correctly signed: only the window can refuse it.
+      CHECK(verify_signature(secret, ts, sign(secret, ts, body), body, at(1531420618)) == SignatureCheck::stale_timestamp);
+    }
+    CHECK(verify_signature(secret, "-9223372036854775809", sign(secret, "1", body), body, at(1531420618)) ==
+          SignatureCheck::bad_timestamp);
+    CHECK(verify_signature(secret, "99999999999999999999", sign(secret, "1", body), body, at(1531420618)) ==
+          SignatureCheck::bad_timestamp);
+  }
+
   TEST_CASE("mentions are stripped, forms decoded, approval ids checked") {
     CHECK(strip_mentions("<@U0BOT> restart cart in staging") == "restart cart in staging");
     CHECK(strip_mentions("hey <@U0BOT|opsgate>, status of <#C1|ops>") == "hey , status of <#C1|ops>");
@@ -128,7 +142,33 @@ TEST_SUITE("adapters/slack/parts") {
     const json decided = render_approval_decided("🔐 restart cart in prod", m);
     CHECK(decided["blocks"].size() == 2);
     CHECK(decided["blocks"][1]["elements"][0]["text"] == "🚫 denied by <@U0BOB>: not now");
-    CHECK(decided["text"].get<std::string>().find("denied by slack:T0AAA:U0BOB") != std::string::npos);
+    CHECK(decided["text"].get<std::string>().find("denied by <@U0BOB>") != std::string::npos);
+  }
+
+  TEST_CASE("echoed text cannot ping: <!channel>, <!here>, <!everyone>, <@U…> and links are escaped everywhere") {
+    const std::string hostile = "disk full <!channel> <!here> <!everyone> <@U0ALICE> <http://evil.example|click> & more";
+    const auto inert = [](const json& payload) {
+      const std::string all = payload.dump();
+      INFO(all);
+      for (const char* live : {"<!channel>", "<!here>", "<!everyone>", "<@U0ALICE>", "<http://evil"}) {
+        CHECK(all.find(live) == std::string::npos);
+      }
+      CHECK(all.find("&lt;!channel&gt;") != std::string::npos);
+    };
+    OutboundMessage m;
+    m.text = hostile + "\nlog line: " + hostile;
+    inert(render_result(m));
+    m.text = "🔐 restart cart in prod (" + hostile + ")";
+    m.approval_id = "ap-1";
+    const json request = render_approval_request(m);
+    inert(request);
+    m.approval_outcome = "denied";
+    m.approval_outcome_text = "denied by slack:T0AAA:U0BOB: " + hostile;
+    // The request text comes back from Slack as posted (escaped): not escaped twice.
+    const json decided = render_approval_decided(request["text"].get<std::string>(), m);
+    inert(decided);
+    CHECK(decided["blocks"][0]["text"]["text"].get<std::string>().find("&amp;lt;") == std::string::npos);
+    CHECK(decided["blocks"][1]["elements"][0]["text"].get<std::string>().find("denied by <@U0BOB>") != std::string::npos);
   }
 
   TEST_CASE("config: tokens are checked for their kind, socket mode needs the app token") {

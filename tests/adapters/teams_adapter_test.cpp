@@ -437,6 +437,24 @@ TEST_SUITE("adapters/teams") {
     CHECK(json::parse(refused->body, nullptr, false)["statusCode"] == 400);
   }
 
+  TEST_CASE("echoed Markdown links, images and <at> mentions render as plain text in every card") {
+    const std::string hostile = "see [the runbook](https://evil.example/login) ![x](https://evil.example/p.png) <at>Bob</at>";
+    opsgate::OutboundMessage m;
+    m.text = "alert: " + hostile + "\n\nlog: " + hostile;
+    m.data = {{"annotation", hostile}};
+    const auto inert = [](const json& card) {
+      const std::string all = card.dump();
+      INFO(all);
+      CHECK(all.find("](") == std::string::npos);
+      CHECK(all.find("<at>") == std::string::npos);
+      CHECK(all.find("the runbook") != std::string::npos);
+    };
+    inert(teams::result_card(m));
+    inert(teams::approval_card(hostile, "ap-1"));
+    inert(teams::decided_card(hostile, "denied", hostile));
+    inert(teams::status_card(hostile, "ap-1", hostile));
+  }
+
   TEST_CASE("mentions of the bot are stripped, other mentions stay") {
     bool mentioned = false;
     const json entities = json::array({{{"type", "mention"}, {"text", "<at>OpsGate</at>"}, {"mentioned", {{"id", kBotId}}}},

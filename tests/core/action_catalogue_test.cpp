@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <limits>
+
 #include "src/core/action_catalogue.hpp"
 
 using namespace opsgate;
@@ -46,6 +49,23 @@ TEST_SUITE("core/action_catalogue") {
     auto r = validate_request({"restart", {{"target", "cart; rm -rf /"}, {"env", "prod"}}}, demo_inventory());
     REQUIRE_FALSE(r);
     CHECK(r.error().question.find("I do not know the target") == 0);
+  }
+
+  TEST_CASE("integers: a float is taken only when whole and exact; inf, NaN and huge values are refused, never cast") {
+    const auto replicas = [](nlohmann::json value) {
+      return validate_request({"scale", {{"target", "cart"}, {"env", "prod"}, {"replicas", std::move(value)}}}, demo_inventory());
+    };
+    CHECK(replicas(3.0)->params["replicas"] == 3);
+    for (const double bad : {1e300, -1e300, 1.5, 9.3e18, -9.3e18, 1e16, std::numeric_limits<double>::infinity(),
+                             -std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()}) {
+      INFO(bad);
+      const auto r = replicas(bad);
+      REQUIRE_FALSE(r);
+      CHECK(r.error().question.rfind("replicas must be a whole number from ", 0) == 0);
+    }
+    CHECK_FALSE(replicas(std::numeric_limits<std::uint64_t>::max()));
+    // Durations go through the same conversion.
+    CHECK_FALSE(validate_request({"logs.search", {{"target", "cart"}, {"range_s", 1e300}}}, demo_inventory()));
   }
 
   TEST_CASE("bounds, enums, versions and unknown parameters are enforced") {

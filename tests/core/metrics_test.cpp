@@ -33,6 +33,28 @@ TEST_SUITE("core/metrics") {
     CHECK(m.counter_value("opsgate_test_total", {{"team", "shop"}, {"user", "a\"b\\c\nd"}}) == 3);
   }
 
+  TEST_CASE("a family keeps at most 1000 label sets; later new ones are counted as other") {
+    MetricsRegistry m;
+    m.declare_counter("opsgate_test_total", "Things counted");
+    m.declare_histogram("opsgate_test_seconds", "How long", {1.0});
+    for (int i = 0; i < 5000; ++i) {
+      m.add("opsgate_test_total", {{"team", "t" + std::to_string(i)}});
+      m.observe("opsgate_test_seconds", {{"team", "t" + std::to_string(i)}}, 0.5);
+    }
+    m.add("opsgate_test_total", {{"team", "t1"}}, 2);  // a known label set keeps counting
+    const std::string text = m.render();
+    std::size_t series = 0;
+    for (std::size_t at = text.find("\nopsgate_test_total{"); at != std::string::npos;
+         at = text.find("\nopsgate_test_total{", at + 1)) {
+      ++series;
+    }
+    CHECK(series == 1001);
+    CHECK(m.counter_value("opsgate_test_total", {{"team", "other"}}) == 4000);
+    CHECK(m.counter_value("opsgate_test_total", {{"team", "t1"}}) == 3);
+    CHECK(m.counter_value("opsgate_test_seconds", {{"team", "other"}}) == 4000);
+    CHECK(text.find("team=\"t4999\"") == std::string::npos);
+  }
+
   TEST_CASE("updates from several threads are all counted") {
     MetricsRegistry m;
     m.declare_counter("opsgate_hits_total", "hits");

@@ -68,8 +68,10 @@ TEST_SUITE("integration/llm") {
     CHECK(out.out.find("exit=0") != std::string::npos);
     CHECK(metrics.find("Content-Type: text/plain; version=0.0.4") != std::string::npos);
     CHECK(metrics.find("gen_ai_client_token_usage_sum{gen_ai_operation_name=\"chat\",gen_ai_provider_name=\"openai\","
-                       "gen_ai_request_model=\"gpt-4o-mini\",gen_ai_token_type=\"input\",team=\"default\",channel=\"terminal\"") !=
+                       "gen_ai_request_model=\"gpt-4o-mini\",gen_ai_token_type=\"input\",team=\"default\",action=") !=
           std::string::npos);
+    CHECK(metrics.find("user=") == std::string::npos);
+    CHECK(metrics.find("channel=") == std::string::npos);
     CHECK(metrics.find("action=\"rollout.status\"} 412") != std::string::npos);
     CHECK(metrics.find("opsgate_llm_cost_usd_total{") != std::string::npos);
     REQUIRE(server.seen().size() == 1);

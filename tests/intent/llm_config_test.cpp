@@ -64,7 +64,7 @@ TEST_SUITE("intent/llm config") {
     CHECK(error_of("connections:\n  a: {type: azure_openai, api_base: 'https://x', deployment: d}\n")
               .find("llm.yaml:3: connections.a.api_version: an azure_openai connection needs api_version") == 0);
     CHECK(error_of("connections:\n  a: {type: bedrock, api_base: 'https://x', model: m}\n").find("connections.a.type: expected openai or azure_openai") != std::string::npos);
-    CHECK(error_of("connections:\n  a: {api_base: 'ftp://x', model: m}\n").find("api_base: expected an http") != std::string::npos);
+    CHECK(error_of("connections:\n  a: {api_base: 'ftp://x', model: m}\n").find("api_base: unsupported scheme 'ftp': expected https://") != std::string::npos);
     CHECK(error_of("connection: b\nconnections:\n  a: {api_base: 'https://x', model: m}\n").find("connection: no connection named 'b'") != std::string::npos);
     CHECK(error_of("connections:\n  a: {api_base: 'https://x', model: m, tempreature: 0}\n").find("tempreature: unknown key") != std::string::npos);
     CHECK(error_of("connections:\n  a: {api_base: 'https://x', model: m}\nprices:\n  m: {input_per_million: cheap}\n").find("input_per_million: expected a non-negative number") != std::string::npos);

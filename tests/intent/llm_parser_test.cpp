@@ -236,6 +236,18 @@ TEST_SUITE("intent/llm") {
     CHECK(r.question.find("one thing at a time") != std::string::npos);
   }
 
+  TEST_CASE("a replicas value that is not a whole number in range is a question, never cast") {
+    for (const std::string replicas : {"1e300", "-1e300", "1.5", "-3", "1e16", "18446744073709551615", "9223372036854775808.0"}) {
+      INFO(replicas);
+      LlmHarness h;
+      h.server.answer(
+          {200, test::tool_calls_body({{"scale", R"({"target":"cart","env":"staging","replicas":)" + replicas + "}"}}), {}, {}});
+      const ParseResult r = h.parse("scale cart in staging");
+      REQUIRE(r.kind == ParseKind::clarify);
+      CHECK(r.question.find("replicas must be a whole number from ") != std::string::npos);
+    }
+  }
+
   TEST_CASE("clarify and none tools") {
     LlmHarness h;
     h.server.answer({200, test::tool_calls_body({{"clarify", R"({"question":"Which service?\nSay it.","options":["cart","checkout"]})"}}), {}, {}});
@@ -384,8 +396,11 @@ TEST_SUITE("intent/cascade with llm") {
     const std::string text = h.metrics.render();
     CHECK(text.find("# TYPE gen_ai_client_token_usage histogram") != std::string::npos);
     CHECK(text.find("gen_ai_client_token_usage_sum{gen_ai_operation_name=\"chat\",gen_ai_provider_name=\"openai\","
-                    "gen_ai_request_model=\"gpt-4o-mini\",gen_ai_token_type=\"input\",team=\"shop\",channel=\"C1\","
-                    "user=\"shell:alice\",action=\"triage\"} 412") != std::string::npos);
+                    "gen_ai_request_model=\"gpt-4o-mini\",gen_ai_token_type=\"input\",team=\"shop\","
+                    "action=\"triage\"} 412") != std::string::npos);
+    // Label values a caller controls (channel, user) would grow /metrics without bound.
+    CHECK(text.find("channel=") == std::string::npos);
+    CHECK(text.find("user=") == std::string::npos);
     CHECK(text.find("gen_ai_token_type=\"output\"") != std::string::npos);
     CHECK(text.find("gen_ai_client_operation_duration_seconds_count{") != std::string::npos);
     CHECK(text.find("opsgate_llm_cost_usd_total{gen_ai_request_model=\"gpt-4o-mini\",team=\"shop\"") != std::string::npos);
