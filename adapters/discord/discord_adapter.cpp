@@ -332,6 +332,13 @@ class DiscordAdapterImpl final : public DiscordAdapter {
     }
     click_threads_.erase(thread_of(in));
     if (wait->answer) {
+      if ((*wait->answer)["type"] == kChannelMessage) {
+        // This click's @original is now its private note, not the message with
+        // the buttons: a later outcome must not edit it through this token.
+        if (const InteractionRef* last = last_click_.find(vote->approval_id); last != nullptr && last->token == in.token) {
+          last_click_.erase(vote->approval_id);
+        }
+      }
       co_return callback(*wait->answer);
     }
     co_return callback(json{{"type", kDeferredUpdate}});  // the outcome edits the message when it comes
@@ -465,7 +472,14 @@ class DiscordAdapterImpl final : public DiscordAdapter {
     if (thread.rfind(kInteractionThread, 0) == 0) {
       std::lock_guard lock(mutex_);
       const auto wait = click_threads_.find(thread);
-      if (wait != click_threads_.end() && !wait->second->closed && !wait->second->answer && !approval_request) {
+      if (wait != click_threads_.end() && !wait->second->closed && !approval_request) {
+        if (wait->second->answer) {
+          // The click's answer already shows the outcome on the clicked message
+          // (type 7); a follow-up now could reach Discord before that answer does.
+          spdlog::debug("[{}] discord: the click already shows the outcome; not sending: {}", message.request_id,
+                        pieces.front().substr(0, 120));
+          co_return;
+        }
         wait->second->answer = json{{"type", kChannelMessage},
                                     {"data", {{"content", pieces.front()}, {"flags", kEphemeral}, {"allowed_mentions", no_mentions()}}}};
         auto timer_owner = wait->second;

@@ -282,12 +282,14 @@ asio::awaitable<WorkflowReply> Workflow::vote(Step step, bool approve) {
     const std::string detail = "denied by " + step.event.principal.id + (reason.empty() ? "" : ": " + reason);
     co_await record(origin, "approval_denied", "denied", detail);
     co_await deps_.limiter.release(origin.request_id);
-    tell_voter(reply, step, origin,
-               "🚫 counted: you denied " + approval.id + " (" + what + "); its thread in " + where(origin, step) +
-                   " was told.");
+    // The outcome first: a platform that shows it on the clicked message
+    // (Discord's type 7) answers the click with it, and the note follows.
     OutboundMessage message = approval_outcome(approval, "denied", detail);
     message.text = "🚫 " + approval.id + " (" + what + ") was " + detail + ".";
     reply.notices.push_back(Notice{origin, std::move(message)});
+    tell_voter(reply, step, origin,
+               "🚫 counted: you denied " + approval.id + " (" + what + "); its thread in " + where(origin, step) +
+                   " was told.");
     co_return reply;
   }
   auto granted = co_await grant(step, approval);
@@ -396,13 +398,13 @@ asio::awaitable<WorkflowReply> Workflow::grant(Step voter, Approval approval) {
     say(reply, voter, "I cannot write to the audit log right now, so " + approval.id + " did not run.");
     co_return reply;
   }
+  OutboundMessage message = approval_outcome(approval, "granted", "approved by " + by);
+  message.text = "✅ " + approval.id + " approved by " + by + ": running " + what + " for " + approval.requester + ".";
+  reply.notices.push_back(Notice{origin, std::move(message)});  // first, as for a denial
   const std::string quorum = std::to_string(approval.requirement.quorum);
   tell_voter(reply, voter, origin,
              "✅ counted: " + quorum + " of " + quorum + " — the " + approval.request.action + " runs in " +
                  where(origin, voter) + ".");
-  OutboundMessage message = approval_outcome(approval, "granted", "approved by " + by);
-  message.text = "✅ " + approval.id + " approved by " + by + ": running " + what + " for " + approval.requester + ".";
-  reply.notices.push_back(Notice{origin, std::move(message)});
   reply.run = origin;
   reply.approval_id = approval.id;
   co_return reply;

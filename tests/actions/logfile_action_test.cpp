@@ -123,7 +123,7 @@ TEST_SUITE("actions/logfile/action") {
     CHECK(result->data.dump().find("hunter2") == std::string::npos);
   }
 
-  TEST_CASE("level, contains and limit filter; counts cover every level of the matching lines") {
+  TEST_CASE("level, contains and limit filter, counts cover every level of the matching lines") {
     TempDir dir;
     write_file(dir.path() / "checkout-prod.log", checkout_log());
     Harness harness(config_for(dir));
@@ -157,7 +157,7 @@ TEST_SUITE("actions/logfile/action") {
     CHECK(wide->data["lines"].size() == 5);
   }
 
-  TEST_CASE("JSON lines and logfmt lines mix; a glob reads every matching file") {
+  TEST_CASE("JSON lines and logfmt lines mix, a glob reads every matching file") {
     TempDir dir;
     write_file(dir.path() / "checkout-prod.log", "ts=" + ago(100) + " level=info msg=\"from logfmt\"\n");
     write_file(dir.path() / "checkout-prod.1.log",

@@ -142,7 +142,7 @@ TEST_SUITE("actions/prometheus/metrics.query") {
     CHECK(prometheus.last_params().at("step") == "15");
   }
 
-  TEST_CASE("restarts use the asked range; per-target and global overrides win over the defaults") {
+  TEST_CASE("restarts use the asked range, per-target and global overrides win over the defaults") {
     PrometheusStandIn prometheus;
     prometheus.answer("/api/v1/query_range", 200, matrix({"0", "1", "2.0165"}));
     auto config = config_for(prometheus.url());
@@ -228,7 +228,7 @@ TEST_SUITE("actions/prometheus/metrics.promql") {
                                     "error: missing unit character in duration");
   }
 
-  TEST_CASE("a query over max_query_length is refused without asking; a long one goes as POST") {
+  TEST_CASE("a query over max_query_length is refused without asking, a long one goes as POST") {
     PrometheusStandIn prometheus;
     prometheus.answer("/api/v1/query", 200, fixture("query_empty.json"));
     auto config = config_for(prometheus.url());
@@ -293,7 +293,7 @@ TEST_SUITE("actions/prometheus/alerts.list") {
     CHECK(none->summary == "no alerts firing");
   }
 
-  TEST_CASE("namespaces stand for environments; firing comes before pending") {
+  TEST_CASE("namespaces stand for environments, firing comes before pending") {
     PrometheusStandIn prometheus;
     prometheus.answer("/api/v1/alerts", 200, R"({"status":"success","data":{"alerts":[
       {"labels":{"alertname":"SlowCheckout","app":"checkout","namespace":"shop-prod"},"annotations":{},
@@ -384,7 +384,7 @@ TEST_SUITE("actions/prometheus/failures") {
     CHECK(result.error().message == "cannot connect to " + url + "/api/v1/query_range: Connection refused");
   }
 
-  TEST_CASE("GETs are retried on 5xx up to max_retries; the bearer token is sent and never shown") {
+  TEST_CASE("GETs are retried on 5xx up to max_retries, the bearer token is sent and never shown") {
     PrometheusStandIn prometheus;
     prometheus.answer("/api/v1/alerts", 502, "Bad Gateway");
     auto config = config_for(prometheus.url());

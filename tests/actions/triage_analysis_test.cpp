@@ -62,7 +62,7 @@ TEST_SUITE("actions/triage/analysis") {
     CHECK(*v.yesterday == doctest::Approx(0.5));
   }
 
-  TEST_CASE("traffic is flagged when it drops; the floor keeps tiny signals quiet") {
+  TEST_CASE("traffic is flagged when it drops, the floor keeps tiny signals quiet") {
     const triage::TriageConfig config;
     const auto drop = triage::analyse_signal({"rps", step(120, 20, 45), {}, "", "", "", ""}, config);
     CHECK(drop.flagged);
@@ -77,7 +77,7 @@ TEST_SUITE("actions/triage/analysis") {
     CHECK_FALSE(triage::analyse_signal({"restarts", step(0, 1, 50), {}, "", "", "", ""}, config).flagged);
   }
 
-  TEST_CASE("error lines are grouped by message, most frequent first; other lines by their text without ids") {
+  TEST_CASE("error lines are grouped by message, most frequent first, other lines by their text without ids") {
     json lines = json::array();
     for (int i = 0; i < 5; ++i) {
       lines.push_back({{"time", "2026-01-01T11:5" + std::to_string(i) + ":00Z"},

@@ -218,7 +218,7 @@ const RestCall* find_call(const std::vector<RestCall>& calls, const std::string&
 }  // namespace
 
 TEST_SUITE("adapters/discord") {
-  TEST_CASE("a correctly signed PING gets PONG; bad, altered, missing and malformed signatures get 401") {
+  TEST_CASE("a correctly signed PING gets PONG, bad, altered, missing and malformed signatures get 401") {
     Harness h;
     const std::string body = R"({"id":"1","application_id":"120000000000000001","type":1,"token":"t","version":1})";
     const std::string ts = std::to_string(std::time(nullptr));
@@ -313,7 +313,7 @@ TEST_SUITE("adapters/discord") {
     }
   }
 
-  TEST_CASE("an approval request carries Approve/Deny buttons; a second member's click updates it (type 7, buttons gone)") {
+  TEST_CASE("an approval request carries Approve/Deny buttons, a second member's click updates it (type 7, buttons gone)") {
     Harness h;
     const json command = h.command(kAlice, "restart cart prod");
     CHECK(json::parse(h.post(command).body)["type"] == 5);
@@ -346,7 +346,7 @@ TEST_SUITE("adapters/discord") {
     CHECK(events[1].principal.id == std::string("discord:") + kBob);
   }
 
-  TEST_CASE("the requester's own click is answered privately with the refusal; the buttons stay") {
+  TEST_CASE("the requester's own click is answered privately with the refusal, the buttons stay") {
     Harness h;
     CHECK(json::parse(h.post(h.command(kAlice, "restart cart prod")).body)["type"] == 5);
     const auto answer = h.post(h.click(kAlice, "approve:abcde", "900000000000000001"));
@@ -518,7 +518,7 @@ TEST_SUITE("adapters/discord/rest") {
     CHECK(discord.calls()[0].header("Authorization") == "Bot bot-token-for-tests");
   }
 
-  TEST_CASE("a global 429 pauses every route; a pause longer than max_wait fails instead of hanging") {
+  TEST_CASE("a global 429 pauses every route, a pause longer than max_wait fails instead of hanging") {
     DiscordStandIn discord;
     auto first = std::make_shared<std::atomic<bool>>(true);
     discord.script([first](const RestCall& call) -> std::optional<test::RestReply> {
@@ -615,7 +615,7 @@ TEST_SUITE("adapters/discord/messages") {
     CHECK(mention_principals("approved by discord:150000000000000002") == "approved by <@150000000000000002>");
   }
 
-  TEST_CASE("echoed @everyone, @here, user, role and channel mentions render as text; opsgate's own mentions stay") {
+  TEST_CASE("echoed @everyone, @here, user, role and channel mentions render as text, opsgate's own mentions stay") {
     const std::string out =
         mention_principals("alert: @everyone @here <@150000000000000009> <@!150000000000000009> <@&160000000000000001> "
                            "<#170000000000000001> approved by discord:150000000000000002");

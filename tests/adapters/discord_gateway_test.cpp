@@ -212,7 +212,7 @@ TEST_SUITE("adapters/discord/gateway") {
     CHECK((*resume)["d"]["seq"] == 7);
   }
 
-  TEST_CASE("op 7 resumes; invalid session (op 9, false) identifies again; a non-fatal close reconnects") {
+  TEST_CASE("op 7 resumes, invalid session (op 9, false) identifies again, a non-fatal close reconnects") {
     DiscordStandIn discord;
     Gateway gateway(discord);
     auto first = discord.accept_gateway();
@@ -242,7 +242,7 @@ TEST_SUITE("adapters/discord/gateway") {
     CHECK(next_op(*fourth, 6));
   }
 
-  TEST_CASE("op 9 waits a random 1-5 s before identifying; a resume skips GET /gateway/bot and uses resume_gateway_url") {
+  TEST_CASE("op 9 waits a random 1-5 s before identifying, a resume skips GET /gateway/bot and uses resume_gateway_url") {
     DiscordStandIn discord;
     Gateway gateway(discord, true);  // the URL of a new session comes from GET /gateway/bot
     const auto gateway_bot_calls = [&discord] {

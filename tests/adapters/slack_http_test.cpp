@@ -19,7 +19,7 @@ std::string events_request(const std::string& body, std::int64_t timestamp, cons
 }  // namespace
 
 TEST_SUITE("adapters/slack/http") {
-  TEST_CASE("only correctly signed, fresh requests get through; the rest get 401") {
+  TEST_CASE("only correctly signed, fresh requests get through, the rest get 401") {
     SlackStandIn slack;
     TempDir dir;
     SlackHarness h(slack, dir.file("o.db"));
@@ -110,7 +110,7 @@ TEST_SUITE("adapters/slack/http") {
     CHECK(slack.calls("users.info").size() == 1);
   }
 
-  TEST_CASE("bot messages and channel chatter are ignored; a DM is always addressed") {
+  TEST_CASE("bot messages and channel chatter are ignored, a DM is always addressed") {
     SlackStandIn slack;
     TempDir dir;
     SlackHarness h(slack, dir.file("o.db"));
@@ -164,7 +164,7 @@ TEST_SUITE("adapters/slack/http") {
     CHECK(h.sink().events().size() == 1);
   }
 
-  TEST_CASE("an approval request has buttons; a click votes as the clicker; the decision updates the message") {
+  TEST_CASE("an approval request has buttons, a click votes as the clicker, the decision updates the message") {
     SlackStandIn slack;
     TempDir dir;
     SlackHarness h(slack, dir.file("o.db"));

@@ -262,7 +262,7 @@ TEST_SUITE("adapters/teams") {
     CHECK(f.microsoft.calls().back().authorization == "Bearer bf-token-2");
   }
 
-  TEST_CASE("personal and group chats work; a personal chat is addressed without a mention") {
+  TEST_CASE("personal and group chats work, a personal chat is addressed without a mention") {
     Fixture f;
     f.microsoft.add_conversation("19:group-chat@thread.v2", {"g-1"});
     REQUIRE(f.post(f.message("p-1", kPersonalConversation, "personal", kAlice, "whoami"))->status == 200);
@@ -332,7 +332,7 @@ TEST_SUITE("adapters/teams") {
     CHECK_FALSE(teams::service_url_allowed("ftp://x.botframework.com/", teams::kDefaultServiceHosts));
   }
 
-  TEST_CASE("429, 412, 502 and 504 from the connector are retried; other errors are not") {
+  TEST_CASE("429, 412, 502 and 504 from the connector are retried, other errors are not") {
     Fixture f;
     REQUIRE(f.post(f.message("p-1", kPersonalConversation, "personal", kAlice, "help"))->status == 200);
     const auto event = f.sink.wait_for(1);

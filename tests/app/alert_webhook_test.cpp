@@ -125,7 +125,7 @@ TEST_SUITE("app/alertmanager") {
     CHECK(h.ran.empty());
   }
 
-  TEST_CASE("a firing alert opens a thread and triages there; a repeat stays; resolved goes to the same thread") {
+  TEST_CASE("a firing alert opens a thread and triages there, a repeat stays, resolved goes to the same thread") {
     opsgate::test::TempDir dir;
     Harness h(dir.file("opsgate.db"));
     const json firing = payload("firing", kGroup, json::array({alert("firing", "HighErrorRate", {{"service", "checkout"}, {"env", "prod"}, {"severity", "page"}})}));
@@ -157,7 +157,7 @@ TEST_SUITE("app/alertmanager") {
     CHECK(h.adapter.posted.size() == 1);
   }
 
-  TEST_CASE("the group-to-thread mapping survives a restart; after repeat_interval a new thread opens") {
+  TEST_CASE("the group-to-thread mapping survives a restart, after repeat_interval a new thread opens") {
     opsgate::test::TempDir dir;
     const json firing = payload("firing", kGroup, json::array({alert("firing", "HighErrorRate", {{"app", "checkout"}, {"namespace", "shop-prod"}})}));
     {

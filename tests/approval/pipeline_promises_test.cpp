@@ -212,7 +212,7 @@ TEST_SUITE("approval/promises") {
     CHECK(d.restart->runs == 1);
   }
 
-  TEST_CASE("hole 2: a vote from a language parser is refused; only the exact command counts") {
+  TEST_CASE("hole 2: a vote from a language parser is refused, only the exact command counts") {
     Daemon d(kWednesday, 1, "nlu");
     d.say("test:alice", "!restart cart prod");
     const std::string id = d.last_approval_id();
@@ -259,7 +259,7 @@ TEST_SUITE("approval/promises") {
     CHECK(person_audited);
   }
 
-  TEST_CASE("hole 4: at grant time the request is decided again; a freeze that began meanwhile stops it") {
+  TEST_CASE("hole 4: at grant time the request is decided again, a freeze that began meanwhile stops it") {
     Daemon d(kFridayBeforeFreeze);
     d.say("test:alice", "!restart cart prod");
     const std::string id = d.last_approval_id();

@@ -51,7 +51,7 @@ TEST_SUITE("core/action_catalogue") {
     CHECK(r.error().question.find("I do not know the target") == 0);
   }
 
-  TEST_CASE("integers: a float is taken only when whole and exact; inf, NaN and huge values are refused, never cast") {
+  TEST_CASE("integers: a float is taken only when whole and exact, inf, NaN and huge values are refused, never cast") {
     const auto replicas = [](nlohmann::json value) {
       return validate_request({"scale", {{"target", "cart"}, {"env", "prod"}, {"replicas", std::move(value)}}}, demo_inventory());
     };

@@ -21,7 +21,7 @@ TEST_SUITE("core/conversation_memory") {
     CHECK(memory.recent("t3", t0).empty());
   }
 
-  TEST_CASE("old turns are no context; long text is cut at a character boundary") {
+  TEST_CASE("old turns are no context, long text is cut at a character boundary") {
     ConversationMemory memory(ConversationLimits{4, 2, std::chrono::minutes(30), 10});
     memory.remember("t", {"héllo world", "ok"}, t0);
     memory.remember("t", {"later", "ok"}, t0 + std::chrono::minutes(20));
@@ -32,7 +32,7 @@ TEST_SUITE("core/conversation_memory") {
     CHECK(turns[0].user_text == "h");  // two bytes would split the é
   }
 
-  TEST_CASE("the least recently written thread is forgotten first; 0 turns remembers nothing") {
+  TEST_CASE("the least recently written thread is forgotten first, 0 turns remembers nothing") {
     ConversationMemory memory(ConversationLimits{4, 100, std::chrono::minutes(30), 2});
     memory.remember("a", {"1", ""}, t0);
     memory.remember("b", {"2", ""}, t0);

@@ -33,7 +33,7 @@ TEST_SUITE("core/metrics") {
     CHECK(m.counter_value("opsgate_test_total", {{"team", "shop"}, {"user", "a\"b\\c\nd"}}) == 3);
   }
 
-  TEST_CASE("a family keeps at most 1000 label sets; later new ones are counted as other") {
+  TEST_CASE("a family keeps at most 1000 label sets, later new ones are counted as other") {
     MetricsRegistry m;
     m.declare_counter("opsgate_test_total", "Things counted");
     m.declare_histogram("opsgate_test_seconds", "How long", {1.0});

@@ -103,7 +103,7 @@ TEST_SUITE("core/pipeline with a language model") {
     CHECK(h.parser.inputs[0].addressed);
   }
 
-  TEST_CASE("recent turns of the same thread, bounded, go to the parser; other threads do not mix") {
+  TEST_CASE("recent turns of the same thread, bounded, go to the parser, other threads do not mix") {
     Harness h;
     h.say("bounce cart on staging");
     h.say("hello there");  // none: not remembered

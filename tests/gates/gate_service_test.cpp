@@ -267,7 +267,7 @@ TEST_SUITE("gates/service") {
     CHECK(decided->front().request_id == gate.id);
   }
 
-  TEST_CASE("the same run asking twice gets the same gate; the same key with another request is a conflict") {
+  TEST_CASE("the same run asking twice gets the same gate, the same key with another request is a conflict") {
     test::TempDir dir;
     Daemon d(dir, kWednesday);
     auto first = d.ask(cart(), "run-7");
@@ -329,7 +329,7 @@ TEST_SUITE("gates/service") {
     CHECK(synonym->gate.request.env == "prod");
   }
 
-  TEST_CASE("expiry: nobody votes within the rule's expiry (or a shorter timeout); the gate expires, the thread and the pipeline are told") {
+  TEST_CASE("expiry: nobody votes within the rule's expiry (or a shorter timeout), the gate expires, the thread and the pipeline are told") {
     test::TempDir dir;
     Daemon d(dir, kWednesday);
     GateRequest r = cart();
@@ -405,7 +405,7 @@ TEST_SUITE("gates/service") {
     CHECK(d.deploy->runs == 0);
   }
 
-  TEST_CASE("the pipeline cancels: the approval is cancelled too and the thread is told; a decided gate cannot be cancelled") {
+  TEST_CASE("the pipeline cancels: the approval is cancelled too and the thread is told, a decided gate cannot be cancelled") {
     test::TempDir dir;
     Daemon d(dir, kWednesday);
     auto created = d.ask(cart(), "run-x");

@@ -155,7 +155,7 @@ bool any_content(const std::vector<RestCall>& calls, const std::string& needle) 
 }  // namespace
 
 TEST_SUITE("integration/discord") {
-  TEST_CASE("against a stand-in Discord: /ops asks, another member approves with the button, it runs, the channel hears it; mentions work over the gateway; all audited") {
+  TEST_CASE("against a stand-in Discord: /ops asks, another member approves with the button, it runs, the channel hears it, mentions work over the gateway, all audited") {
     DiscordStandIn discord;
     Ed25519Signer signer;
     TempDir dir;

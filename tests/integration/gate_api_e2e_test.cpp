@@ -240,7 +240,7 @@ TEST_SUITE("integration/gates") {
     CHECK(told["comment"].get<std::string>().rfind("Expired: no approval within 3 s (opsgate gt_", 0) == 0);
   }
 
-  TEST_CASE("the API refuses what it must: no token, another client's scope, unknown target, a reused key; long poll waits") {
+  TEST_CASE("the API refuses what it must: no token, another client's scope, unknown target, a reused key, long poll waits") {
     World w;
     ServeProcess serve(w.dir, "opsgate.yaml");
     REQUIRE(serve.port() == w.port);

@@ -102,7 +102,7 @@ struct World {
 }  // namespace
 
 TEST_SUITE("integration/gates/azure") {
-  TEST_CASE("the check's call opens a gate; after a restart an SRE approves and the check completes with succeeded") {
+  TEST_CASE("the check's call opens a gate, after a restart an SRE approves and the check completes with succeeded") {
     World w;
     ServeProcess serve(w.dir, "opsgate.yaml");
     REQUIRE(serve.port() == w.port);

@@ -105,7 +105,7 @@ struct World {
 }  // namespace
 
 TEST_SUITE("integration/gates/gitlab") {
-  TEST_CASE("a blocked deployment opens a gate; after a restart an SRE approves, GitLab gets the approval and the job is played") {
+  TEST_CASE("a blocked deployment opens a gate, after a restart an SRE approves, GitLab gets the approval and the job is played") {
     World w;
     ServeProcess serve(w.dir, "opsgate.yaml");
     REQUIRE(serve.port() == w.port);

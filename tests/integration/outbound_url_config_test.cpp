@@ -75,7 +75,7 @@ TEST_SUITE("integration/outbound_url_config") {
     CHECK(check(dir, head + "    api_base: http://localhost:8080/api\n").rfind("exit=0 ", 0) == 0);
   }
 
-  TEST_CASE("an LLM endpoint with an API key must be https; a local one without a key may be plain http") {
+  TEST_CASE("an LLM endpoint with an API key must be https, a local one without a key may be plain http") {
     TempDir dir;
     refused(dir,
             "llm:\n"                                                    // 5
@@ -95,7 +95,7 @@ TEST_SUITE("integration/outbound_url_config") {
     CHECK(out.rfind("exit=0 ", 0) == 0);
   }
 
-  TEST_CASE("a backend with a bearer token must be https; an in-cluster Prometheus without one keeps plain http") {
+  TEST_CASE("a backend with a bearer token must be https, an in-cluster Prometheus without one keeps plain http") {
     TempDir dir;
     refused(dir,
             "actions:\n"                                                 // 5

@@ -290,7 +290,7 @@ TEST_SUITE("integration/shell") {
     CHECK(out.out.find("You are shell:alice") != std::string::npos);
   }
 
-  TEST_CASE("a second writer on the daemon's database is refused at start, naming the owner; readers work") {
+  TEST_CASE("a second writer on the daemon's database is refused at start, naming the owner, readers work") {
     TempDir dir;
     dir.write("opsgate.yaml", demo_like_config(dir));
     dir.write("input.txt", "whoami\n");

@@ -110,7 +110,7 @@ TEST_SUITE("intent/command_parser") {
     CHECK(parse("!approve").kind == ParseKind::clarify);
   }
 
-  TEST_CASE("approval ids after words, with #, in other forms; the reason after a colon or comma") {
+  TEST_CASE("approval ids after words, with #, in other forms, the reason after a colon or comma") {
     struct Case {
       const char* text;
       const char* action;

@@ -32,7 +32,7 @@ ParseResult req(std::string action, json params) {
 }  // namespace
 
 TEST_SUITE("intent/eval") {
-  TEST_CASE("expected params are a subset; clarify and none match by kind; wrong values are listed") {
+  TEST_CASE("expected params are a subset, clarify and none match by kind, wrong values are listed") {
     TableParser p;
     p.answers["a"] = req("restart", {{"target", "cart"}, {"env", "prod"}});
     p.answers["b"] = req("logs.search", {{"target", "cart"}, {"env", "prod"}, {"limit", 20}});

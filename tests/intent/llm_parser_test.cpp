@@ -282,7 +282,7 @@ TEST_SUITE("intent/llm") {
     CHECK(h.server.seen().size() == 5);  // 503 retried once (max_retries 1), then given up
   }
 
-  TEST_CASE("429: Retry-After within the deadline is honoured once; beyond it, no retry") {
+  TEST_CASE("429: Retry-After within the deadline is honoured once, beyond it, no retry") {
     LlmHarness h;
     h.server.script({{429, R"({"error":{"message":"rate limited","type":"requests"}})", {{"retry-after-ms", "20"}}, {}},
                      {200, test::tool_calls_body({{"rollout_status", R"({"target":"cart","env":"prod"})"}}), {}, {}}});

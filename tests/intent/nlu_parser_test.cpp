@@ -137,7 +137,7 @@ TEST_SUITE("intent/nlu") {
     CHECK(nlu("roll back cart to revision 12 in prod").request.params["revision"] == 12);
   }
 
-  TEST_CASE("durations are normalised to seconds; 'today' is the last 24 hours") {
+  TEST_CASE("durations are normalised to seconds, 'today' is the last 24 hours") {
     const std::pair<const char*, int> cases[] = {
         {"error rate for cart in the last 20 minutes", 1200}, {"error rate for cart past 3 hours", 10800},
         {"error rate for cart in the last day", 86400},        {"error rate for cart since 30 minutes ago", 1800},
@@ -268,7 +268,7 @@ TEST_SUITE("intent/nlu") {
     CHECK_NOTHROW((void)cascade(all_bytes));
   }
 
-  TEST_CASE("a 100 KB message is none and returns quickly; a 4 KB one is parsed quickly") {
+  TEST_CASE("a 100 KB message is none and returns quickly, a 4 KB one is parsed quickly") {
     std::string huge;
     while (huge.size() < 100 * 1024) {
       huge += "restart cart in prod and scale checkout to 5 <@U1> \"quote ";
@@ -314,7 +314,7 @@ TEST_SUITE("intent/nlu") {
     CHECK(cascade("new logo for cart").request.action != "logs.search");
   }
 
-  TEST_CASE("a need is a request: replicas to scale, a version to deploy; never in a question") {
+  TEST_CASE("a need is a request: replicas to scale, a version to deploy, never in a question") {
     auto r = cascade("cart needs 4 replicas in prod");
     REQUIRE(r.kind == ParseKind::request);
     CHECK(r.request.action == "scale");
@@ -350,7 +350,7 @@ TEST_SUITE("intent/nlu") {
     CHECK(cascade("how slow is checkout right now, p99?").request.action == "metrics.query");
   }
 
-  TEST_CASE("a lone question mark is help; a vague imperative asks; first-person news is none") {
+  TEST_CASE("a lone question mark is help, a vague imperative asks, first-person news is none") {
     CHECK(cascade("?").request.action == "help");
     CHECK(cascade("<@U0BOT> ??").request.action == "help");
     for (const char* text : {"make it stop!", "stop it", "fix this", "ship it to prod", "roll it back"}) {

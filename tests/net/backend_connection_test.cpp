@@ -74,7 +74,7 @@ TEST_SUITE("net/backend_connection") {
     CHECK(request.timeout == std::chrono::seconds(30));
   }
 
-  TEST_CASE("basic auth is base64 of user:password; insecure_skip_verify turns verification off") {
+  TEST_CASE("basic auth is base64 of user:password, insecure_skip_verify turns verification off") {
     ::setenv("OPSGATE_TEST_PROM_PASSWORD", "open sesame", 1);
     const auto c = parse(
         "prometheus:\n"

@@ -291,7 +291,7 @@ TEST_SUITE("net/http_client") {
     CHECK(response.error().message == "cannot connect to http://127.0.0.1:" + port + "/api/v1/query: Connection refused");
   }
 
-  TEST_CASE("a response over max_response_bytes fails with upstream; one under it passes") {
+  TEST_CASE("a response over max_response_bytes fails with upstream, one under it passes") {
     StandInServer server;
     server.route("GET", "/big", [](HttpRequest) -> asio::awaitable<HttpResponse> {
       co_return HttpResponse::text(200, std::string(10000, 'x'));

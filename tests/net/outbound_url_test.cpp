@@ -48,7 +48,7 @@ TEST_SUITE("net/outbound_url") {
     CHECK(check_outbound_url("https://user:pass@prometheus.monitoring:9090", UrlSecrecy::plain));
   }
 
-  TEST_CASE("the scheme belongs to the transport; garbage is refused with a hint") {
+  TEST_CASE("the scheme belongs to the transport, garbage is refused with a hint") {
     CHECK_FALSE(check_outbound_url("ftp://example.com/x", UrlSecrecy::plain));
     CHECK_FALSE(check_outbound_url("file:///etc/passwd", UrlSecrecy::plain));
     CHECK_FALSE(check_outbound_url("discord.com/api", UrlSecrecy::plain));

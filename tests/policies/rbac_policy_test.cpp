@@ -217,7 +217,7 @@ rules:
 }
 
 TEST_SUITE("policies/time_zone") {
-  TEST_CASE("people link one person's principals; an unlinked principal is its own person") {
+  TEST_CASE("people link one person's principals, an unlinked principal is its own person") {
     const auto p = policy("people:\n  bob: [shell:bob, \"slack:T1:U0BOB\"]\n" + kBase);
     CHECK(p->person_of("shell:bob") == "bob");
     CHECK(p->person_of("slack:T1:U0BOB") == "bob");

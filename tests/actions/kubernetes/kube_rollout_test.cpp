@@ -106,7 +106,7 @@ TEST_SUITE("actions/kubernetes/rollout") {
     CHECK(annotations["team"] == "shop-2");  // the rest from the ReplicaSet
   }
 
-  TEST_CASE("undo to a revision takes exactly it; missing revisions and history are answers") {
+  TEST_CASE("undo to a revision takes exactly it, missing revisions and history are answers") {
     const json list = {{"items", json::array({rs("1", "cart:1"), rs("2", "cart:2"), rs("3", "cart:3")})}};
     auto one = plan_undo(live("cart:3", "3"), list, 1);
     REQUIRE(one);

@@ -145,7 +145,7 @@ TEST_SUITE("actions/kubernetes") {
     CHECK(k.image() == "registry.example/cart:3.2.0");
   }
 
-  TEST_CASE("a tag like '1.0;rm -rf /' or '../x' is refused before any request") {
+  TEST_CASE("a tag like '1.0,rm -rf /' or '../x' is refused before any request") {
     Cluster k;
     for (const std::string tag : {"1.0;rm -rf /", "../x", "$(id)", "a/b"}) {
       auto result = k.run("rollout.deploy", cart({{"version", tag}}));
@@ -302,7 +302,7 @@ TEST_SUITE("actions/kubernetes") {
     CHECK(outcome->summary.find("had not rolled out") != std::string::npos);
   }
 
-  TEST_CASE("Status errors become answers; 409 Conflict is retried once after a fresh GET") {
+  TEST_CASE("Status errors become answers, 409 Conflict is retried once after a fresh GET") {
     Cluster k;
     k.server.fail_next("PATCH", "/deployments/cart", 403, "Forbidden",
                        "deployments.apps \"cart\" is forbidden: User \"system:serviceaccount:ops:opsgate\" cannot "
