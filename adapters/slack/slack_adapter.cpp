@@ -138,8 +138,14 @@ class SlackAdapterImpl final : public SlackAdapter {
   SlackAdapterImpl(SlackConfig config, SlackServices services)
       : config_(std::move(config)),
         services_(std::move(services)),
-        api_(services_.http, WebApiOptions{config_.api_base, config_.bot_token.reveal(), config_.post_interval}),
-        app_api_(services_.http, WebApiOptions{config_.api_base, config_.app_token.reveal(), config_.post_interval}) {}
+        api_(services_.http, WebApiOptions{.api_base = config_.api_base,
+                                           .token = config_.bot_token.reveal(),
+                                           .post_interval = config_.post_interval,
+                                           .timeout = config_.api_timeout}),
+        app_api_(services_.http, WebApiOptions{.api_base = config_.api_base,
+                                               .token = config_.app_token.reveal(),
+                                               .post_interval = config_.post_interval,
+                                               .timeout = config_.api_timeout}) {}
 
   std::string_view platform() const override { return "slack"; }
 

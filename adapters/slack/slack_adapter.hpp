@@ -40,6 +40,7 @@ struct SlackConfig {
   std::chrono::seconds usergroup_grace{600};
   std::chrono::seconds user_ttl{3600};
   std::chrono::milliseconds post_interval{1000};  // per channel
+  std::chrono::milliseconds api_timeout{10000};   // per Web API attempt; tests shorten it
   std::chrono::seconds dedup_window{3600};        // event_id (and signed-body digests) kept at least this long
   std::chrono::seconds socket_idle_timeout{30};   // Socket Mode watchdog (ping, then give up)
   std::size_t max_body = 256 * 1024;              // larger requests get 413

@@ -1,12 +1,15 @@
 #include "adapters/slack/slack_web_api.hpp"
 
 #include <algorithm>
-#include <charconv>
+#include <string_view>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
+
+#include "adapters/slack/slack_inbound.hpp"
+#include "src/net/resend_rule.hpp"
 
 namespace opsgate::adapters::slack {
 
@@ -21,17 +24,25 @@ asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration delay) {
   co_await timer.async_wait(asio::use_awaitable);
 }
 
-std::chrono::seconds retry_after_of(const net::HttpClientResponse& response) {
-  const auto header = response.header("Retry-After");
-  std::int64_t seconds = 1;
-  if (header) {
-    std::int64_t parsed = 0;
-    const auto [end, ec] = std::from_chars(header->data(), header->data() + header->size(), parsed);
-    if (ec == std::errc() && end == header->data() + header->size() && parsed >= 0) {
-      seconds = parsed;
+// Slack methods that create something each time they are called: never sent
+// again once a request may have reached Slack (see net::may_resend).
+bool creates_something(std::string_view method) {
+  return method == "chat.postMessage" || method == "chat.postEphemeral" || method == "chat.meMessage" ||
+         method == "chat.scheduleMessage" || method.starts_with("files.") || method == "conversations.create";
+}
+
+// The channel a call addresses, for messages: "?" when the body names none.
+std::string channel_of(std::string_view content_type, const std::string& body) {
+  if (content_type.starts_with("application/json")) {
+    const json parsed = json::parse(body, nullptr, false);
+    if (parsed.is_object() && parsed.contains("channel") && parsed["channel"].is_string()) {
+      return parsed["channel"].get<std::string>();
     }
+    return "?";
   }
-  return std::chrono::seconds(std::max<std::int64_t>(seconds, 1));
+  auto form = decode_form(body);
+  const auto found = form.find("channel");
+  return found == form.end() || found->second.empty() ? "?" : found->second;
 }
 
 }  // namespace
@@ -94,6 +105,11 @@ asio::awaitable<Result<json>> WebApi::post_message(json args) {
 }
 
 asio::awaitable<Result<json>> WebApi::send(std::string method, std::string content_type, std::string body) {
+  // Retried: attempts that never reached Slack, 429 (after Retry-After) and
+  // 5xx (Slack documents that a message answered 429/5xx was not posted).
+  // A timeout or a dropped connection after the request went out is retried
+  // only for calls that do the same thing twice (chat.update, users.info…).
+  const net::Idempotent idempotent = creates_something(method) ? net::Idempotent::no : net::Idempotent::yes;
   std::chrono::milliseconds backoff{500};
   Error last{Errc::unavailable, method + ": no attempt made"};
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
@@ -108,7 +124,17 @@ asio::awaitable<Result<json>> WebApi::send(std::string method, std::string conte
     const bool last_attempt = attempt == options_.max_attempts;
     if (!response) {
       last = Error{response.error().code, method + ": " + response.error().message};
-      if (last_attempt) {
+      if (net::outcome_unknown(response.error()) && idempotent == net::Idempotent::no) {
+        const std::string channel = channel_of(content_type, body);
+        spdlog::warn(
+            "slack: {} to channel {} was sent but not answered ({}); not sending it again: the message may "
+            "or may not have been posted",
+            method, channel, response.error().message);
+        last.message = method + " to channel " + channel + ": " + response.error().message +
+                       "; not sent again, the message may or may not have been posted";
+        break;
+      }
+      if (last_attempt || !net::may_resend(response.error(), idempotent)) {
         break;
       }
       co_await sleep_for(backoff);
@@ -116,7 +142,8 @@ asio::awaitable<Result<json>> WebApi::send(std::string method, std::string conte
       continue;
     }
     if (response->status == 429) {
-      const auto wait = retry_after_of(*response);
+      const auto wait =
+          std::max(net::retry_after(*response).value_or(std::chrono::seconds(1)), std::chrono::seconds(1));
       last = Error{Errc::unavailable, method + ": rate limited by Slack (Retry-After " + std::to_string(wait.count()) + " s)"};
       if (last_attempt || wait > options_.max_retry_after) {
         break;

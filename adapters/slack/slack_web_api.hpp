@@ -1,7 +1,8 @@
 #pragma once
 // Slack's Web API on the shared HttpClient: JSON or form POSTs with the bot
-// token, 429 + Retry-After honoured, 5xx and connection errors retried with
-// backoff (bounded), and about one message per second per channel for
+// token, 429 + Retry-After honoured, 5xx and failures to connect retried with
+// backoff (bounded); a post that timed out after it was sent is not sent again
+// (net::may_resend, src/net/resend_rule.hpp); and about one message per second per channel for
 // chat.postMessage (a per-channel queue: later posts wait their turn).
 // Owned by the Slack adapter; called from the daemon's io_context thread.
 

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "src/net/outbound_url.hpp"
+#include "src/net/resend_rule.hpp"
 
 namespace opsgate::adapters::teams {
 
@@ -164,8 +165,19 @@ asio::awaitable<Result<net::HttpClientResponse>> ConnectorClient::call(std::stri
     request.headers.emplace_back("Content-Type", "application/json; charset=utf-8");
     request.max_response_bytes = 256 * 1024;
     auto response = co_await http_.send(std::move(request));
-    const bool retryable = response ? is_retryable_status(response->status)
-                                    : (response.error().code == Errc::unavailable || response.error().code == Errc::timeout);
+    // A POST that went out and got no answer may have been posted: not sent
+    // again (src/net/resend_rule.hpp); a PUT of the same activity may be.
+    const net::Idempotent idempotent = method == "POST" ? net::Idempotent::no : net::Idempotent::yes;
+    if (!response && net::outcome_unknown(response.error()) && idempotent == net::Idempotent::no) {
+      spdlog::warn(
+          "teams: {} {} was sent but not answered ({}); not sending it again: the message may or may not "
+          "have been posted",
+          method, url, response.error().message);
+      co_return fail(response.error().code, method + " " + url + ": " + response.error().message +
+                                                "; not sent again, the message may or may not have been posted");
+    }
+    const bool retryable =
+        response ? is_retryable_status(response->status) : net::may_resend(response.error(), idempotent);
     if (!retryable || attempt >= settings_.max_retries) {
       co_return response;
     }
@@ -175,13 +187,9 @@ asio::awaitable<Result<net::HttpClientResponse>> ConnectorClient::call(std::stri
     std::uniform_int_distribution<std::int64_t> spread(ceiling.count() / 2, std::max<std::int64_t>(ceiling.count(), 1));
     std::chrono::milliseconds delay(spread(random));
     if (response) {
-      if (const auto retry_after = response->header("Retry-After")) {
-        char* end = nullptr;
-        const std::string text(*retry_after);
-        const long seconds = std::strtol(text.c_str(), &end, 10);
-        if (end != text.c_str() && seconds >= 0) {
-          delay = std::min(std::max(delay, std::chrono::milliseconds(seconds * 1000)), settings_.retry_cap);
-        }
+      if (const auto asked = net::retry_after(*response)) {
+        delay = std::min(std::max(delay, std::chrono::duration_cast<std::chrono::milliseconds>(*asked)),
+                         settings_.retry_cap);
       }
       spdlog::warn("teams: {} {} answered {}; retrying in {} ms", method, url, response->status, delay.count());
     } else {

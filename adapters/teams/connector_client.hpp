@@ -35,10 +35,11 @@ struct ConnectorSettings {
   std::string scope = "https://api.botframework.com/.default";
   std::vector<std::string> service_hosts = kDefaultServiceHosts;
   std::chrono::seconds refresh_margin{300};      // renew the token this long before it expires
-  int max_retries = 3;                           // on 429, 412, 502, 504 and connection errors
+  int max_retries = 3;                           // on 429, 412, 502, 504 and failures to connect (a POST
+                                                 // that timed out after it was sent is not retried)
   std::chrono::milliseconds retry_base{500};     // doubled each time, with jitter
   std::chrono::milliseconds retry_cap{10000};    // also the most a Retry-After is honoured
-  std::chrono::milliseconds timeout{10000};
+  std::chrono::milliseconds timeout{10000};      // per attempt
 };
 
 // True when `url` is https (or http to a loopback host listed explicitly, for

@@ -121,6 +121,7 @@ class TeamsAdapterImpl final : public TeamsAdapter {
     s.token_url = config.token_url;
     s.service_hosts = config.service_hosts;
     s.retry_base = config.retry_base;
+    s.timeout = config.api_timeout;
     return s;
   }
 

@@ -38,6 +38,7 @@ struct TeamsConfig {
   // Teams team or channel id → names vouched as "teams:group:<name>", which the policy can bind.
   std::map<std::string, std::vector<std::string>> channel_groups;
   std::chrono::milliseconds retry_base{500};  // connector backoff; tests shorten it
+  std::chrono::milliseconds api_timeout{10000};  // per connector attempt; tests shorten it
 };
 
 // `node` is `adapters.teams`. Throws ConfigError naming file, line and key.

@@ -257,16 +257,25 @@ struct Failure {
   bool retry_may_help = false;
 };
 
+// Whether any of the request may have left: bytes of it were sent, or the
+// transfer got past connecting (a reused connection reports no connect time).
+bool may_have_been_sent(const Transfer& t) {
+  long request_bytes = 0;
+  curl_easy_getinfo(t.easy, CURLINFO_REQUEST_SIZE, &request_bytes);
+  curl_off_t pretransfer_us = 0;
+  curl_easy_getinfo(t.easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
+  return request_bytes > 0 || pretransfer_us > 0;
+}
+
 Failure describe_failure(const Transfer& t, CURLcode code) {
   const std::string& url = t.display_url;
   const std::string detail = t.error_text[0] != '\0' ? std::string(t.error_text.data()) : curl_easy_strerror(code);
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT: {
-      curl_off_t connected_us = 0;
-      curl_easy_getinfo(t.easy, CURLINFO_CONNECT_TIME_T, &connected_us);
-      if (connected_us == 0) {
+      if (!may_have_been_sent(t)) {
         const auto limit = std::min(t.request.connect_timeout, t.request.timeout);
-        return {{Errc::timeout, "cannot connect to " + url + ": no answer within " + detail::format_timeout(limit)},
+        // Never connected, so never sent: unavailable, like a refusal (see resend_rule.hpp).
+        return {{Errc::unavailable, "cannot connect to " + url + ": no answer within " + detail::format_timeout(limit)},
                 false};
       }
       return {{Errc::timeout, url + " did not answer within " + detail::format_timeout(t.request.timeout)}, false};
@@ -308,11 +317,13 @@ Failure describe_failure(const Transfer& t, CURLcode code) {
                 false};
       }
       return {{Errc::internal, "cannot store the response from " + url + ": " + detail}, false};
+    // The request (or part of it) went out and no answer came: the server may
+    // have acted on it. Errc::timeout says so (see resend_rule.hpp).
     case CURLE_GOT_NOTHING:
-      return {{Errc::unavailable, url + " closed the connection without answering"}, true};
+      return {{Errc::timeout, url + " closed the connection without answering"}, true};
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
-      return {{Errc::unavailable, "the connection to " + url + " failed: " + detail}, true};
+      return {{Errc::timeout, "the connection to " + url + " failed before it answered: " + detail}, true};
     case CURLE_PARTIAL_FILE:
       return {{Errc::upstream, url + " ended its response early: " + detail}, true};
     case CURLE_WEIRD_SERVER_REPLY:
@@ -324,8 +335,11 @@ Failure describe_failure(const Transfer& t, CURLcode code) {
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
       return {{Errc::invalid_input, "cannot request " + url + ": " + detail}, false};
-    default:
-      return {{Errc::unavailable, "the request to " + url + " failed: " + detail}, false};
+    default: {
+      // Unknown failures after the request could have gone out count as sent.
+      const Errc errc = may_have_been_sent(t) ? Errc::timeout : Errc::unavailable;
+      return {{errc, "the request to " + url + " failed: " + detail}, false};
+    }
   }
 }
 

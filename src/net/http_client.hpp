@@ -59,9 +59,11 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  // Any HTTP status is a response; errors are: Errc::timeout (no answer in
-  // time), Errc::unavailable (DNS, connection refused, TLS failure),
-  // Errc::upstream (response too large, malformed), Errc::invalid_input (bad URL).
+  // Any HTTP status is a response; errors are: Errc::timeout (sent, and no
+  // answer in time or the connection dropped before one: it may have been
+  // processed), Errc::unavailable (never sent: DNS, connection refused or
+  // timed out, TLS failure), Errc::upstream (response too large, malformed),
+  // Errc::invalid_input (bad URL). net::may_resend (resend_rule.hpp) decides retries.
   boost::asio::awaitable<Result<HttpClientResponse>> send(HttpClientRequest request);
 
  private:

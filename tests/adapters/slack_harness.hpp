@@ -77,9 +77,9 @@ class EchoSink final : public EventSink {
 class SlackHarness {
  public:
   // `clock`: the adapter's clock (requests are signed at its time); the system clock by default.
-  explicit SlackHarness(SlackStandIn& slack, const std::string& db_path,
-                        std::vector<std::string> usergroups = {}, bool socket_mode = false,
-                        std::shared_ptr<const Clock> clock = std::make_shared<SystemClock>())
+  explicit SlackHarness(SlackStandIn& slack, const std::string& db_path, std::vector<std::string> usergroups = {},
+                        bool socket_mode = false, std::shared_ptr<const Clock> clock = std::make_shared<SystemClock>(),
+                        std::chrono::milliseconds api_timeout = std::chrono::seconds(10))
       : slack_(slack), clock_(clock) {
     adapters::slack::SlackConfig config;
     config.mode = socket_mode ? "socket" : "http";
@@ -89,6 +89,7 @@ class SlackHarness {
     config.api_base = slack.api_base();
     config.usergroups = std::move(usergroups);
     config.post_interval = std::chrono::milliseconds(10);
+    config.api_timeout = api_timeout;
     http_ = std::make_unique<net::HttpClient>();
     net::HttpServerConfig server_config;
     server_config.listen = "127.0.0.1:0";

@@ -16,6 +16,13 @@ std::string events_request(const std::string& body, std::int64_t timestamp, cons
          "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
+// Posts `message` through the adapter and keeps what it answered in `out`.
+boost::asio::awaitable<void> post_into(adapters::slack::SlackAdapter* adapter, OutboundMessage message,
+                                       std::shared_ptr<std::optional<Result<std::string>>> out) {
+  auto posted = co_await adapter->post(std::move(message));
+  *out = std::move(posted);
+}
+
 }  // namespace
 
 TEST_SUITE("adapters/slack/http") {
@@ -256,6 +263,35 @@ TEST_SUITE("adapters/slack/http") {
     REQUIRE(reply);
     CHECK(slack.throttled() == 1);
     CHECK(slack.calls("chat.postMessage").size() == 2);  // the 429 and the retry
+  }
+
+  TEST_CASE("a post Slack processed but answered after the timeout is not sent again; 503 and 429 still are") {
+    SlackStandIn slack;
+    TempDir dir;
+    SlackHarness h(slack, dir.file("o.db"), {}, false, std::make_shared<SystemClock>(), std::chrono::milliseconds(200));
+    slack.answer_slowly("chat.postMessage", 1, std::chrono::milliseconds(1000));
+    OutboundMessage reply;
+    reply.platform = "slack";
+    reply.channel = "C0OPS";
+    reply.request_id = "r1";
+    reply.text = "restarted cart in staging";
+    auto posted = std::make_shared<std::optional<Result<std::string>>>();
+    h.run([&] { return post_into(&h.adapter(), reply, posted); });
+    REQUIRE(posted->has_value());
+    REQUIRE_FALSE(posted->value());
+    const std::string why = posted->value().error().message;
+    CHECK(why.find("chat.postMessage to channel C0OPS") != std::string::npos);
+    CHECK(why.find("may or may not have been posted") != std::string::npos);
+    CHECK(slack.calls("chat.postMessage").size() == 1);  // posted once, never re-sent
+
+    slack.fail_next("chat.postMessage", 1, 503);  // 429 is retried too: see the Retry-After test
+    reply.text = "after a 503";
+    h.run([&] { return post_into(&h.adapter(), reply, posted); });
+    REQUIRE(posted->has_value());
+    CHECK(posted->value());
+    const auto calls = slack.calls("chat.postMessage");
+    REQUIRE(calls.size() == 3);  // the slow one, the 503, then posted
+    CHECK(calls[1].failed_status == 503);
   }
 
   TEST_CASE("the ack does not wait for the work: a hanging backend leaves the next request answered") {

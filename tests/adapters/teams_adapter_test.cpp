@@ -350,6 +350,21 @@ TEST_SUITE("adapters/teams") {
     CHECK_FALSE(teams::is_retryable_status(500));
   }
 
+  TEST_CASE("a POST the connector processed but answered after the timeout is not sent again; 429 still is") {
+    Fixture f([](teams::TeamsConfig& config) { config.api_timeout = std::chrono::milliseconds(200); });
+    REQUIRE(f.post(f.message("p-1", kPersonalConversation, "personal", kAlice, "help"))->status == 200);
+    const auto event = f.sink.wait_for(1);
+    REQUIRE(event);
+    f.microsoft.answer_slowly(1, std::chrono::milliseconds(1000));
+    const std::string why = thrown([&] { f.send(reply_to(*event, "restarted cart in staging")); });
+    CHECK(why.find("did not answer within 200ms") != std::string::npos);
+    CHECK(why.find("may or may not have been posted") != std::string::npos);
+    CHECK(f.microsoft.calls().size() == 1);  // posted once, never re-sent
+    f.microsoft.fail_next({429});
+    f.send(reply_to(*event, "after one retry"));
+    CHECK(f.microsoft.calls().size() == 3);
+  }
+
   TEST_CASE("an approval card: another user's Action.Execute is a vote, and the decision updates the card") {
     Fixture f;
     const json ask = f.message("1767225600123", kChannelConversation, "channel", kAlice, "<at>OpsGate</at> restart cart in prod");

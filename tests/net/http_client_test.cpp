@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -27,6 +28,7 @@
 #include "src/net/http_client.hpp"
 #include "src/net/http_client_support.hpp"
 #include "src/net/http_server.hpp"
+#include "src/net/resend_rule.hpp"
 
 namespace {
 
@@ -539,5 +541,57 @@ TEST_SUITE("net/http_client_support") {
     CHECK(format_timeout(10s) == "10s");
     CHECK(format_timeout(1500ms) == "1.5s");
     CHECK(format_timeout(1205ms) == "1.205s");
+  }
+
+  TEST_CASE("resend rule: a POST that reached a server which closed without answering is not sent again") {
+    // A server that reads the request, then hangs up: it may have acted on it.
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io, asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+    const auto port = acceptor.local_endpoint().port();
+    std::atomic<int> received{0};
+    std::thread server([&] {
+      boost::system::error_code ec;
+      asio::ip::tcp::socket socket = acceptor.accept(ec);
+      if (ec) {
+        return;
+      }
+      std::array<char, 4096> buffer{};
+      socket.read_some(asio::buffer(buffer), ec);
+      ++received;
+      socket.close();
+    });
+    HttpClient client;
+    auto request = get("http://127.0.0.1:" + std::to_string(port) + "/api/chat.postMessage");
+    request.method = "POST";
+    request.body = "{}";
+    const auto response = send_blocking(client, request);
+    REQUIRE_FALSE(response);
+    CHECK(response.error().code == Errc::timeout);
+    CHECK(opsgate::net::outcome_unknown(response.error()));
+    CHECK_FALSE(opsgate::net::may_resend(response.error(), opsgate::net::Idempotent::no));
+    CHECK(opsgate::net::may_resend(response.error(), opsgate::net::Idempotent::yes));
+    server.join();
+    CHECK(received.load() == 1);
+    acceptor.non_blocking(true);
+    boost::system::error_code again;
+    acceptor.accept(again);
+    CHECK(again == asio::error::would_block);  // no second connection: not sent again
+
+    // Refused: it never arrived, so even a post may be sent again.
+    const auto refused = send_blocking(client, get("http://127.0.0.1:" + std::to_string(closed_port()) + "/x"));
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == Errc::unavailable);
+    CHECK(opsgate::net::may_resend(refused.error(), opsgate::net::Idempotent::no));
+  }
+
+  TEST_CASE("resend rule: Retry-After in seconds, nothing for dates or garbage") {
+    HttpClientResponse response;
+    CHECK_FALSE(opsgate::net::retry_after(response));
+    response.headers = {{"retry-after", "7"}};
+    CHECK(opsgate::net::retry_after(response) == std::chrono::seconds(7));
+    response.headers = {{"Retry-After", "Wed, 21 Oct 2026 07:28:00 GMT"}};
+    CHECK_FALSE(opsgate::net::retry_after(response));
+    response.headers = {{"Retry-After", "-1"}};
+    CHECK_FALSE(opsgate::net::retry_after(response));
   }
 }

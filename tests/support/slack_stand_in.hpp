@@ -24,6 +24,7 @@
 #include "adapters/slack/slack_inbound.hpp"
 #include "adapters/slack/slack_signature.hpp"
 #include "src/net/http_server.hpp"
+#include "tests/support/slow_answer.hpp"
 
 namespace opsgate::test {
 
@@ -37,6 +38,7 @@ struct SlackCall {
   std::map<std::string, std::string> form;   // form bodies
   std::string ts;                            // chat.postMessage: the ts the stand-in answered
   bool throttled = false;                    // answered 429
+  int failed_status = 0;                     // answered this 5xx instead (see fail_next)
 };
 
 // Owned by one test; its methods from the test's thread, handlers on the
@@ -85,6 +87,17 @@ class SlackStandIn {
     std::lock_guard lock(state_->mutex);
     state_->throttle[method] = {count, retry_after_s};
   }
+  // The next `count` calls of `method` are processed and recorded (a post is
+  // posted), then answered only after `delay`: a Slack slower than opsgate's timeout.
+  void answer_slowly(const std::string& method, int count, std::chrono::milliseconds delay) {
+    std::lock_guard lock(state_->mutex);
+    state_->slow[method] = {count, delay};
+  }
+  // The next `count` calls of `method` get `status` (e.g. 503) and post nothing.
+  void fail_next(const std::string& method, int count, int status) {
+    std::lock_guard lock(state_->mutex);
+    state_->failing[method] = {count, status};
+  }
   // What apps.connections.open hands out (a ws:// URL of the test's server).
   void set_socket_url(const std::string& url) {
     std::lock_guard lock(state_->mutex);
@@ -122,7 +135,7 @@ class SlackStandIn {
     std::optional<SlackCall> found;
     wait_until([&] {
       for (const auto& c : calls("chat.postMessage")) {
-        if (!c.throttled && c.body.value("text", "").find(needle) != std::string::npos) {
+        if (!c.throttled && c.failed_status == 0 && c.body.value("text", "").find(needle) != std::string::npos) {
           found = c;
           return true;
         }
@@ -139,6 +152,8 @@ class SlackStandIn {
     std::map<std::string, std::string> users;
     std::map<std::string, std::vector<std::string>> usergroups;
     std::map<std::string, std::pair<int, int>> throttle;
+    std::map<std::string, std::pair<int, std::chrono::milliseconds>> slow;
+    std::map<std::string, std::pair<int, int>> failing;
     std::string socket_url;
     int throttled = 0;
     int next_ts = 1;
@@ -146,6 +161,22 @@ class SlackStandIn {
 
   static boost::asio::awaitable<net::HttpResponse> handle(std::shared_ptr<State> state, std::string method,
                                                           net::HttpRequest request) {
+    std::chrono::milliseconds delay{0};
+    {
+      std::lock_guard lock(state->mutex);
+      auto& slow = state->slow[method];
+      if (slow.first > 0) {
+        --slow.first;
+        delay = slow.second;
+      }
+    }
+    auto response = answer(state, method, std::move(request));  // recorded (and posted) now
+    auto answered = co_await answer_after(std::move(response), delay);
+    co_return answered;
+  }
+
+  static net::HttpResponse answer(const std::shared_ptr<State>& state, const std::string& method,
+                                  const net::HttpRequest& request) {
     using nlohmann::json;
     SlackCall call;
     call.method = method;
@@ -158,6 +189,13 @@ class SlackStandIn {
       call.form = adapters::slack::decode_form(request.body);
     }
     std::lock_guard lock(state->mutex);
+    auto& failing = state->failing[method];
+    if (failing.first > 0) {
+      --failing.first;
+      call.failed_status = failing.second;
+      state->calls.push_back(call);
+      return net::HttpResponse::json(failing.second, json{{"ok", false}, {"error", "service_unavailable"}});
+    }
     auto& throttle = state->throttle[method];
     if (method == "chat.postMessage" && throttle.first == 0) {
       call.ts = "1767225700." + std::to_string(100000 + state->next_ts++);
@@ -169,41 +207,48 @@ class SlackStandIn {
       ++state->throttled;
       auto response = net::HttpResponse::json(429, json{{"ok", false}, {"error", "ratelimited"}});
       response.headers.emplace_back("Retry-After", std::to_string(throttle.second));
-      co_return response;
+      return response;
     }
     if (call.authorization.rfind("Bearer xox", 0) != 0 && call.authorization.rfind("Bearer xapp-", 0) != 0) {
-      co_return net::HttpResponse::json(200, json{{"ok", false}, {"error", "not_authed"}});
+      return net::HttpResponse::json(200, json{{"ok", false}, {"error", "not_authed"}});
     }
     if (method == "chat.postMessage" || method == "chat.update") {
       if (!call.body.is_object() || !call.body.contains("channel") || !call.body.contains("text")) {
-        co_return net::HttpResponse::json(200, json{{"ok", false}, {"error", "invalid_arguments"}});
+        return net::HttpResponse::json(200, json{{"ok", false}, {"error", "invalid_arguments"}});
       }
       const std::string ts = method == "chat.update" ? call.body.value("ts", "") : call.ts;
-      co_return net::HttpResponse::json(200, json{{"ok", true}, {"channel", call.body["channel"]}, {"ts", ts},
-                                                  {"message", {{"text", call.body["text"]}, {"ts", ts}}}});
+      return net::HttpResponse::json(200, json{{"ok", true},
+                                               {"channel", call.body["channel"]},
+                                               {"ts", ts},
+                                               {"message", {{"text", call.body["text"]}, {"ts", ts}}}});
     }
     if (method == "users.info") {
       const auto it = state->users.find(call.form["user"]);
       if (it == state->users.end()) {
-        co_return net::HttpResponse::json(200, json{{"ok", false}, {"error", "user_not_found"}});
+        return net::HttpResponse::json(200, json{{"ok", false}, {"error", "user_not_found"}});
       }
-      co_return net::HttpResponse::json(
-          200, json{{"ok", true},
-                    {"user", {{"id", it->first}, {"team_id", kTeam}, {"name", it->second}, {"real_name", it->second},
-                              {"deleted", false}, {"is_bot", false}, {"profile", {{"display_name", it->second}}}}}});
+      return net::HttpResponse::json(200, json{{"ok", true},
+                                               {"user",
+                                                {{"id", it->first},
+                                                 {"team_id", kTeam},
+                                                 {"name", it->second},
+                                                 {"real_name", it->second},
+                                                 {"deleted", false},
+                                                 {"is_bot", false},
+                                                 {"profile", {{"display_name", it->second}}}}}});
     }
     if (method == "usergroups.users.list") {
       const auto it = state->usergroups.find(call.form["usergroup"]);
       if (it == state->usergroups.end()) {
-        co_return net::HttpResponse::json(200, json{{"ok", false}, {"error", "no_such_subteam"}});
+        return net::HttpResponse::json(200, json{{"ok", false}, {"error", "no_such_subteam"}});
       }
-      co_return net::HttpResponse::json(200, json{{"ok", true}, {"users", it->second}});
+      return net::HttpResponse::json(200, json{{"ok", true}, {"users", it->second}});
     }
     // apps.connections.open takes the app-level token only.
     if (call.authorization.rfind("Bearer xapp-", 0) != 0) {
-      co_return net::HttpResponse::json(200, json{{"ok", false}, {"error", "not_allowed_token_type"}});
+      return net::HttpResponse::json(200, json{{"ok", false}, {"error", "not_allowed_token_type"}});
     }
-    co_return net::HttpResponse::json(200, json{{"ok", true}, {"url", state->socket_url}});
+    return net::HttpResponse::json(200, json{{"ok", true}, {"url", state->socket_url}});
   }
 
   static net::HttpServerConfig config() {

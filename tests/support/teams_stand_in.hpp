@@ -32,6 +32,7 @@
 #include "adapters/teams/jwt.hpp"
 #include "src/core/clock.hpp"
 #include "src/net/http_server.hpp"
+#include "tests/support/slow_answer.hpp"
 
 namespace opsgate::test {
 
@@ -204,6 +205,13 @@ class TeamsStandIn {
     state_->failures = std::move(statuses);
   }
 
+  // The next `count` connector calls are processed and recorded (a POST is
+  // posted), then answered only after `delay`.
+  void answer_slowly(int count, std::chrono::milliseconds delay) {
+    std::lock_guard lock(state_->mutex);
+    state_->slow = {count, delay};
+  }
+
   // Accepts connector calls for `conversation_id`: new messages, replies to
   // `reply_ids` and to the ids it hands out (act-1 ...), updates of those.
   void add_conversation(const std::string& conversation_id, std::vector<std::string> reply_ids = {}) {
@@ -247,6 +255,7 @@ class TeamsStandIn {
     std::vector<json> jwks;
     int token_lifetime = 3600;
     std::vector<int> failures;
+    std::pair<int, std::chrono::milliseconds> slow{0, std::chrono::milliseconds(0)};
     std::vector<ConnectorCall> calls;
     int metadata_fetches = 0;
     int key_fetches = 0;
@@ -285,6 +294,20 @@ class TeamsStandIn {
   }
 
   static boost::asio::awaitable<net::HttpResponse> connector(std::shared_ptr<State> state, net::HttpRequest request) {
+    std::chrono::milliseconds delay{0};
+    {
+      std::lock_guard lock(state->mutex);
+      if (state->slow.first > 0) {
+        --state->slow.first;
+        delay = state->slow.second;
+      }
+    }
+    auto response = answer(state, request);  // recorded (and posted) now
+    auto answered = co_await answer_after(std::move(response), delay);
+    co_return answered;
+  }
+
+  static net::HttpResponse answer(const std::shared_ptr<State>& state, const net::HttpRequest& request) {
     std::lock_guard lock(state->mutex);
     ConnectorCall call{request.method, request.path, std::string(request.header_or_empty("Authorization")),
                        json::parse(request.body, nullptr, false)};
@@ -292,12 +315,12 @@ class TeamsStandIn {
     if (!state->failures.empty()) {
       const int status = state->failures.front();
       state->failures.erase(state->failures.begin());
-      co_return net::HttpResponse::json(status, {{"error", {{"code", "Throttled"}}}});
+      return net::HttpResponse::json(status, {{"error", {{"code", "Throttled"}}}});
     }
     if (request.method == "PUT") {
-      co_return net::HttpResponse::json(200, {{"id", request.path.substr(request.path.rfind('/') + 1)}});
+      return net::HttpResponse::json(200, {{"id", request.path.substr(request.path.rfind('/') + 1)}});
     }
-    co_return net::HttpResponse::json(201, {{"id", "act-" + std::to_string(++state->next_id)}});
+    return net::HttpResponse::json(201, {{"id", "act-" + std::to_string(++state->next_id)}});
   }
 
   static net::HttpServerConfig config() {
