@@ -43,9 +43,15 @@ std::optional<ParseResult> IntentCascade::consider(ParseResult result, Progress&
       result.parser != "command") {
     // A decision on someone's request comes only from the command parser's
     // grammar, never from a reading of loose English (nlu) or a model (llm).
+    // The id it read (if any) goes into the hint, so the exact command can be copied.
+    const nlohmann::json& params = result.request.params;
+    std::string shown = "<id>";
+    if (params.contains("id") && params["id"].is_string() && !params["id"].get_ref<const std::string&>().empty()) {
+      shown = params["id"].get<std::string>();
+    }
     ParseResult question = ParseResult::clarify(
-        result.parser, "To " + result.request.action + " a request, write `" + result.request.action +
-                           " <id>`; `approvals` lists the pending ones.");
+        result.parser, "To " + result.request.action + " a request, write `" + result.request.action + " " + shown +
+                           "`; `approvals` lists the pending ones.");
     question.confidence = result.confidence;
     if (result.parser == "llm") {
       return question;

@@ -1096,19 +1096,7 @@ ParseResult Analysis::approval_hint(const Intent& intent) const {
   // approve, deny and cancel come only from the command parser's grammar
   // ("deny 42: reason"): a decision on someone's request is never read from
   // loose English. What reaches this point did not fit it.
-  // An approval id (letters and digits, always with a digit) in the message
-  // goes into the hint, so the exact command can be copied.
-  std::string id = "<id>";
-  for (const auto& w : words_) {
-    const bool id_like = w.raw.size() >= 3 && w.raw.size() <= 16 &&
-                         std::all_of(w.raw.begin(), w.raw.end(), [](unsigned char c) { return std::isalnum(c) != 0; }) &&
-                         std::any_of(w.raw.begin(), w.raw.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
-    if (id_like) {
-      id = w.raw;
-      break;
-    }
-  }
-  return clarify("To " + intent.action + " a request, write `" + intent.action + " " + id + "`" +
+  return clarify("To " + intent.action + " a request, write `" + intent.action + " <id>`" +
                      (intent.action == "deny" ? std::string(" (a reason may follow)") : std::string()) +
                      "; `approvals` lists the pending ones.",
                  {});

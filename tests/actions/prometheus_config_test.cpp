@@ -89,7 +89,7 @@ TEST_SUITE("actions/prometheus/config") {
     CHECK(config_error("actions:\n  prometheus:\n    url: http://p\n    max_series: 0\n") ==
           "test.yaml:4: actions.prometheus.max_series: expected a number from 1 to 100, got 0");
     CHECK(config_error("actions:\n  prometheus:\n    url: http://p\n    graph_url: prom:9090\n")
-              .find("test.yaml:4: actions.prometheus.graph_url: unsupported scheme 'prom'") == 0);
+              .find("test.yaml:4: actions.prometheus.graph_url: not a valid URL") == 0);
     CHECK(config_error("actions:\n  prometheus:\n    url: http://p\n    max_seires: 3\n")
               .find("test.yaml:4: actions.prometheus.max_seires: unknown key") == 0);
     CHECK(config_error("actions:\n  prometheus:\n    url: http://p\n    targets:\n      checkout: {metric: {}}\n")

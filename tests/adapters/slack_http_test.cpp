@@ -265,7 +265,7 @@ TEST_SUITE("adapters/slack/http") {
     CHECK(slack.calls("chat.postMessage").size() == 2);  // the 429 and the retry
   }
 
-  TEST_CASE("a post Slack processed but answered after the timeout is not sent again; 503 and 429 still are") {
+  TEST_CASE("a post Slack processed but answered after the timeout is not sent again, 503 and 429 still are") {
     SlackStandIn slack;
     TempDir dir;
     SlackHarness h(slack, dir.file("o.db"), {}, false, std::make_shared<SystemClock>(), std::chrono::milliseconds(200));

@@ -350,7 +350,7 @@ TEST_SUITE("adapters/teams") {
     CHECK_FALSE(teams::is_retryable_status(500));
   }
 
-  TEST_CASE("a POST the connector processed but answered after the timeout is not sent again; 429 still is") {
+  TEST_CASE("a POST the connector processed but answered after the timeout is not sent again, 429 still is") {
     Fixture f([](teams::TeamsConfig& config) { config.api_timeout = std::chrono::milliseconds(200); });
     REQUIRE(f.post(f.message("p-1", kPersonalConversation, "personal", kAlice, "help"))->status == 200);
     const auto event = f.sink.wait_for(1);

@@ -219,6 +219,8 @@ TEST_SUITE("approval/promises") {
     REQUIRE_FALSE(id.empty());
     d.say("test:bob", "lgtm " + id);
     CHECK(d.restart->runs == 0);
+    REQUIRE_FALSE(d.test_chat.sent.empty());
+    INFO(d.test_chat.sent.back().text);
     CHECK(contains(d.test_chat.sent.back().text, "approve " + id));
     d.say("test:bob", "approve " + id);
     CHECK(d.restart->runs == 1);
