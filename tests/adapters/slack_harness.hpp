@@ -158,7 +158,7 @@ class SlackHarness {
   }
 
  private:
-  SlackStandIn& slack_;
+  [[maybe_unused]] SlackStandIn& slack_;  // kept for the lifetime it promises; no call reads it yet
   std::shared_ptr<const Clock> clock_;
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
