@@ -168,7 +168,7 @@ TEST_SUITE("integration/discord_edges") {
 }
 
 TEST_SUITE("integration/discord_edges") {
-  TEST_CASE("50,000 signed clicks on unknown approval ids, each carrying a long message: the resident set settles") {
+  TEST_CASE("load: 50,000 signed clicks on unknown approval ids, each carrying a long message: the resident set settles") {
     DiscordStandIn discord;
     Ed25519Signer signer;
     TempDir dir("/dev/shm");  // the audit log fsyncs every group commit: here that costs nothing

@@ -104,7 +104,7 @@ TEST_SUITE("integration/slack_edges") {
     CHECK(count_rows(dir, "kind='received' AND principal='slack:T0AAA:U0ALICE'") == 3);
   }
 
-  TEST_CASE("50,000 signed clicks on unknown approvals, each with a long message: the resident set settles") {
+  TEST_CASE("load: 50,000 signed clicks on unknown approvals, each with a long message: the resident set settles") {
     SlackStandIn slack;
     slack.add_user("U0MALLORY", "mallory");
     TempDir dir("/dev/shm");  // the audit log fsyncs every group commit: here that costs nothing
