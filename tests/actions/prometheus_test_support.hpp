@@ -30,6 +30,8 @@
 #include "src/core/clock.hpp"
 #include "src/core/inventory.hpp"
 #include "src/net/http_server.hpp"
+#include "tests/support/form_decode.hpp"
+#include "tests/support/loopback_http_server.hpp"
 
 namespace opsgate::test_prometheus {
 
@@ -82,35 +84,9 @@ inline std::string fixture(const std::string& name) {
   return text;
 }
 
-// "a=1&b=x%20y" -> {a: 1, b: "x y"} ('+' is a space, as in forms).
+// "a=1&b=x%20y" -> {a: 1, b: "x y"} ('+' is a space, as in forms); empty when malformed.
 inline std::map<std::string, std::string> decode_form(const std::string& text) {
-  auto decode = [](const std::string& part) {
-    std::string out;
-    for (std::size_t i = 0; i < part.size(); ++i) {
-      if (part[i] == '+') {
-        out += ' ';
-      } else if (part[i] == '%' && i + 2 < part.size()) {
-        out += static_cast<char>(std::stoi(part.substr(i + 1, 2), nullptr, 16));
-        i += 2;
-      } else {
-        out += part[i];
-      }
-    }
-    return out;
-  };
-  std::map<std::string, std::string> out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('&', start);
-    if (end == std::string::npos) {
-      end = text.size();
-    }
-    const std::string pair = text.substr(start, end - start);
-    const auto eq = pair.find('=');
-    out[decode(pair.substr(0, eq))] = eq == std::string::npos ? "" : decode(pair.substr(eq + 1));
-    start = end + 1;
-  }
-  return out;
+  return test::decode_form_strict(text).value_or(std::map<std::string, std::string>{});
 }
 
 // What the stand-in answers on one path, and how late.
@@ -155,31 +131,14 @@ inline boost::asio::awaitable<net::HttpResponse> stand_in_answer(std::shared_ptr
 // (captured fixtures), on its own two threads. Stopped, bounded, at the end.
 class PrometheusStandIn {
  public:
-  PrometheusStandIn() : server_(io_.get_executor(), config()) {
+  PrometheusStandIn() : server_(config()) {
     // /api/v2/alerts: the same stand-in plays Alertmanager.
     for (const char* path : {"/api/v1/query", "/api/v1/query_range", "/api/v1/alerts", "/api/v2/alerts"}) {
       for (const char* method : {"GET", "POST"}) {
         server_.route(method, path, [state = state_](net::HttpRequest r) { return stand_in_answer(state, std::move(r)); });
       }
     }
-    auto started = server_.start();
-    if (!started) {
-      throw std::runtime_error(started.error().message);
-    }
-    for (int i = 0; i < 2; ++i) {
-      threads_.emplace_back([this] { io_.run(); });
-    }
-  }
-  ~PrometheusStandIn() {
-    auto done = std::make_shared<std::promise<void>>();
-    auto stopped = done->get_future();
-    boost::asio::co_spawn(io_, server_.stop(), [done](std::exception_ptr) { done->set_value(); });
-    stopped.wait_for(std::chrono::seconds(10));
-    work_.reset();
-    io_.stop();
-    for (auto& thread : threads_) {
-      thread.join();
-    }
+    server_.start();
   }
   PrometheusStandIn(const PrometheusStandIn&) = delete;
   PrometheusStandIn& operator=(const PrometheusStandIn&) = delete;
@@ -211,11 +170,8 @@ class PrometheusStandIn {
     return c;
   }
 
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
   std::shared_ptr<StandInState> state_ = std::make_shared<StandInState>();
-  net::HttpServer server_;
-  std::vector<std::thread> threads_;
+  test::LoopbackHttpServer server_;
 };
 
 // Runs one coroutine to completion on a fresh io_context of this thread.
