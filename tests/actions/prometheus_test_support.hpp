@@ -30,6 +30,7 @@
 #include "src/core/clock.hpp"
 #include "src/core/inventory.hpp"
 #include "src/net/http_server.hpp"
+#include "tests/support/fixed_clock.hpp"
 #include "tests/support/form_decode.hpp"
 #include "tests/support/loopback_http_server.hpp"
 
@@ -57,16 +58,9 @@ inline std::shared_ptr<const Inventory> demo_inventory() {
   return std::make_shared<const Inventory>(std::move(targets), std::move(envs), "prod");
 }
 
-// Always the same instant: 2026-11-24T20:30:20Z, twelve minutes after the
-// captured alert became active.
-class FixedClock final : public Clock {
- public:
-  explicit FixedClock(std::int64_t unix_s = 1795552220) : at_(std::chrono::seconds(unix_s)) {}
-  std::chrono::system_clock::time_point now() const override { return at_; }
-
- private:
-  std::chrono::system_clock::time_point at_;
-};
+// The instant the Prometheus tests run at: 2026-11-24T20:30:20Z, twelve
+// minutes after the captured alert became active.
+inline constexpr std::int64_t kCaptureUnixSeconds = 1795552220;
 
 inline std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -197,7 +191,7 @@ T run_to_completion(boost::asio::awaitable<T> task) {
 class PrometheusActions {
  public:
   explicit PrometheusActions(const actions::prometheus::PrometheusConfig& config,
-                             std::shared_ptr<const Clock> clock = std::make_shared<FixedClock>())
+                             std::shared_ptr<const Clock> clock = std::make_shared<test::FixedClock>(test::unix_seconds(kCaptureUnixSeconds)))
       : actions_(actions::prometheus::make_prometheus_actions(config, demo_inventory(), http_, std::move(clock))) {}
 
   Result<ActionResult> run(const std::string& action, nlohmann::json params) {
