@@ -364,13 +364,12 @@ TEST_SUITE("actions/loki/action") {
     LokiConfig config = config_for(loki.url());
     config.connection.timeout = 300ms;
     Harness harness(config);
-    const auto started = std::chrono::steady_clock::now();
+    // Loki would answer after 2 s: an error can only come from the 300 ms timeout.
     const auto result = harness.search(checkout());
     REQUIRE_FALSE(result);
     CHECK(result.error().code == Errc::timeout);
     CHECK(result.error().message.rfind("Loki: ", 0) == 0);
-    CHECK(result.error().message.find("did not answer within") != std::string::npos);
-    CHECK(std::chrono::steady_clock::now() - started < 1500ms);
+    CHECK(result.error().message.find("did not answer within 300ms") != std::string::npos);
   }
 
   TEST_CASE("a Loki nobody listens for is unavailable") {

@@ -367,12 +367,11 @@ TEST_SUITE("actions/prometheus/failures") {
     auto config = config_for(prometheus.url());
     config.connection.timeout = 500ms;
     PrometheusActions actions(config);
-    const auto start = std::chrono::steady_clock::now();
+    // Prometheus would answer after 3 s: an error can only come from the timeout.
     const auto result = actions.run("metrics.query", metric_params("checkout", "error_rate"));
     REQUIRE_FALSE(result);
     CHECK(result.error().code == Errc::timeout);
     CHECK(result.error().message == prometheus.url() + "/api/v1/query_range did not answer within 500ms");
-    CHECK(std::chrono::steady_clock::now() - start < 2s);
   }
 
   TEST_CASE("a server that is not there is unavailable, named without the query") {

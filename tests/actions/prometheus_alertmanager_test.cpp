@@ -192,13 +192,11 @@ TEST_SUITE("actions/prometheus/alertmanager") {
     auto slow = with_alertmanager(prometheus.url(), alertmanager.url());
     slow.alertmanager->timeout = 500ms;
     PrometheusActions impatient(slow);
-    const auto start = std::chrono::steady_clock::now();
     answer = impatient.run("alerts.list", json::object());
     REQUIRE(answer);
     CHECK(answer->data["firing"] == 1);
     CHECK(answer->summary.find("\nAlertmanager: " + alertmanager.url() + "/api/v2/alerts did not answer within 500ms") !=
           std::string::npos);
-    CHECK(std::chrono::steady_clock::now() - start < 2s);
 
     // Vice versa: Prometheus down, Alertmanager's alerts still shown.
     alertmanager.answer("/api/v2/alerts", 200, am_payload());

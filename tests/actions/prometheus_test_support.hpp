@@ -30,6 +30,9 @@
 #include "src/core/clock.hpp"
 #include "src/core/inventory.hpp"
 #include "src/net/http_server.hpp"
+#include "tests/support/fixed_clock.hpp"
+#include "tests/support/form_decode.hpp"
+#include "tests/support/loopback_http_server.hpp"
 
 namespace opsgate::test_prometheus {
 
@@ -55,16 +58,9 @@ inline std::shared_ptr<const Inventory> demo_inventory() {
   return std::make_shared<const Inventory>(std::move(targets), std::move(envs), "prod");
 }
 
-// Always the same instant: 2026-11-24T20:30:20Z, twelve minutes after the
-// captured alert became active.
-class FixedClock final : public Clock {
- public:
-  explicit FixedClock(std::int64_t unix_s = 1795552220) : at_(std::chrono::seconds(unix_s)) {}
-  std::chrono::system_clock::time_point now() const override { return at_; }
-
- private:
-  std::chrono::system_clock::time_point at_;
-};
+// The instant the Prometheus tests run at: 2026-11-24T20:30:20Z, twelve
+// minutes after the captured alert became active.
+inline constexpr std::int64_t kCaptureUnixSeconds = 1795552220;
 
 inline std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -82,35 +78,9 @@ inline std::string fixture(const std::string& name) {
   return text;
 }
 
-// "a=1&b=x%20y" -> {a: 1, b: "x y"} ('+' is a space, as in forms).
+// "a=1&b=x%20y" -> {a: 1, b: "x y"} ('+' is a space, as in forms); empty when malformed.
 inline std::map<std::string, std::string> decode_form(const std::string& text) {
-  auto decode = [](const std::string& part) {
-    std::string out;
-    for (std::size_t i = 0; i < part.size(); ++i) {
-      if (part[i] == '+') {
-        out += ' ';
-      } else if (part[i] == '%' && i + 2 < part.size()) {
-        out += static_cast<char>(std::stoi(part.substr(i + 1, 2), nullptr, 16));
-        i += 2;
-      } else {
-        out += part[i];
-      }
-    }
-    return out;
-  };
-  std::map<std::string, std::string> out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('&', start);
-    if (end == std::string::npos) {
-      end = text.size();
-    }
-    const std::string pair = text.substr(start, end - start);
-    const auto eq = pair.find('=');
-    out[decode(pair.substr(0, eq))] = eq == std::string::npos ? "" : decode(pair.substr(eq + 1));
-    start = end + 1;
-  }
-  return out;
+  return test::decode_form_strict(text).value_or(std::map<std::string, std::string>{});
 }
 
 // What the stand-in answers on one path, and how late.
@@ -155,31 +125,14 @@ inline boost::asio::awaitable<net::HttpResponse> stand_in_answer(std::shared_ptr
 // (captured fixtures), on its own two threads. Stopped, bounded, at the end.
 class PrometheusStandIn {
  public:
-  PrometheusStandIn() : server_(io_.get_executor(), config()) {
+  PrometheusStandIn() : server_(config()) {
     // /api/v2/alerts: the same stand-in plays Alertmanager.
     for (const char* path : {"/api/v1/query", "/api/v1/query_range", "/api/v1/alerts", "/api/v2/alerts"}) {
       for (const char* method : {"GET", "POST"}) {
         server_.route(method, path, [state = state_](net::HttpRequest r) { return stand_in_answer(state, std::move(r)); });
       }
     }
-    auto started = server_.start();
-    if (!started) {
-      throw std::runtime_error(started.error().message);
-    }
-    for (int i = 0; i < 2; ++i) {
-      threads_.emplace_back([this] { io_.run(); });
-    }
-  }
-  ~PrometheusStandIn() {
-    auto done = std::make_shared<std::promise<void>>();
-    auto stopped = done->get_future();
-    boost::asio::co_spawn(io_, server_.stop(), [done](std::exception_ptr) { done->set_value(); });
-    stopped.wait_for(std::chrono::seconds(10));
-    work_.reset();
-    io_.stop();
-    for (auto& thread : threads_) {
-      thread.join();
-    }
+    server_.start();
   }
   PrometheusStandIn(const PrometheusStandIn&) = delete;
   PrometheusStandIn& operator=(const PrometheusStandIn&) = delete;
@@ -211,11 +164,8 @@ class PrometheusStandIn {
     return c;
   }
 
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
   std::shared_ptr<StandInState> state_ = std::make_shared<StandInState>();
-  net::HttpServer server_;
-  std::vector<std::thread> threads_;
+  test::LoopbackHttpServer server_;
 };
 
 // Runs one coroutine to completion on a fresh io_context of this thread.
@@ -241,7 +191,7 @@ T run_to_completion(boost::asio::awaitable<T> task) {
 class PrometheusActions {
  public:
   explicit PrometheusActions(const actions::prometheus::PrometheusConfig& config,
-                             std::shared_ptr<const Clock> clock = std::make_shared<FixedClock>())
+                             std::shared_ptr<const Clock> clock = std::make_shared<test::FixedClock>(test::unix_seconds(kCaptureUnixSeconds)))
       : actions_(actions::prometheus::make_prometheus_actions(config, demo_inventory(), http_, std::move(clock))) {}
 
   Result<ActionResult> run(const std::string& action, nlohmann::json params) {

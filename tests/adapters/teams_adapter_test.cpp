@@ -57,6 +57,15 @@ class RecordingSink final : public opsgate::EventSink {
     std::lock_guard lock(mutex_);
     return events_.size();
   }
+  // Waits for the n-th event and says whether it is the one in `thread`. Events
+  // are handed on in the order their requests were answered, so a marker posted
+  // after a request that must have no effect arriving as event n proves that
+  // request made no event: a positive signal, where sleeping and counting would
+  // pass on a slow machine whatever the adapter did.
+  bool nth_is(std::size_t n, const std::string& thread) {
+    const auto event = wait_for(n);
+    return event && event->thread == thread && count() == n;
+  }
 
  private:
   mutable std::mutex mutex_;
@@ -65,7 +74,7 @@ class RecordingSink final : public opsgate::EventSink {
 
 // The adapter behind a real HttpServer on 127.0.0.1:0, against the stand-ins.
 struct Fixture {
-  TeamsStandIn microsoft;
+  TeamsStandIn microsoft{kAppId, "s3cret"};
   const RsaSigner& signer = opsgate::test::shared_signer();
   MovableClock clock;
   opsgate::net::HttpClient http;
@@ -239,10 +248,10 @@ TEST_SUITE("adapters/teams") {
     CHECK(form.find(std::string("client_id=") + kAppId) != std::string::npos);
     CHECK(form.find("scope=https%3A%2F%2Fapi.botframework.com%2F.default") != std::string::npos);
 
-    // A redelivery of the same activity is not a second event.
+    // A redelivery of the same activity is not a second event: the next message is.
     CHECK(f.post(activity)->status == 200);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    CHECK(f.sink.count() == 1);
+    REQUIRE(f.post(f.message("m-3", kChannelConversation, "channel", kAlice, "<at>OpsGate</at> help"))->status == 200);
+    CHECK(f.sink.nth_is(2, "m-3"));
   }
 
   TEST_CASE("the token is renewed shortly before it expires") {
@@ -298,9 +307,10 @@ TEST_SUITE("adapters/teams") {
     f.clock.advance(std::chrono::hours(2));
     CHECK(f.post(activity, old)->status == 401);
     CHECK(f.post(json::parse("[1,2]"), f.token_for(activity))->status == 401);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    CHECK(f.sink.count() == 0);
     CHECK(f.microsoft.calls().empty());
+    // A good request afterwards is the first event.
+    REQUIRE(f.post(f.message("m-3", kChannelConversation, "channel", kAlice, "<at>OpsGate</at> help"))->status == 200);
+    CHECK(f.sink.nth_is(1, "m-3"));
   }
 
   TEST_CASE("a serviceUrl outside the allow-list never receives the token") {
@@ -309,8 +319,7 @@ TEST_SUITE("adapters/teams") {
     const auto response = f.post(activity);
     REQUIRE(response);
     CHECK(response->status == 403);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    CHECK(f.sink.count() == 0);
+    CHECK(f.sink.count() == 0);  // refused before an event could be spawned
     opsgate::ChatEvent event;
     event.channel = kChannelConversation;
     event.thread = "m-2";

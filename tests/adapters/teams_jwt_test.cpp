@@ -22,7 +22,7 @@ constexpr const char* kServiceUrl = "https://smba.trafficmanager.net/amer/";
 
 // A validator against the stand-in's keys, with its own io_context.
 struct Fixture {
-  TeamsStandIn microsoft;
+  TeamsStandIn microsoft{kAppId, "s3cret"};
   const RsaSigner& signer = opsgate::test::shared_signer();
   MovableClock clock;
   opsgate::net::HttpClient http;

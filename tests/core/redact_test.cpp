@@ -1,6 +1,5 @@
 #include <doctest/doctest.h>
 
-#include <chrono>
 #include <string>
 
 #include "src/core/redact.hpp"
@@ -96,21 +95,15 @@ TEST_SUITE("core/redact") {
     CHECK(redact_secrets("héllo wörld password=pässwort") == "héllo wörld password=[REDACTED]");
   }
 
-  TEST_CASE("a long line is redacted in microseconds") {
+  TEST_CASE("a long line with twenty secrets has every one redacted and the rest kept") {
+    // How fast: bench/micro_bench.cpp (BM_RedactPerLine); a test only states what comes out.
     std::string line;
+    std::string expected;
     for (int i = 0; i < 20; ++i) {
-      line += "level=info msg=\"GET /api/items?id=42 200\" user=bob token=abc123 duration_ms=12 ";
+      const std::string n = std::to_string(i);
+      line += "level=info msg=\"GET /api/items?id=" + n + " 200\" user=bob token=abc" + n + " duration_ms=12 ";
+      expected += "level=info msg=\"GET /api/items?id=" + n + " 200\" user=bob token=[REDACTED] duration_ms=12 ";
     }
-    const auto start = std::chrono::steady_clock::now();
-    std::size_t total = 0;
-    constexpr int kRuns = 1000;
-    for (int i = 0; i < kRuns; ++i) {
-      total += redact_secrets(line).size();
-    }
-    const auto per_line = (std::chrono::steady_clock::now() - start) / kRuns;
-    CHECK(total > 0);
-    MESSAGE("redacting a " << line.size() << "-byte line takes "
-                           << std::chrono::duration_cast<std::chrono::nanoseconds>(per_line).count() << " ns");
-    // A figure to read, not an assertion: speed targets live in bench/.
+    CHECK(redact_secrets(line) == expected);
   }
 }

@@ -8,9 +8,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include "tests/support/gate_callback_receiver.hpp"
-#include "tests/support/http_test_client.hpp"
-#include "tests/support/serve_process.hpp"
-#include "tests/support/slack_stand_in.hpp"
+#include "tests/support/gate_e2e.hpp"
 
 using namespace opsgate::test;
 using nlohmann::json;
@@ -40,7 +38,7 @@ intent:
 adapters:
   slack:
     mode: http
-    bot_token: xoxb-e2e-bot
+    bot_token: )" + std::string(kGateSlackBotToken) + R"(
     signing_secret: )" + kSecret + R"(
     api_base: )" + slack_api + R"(
     usergroups: [S0SRE]
@@ -116,15 +114,7 @@ Answer call(std::uint16_t port, const std::string& method, const std::string& pa
   return answer;
 }
 
-void click(std::uint16_t port, const json& payload) {
-  HttpTestConnection connection(port);
-  const std::string body = "payload=" + form_value(payload.dump());
-  REQUIRE(connection.send(signed_slack_request("/slack/interactions", "application/x-www-form-urlencoded", body,
-                                               kSecret, unix_now())));
-  const auto response = connection.read_response();
-  REQUIRE(response);
-  CHECK(response->status == 200);
-}
+void click(std::uint16_t port, const json& payload) { click_button(port, kSecret, payload); }
 
 // The card's approval id (its buttons' value) and its message ts.
 std::pair<std::string, std::string> card(const SlackCall& post) {
@@ -138,17 +128,11 @@ std::string cli(std::uint16_t port, const std::string& args) {
          " gate request --server http://127.0.0.1:" + std::to_string(port) + " " + args;
 }
 
-struct World {
-  SlackStandIn slack;
+struct World : GateSlack {
   GateCallbackReceiver hook{kHookSecret};
   TempDir dir;
   std::uint16_t port = free_port();
-  World() {
-    slack.add_user("U0ALICE", "alice");
-    slack.add_user("U0BOB", "bob");
-    slack.set_usergroup("S0SRE", {"U0BOB"});
-    dir.write("opsgate.yaml", gate_config(dir, slack.api_base(), port, hook.url()));
-  }
+  World() { dir.write("opsgate.yaml", gate_config(dir, slack.api_base(), port, hook.url())); }
 };
 
 }  // namespace

@@ -6,9 +6,7 @@
 #include <doctest/doctest.h>
 
 #include "tests/support/azure_stand_in.hpp"
-#include "tests/support/http_test_client.hpp"
-#include "tests/support/serve_process.hpp"
-#include "tests/support/slack_stand_in.hpp"
+#include "tests/support/gate_e2e.hpp"
 
 using namespace opsgate::test;
 using nlohmann::json;
@@ -21,54 +19,12 @@ constexpr const char* kTask = "61153303-347e-5f06-a6a1-ce2102bd68eb";
 constexpr const char* kJob = "3a7e60dc-c5b0-5009-86eb-0f217c12e2ea";
 constexpr const char* kBasic = "b3BzZ2F0ZTpjb25uZWN0aW9uLXBhc3N3b3JkLTEyMw==";  // opsgate:connection-password-123
 
-std::string config(const TempDir& dir, const std::string& slack_api, std::uint16_t port, const std::string& org) {
-  return R"(storage:
-  path: )" + dir.file("opsgate.db") + R"(
-server:
-  listen: 127.0.0.1:)" + std::to_string(port) + R"(
-default_env: prod
-environments:
-  prod: {synonyms: [production]}
-  staging: {synonyms: [stage]}
-targets:
-  cart: {team: shop, namespace: "shop-{env}"}
-intent:
-  parsers: [command]
-adapters:
-  slack:
-    mode: http
-    bot_token: xoxb-e2e-bot
-    signing_secret: )" + kSlackSecret + R"(
-    api_base: )" + slack_api + R"(
-    usergroups: [S0SRE]
-    post_interval_ms: 20
-gates:
-  channels:
-    default: slack:C0OPS
-  azure:
+GatePlatform azure_platform(const std::string& org) {
+  return {kSlackSecret, "ci:azure", R"(  azure:
     organizations: [")" + org + R"("]
     username: opsgate
     password: connection-password-123
-policy:
-  groups:
-    sre: {platform_groups: ["slack:usergroup:S0SRE"]}
-  roles:
-    deployer: {actions: [rollout.deploy]}
-  bindings:
-    - {subjects: [ci:azure], roles: [deployer]}
-  rules:
-    - id: prod-deploys-need-sre
-      description: prod deploys need an SRE
-      match: {kinds: [write], envs: [prod]}
-      effect: require_approval
-      approvers: [group:sre]
-    - id: staging-quick
-      description: staging deploys need an SRE within seconds (test)
-      match: {kinds: [write], envs: [staging]}
-      effect: require_approval
-      approvers: [group:sre]
-      expiry: 3s
-)";
+)"};
 }
 
 json check_body(const std::string& env) {
@@ -79,24 +35,13 @@ json check_body(const std::string& env) {
           {"sourceBranch", "refs/heads/main"}, {"sourceVersion", "47efb7196c2a1a2fd3f52f2c59f0e2dd3d0e4d54"}};
 }
 
-std::pair<int, json> send(std::uint16_t port, const std::string& request) {
-  HttpTestConnection connection(port);
-  if (!connection.send(request)) return {0, {}};
-  const auto response = connection.read_response();
-  if (!response) return {0, {}};
-  return {response->status, json::parse(response->body, nullptr, false)};
-}
+std::pair<int, json> send(std::uint16_t port, const std::string& request) { return send_request(port, request); }
 
-struct World {
+struct World : GateSlack {
   TempDir dir;
-  SlackStandIn slack;
   AzureStandIn azure{kJobToken, kTask, kJob};
   std::uint16_t port = free_port();
-  World() {
-    slack.add_user("U0BOB", "bob");
-    slack.set_usergroup("S0SRE", {"U0BOB"});
-    dir.write("opsgate.yaml", config(dir, slack.api_base(), port, azure.plan_url()));
-  }
+  World() { dir.write("opsgate.yaml", gate_serve_config(dir, slack.api_base(), port, azure_platform(azure.plan_url()))); }
 };
 
 }  // namespace
@@ -124,10 +69,7 @@ TEST_SUITE("integration/gates/azure") {
     CHECK(serve.stop() == 0);
     serve.start();
     REQUIRE(serve.port() == w.port);
-    HttpTestConnection connection(w.port);
-    const std::string body = "payload=" + form_value(slack_click("U0BOB", "approve", approval, posted->ts, posted->ts).dump());
-    REQUIRE(connection.send(signed_slack_request("/slack/interactions", "application/x-www-form-urlencoded", body,
-                                                 kSlackSecret, unix_now())));
+    click_button(w.port, kSlackSecret, slack_click("U0BOB", "approve", approval, posted->ts, posted->ts));
     REQUIRE(w.slack.wait_until([&] { return !w.azure.received().empty(); }, std::chrono::seconds(30)));
     const AzureEvent event = w.azure.received().front();
     CHECK(event.status == 200);

@@ -6,10 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/support/gate_e2e.hpp"
 #include "tests/support/github_stand_in.hpp"
-#include "tests/support/http_test_client.hpp"
-#include "tests/support/serve_process.hpp"
-#include "tests/support/slack_stand_in.hpp"
 
 using namespace opsgate::test;
 using nlohmann::json;
@@ -19,59 +17,17 @@ namespace {
 constexpr const char* kSlackSecret = "gh-e2e-slack-secret-0123456789";
 constexpr const char* kHookSecret = "gh-e2e-webhook-secret-0123456789";
 
-std::string config(const TempDir& dir, const std::string& slack_api, std::uint16_t port, const std::string& github) {
-  return R"(storage:
-  path: )" + dir.file("opsgate.db") + R"(
-server:
-  listen: 127.0.0.1:)" + std::to_string(port) + R"(
-default_env: prod
-environments:
-  prod: {synonyms: [production]}
-  staging: {synonyms: [stage]}
-targets:
-  cart: {team: shop, namespace: "shop-{env}"}
-intent:
-  parsers: [command]
-adapters:
-  slack:
-    mode: http
-    bot_token: xoxb-e2e-bot
-    signing_secret: )" + kSlackSecret + R"(
-    api_base: )" + slack_api + R"(
-    usergroups: [S0SRE]
-    post_interval_ms: 20
-gates:
-  channels:
-    default: slack:C0OPS
-  identities:
+GatePlatform github_platform(const TempDir& dir, const std::string& github) {
+  return {kSlackSecret, "ci:github", R"(  identities:
     alice: slack:T0AAA:U0ALICE
   github:
-    webhook_secret: )" + kHookSecret + R"(
+    webhook_secret: )" + std::string(kHookSecret) + R"(
     client_id: Iv23liTEST
     private_key: {file: )" + dir.file("key.pem") + R"(}
     api_base: )" + github + R"(
     repositories: {acme/shop: cart}
     environments: {production: prod, staging: staging}
-policy:
-  groups:
-    sre: {platform_groups: ["slack:usergroup:S0SRE"]}
-  roles:
-    deployer: {actions: [rollout.deploy]}
-  bindings:
-    - {subjects: [ci:github], roles: [deployer]}
-  rules:
-    - id: prod-deploys-need-sre
-      description: prod deploys need an SRE
-      match: {kinds: [write], envs: [prod]}
-      effect: require_approval
-      approvers: [group:sre]
-    - id: staging-deploys-need-sre-quickly
-      description: staging deploys need an SRE within seconds (test)
-      match: {kinds: [write], envs: [staging]}
-      effect: require_approval
-      approvers: [group:sre]
-      expiry: 3s
-)";
+)"};
 }
 
 struct Delivered {
@@ -80,28 +36,14 @@ struct Delivered {
 };
 
 Delivered deliver(std::uint16_t port, const std::string& request) {
-  HttpTestConnection connection(port);
-  Delivered out;
-  if (!connection.send(request)) return out;
-  const auto response = connection.read_response();
-  if (!response) return out;
-  out.status = response->status;
-  out.body = json::parse(response->body, nullptr, false);
-  return out;
+  auto [status, body] = send_request(port, request);
+  return {status, std::move(body)};
 }
 
-void click(std::uint16_t port, const json& payload) {
-  HttpTestConnection connection(port);
-  const std::string body = "payload=" + form_value(payload.dump());
-  REQUIRE(connection.send(signed_slack_request("/slack/interactions", "application/x-www-form-urlencoded", body,
-                                               kSlackSecret, unix_now())));
-  const auto response = connection.read_response();
-  REQUIRE(response);
-}
+void click(std::uint16_t port, const json& payload) { click_button(port, kSlackSecret, payload); }
 
-struct World {
+struct World : GateSlack {
   TempDir dir;
-  SlackStandIn slack;
   std::unique_ptr<GithubStandIn> github;
   std::uint16_t port = free_port();
   World() {
@@ -109,10 +51,7 @@ struct World {
                         " 2>/dev/null && openssl pkey -in " + dir.file("key.pem") + " -pubout -out " + dir.file("pub.pem"))
                 .exit_code == 0);
     github = std::make_unique<GithubStandIn>(dir.read("pub.pem"), "Iv23liTEST", std::set<std::string>{"production", "staging"});
-    slack.add_user("U0ALICE", "alice");
-    slack.add_user("U0BOB", "bob");
-    slack.set_usergroup("S0SRE", {"U0BOB"});
-    dir.write("opsgate.yaml", config(dir, slack.api_base(), port, github->base()));
+    dir.write("opsgate.yaml", gate_serve_config(dir, slack.api_base(), port, github_platform(dir, github->base())));
   }
 };
 

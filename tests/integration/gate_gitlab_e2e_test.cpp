@@ -6,10 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/support/gate_e2e.hpp"
 #include "tests/support/gitlab_stand_in.hpp"
-#include "tests/support/http_test_client.hpp"
-#include "tests/support/serve_process.hpp"
-#include "tests/support/slack_stand_in.hpp"
 
 using namespace opsgate::test;
 using nlohmann::json;
@@ -20,86 +18,26 @@ constexpr const char* kSlackSecret = "gl-e2e-slack-secret-0123456789";
 constexpr const char* kHookToken = "gl-e2e-webhook-token-0123456789";
 constexpr const char* kBotToken = "glpat-e2e-bot-token";
 
-std::string config(const TempDir& dir, const std::string& slack_api, std::uint16_t port, const std::string& gitlab) {
-  return R"(storage:
-  path: )" + dir.file("opsgate.db") + R"(
-server:
-  listen: 127.0.0.1:)" + std::to_string(port) + R"(
-default_env: prod
-environments:
-  prod: {synonyms: [production]}
-  staging: {synonyms: [stage]}
-targets:
-  cart: {team: shop, namespace: "shop-{env}"}
-intent:
-  parsers: [command]
-adapters:
-  slack:
-    mode: http
-    bot_token: xoxb-e2e-bot
-    signing_secret: )" + kSlackSecret + R"(
-    api_base: )" + slack_api + R"(
-    usergroups: [S0SRE]
-    post_interval_ms: 20
-gates:
-  channels:
-    default: slack:C0OPS
-  identities:
+GatePlatform gitlab_platform(const std::string& gitlab) {
+  return {kSlackSecret, "ci:gitlab", R"(  identities:
     alice: slack:T0AAA:U0ALICE
   gitlab:
-    webhook_token: )" + kHookToken + R"(
+    webhook_token: )" + std::string(kHookToken) + R"(
     api_base: )" + gitlab + R"(
     bot_token: )" + kBotToken + R"(
     projects: {acme/shop: cart}
-policy:
-  groups:
-    sre: {platform_groups: ["slack:usergroup:S0SRE"]}
-  roles:
-    deployer: {actions: [rollout.deploy]}
-  bindings:
-    - {subjects: [ci:gitlab], roles: [deployer]}
-  rules:
-    - id: prod-deploys-need-sre
-      description: prod deploys need an SRE
-      match: {kinds: [write], envs: [prod]}
-      effect: require_approval
-      approvers: [group:sre]
-    - id: staging-quick
-      description: staging deploys need an SRE within seconds (test)
-      match: {kinds: [write], envs: [staging]}
-      effect: require_approval
-      approvers: [group:sre]
-      expiry: 3s
-)";
+)"};
 }
 
-std::pair<int, json> send(std::uint16_t port, const std::string& request) {
-  HttpTestConnection connection(port);
-  if (!connection.send(request)) return {0, {}};
-  const auto response = connection.read_response();
-  if (!response) return {0, {}};
-  return {response->status, json::parse(response->body, nullptr, false)};
-}
+std::pair<int, json> send(std::uint16_t port, const std::string& request) { return send_request(port, request); }
 
-void click(std::uint16_t port, const json& payload) {
-  HttpTestConnection connection(port);
-  const std::string body = "payload=" + form_value(payload.dump());
-  REQUIRE(connection.send(signed_slack_request("/slack/interactions", "application/x-www-form-urlencoded", body,
-                                               kSlackSecret, unix_now())));
-  REQUIRE(connection.read_response());
-}
+void click(std::uint16_t port, const json& payload) { click_button(port, kSlackSecret, payload); }
 
-struct World {
+struct World : GateSlack {
   TempDir dir;
-  SlackStandIn slack;
   GitlabStandIn gitlab{kBotToken, "1503204389", "15663409982"};
   std::uint16_t port = free_port();
-  World() {
-    slack.add_user("U0ALICE", "alice");
-    slack.add_user("U0BOB", "bob");
-    slack.set_usergroup("S0SRE", {"U0BOB"});
-    dir.write("opsgate.yaml", config(dir, slack.api_base(), port, gitlab.api_base()));
-  }
+  World() { dir.write("opsgate.yaml", gate_serve_config(dir, slack.api_base(), port, gitlab_platform(gitlab.api_base()))); }
 };
 
 }  // namespace

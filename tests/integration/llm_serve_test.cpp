@@ -39,7 +39,7 @@ std::string prepare_config(TempDir& dir, const std::string& api_base) {
 
 TEST_SUITE("integration/llm") {
   TEST_CASE("serve: the model answers what nlu does not, /metrics shows GenAI token usage, the audit log the call") {
-    opsgate::test::OpenAiStandIn server;
+    opsgate::test::OpenAiStandIn server("sk-integration");
     server.answer({200, opsgate::test::tool_calls_body({{"rollout_status", R"({"target":"checkout","env":"prod"})"}}), {}, {}});
     TempDir dir;
     const std::string config = prepare_config(dir, server.base());

@@ -238,7 +238,7 @@ void conversation(SlackStandIn& slack, Delivery& deliver, const TempDir& dir, Se
 
 TEST_SUITE("integration/slack") {
   TEST_CASE("HTTP mode: mention, approval by a second user's button, result in the thread, message updated, all audited") {
-    SlackStandIn slack;
+    SlackStandIn slack({"xoxb-e2e-bot", "xapp-1-A0BBB-e2e"});
     slack.add_user("U0ALICE", "alice");
     slack.add_user("U0BOB", "bob");
     slack.set_usergroup("S0SRE", {"U0BOB"});
@@ -262,7 +262,7 @@ TEST_SUITE("integration/slack") {
   }
 
   TEST_CASE("Socket Mode: the same conversation over the WebSocket, every envelope acked") {
-    SlackStandIn slack;
+    SlackStandIn slack({"xoxb-e2e-bot", "xapp-1-A0BBB-e2e"});
     slack.add_user("U0ALICE", "alice");
     slack.add_user("U0BOB", "bob");
     slack.set_usergroup("S0SRE", {"U0BOB"});

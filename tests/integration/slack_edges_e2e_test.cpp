@@ -54,7 +54,7 @@ int count_rows(const TempDir& dir, const std::string& where) {
 
 TEST_SUITE("integration/slack_edges") {
   TEST_CASE("a replayed signed slash command or click runs once, ssl_check answers 200 unsigned, and a click names the same principal as an event") {
-    SlackStandIn slack;
+    SlackStandIn slack({"xoxb-edges", "xapp-1-A0BBB-edges"});
     slack.add_user("U0ALICE", "alice");
     TempDir dir;
     dir.write("opsgate.yaml", config_yaml(dir, slack));
@@ -105,7 +105,7 @@ TEST_SUITE("integration/slack_edges") {
   }
 
   TEST_CASE("load: 50,000 signed clicks on unknown approvals, each with a long message: the resident set settles") {
-    SlackStandIn slack;
+    SlackStandIn slack({"xoxb-edges", "xapp-1-A0BBB-edges"});
     slack.add_user("U0MALLORY", "mallory");
     TempDir dir("/dev/shm");  // the audit log fsyncs every group commit: here that costs nothing
     dir.write("opsgate.yaml", config_yaml(dir, slack));

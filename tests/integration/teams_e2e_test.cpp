@@ -182,7 +182,7 @@ bool text_has(const ConnectorCall& call, const std::string& part) {
 
 TEST_SUITE("integration/teams") {
   TEST_CASE("a Teams thread asks for a prod restart, another user approves it from the card, forged tokens get 401") {
-    TeamsStandIn microsoft;
+    TeamsStandIn microsoft(kAppId, "s3cret");
     RsaSigner signer("bf-key-1");
     microsoft.publish({signer.jwk()});
     microsoft.add_conversation(kConversation, {kAsk});

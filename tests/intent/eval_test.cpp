@@ -88,12 +88,29 @@ TEST_SUITE("intent/eval") {
     CHECK_FALSE(intent::format_report(report).empty());
   }
 
-  TEST_CASE("invalid UTF-8 in a line does not break the report") {
+  TEST_CASE("invalid UTF-8 in a line or in a parser's answer does not break the report") {
+    // "caf\xC3" ends in half a two-byte sequence: not UTF-8 (strict JSON refuses to dump it).
+    const std::string broken = "caf\xC3";
+    CHECK_THROWS((void)json(broken).dump());
     TableParser p;
-    std::istringstream in("{\"text\": \"\\u00e9\", \"expect\": {\"action\": \"help\", \"params\": {}}}\n");
+    p.answers["restart cafe"] = req("restart", {{"target", broken}, {"env", "prod"}});
+    std::istringstream in(
+        "{\"text\": \"" + broken + "\", \"expect\": {\"action\": \"help\", \"params\": {}}}\n"
+        R"({"text": "restart cafe", "expect": {"action": "restart", "params": {"target": "cafe"}}})" "\n");
     const auto report = intent::evaluate(p, in);
+    // The raw bytes make line 1 unreadable JSON: reported by number, the next line still counts.
+    REQUIRE(report.invalid_lines.size() == 1);
+    CHECK(report.invalid_lines[0] == "line 1: not a JSON object");
     CHECK(report.total == 1);
-    CHECK_NOTHROW((void)intent::to_json(report).dump(-1, ' ', false, json::error_handler_t::replace));
+    REQUIRE(report.mismatches.size() == 1);
+    CHECK(report.mismatches[0].line == 2);
+    CHECK(report.mismatches[0].why.rfind("param target: expected \"cafe\", got ", 0) == 0);
+    std::string dumped;
+    CHECK_NOTHROW(dumped = intent::to_json(report).dump(-1, ' ', false, json::error_handler_t::replace));
+    CHECK(dumped.find("caf\xEF\xBF\xBD") != std::string::npos);  // U+FFFD in place of the broken byte
+    std::ostringstream csv;
+    CHECK_NOTHROW(intent::write_csv({{"table", "invalid UTF-8", report}}, csv));
+    CHECK(csv.str().find("restart") != std::string::npos);
   }
 
   TEST_CASE("Wilson 95% interval: known values, honest at 0/n and n/n, empty is 0..1") {

@@ -17,13 +17,16 @@ namespace {
 
 std::string prompt_path() { return std::string(OPSGATE_SOURCE_DIR) + "/config/prompts/intent.md"; }
 
+constexpr const char* kOpenAiKey = "sk-test-123";
+constexpr const char* kAzureKey = "azure-key-456";
+
 intent::LlmConnection openai_connection(const std::string& base) {
   intent::LlmConnection c;
   c.name = "openai";
   c.type = "openai";
   c.provider = "openai";
   c.api_base = base + "/v1";
-  c.api_key = Secret("sk-test-123", "test");
+  c.api_key = Secret(kOpenAiKey, "test");
   c.model = "gpt-4o-mini";
   c.timeout = std::chrono::seconds(5);
   return c;
@@ -35,7 +38,7 @@ intent::LlmConnection azure_connection(const std::string& base) {
   c.type = "azure_openai";
   c.provider = "azure.ai.openai";
   c.api_base = base;
-  c.api_key = Secret("azure-key-456", "test");
+  c.api_key = Secret(kAzureKey, "test");
   c.deployment = "intent-dep";
   c.api_version = "2024-10-21";
   c.timeout = std::chrono::seconds(5);
@@ -53,7 +56,8 @@ struct LlmHarness {
   intent::LlmParser parser;
 
   explicit LlmHarness(bool azure = false, std::chrono::milliseconds timeout = std::chrono::seconds(5))
-      : parser(with_timeout(azure ? azure_connection(server.base()) : openai_connection(server.base()), timeout),
+      : server(azure ? kAzureKey : kOpenAiKey),
+        parser(with_timeout(azure ? azure_connection(server.base()) : openai_connection(server.base()), timeout),
                intent::load_prompt(prompt_path()), kPrices, 2, inventory, http) {}
 
   static intent::LlmConnection with_timeout(intent::LlmConnection c, std::chrono::milliseconds timeout) {
@@ -322,7 +326,7 @@ TEST_SUITE("intent/llm") {
 
 TEST_SUITE("intent/cascade with llm") {
   struct CascadeHarness {
-    test::OpenAiStandIn server;
+    test::OpenAiStandIn server{kOpenAiKey};
     boost::asio::io_context io;
     net::HttpClient http;
     MetricsRegistry metrics;

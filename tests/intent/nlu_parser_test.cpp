@@ -273,24 +273,25 @@ TEST_SUITE("intent/nlu") {
     CHECK_NOTHROW((void)cascade(all_bytes));
   }
 
-  TEST_CASE("a 100 KB message is none and returns quickly, a 4 KB one is parsed quickly") {
+  TEST_CASE("a message over kNluMaxMessageBytes is none before it is read, one at the limit is parsed") {
+    // How fast: bench/micro_bench.cpp (BM_NluParserPerMessage). Here: the size check comes first.
+    const std::string ask = "restart cart in staging";
+    const std::string at_limit = ask + std::string(intent::kNluMaxMessageBytes - ask.size(), ' ');
+    const auto parsed = nlu(at_limit);
+    CHECK(parsed.kind == ParseKind::request);
+    CHECK(parsed.request.action == "restart");
+    CHECK(nlu(at_limit + " ").kind == ParseKind::none);
     std::string huge;
     while (huge.size() < 100 * 1024) {
       huge += "restart cart in prod and scale checkout to 5 <@U1> \"quote ";
     }
-    auto start = std::chrono::steady_clock::now();
     CHECK(nlu(huge).kind == ParseKind::none);
     CHECK_NOTHROW((void)cascade(huge));
-    auto elapsed = std::chrono::steady_clock::now() - start;
     std::string big;
     while (big.size() + 40 < intent::kNluMaxMessageBytes) {
       big += "what's the p99 of chekout 'x' in prod, ";
     }
-    start = std::chrono::steady_clock::now();
     CHECK_NOTHROW((void)nlu(big));
-    elapsed += std::chrono::steady_clock::now() - start;
-    // Generous for sanitizer builds; a release build takes well under 1 ms.
-    CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() < 500);
   }
 
   TEST_CASE("the parser is deterministic") {

@@ -131,6 +131,9 @@ HttpClientRequest get(const std::string& url) {
   return request;
 }
 
+// The shortest two pauses before retries can be: retry_delay(0, 0) + retry_delay(1, 0).
+constexpr auto kTwoPausesAtLeast = 300ms;
+
 // A port nothing listens on: bound, then closed again.
 std::uint16_t closed_port() {
   asio::io_context io;
@@ -274,13 +277,12 @@ TEST_SUITE("net/http_client") {
     HttpClient client;
     auto request = get(server.url("/slow?token=secret"));
     request.timeout = 300ms;
-    const auto start = std::chrono::steady_clock::now();
+    // The server would answer 200 after 3 s: an error can only come from the timeout.
     const auto response = send_blocking(client, request);
-    const auto elapsed = std::chrono::steady_clock::now() - start;
     REQUIRE_FALSE(response);
     CHECK(response.error().code == Errc::timeout);
     CHECK(response.error().message == server.url("/slow") + " did not answer within 300ms");
-    CHECK(elapsed < 2s);
+    CHECK(arrived->load() == 1);
   }
 
   TEST_CASE("connection refused is unavailable with a clear message and no query or credentials") {
@@ -327,9 +329,10 @@ TEST_SUITE("net/http_client") {
     CHECK(response->status == 200);
     CHECK(response->body == "ok");
     CHECK(count->load() == 3);
-    // Two pauses: at least 200ms * 0.5 + 400ms * 0.5, at most 200ms * 1.5 + 400ms * 1.5 (+ slack).
-    CHECK(elapsed >= 300ms);
-    CHECK(elapsed < 2s);
+    // The pauses' lengths are pinned by the retry_delay tests below; here only that
+    // there were two: a lower bound (retry_delay(0, 0) + retry_delay(1, 0)), which a
+    // slow machine can only exceed. No upper bound: that would measure the machine.
+    CHECK(elapsed >= kTwoPausesAtLeast);
   }
 
   TEST_CASE("retries stop at max_retries and the last 5xx is the response") {
@@ -379,8 +382,9 @@ TEST_SUITE("net/http_client") {
     const auto elapsed = std::chrono::steady_clock::now() - start;
     REQUIRE_FALSE(response);
     CHECK(response.error().code == Errc::unavailable);
-    CHECK(elapsed >= 300ms);
-    CHECK(elapsed < 3s);
+    // A refused connect cannot be counted from outside; the two pauses before the
+    // retries are the sign that there were retries (a lower bound only, as above).
+    CHECK(elapsed >= kTwoPausesAtLeast);
   }
 
   TEST_CASE("100 requests are in flight at once on one worker thread") {
@@ -403,9 +407,7 @@ TEST_SUITE("net/http_client") {
                        }
                      });
     }
-    const auto start = std::chrono::steady_clock::now();
     io.run();
-    const auto elapsed = std::chrono::steady_clock::now() - start;
     int ok = 0;
     for (const auto& result : results) {
       ok += (result && *result && (*result)->status == 200) ? 1 : 0;
@@ -413,7 +415,6 @@ TEST_SUITE("net/http_client") {
     CHECK(ok == 100);
     CHECK(state->peak.load() == 100);
     CHECK(state->threads_at_peak.load() == before + 1);  // the client added one thread, no more
-    CHECK(elapsed < 8s);
   }
 
   TEST_CASE("destroying the client completes pending requests with unavailable") {
@@ -440,11 +441,10 @@ TEST_SUITE("net/http_client") {
       std::this_thread::sleep_for(10ms);
     }
     REQUIRE(arrived->load() == 5);
-    const auto start = std::chrono::steady_clock::now();
+    // The server holds each request for 20 s: every result below comes from the shutdown.
     client.reset();
     work.reset();
     runner.join();
-    CHECK(std::chrono::steady_clock::now() - start < 2s);
     for (const auto& result : results) {
       REQUIRE(result.has_value());
       REQUIRE_FALSE(result->has_value());
@@ -472,10 +472,9 @@ TEST_SUITE("net/http_client") {
       auto both = co_await std::move(either);
       co_return Outcome{both.index()};
     };
-    const auto start = std::chrono::steady_clock::now();
+    // The server holds the request for 20 s: finishing at all means the timer won.
     const Outcome outcome = run(race(&client, get(server.url("/hang"))));
     CHECK(outcome.winner == 1);
-    CHECK(std::chrono::steady_clock::now() - start < 2s);
     // The client is still healthy afterwards.
     const auto again = send_blocking(client, get(server.url("/nothing")));
     REQUIRE(again);

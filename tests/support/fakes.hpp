@@ -16,6 +16,7 @@
 #include "src/core/audit_log.hpp"
 #include "src/core/clock.hpp"
 #include "src/core/policy_engine.hpp"
+#include "tests/support/fixed_clock.hpp"
 
 namespace opsgate::test {
 
@@ -127,12 +128,6 @@ class AliceOnlyPolicy final : public PolicyEngine {
   }
   bool may_approve(const Principal&, const ApprovalRequirement&) const override { return false; }
   std::string describe(const Principal&) const override { return "test policy"; }
-};
-
-class FixedClock final : public Clock {
- public:
-  std::chrono::system_clock::time_point now() const override { return at; }
-  std::chrono::system_clock::time_point at = std::chrono::system_clock::time_point(std::chrono::seconds(1764000000));
 };
 
 }  // namespace opsgate::test

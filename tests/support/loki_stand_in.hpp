@@ -2,7 +2,9 @@
 // A stand-in Loki for the log backend's tests: net::HttpServer on 127.0.0.1:0
 // with its own two threads, answering query_range and query with the
 // captured fixtures (../shared/fixtures/loki/) or crafted bodies, and
-// recording what it was asked. Plus a fixed clock, the demo-like inventory
+// recording what it was asked. Query parameters Loki would refuse (no query,
+// times that are not unix nanoseconds, end before start, limit over 5000, an
+// unknown direction) get Loki's 400 with a plain-text body instead. Plus a fixed clock, the demo-like inventory
 // and a helper that runs one coroutine to completion.
 
 #include <chrono>
@@ -33,6 +35,8 @@
 #include "src/core/clock.hpp"
 #include "src/core/inventory.hpp"
 #include "src/net/http_server.hpp"
+#include "tests/support/fixed_clock.hpp"
+#include "tests/support/form_decode.hpp"
 #include "tests/support/loopback_http_server.hpp"
 
 namespace opsgate::test {
@@ -47,37 +51,6 @@ inline std::string loki_fixture(const std::string& name) {
   std::ostringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
-}
-
-// "a=1&b=x%20y+z" -> {a: 1, b: "x y z"}.
-inline std::map<std::string, std::string> decode_query(std::string_view query) {
-  const auto unescape = [](std::string_view text) {
-    std::string out;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-      if (text[i] == '+') {
-        out += ' ';
-      } else if (text[i] == '%' && i + 2 < text.size()) {
-        out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
-        i += 2;
-      } else {
-        out += text[i];
-      }
-    }
-    return out;
-  };
-  std::map<std::string, std::string> params;
-  std::size_t pos = 0;
-  while (pos <= query.size() && !query.empty()) {
-    std::size_t end = query.find('&', pos);
-    if (end == std::string_view::npos) {
-      end = query.size();
-    }
-    const std::string_view pair = query.substr(pos, end - pos);
-    const std::size_t eq = pair.find('=');
-    params[unescape(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : unescape(pair.substr(eq + 1));
-    pos = end + 1;
-  }
-  return params;
 }
 
 // What the stand-in answers on one path.
@@ -154,14 +127,85 @@ class LokiStandIn {
     std::vector<LokiSeen> seen;
   };
 
+  // What Loki 2.7 refuses in the query parameters (../shared/specs/prometheus-loki.md),
+  // with its plain-text 400 bodies; nullopt when the request is one Loki serves.
+  // One rule is the stand-in's own: an integer time before 2001 is refused, since
+  // Loki reads integers as nanoseconds and seconds sent there ask about 1970.
+  static std::optional<std::string> refusal(const std::string& path, const std::optional<std::map<std::string, std::string>>& params) {
+    if (!params) {
+      return "invalid URL escape in the query string";
+    }
+    const auto field = [&params](const char* name) -> std::optional<std::string> {
+      const auto it = params->find(name);
+      return it == params->end() ? std::nullopt : std::optional<std::string>(it->second);
+    };
+    const auto query = field("query");
+    if (!query || query->empty()) {
+      return "parse error : syntax error: unexpected $end";
+    }
+    const auto nanoseconds = [](const std::string& text) -> std::optional<long long> {
+      if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos) {
+        return std::nullopt;
+      }
+      return std::stoll(text);
+    };
+    constexpr long long kYear2001Ns = 978307200LL * 1000000000LL;
+    std::optional<long long> start;
+    std::optional<long long> end;
+    for (const char* name : {"start", "end", "time"}) {
+      const auto value = field(name);
+      if (!value) {
+        continue;
+      }
+      const auto ns = nanoseconds(*value);
+      if (!ns) {
+        return "invalid parameter \"" + std::string(name) + "\": cannot parse \"" + *value +
+               "\" to a valid timestamp (this stand-in takes unix nanoseconds)";
+      }
+      if (*ns < kYear2001Ns) {
+        return "invalid parameter \"" + std::string(name) + "\": " + *value +
+               " ns is before 2001: seconds sent where Loki reads nanoseconds?";
+      }
+      if (std::string(name) == "start") {
+        start = ns;
+      } else if (std::string(name) == "end") {
+        end = ns;
+      }
+    }
+    if (path == kQueryRange && start && end && *end <= *start) {
+      return "end timestamp must not be before or equal to start time";
+    }
+    if (const auto limit = field("limit")) {
+      if (limit->empty() || limit->find_first_not_of("0123456789") != std::string::npos || limit->size() > 9 ||
+          std::stoi(*limit) <= 0) {
+        return "invalid parameter \"limit\": " + *limit;
+      }
+      if (std::stoi(*limit) > 5000) {
+        return "max entries limit per query exceeded, limit > max_entries_limit (" + *limit + " > 5000)";
+      }
+    }
+    if (const auto direction = field("direction")) {
+      if (*direction != "forward" && *direction != "backward") {
+        return "invalid direction \"" + *direction + "\"";
+      }
+    }
+    return std::nullopt;
+  }
+
   static boost::asio::awaitable<net::HttpResponse> handle(std::shared_ptr<State> state, std::string path,
                                                           net::HttpRequest request) {
     LokiReply reply;
     {
+      const auto params = decode_form_strict(request.query);
+      const auto refused = refusal(path, params);
       std::lock_guard lock(state->mutex);
-      state->seen.push_back(LokiSeen{path, decode_query(request.query), request.headers});
+      state->seen.push_back(LokiSeen{path, params.value_or(std::map<std::string, std::string>{}), request.headers});
       const auto it = state->replies.find(path);
-      reply = it != state->replies.end() ? it->second : LokiReply{404, "text/plain; charset=utf-8", "404 page not found\n", {}};
+      if (refused) {
+        reply = LokiReply{400, "text/plain; charset=utf-8", *refused + "\n", {}};
+      } else {
+        reply = it != state->replies.end() ? it->second : LokiReply{404, "text/plain; charset=utf-8", "404 page not found\n", {}};
+      }
     }
     if (reply.delay.count() > 0) {
       auto executor = co_await boost::asio::this_coro::executor;
@@ -187,20 +231,6 @@ class LokiStandIn {
   std::shared_ptr<State> state_;
   LoopbackHttpServer server_;
 };
-
-// A clock that says what the test tells it.
-class FixedClock final : public Clock {
- public:
-  explicit FixedClock(std::chrono::system_clock::time_point t) : now_(t) {}
-  std::chrono::system_clock::time_point now() const override { return now_; }
-
- private:
-  std::chrono::system_clock::time_point now_;
-};
-
-inline std::chrono::system_clock::time_point unix_seconds(std::int64_t s) {
-  return std::chrono::system_clock::time_point{std::chrono::seconds{s}};
-}
 
 // checkout and cart in prod and staging, with the demo's selectors.
 inline std::shared_ptr<const Inventory> loki_test_inventory() {

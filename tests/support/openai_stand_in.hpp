@@ -3,9 +3,15 @@
 // tests: net::HttpServer on 127.0.0.1:0 with its own two threads. It answers
 // POSTs on the OpenAI path (/v1/chat/completions) and on an Azure deployment
 // path with scripted replies, in order (the last one repeats), and records
-// every request (path, query, headers, parsed JSON body).
+// every request (path, query, headers, parsed JSON body). Like the real
+// servers (../shared/specs/openai.md) it first checks the request: the key in
+// the header each path takes (401), the model (404), a JSON body with
+// messages and tools in the documented shape, and api-version on Azure (400,
+// 404), with their error bodies: a wrong request never gets a scripted answer.
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -105,7 +111,11 @@ class OpenAiStandIn {
   static constexpr const char* kOpenAiPath = "/v1/chat/completions";
   static constexpr const char* kAzurePath = "/openai/deployments/intent-dep/chat/completions";
 
-  OpenAiStandIn() : state_(std::make_shared<State>()), server_(config()) {
+  // `api_key`: what opsgate must send (Bearer on the OpenAI path, api-key on
+  // Azure's); `model`: the one model the OpenAI path serves (Azure's is the
+  // deployment in the path).
+  explicit OpenAiStandIn(std::string api_key, std::string model = "gpt-4o-mini")
+      : state_(std::make_shared<State>(std::move(api_key), std::move(model))), server_(config()) {
     for (const char* path : {kOpenAiPath, kAzurePath}) {
       auto state = state_;
       server_.route("POST", path, [state](net::HttpRequest request) { return handle(state, std::move(request)); });
@@ -140,19 +150,110 @@ class OpenAiStandIn {
 
  private:
   struct State {
+    State(std::string key, std::string served_model) : api_key(std::move(key)), model(std::move(served_model)) {}
+    const std::string api_key;
+    const std::string model;
     mutable std::mutex mutex;
     std::vector<OpenAiReply> replies;
     std::size_t next = 0;
     std::vector<OpenAiSeen> seen;
   };
 
+  static OpenAiReply error_reply(int status, const std::string& message, const std::string& type,
+                                 const nlohmann::json& code) {
+    const nlohmann::json body{{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", code}}}};
+    return OpenAiReply{status, body.dump(), {}, {}};
+  }
+
+  // What the real server refuses before it looks at the prompt; nullopt when it would serve the request.
+  static std::optional<OpenAiReply> refusal(const State& state, const net::HttpRequest& request, const nlohmann::json& body) {
+    const bool azure = request.path == kAzurePath;
+    if (azure) {
+      if (request.header_or_empty("api-key") != state.api_key) {
+        return error_reply(401, "Access denied due to invalid subscription key or wrong API endpoint. Make sure to "
+                                "provide a valid key for an active subscription and use a correct regional API endpoint "
+                                "for your resource.", "", "401");
+      }
+      if (request.query.find("api-version=") == std::string::npos) {
+        return error_reply(404, "Resource not found", "", "404");
+      }
+    } else if (request.header_or_empty("Authorization") != "Bearer " + state.api_key) {
+      return error_reply(401, "Incorrect API key provided. You can find your API key at "
+                              "https://platform.openai.com/account/api-keys.", "invalid_request_error", "invalid_api_key");
+    }
+    const auto invalid = [](const std::string& message) {
+      return error_reply(400, message, "invalid_request_error", nullptr);
+    };
+    if (request.header_or_empty("Content-Type").rfind("application/json", 0) != 0 || !body.is_object()) {
+      return invalid("We could not parse the JSON body of your request. (HINT: This likely means you aren't using "
+                     "your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not "
+                     "valid JSON.)");
+    }
+    if (!azure && (!body.contains("model") || !body["model"].is_string())) {
+      return invalid("you must provide a model parameter");
+    }
+    if (!azure && body["model"] != state.model) {
+      return error_reply(404, "The model `" + body["model"].get<std::string>() + "` does not exist or you do not have access to it.",
+                         "invalid_request_error", "model_not_found");
+    }
+    if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty()) {
+      return invalid("Missing required parameter: 'messages'.");
+    }
+    for (std::size_t i = 0; i < body["messages"].size(); ++i) {
+      const auto& m = body["messages"][i];
+      const std::string at = "messages[" + std::to_string(i) + "]";
+      static const std::vector<std::string> kRoles{"system", "developer", "user", "assistant", "tool"};
+      if (!m.is_object() || !m.contains("role") || !m["role"].is_string() ||
+          std::find(kRoles.begin(), kRoles.end(), m["role"].get<std::string>()) == kRoles.end()) {
+        return invalid("Invalid value for '" + at + ".role'.");
+      }
+      if (!m.contains("content") || !(m["content"].is_string() || (m["role"] == "assistant" && m["content"].is_null()))) {
+        return invalid("Invalid type for '" + at + ".content': expected a string.");
+      }
+    }
+    if (body.contains("temperature") && (!body["temperature"].is_number() || body["temperature"] < 0 || body["temperature"] > 2)) {
+      return invalid("Invalid 'temperature': expected a number between 0 and 2.");
+    }
+    if (body.contains("tools")) {
+      if (!body["tools"].is_array()) {
+        return invalid("Invalid type for 'tools': expected an array.");
+      }
+      for (std::size_t i = 0; i < body["tools"].size(); ++i) {
+        const auto& t = body["tools"][i];
+        const std::string at = "tools[" + std::to_string(i) + "]";
+        if (!t.is_object() || t.value("type", "") != "function" || !t.contains("function") || !t["function"].is_object() ||
+            !t["function"].contains("name") || !t["function"]["name"].is_string()) {
+          return invalid("Missing required parameter: '" + at + ".function'.");
+        }
+        if (t["function"].contains("parameters") && !t["function"]["parameters"].is_object()) {
+          return invalid("Invalid type for '" + at + ".function.parameters': expected an object.");
+        }
+      }
+    }
+    if (body.contains("tool_choice")) {
+      const auto& c = body["tool_choice"];
+      const bool word = c.is_string() && (c == "auto" || c == "required" || c == "none");
+      const bool named = c.is_object() && c.value("type", "") == "function" && c.contains("function");
+      if (!word && !named) {
+        return invalid("Invalid value for 'tool_choice'.");
+      }
+      if (!body.contains("tools") && c != "none") {
+        return invalid("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.");
+      }
+    }
+    return std::nullopt;
+  }
+
   static boost::asio::awaitable<net::HttpResponse> handle(std::shared_ptr<State> state, net::HttpRequest request) {
     OpenAiReply reply{500, R"({"error":{"message":"no scripted reply","type":"server_error"}})", {}, {}};
     {
+      const nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);
+      auto refused = refusal(*state, request, body);
       std::lock_guard lock(state->mutex);
-      state->seen.push_back(
-          OpenAiSeen{request.path, request.query, request.headers, nlohmann::json::parse(request.body, nullptr, false)});
-      if (!state->replies.empty()) {
+      state->seen.push_back(OpenAiSeen{request.path, request.query, request.headers, body});
+      if (refused) {
+        reply = std::move(*refused);
+      } else if (!state->replies.empty()) {
         reply = state->replies[std::min(state->next, state->replies.size() - 1)];
         ++state->next;
       }

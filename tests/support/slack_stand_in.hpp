@@ -1,9 +1,13 @@
 #pragma once
 // A stand-in Slack Web API for the Slack adapter's tests: net::HttpServer on
-// 127.0.0.1:0 with its own thread, answering chat.postMessage, chat.update,
+// 127.0.0.1:0 with its own threads, answering chat.postMessage, chat.update,
 // users.info, usergroups.users.list and apps.connections.open as Slack does
-// (../shared/specs/slack.md), and recording every call. Also: signed request
-// bodies as Slack sends them, for posting to opsgate.
+// (../shared/specs/slack.md), and recording every call. Like Slack it checks
+// the token (the bot token, `Authorization: Bearer xoxb-…`, for the bot's
+// methods, the app-level `xapp-…` one for apps.connections.open: not_authed,
+// invalid_auth, not_allowed_token_type) and reads a body by its content type
+// (JSON, or a form decoded by the stand-in's own decoder, not opsgate's).
+// Also: signed request bodies as Slack sends them, for posting to opsgate.
 
 #include <chrono>
 #include <functional>
@@ -21,9 +25,10 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
-#include "adapters/slack/slack_inbound.hpp"
 #include "adapters/slack/slack_signature.hpp"
 #include "src/net/http_server.hpp"
+#include "tests/support/form_decode.hpp"
+#include "tests/support/loopback_http_server.hpp"
 #include "tests/support/slow_answer.hpp"
 
 namespace opsgate::test {
@@ -41,34 +46,27 @@ struct SlackCall {
   int failed_status = 0;                     // answered this 5xx instead (see fail_next)
 };
 
+// The tokens of the Slack app opsgate is configured as.
+struct SlackTokens {
+  std::string bot = "xoxb-test-bot-token";
+  std::string app = "xapp-1-A0BBB-test";
+};
+
 // Owned by one test; its methods from the test's thread, handlers on the
-// stand-in's thread (hence the mutex).
+// stand-in's threads (hence the mutex).
 class SlackStandIn {
  public:
   static constexpr const char* kTeam = "T0AAA";
 
-  SlackStandIn() : state_(std::make_shared<State>()), server_(io_.get_executor(), config()) {
+  explicit SlackStandIn(SlackTokens tokens = {}) : state_(std::make_shared<State>(std::move(tokens))), server_(config()) {
     for (const char* method : {"chat.postMessage", "chat.update", "users.info", "usergroups.users.list", "apps.connections.open"}) {
       auto state = state_;
       const std::string m = method;
       server_.route("POST", "/api/" + m, [state, m](net::HttpRequest request) { return handle(state, m, std::move(request)); });
     }
-    auto started = server_.start();
-    if (!started) {
-      throw std::runtime_error(started.error().message);
-    }
-    thread_ = std::thread([this] { io_.run(); });
+    server_.start();
   }
 
-  ~SlackStandIn() {
-    auto done = std::make_shared<std::promise<void>>();
-    auto stopped = done->get_future();
-    boost::asio::co_spawn(io_, server_.stop(), [done](std::exception_ptr) { done->set_value(); });
-    stopped.wait_for(std::chrono::seconds(10));
-    work_.reset();
-    io_.stop();
-    thread_.join();
-  }
   SlackStandIn(const SlackStandIn&) = delete;
   SlackStandIn& operator=(const SlackStandIn&) = delete;
 
@@ -147,6 +145,8 @@ class SlackStandIn {
 
  private:
   struct State {
+    explicit State(SlackTokens t) : tokens(std::move(t)) {}
+    const SlackTokens tokens;
     mutable std::mutex mutex;
     std::vector<SlackCall> calls;
     std::map<std::string, std::string> users;
@@ -183,10 +183,15 @@ class SlackStandIn {
     call.authorization = std::string(request.header_or_empty("Authorization"));
     call.content_type = std::string(request.header_or_empty("Content-Type"));
     call.raw = request.body;
+    // Slack reads JSON only where the content type says so, and a form otherwise.
+    bool readable = true;
     if (call.content_type.rfind("application/json", 0) == 0) {
       call.body = json::parse(request.body, nullptr, false);
-    } else {
-      call.form = adapters::slack::decode_form(request.body);
+      readable = !call.body.is_discarded();
+    } else if (call.content_type.rfind("application/x-www-form-urlencoded", 0) == 0) {
+      const auto form = decode_form_strict(request.body);
+      readable = form.has_value();
+      call.form = form.value_or(std::map<std::string, std::string>{});
     }
     std::lock_guard lock(state->mutex);
     auto& failing = state->failing[method];
@@ -209,12 +214,35 @@ class SlackStandIn {
       response.headers.emplace_back("Retry-After", std::to_string(throttle.second));
       return response;
     }
-    if (call.authorization.rfind("Bearer xox", 0) != 0 && call.authorization.rfind("Bearer xapp-", 0) != 0) {
-      return net::HttpResponse::json(200, json{{"ok", false}, {"error", "not_authed"}});
+    const auto refuse = [](const char* error) { return net::HttpResponse::json(200, json{{"ok", false}, {"error", error}}); };
+    // The app-level token opens Socket Mode connections and nothing else; the bot token the rest.
+    const bool app_method = method == "apps.connections.open";
+    const std::string& wanted = app_method ? state->tokens.app : state->tokens.bot;
+    const std::string& other = app_method ? state->tokens.bot : state->tokens.app;
+    if (call.authorization.empty()) {
+      return refuse("not_authed");
+    }
+    if (call.authorization == "Bearer " + other) {
+      return refuse("not_allowed_token_type");
+    }
+    if (call.authorization != "Bearer " + wanted) {
+      return refuse("invalid_auth");
+    }
+    if (!readable) {
+      return refuse(call.content_type.rfind("application/json", 0) == 0 ? "invalid_json" : "invalid_form_data");
     }
     if (method == "chat.postMessage" || method == "chat.update") {
-      if (!call.body.is_object() || !call.body.contains("channel") || !call.body.contains("text")) {
-        return net::HttpResponse::json(200, json{{"ok", false}, {"error", "invalid_arguments"}});
+      // JSON must be declared UTF-8: another charset is refused (no charset only warns, as Slack does).
+      const auto charset = call.content_type.find("charset=");
+      if (charset != std::string::npos && call.content_type.compare(charset, 13, "charset=utf-8") != 0) {
+        return refuse("invalid_charset");
+      }
+      if (!call.body.is_object() || !call.body.contains("channel") || !call.body["channel"].is_string() ||
+          !call.body.contains("text") || !call.body["text"].is_string()) {
+        return refuse("invalid_arguments");
+      }
+      if (method == "chat.update" && (!call.body.contains("ts") || !call.body["ts"].is_string())) {
+        return refuse("message_not_found");
       }
       const std::string ts = method == "chat.update" ? call.body.value("ts", "") : call.ts;
       return net::HttpResponse::json(200, json{{"ok", true},
@@ -244,10 +272,6 @@ class SlackStandIn {
       }
       return net::HttpResponse::json(200, json{{"ok", true}, {"users", it->second}});
     }
-    // apps.connections.open takes the app-level token only.
-    if (call.authorization.rfind("Bearer xapp-", 0) != 0) {
-      return net::HttpResponse::json(200, json{{"ok", false}, {"error", "not_allowed_token_type"}});
-    }
     return net::HttpResponse::json(200, json{{"ok", true}, {"url", state->socket_url}});
   }
 
@@ -259,10 +283,7 @@ class SlackStandIn {
   }
 
   std::shared_ptr<State> state_;
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
-  net::HttpServer server_;
-  std::thread thread_;
+  LoopbackHttpServer server_;
 };
 
 // A request exactly as Slack sends it to opsgate: signed with `secret` at `timestamp`.

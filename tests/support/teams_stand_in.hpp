@@ -11,6 +11,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -32,6 +34,8 @@
 #include "adapters/teams/jwt.hpp"
 #include "src/core/clock.hpp"
 #include "src/net/http_server.hpp"
+#include "tests/support/form_decode.hpp"
+#include "tests/support/loopback_http_server.hpp"
 #include "tests/support/slow_answer.hpp"
 
 namespace opsgate::test {
@@ -151,38 +155,28 @@ struct ConnectorCall {
 
 // OpenID metadata + JWKS + token endpoint + connector. Owned by one test;
 // setters and readers from the test's thread, handlers on the stand-in's
-// own threads (hence the mutex).
+// own threads (hence the mutex). Checks what Microsoft checks
+// (../shared/specs/teams.md): the token endpoint takes only a form with
+// grant_type=client_credentials, this bot's client_id and secret and the Bot
+// Framework scope (AAD's 400/401 error bodies otherwise); the connector takes
+// only a bearer token that endpoint issued (401) and a JSON activity with a
+// type and, for a message, text or attachments (400 BadArgument).
 class TeamsStandIn {
  public:
   static constexpr const char* kMetadataPath = "/v1/.well-known/openidconfiguration";
   static constexpr const char* kKeysPath = "/v1/.well-known/keys";
   static constexpr const char* kTokenPath = "/botframework.com/oauth2/v2.0/token";
 
-  TeamsStandIn() : state_(std::make_shared<State>()), server_(io_.get_executor(), config()) {
+  // The bot's Microsoft App ID and password, as opsgate is configured with them.
+  TeamsStandIn(std::string app_id, std::string app_password)
+      : state_(std::make_shared<State>(std::move(app_id), std::move(app_password))), server_(config()) {
     auto state = state_;
     server_.route("GET", kMetadataPath, [state, this](net::HttpRequest) { return metadata(state, url()); });
     server_.route("GET", kKeysPath, [state](net::HttpRequest) { return keys(state); });
     server_.route("POST", kTokenPath, [state](net::HttpRequest request) { return token(state, std::move(request)); });
-    auto started = server_.start();
-    if (!started) {
-      throw std::runtime_error(started.error().message);
-    }
-    for (int i = 0; i < 2; ++i) {
-      threads_.emplace_back([this] { io_.run(); });
-    }
+    server_.start();
   }
 
-  ~TeamsStandIn() {
-    auto done = std::make_shared<std::promise<void>>();
-    auto stopped = done->get_future();
-    boost::asio::co_spawn(io_, server_.stop(), [done](std::exception_ptr) { done->set_value(); });
-    stopped.wait_for(std::chrono::seconds(10));
-    work_.reset();
-    io_.stop();
-    for (auto& thread : threads_) {
-      thread.join();
-    }
-  }
   TeamsStandIn(const TeamsStandIn&) = delete;
   TeamsStandIn& operator=(const TeamsStandIn&) = delete;
 
@@ -251,7 +245,11 @@ class TeamsStandIn {
 
  private:
   struct State {
+    State(std::string id, std::string password) : app_id(std::move(id)), app_password(std::move(password)) {}
+    const std::string app_id;
+    const std::string app_password;
     mutable std::mutex mutex;
+    std::set<std::string> issued;  // access tokens the token endpoint handed out
     std::vector<json> jwks;
     int token_lifetime = 3600;
     std::vector<int> failures;
@@ -280,17 +278,79 @@ class TeamsStandIn {
     co_return net::HttpResponse::json(200, {{"keys", state->jwks}});
   }
 
+  static net::HttpResponse aad_error(int status, const std::string& error, const std::string& description) {
+    return net::HttpResponse::json(status, {{"error", error}, {"error_description", description}, {"error_codes", json::array()}});
+  }
+
   static boost::asio::awaitable<net::HttpResponse> token(std::shared_ptr<State> state, net::HttpRequest request) {
     std::lock_guard lock(state->mutex);
     ++state->token_requests;
     state->last_token_form = request.body;
-    if (request.body.find("client_secret=s3cret") == std::string::npos) {
-      co_return net::HttpResponse::json(401, {{"error", "invalid_client"}});
+    const auto form = decode_form_strict(request.body);
+    if (request.header_or_empty("Content-Type").rfind("application/x-www-form-urlencoded", 0) != 0 || !form) {
+      co_return aad_error(400, "invalid_request",
+                          "AADSTS900144: The request body must contain the following parameter: 'grant_type'.");
     }
+    const auto field = [&form](const char* name) {
+      const auto it = form->find(name);
+      return it == form->end() ? std::string() : it->second;
+    };
+    if (field("grant_type") != "client_credentials") {
+      co_return aad_error(400, "unsupported_grant_type",
+                          "AADSTS70003: The app requested an unsupported grant type '" + field("grant_type") + "'.");
+    }
+    if (field("client_id") != state->app_id) {
+      co_return aad_error(400, "unauthorized_client", "AADSTS700016: Application with identifier '" +
+                                                          field("client_id") + "' was not found in the directory.");
+    }
+    if (field("client_secret") != state->app_password) {
+      co_return aad_error(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.");
+    }
+    if (field("scope") != "https://api.botframework.com/.default") {
+      co_return aad_error(400, "invalid_scope", "AADSTS1002012: The provided value for scope " + field("scope") +
+                                                    " is not valid. Client credential flows must have a scope value "
+                                                    "with /.default suffixed to the resource identifier.");
+    }
+    const std::string issued = "bf-token-" + std::to_string(state->token_requests);
+    state->issued.insert(issued);
     co_return net::HttpResponse::json(200, {{"token_type", "Bearer"},
                                             {"expires_in", state->token_lifetime},
                                             {"ext_expires_in", state->token_lifetime},
-                                            {"access_token", "bf-token-" + std::to_string(state->token_requests)}});
+                                            {"access_token", issued}});
+  }
+
+  // What the connector refuses before it looks at the conversation; nullopt when it would take the call.
+  static std::optional<net::HttpResponse> connector_refusal(const State& state, const net::HttpRequest& request,
+                                                            const json& body) {
+    const std::string_view authorization = request.header_or_empty("Authorization");
+    if (authorization.rfind("Bearer ", 0) != 0 || state.issued.count(std::string(authorization.substr(7))) == 0) {
+      return net::HttpResponse::json(401, {{"message", "Authorization has been denied for this request."}});
+    }
+    const auto bad = [](const std::string& message) {
+      return net::HttpResponse::json(400, {{"error", {{"code", "BadArgument"}, {"message", message}}}});
+    };
+    if (request.header_or_empty("Content-Type").rfind("application/json", 0) != 0 || !body.is_object()) {
+      return bad("The request body is not a JSON activity.");
+    }
+    if (!body.contains("type") || !body["type"].is_string()) {
+      return bad("Activity must have a type.");
+    }
+    if (body["type"] == "message") {
+      const bool has_text = body.contains("text") && body["text"].is_string() && !body["text"].get<std::string>().empty();
+      const bool has_attachments = body.contains("attachments") && body["attachments"].is_array() &&
+                                   !body["attachments"].empty();
+      if (!has_text && !has_attachments) {
+        return bad("Message must have text or attachments.");
+      }
+      if (has_attachments) {
+        for (const auto& a : body["attachments"]) {
+          if (!a.is_object() || !a.contains("contentType") || !a["contentType"].is_string()) {
+            return bad("Attachment must have a contentType.");
+          }
+        }
+      }
+    }
+    return std::nullopt;
   }
 
   static boost::asio::awaitable<net::HttpResponse> connector(std::shared_ptr<State> state, net::HttpRequest request) {
@@ -311,7 +371,11 @@ class TeamsStandIn {
     std::lock_guard lock(state->mutex);
     ConnectorCall call{request.method, request.path, std::string(request.header_or_empty("Authorization")),
                        json::parse(request.body, nullptr, false)};
+    auto refused = connector_refusal(*state, request, call.body);
     state->calls.push_back(std::move(call));
+    if (refused) {
+      return std::move(*refused);
+    }
     if (!state->failures.empty()) {
       const int status = state->failures.front();
       state->failures.erase(state->failures.begin());
@@ -331,10 +395,7 @@ class TeamsStandIn {
   }
 
   std::shared_ptr<State> state_;
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
-  net::HttpServer server_;
-  std::vector<std::thread> threads_;
+  LoopbackHttpServer server_;
 };
 
 // Claims of a token the Bot Framework would send for this bot.
