@@ -11,6 +11,7 @@
 
 #include "src/core/duration.hpp"
 #include "src/core/request_id.hpp"
+#include "src/core/text.hpp"
 
 namespace opsgate {
 
@@ -18,15 +19,6 @@ namespace asio = boost::asio;
 using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
-
-// For log lines only; the audit trail cuts its own (record_step).
-std::string truncate(std::string text, std::size_t limit) {
-  if (text.size() > limit) {
-    text.resize(limit);
-    text += "…";
-  }
-  return text;
-}
 
 std::string kind_name(ParseKind kind) {
   switch (kind) {
@@ -156,7 +148,7 @@ asio::awaitable<void> Pipeline::handle(ChatEvent event, std::function<void()> ha
 asio::awaitable<void> Pipeline::handle_trail(ChatEvent event, Trail& trail) {
   Step step{std::move(event), new_request_id(), {}, {}};
   spdlog::debug("[{}] {} {} in {}: {}", step.request_id, step.event.platform, step.event.principal.id,
-                step.event.channel, truncate(step.event.text, 200));
+                step.event.channel, text::truncate_utf8(step.event.text, 200, "…"));
 
   // Received, then understood. Parsing has no effect, so it needs nothing on
   // record yet; the context is this person's own recent turns in this thread.
@@ -186,7 +178,7 @@ asio::awaitable<void> Pipeline::handle_trail(ChatEvent event, Trail& trail) {
     co_return;
   }
   spdlog::info("[{}] {} {} in {}: {}", step.request_id, step.event.platform, step.event.principal.id,
-               step.event.channel, truncate(step.event.text, 200));
+               step.event.channel, text::truncate_utf8(step.event.text, 200, "…"));
   note(trail, step, "parsed", kind_name(parsed.kind), parse_audit_detail(parsed));
   if (!parsed.notice.empty()) {
     const std::string notice = parsed.notice;
