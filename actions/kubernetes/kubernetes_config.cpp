@@ -122,8 +122,11 @@ KubernetesConfig parse_kubernetes_config(const ConfigNode& node, const Inventory
     config.actions = node.strings_or("actions");
     for (const auto& name : config.actions) {
       if (std::find(kube_action_names().begin(), kube_action_names().end(), name) == kube_action_names().end()) {
-        node.fail("actions", "'" + name + "' is not a Kubernetes action (restart, scale, rollout.deploy, rollout.undo, "
-                                          "rollout.status)");
+        std::string known;
+        for (const auto& action : kube_action_names()) {
+          known += (known.empty() ? "" : ", ") + action;
+        }
+        node.fail("actions", "'" + name + "' is not a Kubernetes action (" + known + ")");
       }
     }
   }

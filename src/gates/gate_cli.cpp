@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "src/core/duration.hpp"
+#include "src/core/encoding.hpp"
 #include "src/net/http_client.hpp"
 
 namespace opsgate::gates {
@@ -73,12 +74,11 @@ std::string default_key() {
     return "jenkins-" + url;
   }
   std::random_device random;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string key = "cli-";
-  for (int i = 0; i < 24; ++i) {
-    key += kHex[random() % 16];
+  std::string bytes;
+  for (int i = 0; i < 12; ++i) {
+    bytes += static_cast<char>(random() & 0xff);
   }
-  return key;
+  return "cli-" + encoding::hex_encode(bytes);
 }
 
 int usage(const std::string& error) {
