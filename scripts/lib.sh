@@ -9,7 +9,7 @@ OPSGATE_PACKAGES=(
   cmake ninja-build g++ ccache pkg-config git
   libboost1.81-dev nlohmann-json3-dev libcurl4-openssl-dev libspdlog-dev
   libsqlitecpp-dev libsqlite3-dev sqlite3 doctest-dev libyaml-cpp-dev libssl-dev
-  libexpected-dev prometheus openssl
+  libexpected-dev libcli11-dev prometheus openssl
 )
 
 # The sanitizer build (scripts/test's second pass, scripts/fuzz) is clang's:

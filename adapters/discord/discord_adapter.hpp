@@ -14,10 +14,10 @@
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
 
-#include "src/core/adapter.hpp"
 #include "src/core/clock.hpp"
 #include "src/core/config_node.hpp"
 #include "src/core/secret.hpp"
+#include "src/core/webhook_receiver.hpp"
 #include "src/net/http_client.hpp"
 #include "src/net/http_server.hpp"
 
@@ -64,10 +64,7 @@ DiscordConfig parse_discord_config(const ConfigNode& node);
 
 // The adapter; install_routes() before the HTTP server starts. Owned by the
 // daemon; send() and the route handler may run on any strand of its executor.
-class DiscordAdapter : public Adapter {
- public:
-  virtual void install_routes(net::HttpServer& server, EventSink& sink) = 0;
-};
+class DiscordAdapter : public WebhookAdapter {};
 
 // `replays` is the daemon's replay store (interaction ids), opened before requests arrive.
 std::unique_ptr<DiscordAdapter> make_discord_adapter(DiscordConfig config, boost::asio::any_io_executor executor,

@@ -11,10 +11,10 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
-#include "src/core/adapter.hpp"
 #include "src/core/clock.hpp"
 #include "src/core/config_node.hpp"
 #include "src/core/secret.hpp"
+#include "src/core/webhook_receiver.hpp"
 #include "src/net/http_client.hpp"
 #include "src/net/http_server.hpp"
 
@@ -59,11 +59,8 @@ struct SlackServices {
 
 // An Adapter that also serves Slack's webhooks. Owned by the daemon; all
 // calls on the daemon's io_context.
-class SlackAdapter : public Adapter {
- public:
-  // HTTP mode: POST /slack/events, /slack/commands, /slack/interactions.
-  virtual void install_routes(net::HttpServer& server, EventSink& sink) = 0;
-};
+// install_routes(): in HTTP mode POST /slack/events, /slack/commands, /slack/interactions.
+class SlackAdapter : public WebhookAdapter {};
 
 std::unique_ptr<SlackAdapter> make_slack_adapter(SlackConfig config, SlackServices services);
 

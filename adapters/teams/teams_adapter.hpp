@@ -11,10 +11,10 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
-#include "src/core/adapter.hpp"
 #include "src/core/clock.hpp"
 #include "src/core/config_node.hpp"
 #include "src/core/secret.hpp"
+#include "src/core/webhook_receiver.hpp"
 #include "src/net/http_client.hpp"
 #include "src/net/http_server.hpp"
 
@@ -46,9 +46,8 @@ TeamsConfig parse_teams_config(const ConfigNode& node);
 
 // The adapter plus its webhook. Owned by the daemon's components; send() from
 // any strand; install_routes() once, before the HTTP server starts.
-class TeamsAdapter : public Adapter {
+class TeamsAdapter : public WebhookAdapter {
  public:
-  virtual void install_routes(net::HttpServer& server, EventSink& sink) = 0;
   virtual int token_fetches() const = 0;  // for tests: outbound tokens fetched
   virtual int key_fetches() const = 0;    // for tests: JWKS fetches
 };

@@ -1,23 +1,24 @@
 #include "src/app/cli.hpp"
 
 #include <cstdio>
-#include <fstream>
-#include <iostream>
+#include <cstdlib>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
+#include <CLI/CLI.hpp>
 #include <curl/curl.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "src/app/app_config.hpp"
 #include "src/app/audit_commands.hpp"
-#include "src/app/components.hpp"
+#include "src/app/config_check_command.hpp"
 #include "src/app/daemon.hpp"
-#include "src/app/eval_command.hpp"
 #include "src/app/discord_commands.hpp"
+#include "src/app/eval_command.hpp"
+#include "src/app/parse_command.hpp"
 #include "src/app/policy_commands.hpp"
 #include "src/core/config_node.hpp"
 #include "src/gates/gate_cli.hpp"
@@ -26,56 +27,28 @@ namespace opsgate::app {
 
 namespace {
 
-constexpr const char* kMainHelp = R"(opsgate — ChatOps with a policy, approvals and an audit log
+constexpr const char* kVersion = "opsgate 0.1.0";
 
-Usage: opsgate <command> [options]
+constexpr const char* kMainFooter = R"(
+Every command but `gate` takes --config FILE; without it the embedded demo
+config (config/demo.yaml) is used. `opsgate <command> --help` for details.)";
 
-Commands:
-  serve          run the daemon (HTTP server and the adapters in the config)
-  shell          chat with opsgate in this terminal (stdin lines when piped)
-  parse          show how messages are understood (no policy, no action)
-  eval           score the intent cascade on a labelled JSONL file
-  config check   validate a config and print what it sets up
-  audit          read the audit log: tail, show, verify, export
-  policy         check one decision, or run a file of policy tests
-  discord        register the /ops slash command with Discord
-  gate request   ask for a deployment gate from a CI pipeline and wait for the vote
-
-Every command takes --config FILE; without it the embedded demo config
-(config/demo.yaml) is used. `opsgate <command> --help` for details.
-)";
-
-constexpr const char* kServeHelp = R"(Usage: opsgate serve [--config FILE]
-
+constexpr const char* kServeFooter = R"(
 Runs the daemon: the HTTP server (/healthz, /readyz and webhooks) and every
 adapter enabled in the config. SIGINT/SIGTERM stop accepting, drain what is in
 flight (bounded) and exit 0; SIGHUP reloads the policy (a bad file is refused
 and the old policy stays). With the shell adapter enabled, end of terminal
-input also stops the daemon.
-)";
+input also stops the daemon.)";
 
-constexpr const char* kDiscordHelp = R"(Usage: opsgate discord register-commands [GUILD_ID] [--config FILE]
-       opsgate discord show-commands [GUILD_ID] [--config FILE]
-
-register-commands registers the /ops slash command of adapters.discord with
-Discord (PUT /applications/{id}/commands with the bot token). With GUILD_ID
-it is registered in that server only and is available at once; global
-commands can take up to an hour to appear. show-commands prints the request
-instead of sending it.
-)";
-
-constexpr const char* kShellHelp = R"(Usage: opsgate shell [--config FILE] [--user NAME]
-
+constexpr const char* kShellFooter = R"(
 Chat with opsgate in the terminal. On a TTY it is a REPL; with piped input it
 reads one message per line, prints each reply and exits at end of input.
 Your identity is shell:<OS account> (the passwd entry of the process, never
 $USER). Only if adapters.shell.allow_impersonation is true in the config
 (demos): --user NAME or adapters.shell.user picks the starting identity and
-`:as NAME` switches it; without it, --user is an error.
-)";
+`:as NAME` switches it; without it, --user is an error.)";
 
-constexpr const char* kParseHelp = R"(Usage: opsgate parse [--config FILE] [--jsonl] [TEXT...]
-
+constexpr const char* kParseFooter = R"(
 Runs the intent cascade only (no policy, no action) and prints one JSON object
 per message: {"action":…, "params":{…}, "confidence":…, "parser":…},
 {"action":"clarify","question":…} or {"action":"none"}.
@@ -83,49 +56,33 @@ With --jsonl, reads one message per line from stdin (a plain line, or a JSON
 object with a "text" field). With `llm` in intent.parsers, what the built-in
 parsers are not sure of goes to the language model; the answer then carries
 "llm": {connection, model, prompt_version, tokens_in, tokens_out, latency_ms,
-cost_usd} and, when the model could not be used, "degraded": reason.
-)";
+cost_usd} and, when the model could not be used, "degraded": reason.)";
 
-constexpr const char* kEvalHelp = R"(Usage: opsgate eval [--config FILE] [--dataset] FILE.jsonl
-                    [--variant NAME=OVERRIDES]... [--report DIR] [--jsonl]
-
+constexpr const char* kEvalFooter = R"(
 Runs the intent cascade on labelled utterances ({"text":…, "expect":{"action":…,
 "params":{…}}} per line, as in ../shared/eval/) and prints exact-match
 accuracy, param accuracy, per-action precision/recall (clarify and none
 included), latency p50/p95, LLM tokens and cost, and the misses.
 
-  --variant NAME=OVERRIDES   a configuration to compare (repeatable); overrides:
-        intent.parsers=command,nlu,llm   intent.min_confidence=0.9
-        llm.connection=NAME              llm.prompt=FILE
-      e.g. --variant builtin=intent.parsers=command,nlu
-           --variant llm=intent.parsers=command,nlu,llm
-  --report DIR   writes DIR/report.csv and a self-contained DIR/report.html
-  --jsonl        prints the report(s) as JSON
-Exit 1 if a line is invalid.
-)";
+Overrides for --variant NAME=OVERRIDES (repeatable):
+    intent.parsers=command,nlu,llm   intent.min_confidence=0.9
+    llm.connection=NAME              llm.prompt=FILE
+  e.g. --variant builtin=intent.parsers=command,nlu
+       --variant llm=intent.parsers=command,nlu,llm
+Exit 1 if a line is invalid.)";
 
-constexpr const char* kConfigHelp = R"(Usage: opsgate config check [--config FILE]
-
+constexpr const char* kConfigFooter = R"(
 Validates the config (and every section an extension owns) and prints a
-summary. Exits 1 with `file:line: key: what is wrong` on the first problem.
-)";
+summary. Exits 1 with `file:line: key: what is wrong` on the first problem.)";
 
-constexpr const char* kAuditHelp = R"(Usage: opsgate audit <tail|show|verify|export> [--config FILE]
+constexpr const char* kDiscordFooter = R"(
+register-commands registers the /ops slash command of adapters.discord with
+Discord (PUT /applications/{id}/commands with the bot token). With GUILD_ID
+it is registered in that server only and is available at once; global
+commands can take up to an hour to appear. show-commands prints the request
+instead of sending it.)";
 
-  tail [-n N]                     the newest N events (default 20)
-  show ID                         one request's events (request id) or one event (number)
-  verify                          check the hash chain; names the first bad row; exit 1 if broken
-  export --format jsonl|csv [--output FILE]
-                                  every event, to stdout or FILE
-)";
-
-constexpr const char* kPolicyHelp = R"(Usage:
-  opsgate policy check [--config FILE] --user ID --action NAME [--param key=value]...
-                       [--group PLATFORM_GROUP]... [--at RFC3339] [--channel C] [--platform P]
-      prints the decision as JSON (effect, matched rules, explanation, approval)
-  opsgate policy test [--config FILE] TESTS.yaml
-      runs policy test cases; exit 1 if any fails
-
+constexpr const char* kPolicyTestFooter = R"(
 A test file (`policy: FILE` tests that policy file, relative to the test
 file, against the config's inventory; without it, the config's policy):
   policy: my-policy.yaml
@@ -139,87 +96,14 @@ file, against the config's inventory; without it, the config's policy):
       not_approver: slack:T1:U0ALICE # optional: must not (the requester's own identities never can)
       person: alice                 # optional: the person `user` belongs to (people:)
       at: 2026-11-27T17:00:00+01:00 # optional: evaluation time (freeze windows)
-)";
+Exit 1 if a case fails.)";
 
-struct Args {
-  std::vector<std::string> positional;
+// What the command line chose: the config to load and the command to run on it.
+struct Chosen {
   std::optional<std::string> config;
-  bool help = false;
-  bool jsonl = false;
-  std::optional<std::string> user;
-  std::optional<std::string> format;
-  std::optional<std::string> output;
-  std::optional<std::string> count;
-  std::optional<std::string> action;
-  std::vector<std::string> params;
-  std::vector<std::string> groups;
-  std::optional<std::string> at;
-  std::optional<std::string> channel;
-  std::optional<std::string> platform;
-  std::optional<std::string> dataset;
-  std::vector<std::string> variants;
-  std::optional<std::string> report;
-  std::string error;
+  std::function<int(const Config&)> run;  // needs the config
+  std::function<int()> run_alone;         // a client of a running opsgate (gate): no config
 };
-
-Args parse_args(int argc, char** argv, int first) {
-  Args args;
-  auto value_of = [&](int& i, const std::string& flag) -> std::optional<std::string> {
-    if (i + 1 >= argc) {
-      args.error = flag + " needs a value";
-      return std::nullopt;
-    }
-    return std::string(argv[++i]);
-  };
-  for (int i = first; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      args.help = true;
-    } else if (a == "--config" || a == "-c") {
-      args.config = value_of(i, a);
-    } else if (a.rfind("--config=", 0) == 0) {
-      args.config = a.substr(9);
-    } else if (a == "--jsonl") {
-      args.jsonl = true;
-    } else if (a == "--user" || a == "-u") {
-      args.user = value_of(i, a);
-    } else if (a == "--format") {
-      args.format = value_of(i, a);
-    } else if (a == "--output" || a == "-o") {
-      args.output = value_of(i, a);
-    } else if (a == "-n") {
-      args.count = value_of(i, a);
-    } else if (a == "--action") {
-      args.action = value_of(i, a);
-    } else if (a == "--param") {
-      if (auto v = value_of(i, a)) args.params.push_back(*v);
-    } else if (a == "--group") {
-      if (auto v = value_of(i, a)) args.groups.push_back(*v);
-    } else if (a == "--at") {
-      args.at = value_of(i, a);
-    } else if (a == "--channel") {
-      args.channel = value_of(i, a);
-    } else if (a == "--platform") {
-      args.platform = value_of(i, a);
-    } else if (a == "--dataset") {
-      args.dataset = value_of(i, a);
-    } else if (a == "--variant") {
-      if (auto v = value_of(i, a)) args.variants.push_back(*v);
-    } else if (a == "--report") {
-      args.report = value_of(i, a);
-    } else if (a.size() > 1 && a[0] == '-' && a != "-") {
-      args.error = "unknown option " + a;
-    } else {
-      args.positional.push_back(a);
-    }
-  }
-  return args;
-}
-
-int usage_error(const std::string& message, const char* help) {
-  std::fprintf(stderr, "opsgate: %s\n\n%s", message.c_str(), help);
-  return 2;
-}
 
 void setup_logging(const Config& config) {
   // stdout carries replies (shell) and results (parse, audit); logs go to stderr.
@@ -231,182 +115,307 @@ void setup_logging(const Config& config) {
   }
 }
 
-int cmd_parse(const Args& args, const Config& config) {
-  boost::asio::io_context io;
-  net::HttpClient http;
-  ParserSetup setup;
-  setup.http = &http;
-  const auto parser = build_parser(config, setup);
-  auto print = [&](const std::string& text) {
-    std::cout << to_json(parse_blocking(io, *parser, text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-  };
-  if (args.jsonl) {
-    std::string line;
-    while (std::getline(std::cin, line)) {
-      if (!line.empty() && line.front() == '{') {
-        const auto j = nlohmann::json::parse(line, nullptr, false);
-        if (!j.is_discarded() && j.is_object() && j.contains("text") && j["text"].is_string()) {
-          line = j["text"].get<std::string>();
-        }
-      }
-      print(line);
-    }
-    return 0;
+// A command that runs on a config: --config, and extras collected so that an
+// unknown flag is reported by the command it was given to.
+CLI::App* add_command(CLI::App& parent, const std::string& name, const std::string& description, Chosen& chosen,
+                      const char* footer = nullptr) {
+  CLI::App* command = parent.add_subcommand(name, description);
+  command->add_option_function<std::string>(
+      "-c,--config", [&chosen](const std::string& path) { chosen.config = path; },
+      "the config file (default: the embedded demo config)");
+  command->allow_extras();
+  if (footer != nullptr) {
+    command->footer(footer);
   }
-  if (args.positional.empty()) {
-    return usage_error("give the message(s) to parse, or --jsonl to read them from stdin", kParseHelp);
-  }
-  for (const auto& text : args.positional) {
-    print(text);
-  }
-  return 0;
+  return command;
 }
 
-int cmd_config_check(const Config& config) {
-  boost::asio::io_context io;
-  const Components components = build_components(config, io.get_executor());
-  std::cout << "config ok: " << config.source << "\n";
-  std::cout << "storage: " << config.storage_path << "\n";
-  std::cout << "default_env: " << config.inventory->default_env() << "\n";
-  for (const auto& env : config.inventory->environments()) {
-    std::cout << "environment " << env.name;
-    for (const auto& s : env.synonyms) std::cout << (&s == &env.synonyms.front() ? " (" : ", ") << s;
-    std::cout << (env.synonyms.empty() ? "" : ")") << "\n";
+// A group of subcommands (`config`, `audit`, `policy`, `discord`).
+CLI::App* add_group(CLI::App& parent, const std::string& name, const std::string& description) {
+  CLI::App* group = parent.add_subcommand(name, description);
+  group->require_subcommand(1);
+  return group;
+}
+
+// "-n" for audit tail: a positive whole number.
+const CLI::Validator kPositiveCount(
+    [](std::string& value) -> std::string {
+      const bool digits = !value.empty() && value.size() < 10 &&
+                          value.find_first_not_of("0123456789") == std::string::npos;
+      return digits && std::stoul(value) > 0 ? "" : "takes a positive whole number, not '" + value + "'";
+    },
+    "N");
+
+void add_commands(CLI::App& app, Chosen& chosen) {
+  {
+    CLI::App* serve = add_command(app, "serve", "run the daemon (HTTP server and the adapters in the config)", chosen,
+                                  kServeFooter);
+    serve->callback([&chosen] {
+      chosen.run = [&chosen](const Config& config) {
+        DaemonOptions options;
+        options.config_path = chosen.config;
+        return run_daemon(config, options);
+      };
+    });
   }
-  for (const auto& target : config.inventory->targets()) {
-    std::cout << "target " << target.name;
-    if (!target.team.empty()) std::cout << " [team " << target.team << "]";
-    for (const auto& a : target.aliases) std::cout << (&a == &target.aliases.front() ? " aliases: " : ", ") << a;
-    std::cout << "\n";
-    for (const auto& [env, p] : target.placements) {
-      std::cout << "  " << env << ": deployment " << p.namespace_name << "/" << p.deployment << ", prometheus {"
-                << p.prometheus_selector << "}, loki " << p.loki_selector << "\n";
+  {
+    auto user = std::make_shared<std::string>();
+    CLI::App* shell =
+        add_command(app, "shell", "chat with opsgate in this terminal (stdin lines when piped)", chosen, kShellFooter);
+    shell->add_option("-u,--user", *user, "the starting identity (only with adapters.shell.allow_impersonation)");
+    shell->callback([&chosen, user] {
+      chosen.run = [&chosen, user](const Config& config) {
+        DaemonOptions options;
+        options.http = false;
+        options.force_shell = true;
+        options.shell_user = *user;
+        options.config_path = chosen.config;
+        return run_daemon(config, options);
+      };
+    });
+  }
+  {
+    auto options = std::make_shared<ParseCommandOptions>();
+    CLI::App* parse =
+        add_command(app, "parse", "show how messages are understood (no policy, no action)", chosen, kParseFooter);
+    parse->add_flag("--jsonl", options->jsonl, "read one message per line from stdin");
+    parse->add_option("TEXT", options->texts, "the messages to parse");
+    parse->callback([&chosen, options] {
+      chosen.run = [options](const Config& config) { return run_parse_command(config, *options); };
+    });
+  }
+  {
+    auto options = std::make_shared<EvalOptions>();
+    auto dataset_flag = std::make_shared<std::string>();
+    auto dataset_arg = std::make_shared<std::string>();
+    CLI::App* eval = add_command(app, "eval", "score the intent cascade on a labelled JSONL file", chosen, kEvalFooter);
+    CLI::Option* flag = eval->add_option("--dataset", *dataset_flag, "the labelled JSONL file");
+    eval->add_option("FILE.jsonl", *dataset_arg, "the labelled JSONL file (or --dataset)")->excludes(flag);
+    eval->add_option("--variant", options->variants, "NAME=OVERRIDES: a configuration to compare (repeatable)");
+    eval->add_option("--report", options->report_dir, "write DIR/report.csv and DIR/report.html");
+    eval->add_flag("--jsonl", options->json, "print the report(s) as JSON");
+    eval->callback([&chosen, options, dataset_flag, dataset_arg] {
+      options->dataset = dataset_flag->empty() ? *dataset_arg : *dataset_flag;
+      chosen.run = [options](const Config& config) {
+        if (options->dataset.empty()) {
+          std::fprintf(stderr, "opsgate eval: give the labelled JSONL file (--dataset FILE)\n");
+          return 2;
+        }
+        try {
+          return run_eval(config, *options);
+        } catch (const std::invalid_argument& e) {
+          std::fprintf(stderr, "opsgate eval: %s\n", e.what());
+          return 2;
+        }
+      };
+    });
+  }
+  {
+    CLI::App* config = add_group(app, "config", "validate a config and print what it sets up");
+    CLI::App* check = add_command(*config, "check", "validate a config and print what it sets up", chosen, kConfigFooter);
+    check->callback([&chosen] { chosen.run = [](const Config& c) { return run_config_check(c); }; });
+  }
+  {
+    CLI::App* audit = add_group(app, "audit", "read the audit log: tail, show, verify, export");
+    auto options = std::make_shared<AuditCommandOptions>();
+    auto id = std::make_shared<std::string>();
+    auto run = [&chosen, options, id](std::string sub) {
+      return [&chosen, options, id, sub] {
+        chosen.run = [options, id, sub](const Config& config) {
+          AuditCommandOptions with_db = *options;
+          with_db.database_path = config.storage_path;
+          const std::vector<std::string> args = id->empty() ? std::vector<std::string>{} : std::vector{*id};
+          return run_audit_command(sub, args, with_db);
+        };
+      };
+    };
+    CLI::App* tail = add_command(*audit, "tail", "the newest N events (default 20)", chosen);
+    tail->add_option_function<std::string>(
+            "-n", [options](const std::string& n) { options->count = n; }, "how many events")
+        ->check(kPositiveCount);
+    tail->callback(run("tail"));
+    CLI::App* show = add_command(*audit, "show", "one request's events (request id) or one event (number)", chosen);
+    show->add_option("ID", *id, "a request id or an event number")->required();
+    show->callback(run("show"));
+    CLI::App* verify =
+        add_command(*audit, "verify", "check the hash chain; names the first bad row; exit 1 if broken", chosen);
+    verify->callback(run("verify"));
+    CLI::App* exporting = add_command(*audit, "export", "every event, to stdout or --output FILE", chosen);
+    exporting
+        ->add_option_function<std::string>(
+            "--format", [options](const std::string& f) { options->format = f; }, "jsonl or csv")
+        ->required()
+        ->check(CLI::IsMember({"jsonl", "csv"}));
+    exporting->add_option_function<std::string>(
+        "-o,--output", [options](const std::string& f) { options->output = f; }, "write to FILE instead of stdout");
+    exporting->callback(run("export"));
+  }
+  {
+    CLI::App* policy = add_group(app, "policy", "check one decision, or run a file of policy tests");
+    auto options = std::make_shared<PolicyCheckOptions>();
+    CLI::App* check =
+        add_command(*policy, "check", "print one decision as JSON (effect, matched rules, explanation, approval)", chosen);
+    check->add_option("-u,--user", options->user, "the principal id, e.g. shell:alice or slack:T1:U1")->required();
+    check->add_option("--action", options->action, "the action name, e.g. restart")->required();
+    check->add_option("--param", options->params, "key=value (repeatable)");
+    check->add_option("--group", options->groups, "a platform group the principal is in (repeatable)");
+    check->add_option_function<std::string>(
+        "--at", [options](const std::string& at) { options->at = at; }, "RFC 3339 evaluation time (default now)");
+    check->add_option("--channel", options->channel, "the channel asked in");
+    check->add_option("--platform", options->platform, "the platform asked on");
+    check->callback([&chosen, options] {
+      chosen.run = [options](const Config& config) { return run_policy_check(config, *options); };
+    });
+    auto file = std::make_shared<std::string>();
+    CLI::App* test = add_command(*policy, "test", "run a file of policy test cases; exit 1 if any fails", chosen,
+                                 kPolicyTestFooter);
+    test->add_option("TESTS.yaml", *file, "the test cases")->required();
+    test->callback([&chosen, file] {
+      chosen.run = [file](const Config& config) { return run_policy_test(config, *file); };
+    });
+  }
+  {
+    CLI::App* discord = add_group(app, "discord", "register the /ops slash command with Discord");
+    discord->footer(kDiscordFooter);
+    for (const std::string sub : {"register-commands", "show-commands"}) {
+      auto guild = std::make_shared<std::string>();
+      CLI::App* command =
+          add_command(*discord, sub,
+                      sub == "register-commands" ? "register the /ops slash command with Discord"
+                                                 : "print the registration request instead of sending it",
+                      chosen, kDiscordFooter);
+      command->add_option("GUILD_ID", *guild, "register in this server only (available at once)");
+      command->callback([&chosen, guild, sub] {
+        chosen.run = [guild, sub](const Config& config) {
+          return run_discord_command(config, sub, guild->empty() ? std::vector<std::string>{} : std::vector{*guild});
+        };
+      });
     }
   }
-  for (const auto& note : components.notes) {
-    std::cout << note << "\n";
+  gates::add_gate_commands(app, chosen.run_alone);
+}
+
+// The command the user was in when parsing stopped, e.g. "opsgate audit tail".
+CLI::App* deepest(CLI::App& app) {
+  CLI::App* at = &app;
+  for (;;) {
+    const auto chosen = at->get_subcommands();
+    if (chosen.empty()) {
+      return at;
+    }
+    at = chosen.front();
   }
-  for (const auto& warning : components.warnings) {
-    std::cerr << "opsgate: warning: " << warning << "\n";
+}
+
+std::string command_path(CLI::App* command) {
+  std::string path;
+  for (CLI::App* at = command; at != nullptr; at = at->get_parent()) {
+    path = at->get_name() + (path.empty() ? "" : " ") + path;
   }
-  return 0;
+  return path;
+}
+
+// A usage error names the command, says what was wrong and where help is.
+int usage_error(CLI::App* command, const std::string& what) {
+  const std::string path = command_path(command);
+  std::fprintf(stderr, "%s: %s\nRun `%s --help` for its options.\n", path.c_str(), what.c_str(), path.c_str());
+  return 2;
+}
+
+std::vector<CLI::App*> subcommands_of(CLI::App* group) {
+  return group->get_subcommands([](CLI::App*) { return true; });
+}
+
+std::string subcommand_names(CLI::App* group) {
+  std::string names;
+  for (const CLI::App* sub : subcommands_of(group)) {
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  return names;
+}
+
+// CLI11 says "The following argument(s) was/were not expected: X Y"; X is the culprit.
+std::string first_unexpected(const CLI::ParseError& error) {
+  const std::string message = error.what();
+  const auto colon = message.find(": ");
+  if (colon == std::string::npos) {
+    return message;
+  }
+  const std::string rest = message.substr(colon + 2);
+  return rest.substr(0, rest.find(' '));
+}
+
+// An argument `command` has no place for: an unknown option, an unknown
+// subcommand of a group, or a stray argument.
+int unexpected(CLI::App* command, const std::string& argument) {
+  if (!argument.empty() && argument[0] == '-') {
+    return usage_error(command, "unknown option '" + argument + "'");
+  }
+  if (!subcommands_of(command).empty()) {
+    const bool top = command->get_parent() == nullptr;
+    return usage_error(command, std::string("unknown ") + (top ? "command" : "subcommand") + " '" + argument + "' (" +
+                                    (top ? "commands" : "subcommands") + ": " + subcommand_names(command) + ")");
+  }
+  return usage_error(command, "unexpected argument '" + argument + "'");
 }
 
 }  // namespace
 
 int run_cli(int argc, char** argv) {
-  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" || std::string(argv[1]) == "help") {
-    std::fputs(kMainHelp, argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+  CLI::App app("opsgate — ChatOps with a policy, approvals and an audit log", "opsgate");
+  app.footer(kMainFooter);
+  app.require_subcommand(1);
+  Chosen chosen;
+  add_commands(app, chosen);
+
+  if (argc < 2) {
+    std::fputs(app.help().c_str(), stderr);
+    return 2;
   }
-  const std::string command = argv[1];
-  if (command == "--version" || command == "version") {
-    std::puts("opsgate 0.1.0");
+  const std::string first = argv[1];
+  if (first == "help") {
+    std::fputs(app.help().c_str(), stdout);
     return 0;
   }
-  if (command == "gate") {
-    // A client of a running opsgate: no config of its own.
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    return gates::run_gate_cli(argc - 2, argv + 2);
-  }
-  const bool two_words = command == "config" || command == "audit" || command == "policy" || command == "discord";
-  const char* help = command == "serve"    ? kServeHelp
-                     : command == "shell"  ? kShellHelp
-                     : command == "parse"  ? kParseHelp
-                     : command == "eval"   ? kEvalHelp
-                     : command == "config" ? kConfigHelp
-                     : command == "audit"  ? kAuditHelp
-                     : command == "policy" ? kPolicyHelp
-                     : command == "discord" ? kDiscordHelp
-                                           : nullptr;
-  if (help == nullptr) {
-    return usage_error("unknown command '" + command + "'", kMainHelp);
-  }
-  Args args = parse_args(argc, argv, 2);
-  if (args.help) {
-    std::fputs(help, stdout);
+  if (first == "--version" || first == "version") {
+    std::puts(kVersion);
     return 0;
   }
-  if (!args.error.empty()) {
-    return usage_error(args.error, help);
-  }
-  std::string sub;
-  if (two_words) {
-    if (args.positional.empty()) {
-      return usage_error(command + " needs a subcommand", help);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    CLI::App* at = deepest(app);
+    // help() names the command by its path ("opsgate audit tail"), given its parent's.
+    std::fputs(at->help(at->get_parent() == nullptr ? "" : command_path(at->get_parent())).c_str(), stdout);
+    return 0;
+  } catch (const CLI::ExtrasError& e) {
+    return unexpected(deepest(app), first_unexpected(e));
+  } catch (const CLI::RequiredError& e) {
+    // CLI11 checks what is required before what is unknown; a typo is the
+    // likelier mistake, so it is reported first.
+    CLI::App* at = deepest(app);
+    if (const auto extras = at->remaining(); !extras.empty()) {
+      return unexpected(at, extras.front());
     }
-    sub = args.positional.front();
-    args.positional.erase(args.positional.begin());
+    if (at->get_require_subcommand_min() > 0 && at->get_subcommands().empty()) {
+      return usage_error(at, "needs a subcommand: " + subcommand_names(at));
+    }
+    return usage_error(at, e.what());
+  } catch (const CLI::ParseError& e) {
+    return usage_error(deepest(app), e.what());
+  }
+  if (CLI::App* at = deepest(app); !at->remaining().empty()) {
+    return unexpected(at, at->remaining().front());
   }
 
   curl_global_init(CURL_GLOBAL_DEFAULT);  // the one process-wide call
+  if (chosen.run_alone) {
+    return chosen.run_alone();
+  }
   try {
-    const Config config = load_app_config(args.config);
+    const Config config = load_app_config(chosen.config);
     setup_logging(config);
-    if (command == "serve" || command == "shell") {
-      if (!args.positional.empty()) {
-        return usage_error("unexpected argument '" + args.positional.front() + "'", help);
-      }
-      DaemonOptions options;
-      options.http = command == "serve";
-      options.force_shell = command == "shell";
-      options.shell_user = args.user.value_or("");
-      options.config_path = args.config;
-      return run_daemon(config, options);
-    }
-    if (command == "parse") {
-      return cmd_parse(args, config);
-    }
-    if (command == "eval") {
-      EvalOptions eval;
-      if (args.dataset) {
-        eval.dataset = *args.dataset;
-      } else if (args.positional.size() == 1) {
-        eval.dataset = args.positional.front();
-      }
-      if (eval.dataset.empty() || args.positional.size() > (args.dataset ? 0U : 1U)) {
-        return usage_error("eval takes one labelled JSONL file (--dataset FILE)", help);
-      }
-      eval.variants = args.variants;
-      eval.report_dir = args.report;
-      eval.json = args.jsonl;
-      try {
-        return run_eval(config, eval);
-      } catch (const std::invalid_argument& e) {
-        return usage_error(e.what(), help);
-      }
-    }
-    if (command == "policy") {
-      if (sub == "check") {
-        PolicyCheckOptions o;
-        o.user = args.user.value_or("");
-        o.groups = args.groups;
-        o.action = args.action.value_or("");
-        o.params = args.params;
-        o.at = args.at;
-        o.channel = args.channel.value_or("");
-        o.platform = args.platform.value_or("");
-        return run_policy_check(config, o);
-      }
-      if (sub == "test") {
-        if (args.positional.size() != 1) {
-          return usage_error("policy test takes one file of test cases", help);
-        }
-        return run_policy_test(config, args.positional.front());
-      }
-      return usage_error("unknown policy subcommand '" + sub + "'", help);
-    }
-    if (command == "discord") {
-      return run_discord_command(config, sub, args.positional);
-    }
-    if (command == "config") {
-      if (sub != "check") {
-        return usage_error("unknown config subcommand '" + sub + "'", help);
-      }
-      return cmd_config_check(config);
-    }
-    return run_audit_command(sub, args.positional, AuditCommandOptions{config.storage_path, args.format, args.output,
-                                                                        args.count});
+    return chosen.run(config);
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "opsgate: config error: %s\n", e.what());
     return 1;

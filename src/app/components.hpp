@@ -1,9 +1,10 @@
 #pragma once
-// Registration, written out in one place: which parser, policy, actions and
-// adapters a config asks for. Building them validates every extension section,
-// so `opsgate config check` and start-up refuse the same mistakes.
+// Registration, written out in one place (the tables in components.cpp):
+// which parser, policy, actions and adapters a config asks for. Adding a
+// platform or a backend is its folder and one line in a table. Building them
+// validates every extension section, so `opsgate config check` and start-up
+// refuse the same mistakes.
 
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,8 +13,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "adapters/shell/shell_adapter.hpp"
-#include "adapters/teams/teams_adapter.hpp"
-#include "src/app/alert_webhook.hpp"
+#include "src/alertmanager/alert_webhook.hpp"
 #include "src/audit/replay_store.hpp"
 #include "src/core/action_registry.hpp"
 #include "src/core/adapter.hpp"
@@ -22,6 +22,7 @@
 #include "src/core/policy_engine.hpp"
 #include "src/core/clock.hpp"
 #include "src/core/metrics.hpp"
+#include "src/core/webhook_receiver.hpp"
 #include "src/gates/gates_config.hpp"
 #include "src/net/http_client.hpp"
 #include "src/net/http_server.hpp"
@@ -31,16 +32,6 @@ class LlmAccounting;
 }
 
 namespace opsgate::app {
-
-// A chat platform other than the shell. The daemon adds it to the pipeline,
-// calls install_routes (when set) before the HTTP server starts so webhooks
-// reach it, runs adapter->run() until shutdown (outbound connections such
-// as Socket Mode or a gateway live there; a webhook-only adapter's run()
-// just waits for cancellation) and cancels it on shutdown.
-struct ChatAdapter {
-  std::unique_ptr<Adapter> adapter;
-  std::function<void(net::HttpServer&, EventSink&)> install_routes;
-};
 
 struct Components {
   // Declared first so they outlive the actions that use them.
@@ -54,10 +45,14 @@ struct Components {
   ActionRegistry actions;
   net::HttpServerConfig server;
   adapters::shell::ShellConfig shell;
-  std::vector<ChatAdapter> chat_adapters;
+  // Chat platforms other than the shell. The daemon adds each to the pipeline,
+  // installs its routes before the HTTP server starts, runs it until shutdown
+  // (outbound connections such as Socket Mode or a gateway live in run(); a
+  // webhook-only adapter's run() just waits for cancellation) and cancels it.
+  std::vector<std::unique_ptr<WebhookAdapter>> chat_adapters;
   // The one replay store every adapter shares (in the storage file); the daemon opens it.
   std::shared_ptr<audit::ReplayStore> replays;
-  std::optional<AlertWebhookConfig> alertmanager;  // POST /alertmanager, when configured
+  std::optional<alertmanager::AlertWebhookConfig> alertmanager;  // POST /alertmanager, when configured
   std::optional<gates::GatesConfig> gates;         // deployment gates (/api/v1/gates, webhooks), when configured
   std::vector<std::string> notes;  // one line per component, for `config check`
   std::vector<std::string> warnings;  // file:line: key: what will not work (config check prints, serve logs)
@@ -65,9 +60,6 @@ struct Components {
 
 // Throws ConfigError on the first invalid extension section.
 Components build_components(const Config& config, boost::asio::any_io_executor executor);
-
-// Only the cascade (for `opsgate parse` and `eval`), built-in parsers only.
-std::unique_ptr<IntentParser> build_parser(const Config& config);
 
 // What the cascade needs beyond the config, and what `opsgate eval` varies.
 struct ParserSetup {
@@ -81,6 +73,8 @@ struct ParserSetup {
   std::optional<std::string> connection;
   std::optional<std::string> prompt;
 };
+// Only the cascade (for `opsgate parse` and `eval`). Throws ConfigError for a
+// parser name no table entry has (the message lists those that exist).
 std::unique_ptr<IntentParser> build_parser(const Config& config, const ParserSetup& setup);
 
 // Only the policy (for SIGHUP reload and `policy check`).

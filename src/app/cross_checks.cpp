@@ -14,7 +14,7 @@ std::set<std::string> enabled_platforms(const Components& c) {
     out.insert("shell");
   }
   for (const auto& chat : c.chat_adapters) {
-    out.insert(std::string(chat.adapter->platform()));
+    out.insert(std::string(chat->platform()));
   }
   return out;
 }
@@ -37,7 +37,7 @@ std::string warning_at(const ConfigNode& node, const std::string& key, const std
   return what;  // not reached: fail() always throws
 }
 
-void check_channel(const ConfigNode& node, const std::string& key, const AlertChannel& channel,
+void check_channel(const ConfigNode& node, const std::string& key, const alertmanager::AlertChannel& channel,
                    const std::set<std::string>& platforms, std::vector<std::string>& warnings) {
   if (platforms.count(channel.platform) == 0) {
     warnings.push_back(warning_at(node, key, "posts to " + channel.platform + ":" + channel.channel + ", but no " +
@@ -49,7 +49,7 @@ void check_channel(const ConfigNode& node, const std::string& key, const AlertCh
 
 void check_alertmanager(const Config& config, const Components& c, std::vector<std::string>& warnings) {
   const ConfigNode& node = *config.alertmanager;
-  const AlertWebhookConfig& alerts = *c.alertmanager;
+  const alertmanager::AlertWebhookConfig& alerts = *c.alertmanager;
   const std::set<std::string> platforms = enabled_platforms(c);
   const ConfigNode channels = node.child("channels");
   if (alerts.default_channel) {

@@ -24,6 +24,7 @@
 #include "src/audit/database_lock.hpp"
 #include "src/audit/sqlite_audit_log.hpp"
 #include "src/intent/llm_accounting.hpp"
+#include "src/core/log_exception.hpp"
 #include "src/core/pipeline.hpp"
 #include "src/gates/gate_api.hpp"
 #include "src/gates/gate_service.hpp"
@@ -53,17 +54,6 @@ class PolicyHolder {
   mutable std::mutex mutex_;
   std::shared_ptr<const PolicyEngine> policy_;
 };
-
-void log_exception(std::string_view what, std::exception_ptr error) {
-  if (!error) {
-    return;
-  }
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    spdlog::error("{} ended with an exception: {}", what, e.what());
-  }
-}
 
 // While the terminal is a chat, log lines would break up the conversation
 // (piped or typed): send them to a file beside the database instead.
@@ -230,18 +220,17 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
     pipeline.set_approval_owner(gate_service.get());
   }
   std::unique_ptr<net::HttpServer> http;
-  std::unique_ptr<AlertWebhook> alert_webhook;
+  std::unique_ptr<alertmanager::AlertWebhook> alert_webhook;
   if (options.http) {
     http = std::make_unique<net::HttpServer>(io.get_executor(), components.server);
     if (components.alertmanager) {
-      alert_webhook = std::make_unique<AlertWebhook>(
+      alert_webhook = std::make_unique<alertmanager::AlertWebhook>(
           *components.alertmanager, config.inventory, config.storage_path, adapter_of,
           [&pipeline](ChatEvent origin, ActionRequest request) {
             return pipeline.on_system_request(std::move(origin), std::move(request));
           },
           audit, clock);
-      http->route("POST", "/alertmanager",
-                  [hook = alert_webhook.get()](net::HttpRequest request) { return hook->handle(std::move(request)); });
+      alert_webhook->install_routes(*http, pipeline);
     }
     if (gate_service) {
       gates::install_gate_api(*http, *gate_service, config.inventory);
@@ -252,11 +241,9 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
       return serve_metrics(metrics, token, std::move(request));
     });
     for (auto& chat : components.chat_adapters) {
-      pipeline.add_adapter(*chat.adapter);
-      adapters_by_platform[std::string(chat.adapter->platform())] = chat.adapter.get();
-      if (chat.install_routes) {
-        chat.install_routes(*http, pipeline);
-      }
+      pipeline.add_adapter(*chat);
+      adapters_by_platform[std::string(chat->platform())] = chat.get();
+      chat->install_routes(*http, pipeline);
     }
     auto started = http->start();
     if (!started) {
@@ -377,8 +364,8 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
 
   for (auto& chat : components.chat_adapters) {
     adapter_cancels.push_back(std::make_unique<asio::cancellation_signal>());
-    const std::string name(chat.adapter->platform());
-    asio::co_spawn(io, chat.adapter->run(pipeline),
+    const std::string name(chat->platform());
+    asio::co_spawn(io, chat->run(pipeline),
                    asio::bind_cancellation_slot(adapter_cancels.back()->slot(), [name](std::exception_ptr e) {
                      log_exception(name + " adapter", e);
                    }));

@@ -170,12 +170,8 @@ Config load_config(const ConfigNode& root) {
   }
   config.inventory = std::make_shared<const Inventory>(load_inventory(root));
   if (auto intent = root.optional_child("intent")) {
+    config.intent.node = intent;
     config.intent.parsers = intent->strings_or("parsers", config.intent.parsers);
-    for (const auto& name : config.intent.parsers) {
-      if (name != "command" && name != "nlu" && name != "llm") {
-        intent->fail("parsers", "unknown parser '" + name + "' (available: command, nlu, llm)");
-      }
-    }
     if (config.intent.parsers.empty()) {
       intent->fail("parsers", "list at least one parser, e.g. [command]");
     }

@@ -17,6 +17,9 @@ namespace opsgate {
 struct IntentConfig {
   std::vector<std::string> parsers{"command"};  // cascade order
   double min_confidence = 0.6;                  // below it the cascade moves on
+  // The `intent` section, when written: src/app's parser table checks the
+  // names and fails here, naming file:line.
+  std::optional<ConfigNode> node;
 };
 
 struct Config {
@@ -32,7 +35,7 @@ struct Config {
   std::optional<ConfigNode> adapters;
   std::optional<ConfigNode> actions;  // without the generic `timeout` key
   std::optional<ConfigNode> policy;
-  std::optional<ConfigNode> alertmanager;  // POST /alertmanager (src/app/alert_webhook.hpp)
+  std::optional<ConfigNode> alertmanager;  // POST /alertmanager (src/alertmanager/alert_webhook.hpp)
   std::optional<ConfigNode> gates;    // deployment gates (src/gates/gates_config.hpp)
   std::optional<ConfigNode> llm;      // connections, prompt, prices, budgets (src/intent/llm_config)
 };

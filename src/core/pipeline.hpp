@@ -8,6 +8,9 @@
 // is not understood causes nothing and is not recorded. Approvals, votes and rate-limit slots are the
 // approval workflow's (ApprovalWorkflow, implemented in src/approval/).
 // Owned by the daemon; on_event may be called from any strand, concurrently.
+// The class is defined across pipeline.cpp (the message flow and system
+// requests), pipeline_trail.cpp (audit commit and replies), pipeline_run_action.cpp,
+// pipeline_approvals.cpp (what the workflow answers) and pipeline_help_text.cpp.
 
 #include <chrono>
 #include <functional>

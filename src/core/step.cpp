@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "src/core/text.hpp"
+
 namespace opsgate {
 
 namespace {
@@ -18,11 +20,9 @@ AuditEvent step_event(const Clock& clock, const Step& step, std::string kind, st
   e.action = step.request.action;
   e.params = step.request.params;
   e.outcome = std::move(outcome);
-  if (detail.size() > kMaxAuditedText) {
-    detail.resize(kMaxAuditedText);
-    detail += "…";
-  }
-  e.detail = std::move(detail);
+  // Cut on a character boundary: the detail often quotes chat text, and a
+  // half character would make the row invalid UTF-8 for every reader.
+  e.detail = detail.size() > kMaxAuditedText ? text::truncate_utf8(detail, kMaxAuditedText, "…") : std::move(detail);
   e.ts_ms = to_unix_ms(clock.now());
   return e;
 }

@@ -18,9 +18,11 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "src/core/duration.hpp"
+#include "src/core/encoding.hpp"
 #include "src/net/http_client.hpp"
 
 namespace opsgate::gates {
@@ -31,24 +33,15 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kHelp = R"(Usage: opsgate gate request --target NAME --env ENV --version VERSION [options]
-
+constexpr const char* kFooter = R"(
 Asks opsgate for a deployment gate and waits for the decision made in chat.
 Exit status: 0 approved; 1 rejected, expired or cancelled; 2 error (usage,
 authentication, scope, opsgate unreachable past the deadline).
 
-Options:
-  --server URL           opsgate's address (default $OPSGATE_URL, else http://127.0.0.1:8088)
-  --token-env NAME       environment variable holding the client token (default OPSGATE_TOKEN)
-  --timeout DURATION     wait at most this long (e.g. 60m; also shortens the gate's expiry)
-  --commit SHA  --change-url URL  --summary TEXT  --run-url URL  --triggered-by USER
-  --idempotency-key KEY  default: from CI variables (GITHUB_RUN_ID+GITHUB_RUN_ATTEMPT, CI_JOB_ID,
-                         BUILD_BUILDID+SYSTEM_JOBATTEMPT, BUILD_URL), else random
-  --json                 print the final gate as JSON on stdout
-
-Without OPSGATE_TOKEN against the local demo (http://127.0.0.1:8088), the demo
-client's token from config/demo.yaml is used.
-)";
+--idempotency-key defaults to one from CI variables (GITHUB_RUN_ID and
+GITHUB_RUN_ATTEMPT, CI_JOB_ID, BUILD_BUILDID and SYSTEM_JOBATTEMPT,
+BUILD_URL), else a random one. Without OPSGATE_TOKEN against the local demo
+(http://127.0.0.1:8088), the demo client's token from config/demo.yaml is used.)";
 
 constexpr const char* kDemoServer = "http://127.0.0.1:8088";
 constexpr const char* kDemoToken = "demo-gate-token-not-a-secret";
@@ -81,16 +74,15 @@ std::string default_key() {
     return "jenkins-" + url;
   }
   std::random_device random;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string key = "cli-";
-  for (int i = 0; i < 24; ++i) {
-    key += kHex[random() % 16];
+  std::string bytes;
+  for (int i = 0; i < 12; ++i) {
+    bytes += static_cast<char>(random() & 0xff);
   }
-  return key;
+  return "cli-" + encoding::hex_encode(bytes);
 }
 
 int usage(const std::string& error) {
-  std::fprintf(stderr, "opsgate gate: %s\n\n%s", error.c_str(), kHelp);
+  std::fprintf(stderr, "opsgate gate request: %s\nRun `opsgate gate request --help` for its options.\n", error.c_str());
   return 2;
 }
 
@@ -281,58 +273,11 @@ asio::awaitable<void> cancel_gate(std::string gate_url, std::string token, net::
 
 }  // namespace
 
-int run_gate_cli(int argc, char** argv) {
-  if (argc < 1 || std::string(argv[0]) == "--help" || std::string(argv[0]) == "-h") {
-    std::fputs(kHelp, argc < 1 ? stderr : stdout);
-    return argc < 1 ? 2 : 0;
-  }
-  if (std::string(argv[0]) != "request") {
-    return usage("unknown gate subcommand '" + std::string(argv[0]) + "' (only: request)");
-  }
-  Run run;
+namespace {
+
+// Runs `opsgate gate request` with the parsed options; returns the exit code.
+int request_gate(Run run) {
   Options& o = run.options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      std::fputs(kHelp, stdout);
-      return 0;
-    }
-    if (flag == "--json") {
-      o.json_out = true;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      return usage(flag + " needs a value");
-    }
-    const std::string value = argv[++i];
-    static const std::map<std::string, std::string> kFields = {
-        {"--target", "target"},   {"--env", "env"},           {"--version", "version"},
-        {"--commit", "commit"},   {"--change-url", "change_url"}, {"--summary", "summary"},
-        {"--run-url", "run_url"}, {"--triggered-by", "triggered_by"}};
-    if (const auto field = kFields.find(flag); field != kFields.end()) {
-      o.body[field->second] = value;
-    } else if (flag == "--server") {
-      o.server = value;
-    } else if (flag == "--token-env") {
-      o.token_env = value;
-    } else if (flag == "--idempotency-key") {
-      o.key = value;
-    } else if (flag == "--timeout") {
-      const auto seconds = parse_duration_seconds(value);
-      if (!seconds || *seconds <= 0) {
-        return usage("--timeout: expected a duration such as 60m or 3600s, got '" + value + "'");
-      }
-      o.timeout_s = *seconds;
-      o.body["timeout_s"] = *seconds;
-    } else {
-      return usage("unknown option '" + flag + "'");
-    }
-  }
-  for (const char* required : {"target", "env", "version"}) {
-    if (!o.body.contains(required)) {
-      return usage(std::string("--") + required + " is required");
-    }
-  }
   if (o.server.empty()) {
     o.server = env_or("OPSGATE_URL", kDemoServer);
   }
@@ -389,6 +334,53 @@ int run_gate_cli(int argc, char** argv) {
     return 1;
   }
   return run.exit_code;
+}
+
+// "--timeout": a duration such as 60m or 3600s.
+const CLI::Validator kDuration(
+    [](std::string& value) -> std::string {
+      const auto seconds = parse_duration_seconds(value);
+      return seconds && *seconds > 0 ? "" : "expected a duration such as 60m or 3600s, got '" + value + "'";
+    },
+    "DURATION");
+
+}  // namespace
+
+void add_gate_commands(CLI::App& app, std::function<int()>& run) {
+  CLI::App* gate = app.add_subcommand("gate", "ask for a deployment gate from a CI pipeline and wait for the vote");
+  gate->require_subcommand(1);
+  CLI::App* request = gate->add_subcommand("request", "ask for a gate and wait for the decision made in chat");
+  request->footer(kFooter);
+  request->allow_extras();  // the caller reports unknown flags, naming this command
+  auto chosen = std::make_shared<Run>();
+  Options& o = chosen->options;
+  auto field = [request, chosen](const std::string& flag, const std::string& key, const std::string& what) {
+    return request->add_option_function<std::string>(
+        flag, [chosen, key](const std::string& value) { chosen->options.body[key] = value; }, what);
+  };
+  field("--target", "target", "the inventory target to deploy")->required();
+  field("--env", "env", "the environment")->required();
+  field("--version", "version", "the version being deployed")->required();
+  field("--commit", "commit", "the commit SHA");
+  field("--change-url", "change_url", "the change (pull/merge request) URL");
+  field("--summary", "summary", "one line on what changes");
+  field("--run-url", "run_url", "the CI run's URL");
+  field("--triggered-by", "triggered_by", "who started the run");
+  request->add_option("--server", o.server, "opsgate's address (default $OPSGATE_URL, else http://127.0.0.1:8088)");
+  request->add_option("--token-env", o.token_env, "environment variable holding the client token")
+      ->capture_default_str();
+  request
+      ->add_option_function<std::string>(
+          "--timeout",
+          [chosen](const std::string& value) {
+            chosen->options.timeout_s = *parse_duration_seconds(value);
+            chosen->options.body["timeout_s"] = chosen->options.timeout_s;
+          },
+          "wait at most this long (e.g. 60m; also shortens the gate's expiry)")
+      ->check(kDuration);
+  request->add_option("--idempotency-key", o.key, "one gate per CI run (default: from CI variables)");
+  request->add_flag("--json", o.json_out, "print the final gate as JSON on stdout");
+  request->callback([&run, chosen] { run = [chosen] { return request_gate(*chosen); }; });
 }
 
 }  // namespace opsgate::gates

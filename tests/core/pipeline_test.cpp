@@ -1,10 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include "src/core/action_catalogue.hpp"
 #include "src/core/pipeline.hpp"
+#include "src/core/text.hpp"
 #include "tests/support/fakes.hpp"
 
 namespace asio = boost::asio;
@@ -43,8 +46,9 @@ struct Harness {
   test::RecordingAdapter adapter;
   std::unique_ptr<Pipeline> pipeline;
 
-  explicit Harness(std::chrono::seconds timeout = std::chrono::seconds(5)) {
-    auto action = std::make_unique<test::CountingAction>("restart", "restarted cart in staging");
+  explicit Harness(std::chrono::seconds timeout = std::chrono::seconds(5),
+                   std::string summary = "restarted cart in staging") {
+    auto action = std::make_unique<test::CountingAction>("restart", std::move(summary));
     restart = action.get();
     actions.add(std::move(action));
     pipeline = std::make_unique<Pipeline>(
@@ -85,6 +89,20 @@ TEST_SUITE("core/pipeline") {
     }
     CHECK(h.audit.find("decided")->outcome == "allow");
     CHECK(h.audit.find("started")->params["target"] == "cart");
+  }
+
+  TEST_CASE("a long audit detail is cut on a UTF-8 character boundary") {
+    // 1,999 bytes of ASCII, then 'é' (2 bytes) across the 2,000-byte limit.
+    const std::string summary = std::string(1999, 'a') + "\xC3\xA9" + std::string(100, 'b');
+    Harness h(std::chrono::seconds(5), summary);
+    h.say("test:alice", "restart cart staging");
+    REQUIRE(h.restart->runs == 1);
+    const auto finished = std::find_if(h.audit.events.begin(), h.audit.events.end(),
+                                       [](const AuditEvent& e) { return e.kind == "finished"; });
+    REQUIRE(finished != h.audit.events.end());
+    const std::string& detail = finished->detail;
+    CHECK(detail == std::string(1999, 'a') + "…");
+    CHECK(text::sanitize_utf8(detail, detail.size()) == detail);  // valid UTF-8: nothing replaced
   }
 
   TEST_CASE("a denied request never starts and says which rule") {

@@ -9,7 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
-#include "src/app/alert_webhook.hpp"
+#include "src/alertmanager/alert_webhook.hpp"
 #include "src/audit/audit_reader.hpp"
 #include "src/audit/sqlite_audit_log.hpp"
 #include "src/core/pipeline.hpp"
@@ -44,7 +44,7 @@ struct Flow {
   std::unique_ptr<audit::SqliteAuditLog> audit;
   test::ThreadingAdapter adapter;
   std::unique_ptr<Pipeline> pipeline;
-  std::unique_ptr<app::AlertWebhook> webhook;
+  std::unique_ptr<alertmanager::AlertWebhook> webhook;
   asio::io_context io;
 
   Flow() {
@@ -57,10 +57,10 @@ struct Flow {
     pipeline = std::make_unique<Pipeline>(
         PipelineDeps{parser, [this] { return policy; }, actions, *audit, clock, inventory, std::chrono::seconds(5)});
     pipeline->add_adapter(adapter);
-    app::AlertWebhookConfig config;
+    alertmanager::AlertWebhookConfig config;
     config.token = Secret(kToken, "test");
-    config.default_channel = app::AlertChannel{"test", "alerts"};
-    webhook = std::make_unique<app::AlertWebhook>(
+    config.default_channel = alertmanager::AlertChannel{"test", "alerts"};
+    webhook = std::make_unique<alertmanager::AlertWebhook>(
         config, inventory, dir.file("opsgate.db"),
         [this](std::string_view p) -> Adapter* { return p == "test" ? &adapter : nullptr; },
         [this](ChatEvent origin, ActionRequest request) {

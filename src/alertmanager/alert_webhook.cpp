@@ -1,4 +1,4 @@
-#include "src/app/alert_webhook.hpp"
+#include "src/alertmanager/alert_webhook.hpp"
 
 #include <algorithm>
 #include <mutex>
@@ -17,8 +17,9 @@
 #include "src/core/duration.hpp"
 #include "src/core/redact.hpp"
 #include "src/core/request_id.hpp"
+#include "src/net/http_server.hpp"
 
-namespace opsgate::app {
+namespace opsgate::alertmanager {
 
 namespace asio = boost::asio;
 using nlohmann::json;
@@ -231,6 +232,10 @@ AlertWebhook::AlertWebhook(AlertWebhookConfig config, std::shared_ptr<const Inve
 }
 
 AlertWebhook::~AlertWebhook() = default;
+
+void AlertWebhook::install_routes(net::HttpServer& server, EventSink& /*sink*/) {
+  server.route("POST", "/alertmanager", [this](net::HttpRequest request) { return handle(std::move(request)); });
+}
 
 namespace {
 
@@ -570,4 +575,4 @@ asio::awaitable<net::HttpResponse> AlertWebhook::handle(net::HttpRequest request
       200, json{{"opened", opened}, {"firing_again", firing_again}, {"repeats", repeats}, {"resolved", resolved}, {"unmapped", unmapped}});
 }
 
-}  // namespace opsgate::app
+}  // namespace opsgate::alertmanager

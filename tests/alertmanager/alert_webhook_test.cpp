@@ -14,15 +14,15 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
-#include "src/app/alert_webhook.hpp"
+#include "src/alertmanager/alert_webhook.hpp"
 #include "tests/support/fakes.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/system_fakes.hpp"
 
 namespace asio = boost::asio;
 using nlohmann::json;
-using opsgate::app::AlertWebhook;
-using opsgate::app::AlertWebhookConfig;
+using opsgate::alertmanager::AlertWebhook;
+using opsgate::alertmanager::AlertWebhookConfig;
 
 namespace {
 
@@ -52,8 +52,8 @@ class Harness {
   explicit Harness(const std::string& db) {
     AlertWebhookConfig config;
     config.token = opsgate::Secret(kToken, "test");
-    config.default_channel = opsgate::app::AlertChannel{"test", "alerts"};
-    config.team_channels["discovery"] = opsgate::app::AlertChannel{"test", "discovery-oncall"};
+    config.default_channel = opsgate::alertmanager::AlertChannel{"test", "alerts"};
+    config.team_channels["discovery"] = opsgate::alertmanager::AlertChannel{"test", "discovery-oncall"};
     webhook_ = std::make_unique<AlertWebhook>(
         config, inventory(), db, [this](std::string_view p) -> opsgate::Adapter* { return p == "test" ? &adapter : nullptr; },
         [this](opsgate::ChatEvent origin, opsgate::ActionRequest request) { return record(std::move(origin), std::move(request)); },

@@ -45,9 +45,10 @@
 #include "src/core/config_node.hpp"
 #include "src/core/inventory.hpp"
 #include "src/core/secret.hpp"
+#include "src/core/webhook_receiver.hpp"
 #include "src/net/http_types.hpp"
 
-namespace opsgate::app {
+namespace opsgate::alertmanager {
 
 struct AlertChannel {
   std::string platform;
@@ -72,10 +73,11 @@ struct AlertWebhookConfig {
 // channels.targets that the inventory does not know.
 AlertWebhookConfig parse_alert_webhook_config(const ConfigNode& node, const Inventory& inventory);
 
-// Owned by the daemon, which routes POST /alertmanager to handle(); handle()
-// may run on any connection strand, concurrently (state is in SQLite, behind
-// one worker thread, and an in-memory set of groups being handled).
-class AlertWebhook {
+// Owned by the daemon, which installs its route (POST /alertmanager to
+// handle()); handle() may run on any connection strand, concurrently (state
+// is in SQLite, behind one worker thread, and an in-memory set of groups
+// being handled).
+class AlertWebhook : public WebhookReceiver {
  public:
   // The adapter of a platform, or null; looked up per request.
   using AdapterLookup = std::function<Adapter*(std::string_view platform)>;
@@ -90,6 +92,9 @@ class AlertWebhook {
   AlertWebhook(const AlertWebhook&) = delete;
   AlertWebhook& operator=(const AlertWebhook&) = delete;
 
+  // POST /alertmanager. Alerts reach the pipeline through the Runner, not `sink`.
+  void install_routes(net::HttpServer& server, EventSink& sink) override;
+
   // 401 without the token, 400 for a body that is not a webhook payload,
   // 502 when a thread could not be posted (Alertmanager retries 5xx), else
   // 200 with what was done: {"opened": [...], "firing_again": n, "repeats": n, "resolved": n, "unmapped": n}.
@@ -100,4 +105,4 @@ class AlertWebhook {
   std::shared_ptr<State> state_;
 };
 
-}  // namespace opsgate::app
+}  // namespace opsgate::alertmanager
