@@ -29,6 +29,7 @@
 #include "src/gates/gate_service.hpp"
 #include "src/gates/gate_store.hpp"
 #include "src/gates/platforms.hpp"
+#include "src/core/log_exception.hpp"
 
 namespace opsgate::app {
 
@@ -53,17 +54,6 @@ class PolicyHolder {
   mutable std::mutex mutex_;
   std::shared_ptr<const PolicyEngine> policy_;
 };
-
-void log_exception(std::string_view what, std::exception_ptr error) {
-  if (!error) {
-    return;
-  }
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    spdlog::error("{} ended with an exception: {}", what, e.what());
-  }
-}
 
 // While the terminal is a chat, log lines would break up the conversation
 // (piped or typed): send them to a file beside the database instead.
