@@ -5,6 +5,7 @@
 #include "adapters/teams/activity.hpp"
 #include "adapters/teams/cards.hpp"
 #include "fuzz/fuzz_support.hpp"
+#include "src/core/json_get.hpp"
 
 using namespace opsgate::adapters::teams;
 
@@ -16,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)card_action_from_invoke(activity.value);
     (void)card_action_from_submit(activity.value);
     bool mentioned = false;
-    (void)strip_bot_mentions(activity.text, object_field(body, "entities"), "28:bot", mentioned);
+    (void)strip_bot_mentions(activity.text, opsgate::json_get::object_at(body, "entities"), "28:bot", mentioned);
   }
   (void)inert_markdown(text);
   return 0;

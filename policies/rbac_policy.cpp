@@ -6,6 +6,8 @@
 #include <set>
 
 #include "policies/glob.hpp"
+#include "src/core/text.hpp"
+#include <fmt/format.h>
 
 namespace opsgate::policies {
 
@@ -30,12 +32,6 @@ std::string_view param_view(const ActionRequest& request, const char* name) {
   return it->get_ref<const std::string&>();
 }
 
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // Help and identity reveal nothing; votes and cancels are authorised by the
 // approval workflow itself (re-checked against the policy at vote time).
 bool always_allowed(std::string_view action) {
@@ -44,9 +40,7 @@ bool always_allowed(std::string_view action) {
 }
 
 std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
-  return out;
+  return fmt::to_string(fmt::join(items, ", "));
 }
 
 }  // namespace
@@ -310,9 +304,9 @@ const Target* RbacPolicy::find_target(std::string_view name_or_alias) const {
 
 void RbacPolicy::build_indexes() {
   for (const auto& target : inventory_->targets()) {
-    target_by_lower_name_.emplace(to_lower(target.name), &target);
+    target_by_lower_name_.emplace(text::to_lower(target.name), &target);
     for (const auto& alias : target.aliases) {
-      target_by_lower_name_.emplace(to_lower(alias), &target);
+      target_by_lower_name_.emplace(text::to_lower(alias), &target);
     }
   }
   const std::vector<std::string> envs = inventory_->env_names();

@@ -10,6 +10,7 @@ OPSGATE_PACKAGES=(
   libboost1.81-dev nlohmann-json3-dev libcurl4-openssl-dev libspdlog-dev
   libsqlitecpp-dev libsqlite3-dev sqlite3 doctest-dev libyaml-cpp-dev libssl-dev
   libexpected-dev libcli11-dev prometheus openssl
+  libfmt-dev libhowardhinnant-date-dev tzdata
 )
 
 # The sanitizer build (scripts/test's second pass, scripts/fuzz) is clang's:

@@ -12,6 +12,7 @@
 #include "actions/exec/argv_template.hpp"
 #include "actions/exec/process_runner.hpp"
 #include "src/core/redact.hpp"
+#include "src/core/text.hpp"
 
 namespace opsgate::actions::exec {
 
@@ -51,19 +52,6 @@ std::optional<std::string> action_problem(const std::string& name) {
            " action; exec runs only write actions and rollout.status (" + exec_actions_list() + ")";
   }
   return std::nullopt;
-}
-
-// Cuts at a UTF-8 character boundary so a capped text stays valid UTF-8.
-std::string cap(std::string text, std::size_t limit) {
-  if (text.size() <= limit) {
-    return text;
-  }
-  std::size_t end = limit;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
-    --end;
-  }
-  text.resize(end);
-  return text + "...";
 }
 
 std::vector<std::string> non_empty_lines(const std::string& text) {
@@ -194,7 +182,7 @@ class ExecAction final : public opsgate::Action {
     }
     ActionResult result;
     const auto lines = non_empty_lines(out);
-    result.summary = lines.empty() ? "`" + spec_.name + "` finished without output" : cap(lines.back(), kSummaryLimit);
+    result.summary = lines.empty() ? "`" + spec_.name + "` finished without output" : text::truncate_utf8(lines.back(), kSummaryLimit, "...");
     result.data = {{"exit_code", output.exit_code},
                    {"stdout", out},
                    {"argv", argv},

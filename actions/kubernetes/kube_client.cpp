@@ -1,10 +1,11 @@
 #include "actions/kubernetes/kube_client.hpp"
 
-#include <ctime>
 #include <fstream>
 #include <sstream>
 
 #include "actions/kubernetes/kube_rollout.hpp"
+#include "src/core/text.hpp"
+#include "src/core/rfc3339.hpp"
 
 namespace opsgate::actions::kubernetes {
 
@@ -12,13 +13,6 @@ namespace asio = boost::asio;
 using nlohmann::json;
 
 namespace {
-
-std::string trim_token(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
-    text.pop_back();
-  }
-  return text;
-}
 
 Error map_error(int status, const std::string& body, const KubeCall& call, const ClusterConfig& cluster) {
   const std::string message = status_message(status, body);
@@ -50,12 +44,7 @@ Error map_error(int status, const std::string& body, const KubeCall& call, const
 }  // namespace
 
 std::string rfc3339_utc(std::chrono::system_clock::time_point t) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
+  return format_rfc3339_utc(std::chrono::floor<std::chrono::seconds>(t));
 }
 
 KubeClient::KubeClient(ClusterConfig config, net::HttpClient& http) : config_(std::move(config)), http_(http) {}
@@ -83,7 +72,7 @@ Result<std::string> KubeClient::bearer_token(bool force_reread) {
   }
   std::ostringstream text;
   text << in.rdbuf();
-  std::string token = trim_token(text.str());
+  std::string token(text::trim(text.str()));
   if (token.empty()) {
     return fail(Errc::unavailable, "the Kubernetes token file " + config_.token_file + " is empty");
   }

@@ -1,4 +1,5 @@
 #include "actions/loki/file_scan.hpp"
+#include <fmt/format.h>
 
 #include <glob.h>
 
@@ -97,11 +98,8 @@ std::string format_bytes(std::size_t bytes) {
 Result<LogAnswer> scan_log_files(const FileScanJob& job) {
   const Matches matches = expand(job.patterns, job.max_files);
   if (matches.files.empty()) {
-    std::string patterns;
-    for (const auto& p : job.patterns) {
-      patterns += (patterns.empty() ? "" : ", ") + p;
-    }
-    return fail(Errc::not_found, "no log file matches " + patterns + " (actions.logfile.paths)");
+    return fail(Errc::not_found,
+                "no log file matches " + fmt::to_string(fmt::join(job.patterns, ", ")) + " (actions.logfile.paths)");
   }
 
   std::priority_queue<Candidate, std::vector<Candidate>, NewerFirst> newest;
@@ -178,11 +176,7 @@ Result<LogAnswer> scan_log_files(const FileScanJob& job) {
   }
   std::reverse(answer.entries.begin(), answer.entries.end());
   answer.levels = std::move(counts);
-  std::string files;
-  for (const auto& f : read_files) {
-    files += (files.empty() ? "" : ", ") + f;
-  }
-  answer.source = "searched " + files;
+  answer.source = "searched " + fmt::to_string(fmt::join(read_files, ", "));
   if (matches.capped) {
     notes.push_back("read only the first " + std::to_string(job.max_files) + " matching files");
   }

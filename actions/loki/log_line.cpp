@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "src/core/redact.hpp"
+#include "src/core/rfc3339.hpp"
 
 namespace opsgate::actions::loki {
 
@@ -128,21 +129,6 @@ LineFields logfmt_fields(std::string_view line) {
   return fields;
 }
 
-// Reads exactly `count` digits at `pos`.
-bool digits(std::string_view text, std::size_t pos, std::size_t count, int& out) {
-  if (pos + count > text.size()) {
-    return false;
-  }
-  out = 0;
-  for (std::size_t k = pos; k < pos + count; ++k) {
-    if (text[k] < '0' || text[k] > '9') {
-      return false;
-    }
-    out = out * 10 + (text[k] - '0');
-  }
-  return true;
-}
-
 std::optional<std::int64_t> parse_unix_digits(std::string_view text) {
   std::int64_t whole = 0;
   std::size_t i = 0;
@@ -209,53 +195,7 @@ std::optional<std::int64_t> parse_timestamp_ns(std::string_view text) {
   if (text.size() < 19 || text[4] != '-') {
     return parse_unix_digits(text);
   }
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  if (!digits(text, 0, 4, y) || !digits(text, 5, 2, mo) || text[7] != '-' || !digits(text, 8, 2, d) ||
-      (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || !digits(text, 11, 2, h) || text[13] != ':' ||
-      !digits(text, 14, 2, mi) || text[16] != ':' || !digits(text, 17, 2, s)) {
-    return std::nullopt;
-  }
-  const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{static_cast<unsigned>(mo)},
-                                        std::chrono::day{static_cast<unsigned>(d)}};
-  if (!ymd.ok() || h > 23 || mi > 59 || s > 60) {
-    return std::nullopt;
-  }
-  std::size_t i = 19;
-  std::int64_t fraction = 0;
-  if (i < text.size() && (text[i] == '.' || text[i] == ',')) {
-    std::int64_t scale = 1'000'000'000;
-    ++i;
-    const std::size_t begin = i;
-    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-      if (scale > 1) {
-        scale /= 10;
-        fraction += (text[i] - '0') * scale;
-      }
-    }
-    if (i == begin) {
-      return std::nullopt;
-    }
-  }
-  std::int64_t offset_s = 0;
-  if (i < text.size()) {
-    if (text[i] == 'Z' || text[i] == 'z') {
-      ++i;
-    } else if (text[i] == '+' || text[i] == '-') {
-      int oh = 0, om = 0;
-      const bool colon = i + 3 < text.size() && text[i + 3] == ':';
-      if (!digits(text, i + 1, 2, oh) || !digits(text, i + (colon ? 4 : 3), 2, om) || oh > 23 || om > 59) {
-        return std::nullopt;
-      }
-      offset_s = (text[i] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
-      i += colon ? 6 : 5;
-    }
-  }
-  if (i != text.size()) {
-    return std::nullopt;
-  }
-  const std::int64_t day_s =
-      std::int64_t{std::chrono::sys_days{ymd}.time_since_epoch().count()} * 86400 + h * 3600 + mi * 60 + s;
-  return (day_s - offset_s) * 1'000'000'000 + fraction;
+  return parse_rfc3339_ns(text, Rfc3339Options{.zone_optional = true});
 }
 
 std::string normalise_level(std::string_view level) {

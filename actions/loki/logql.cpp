@@ -1,4 +1,5 @@
 #include "actions/loki/logql.hpp"
+#include "src/core/text.hpp"
 
 #include <cstdio>
 
@@ -6,20 +7,10 @@ namespace opsgate::actions::loki {
 
 namespace {
 
-std::string trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-    text.remove_suffix(1);
-  }
-  return std::string(text);
-}
-
 // {app="checkout"} + level="error" -> {app="checkout",level="error"}. The
 // inventory guarantees the braces; the level is one of a fixed set.
 std::string selector_with(const std::string& selector, const std::string& label, const std::string& value) {
-  std::string inner = trim(std::string_view(selector).substr(1, selector.size() - 2));
+  std::string inner(text::trim(std::string_view(selector).substr(1, selector.size() - 2)));
   if (!inner.empty() && inner.back() != ',') {
     inner += ',';
   }

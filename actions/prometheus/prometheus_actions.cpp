@@ -10,6 +10,8 @@
 #include "actions/prometheus/promql_template.hpp"
 #include "src/core/duration.hpp"
 #include "src/net/outbound_url.hpp"
+#include "src/core/json_get.hpp"
+#include <fmt/format.h>
 
 namespace opsgate::actions::prometheus {
 
@@ -53,11 +55,6 @@ struct Shared {
   }
 };
 
-std::string string_param(const json& params, const char* name) {
-  const auto found = params.find(name);
-  return found != params.end() && found->is_string() ? found->get<std::string>() : "";
-}
-
 std::int64_t range_param(const json& params) {
   const auto found = params.find("range_s");
   if (found != params.end() && found->is_number_integer() && found->get<std::int64_t>() > 0) {
@@ -72,11 +69,7 @@ std::int64_t range_param(const json& params) {
 bool known_metric(const std::string& name) { return std::find(kMetrics.begin(), kMetrics.end(), name) != kMetrics.end(); }
 
 std::string metric_list() {
-  std::string out;
-  for (const auto& m : kMetrics) {
-    out += (out.empty() ? "" : ", ") + m;
-  }
-  return out;
+  return fmt::to_string(fmt::join(kMetrics, ", "));
 }
 
 // A `metrics:` mapping of metric name -> template.
@@ -113,9 +106,9 @@ class MetricsQueryAction final : public opsgate::Action {
   asio::awaitable<Result<ActionResult>> execute(ActionRequest request) override {
     const Shared& s = *shared_;
     MetricQuery q;
-    q.target = string_param(request.params, "target");
-    q.env = string_param(request.params, "env");
-    q.metric = string_param(request.params, "metric");
+    q.target = json_get::string_at(request.params, "target");
+    q.env = json_get::string_at(request.params, "env");
+    q.metric = json_get::string_at(request.params, "metric");
     q.range_s = range_param(request.params);
     if (q.env.empty()) {
       q.env = s.inventory->default_env();
@@ -160,7 +153,7 @@ class PromqlAction final : public opsgate::Action {
 
   asio::awaitable<Result<ActionResult>> execute(ActionRequest request) override {
     const Shared& s = *shared_;
-    std::string query = string_param(request.params, "query");
+    std::string query = json_get::string_at(request.params, "query");
     const auto first = query.find_first_not_of(" \t");
     if (first == std::string::npos) {
       co_return fail(Errc::invalid_input, "the query is empty");
@@ -196,7 +189,7 @@ class AlertsListAction final : public opsgate::Action {
 
   asio::awaitable<Result<ActionResult>> execute(ActionRequest request) override {
     const Shared& s = *shared_;
-    const AlertFilter filter{string_param(request.params, "target"), string_param(request.params, "env")};
+    const AlertFilter filter{json_get::string_at(request.params, "target"), json_get::string_at(request.params, "env")};
     auto answer = co_await s.api->alerts();
     AlertSources sources{std::move(answer), std::nullopt};
     if (s.alertmanager) {

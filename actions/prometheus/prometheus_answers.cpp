@@ -6,6 +6,8 @@
 #include <optional>
 
 #include "src/core/duration.hpp"
+#include "src/core/json_get.hpp"
+#include "src/core/text.hpp"
 
 namespace opsgate::actions::prometheus {
 
@@ -70,30 +72,15 @@ const json& labels_of(const json& item, const char* key) {
   return found != item.end() && found->is_object() ? *found : empty;
 }
 
-std::string label(const json& labels, const std::string& name) {
-  const auto found = labels.find(name);
-  return found != labels.end() && found->is_string() ? found->get<std::string>() : "";
-}
-
-std::string string_of(const json& object, const char* key) {
-  if (!object.is_object()) {
-    return "";
-  }
-  const auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
-}
-
-bool iequals(const std::string& a, const std::string& b) { return to_lower(a) == to_lower(b); }
-
 // True when one of `names` has a value in `accepted` (case-insensitive).
 bool any_label_in(const json& labels, const std::vector<std::string>& names, const std::vector<std::string>& accepted) {
   for (const auto& name : names) {
-    const std::string value = label(labels, name);
+    const std::string value = json_get::string_at(labels, name);
     if (value.empty()) {
       continue;
     }
     for (const auto& candidate : accepted) {
-      if (!candidate.empty() && iequals(value, candidate)) {
+      if (!candidate.empty() && text::iequals(value, candidate)) {
         return true;
       }
     }
@@ -394,11 +381,11 @@ std::optional<std::vector<AlertEntry>> prometheus_entries(const ApiAnswer& answe
   }
   std::vector<AlertEntry> out;
   for (const auto& alert : answer.data["alerts"]) {
-    const std::string state = string_of(alert, "state");
+    const std::string state = json_get::string_at(alert, "state");
     if (state != "firing" && state != "pending") {
       continue;
     }
-    const std::string active_at = string_of(alert, "activeAt");
+    const std::string active_at = json_get::string_at(alert, "activeAt");
     out.push_back({&alert, state == "firing", parse_rfc3339(active_at).value_or(0), active_at, "prometheus"});
   }
   return out;
@@ -412,10 +399,10 @@ std::vector<AlertEntry> alertmanager_entries(const json& alerts) {
     if (!alert.is_object()) {
       continue;
     }
-    if (string_of(labels_of(alert, "status"), "state") == "suppressed") {
+    if (json_get::string_at(labels_of(alert, "status"), "state") == "suppressed") {
       continue;
     }
-    const std::string starts_at = string_of(alert, "startsAt");
+    const std::string starts_at = json_get::string_at(alert, "startsAt");
     out.push_back({&alert, true, parse_rfc3339(starts_at).value_or(0), starts_at, "alertmanager"});
   }
   return out;
@@ -480,7 +467,7 @@ ActionResult summarise_entries(std::vector<AlertEntry> entries, const AlertFilte
     const json& alert = *matching[i].alert;
     const json& alert_labels = labels_of(alert, "labels");
     const json& annotations = labels_of(alert, "annotations");
-    std::string name = label(alert_labels, "alertname");
+    std::string name = json_get::string_at(alert_labels, "alertname");
     if (name.empty()) {
       name = "(unnamed alert)";
     }
@@ -497,7 +484,7 @@ ActionResult summarise_entries(std::vector<AlertEntry> entries, const AlertFilte
       continue;
     }
     std::string line = "\n• " + snippet(name, 100) + " [" + (matching[i].firing ? "firing" : "pending");
-    const std::string severity = label(alert_labels, "severity");
+    const std::string severity = json_get::string_at(alert_labels, "severity");
     if (!severity.empty()) {
       line += ", " + snippet(severity, 40);
     }
@@ -509,7 +496,7 @@ ActionResult summarise_entries(std::vector<AlertEntry> entries, const AlertFilte
       std::string where;
       for (const auto& names : {labels.target, labels.env}) {
         for (const auto& key : names) {
-          const std::string value = label(alert_labels, key);
+          const std::string value = json_get::string_at(alert_labels, key);
           if (!value.empty()) {
             where += (where.empty() ? "" : " ") + key + "=" + snippet(value, 60);
           }
@@ -519,9 +506,9 @@ ActionResult summarise_entries(std::vector<AlertEntry> entries, const AlertFilte
         line += " " + where;
       }
     }
-    std::string what = label(annotations, "summary");
+    std::string what = json_get::string_at(annotations, "summary");
     if (what.empty()) {
-      what = label(annotations, "description");
+      what = json_get::string_at(annotations, "description");
     }
     if (what.empty() && alert.contains("value") && alert["value"].is_string()) {
       const auto value = parse_sample_value(alert["value"]);
@@ -599,7 +586,7 @@ Result<ActionResult> summarise_alerts(const AlertSources& sources, const AlertFi
       const auto same = std::find_if(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(from_prometheus),
                                      [&entry_labels](const AlertEntry& known) {
                                        const json& known_labels = labels_of(*known.alert, "labels");
-                                       return label(known_labels, "alertname") == label(entry_labels, "alertname") &&
+                                       return json_get::string_at(known_labels, "alertname") == json_get::string_at(entry_labels, "alertname") &&
                                               known_labels == entry_labels;
                                      });
       if (same != entries.begin() + static_cast<std::ptrdiff_t>(from_prometheus)) {

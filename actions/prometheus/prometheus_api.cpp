@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "actions/prometheus/prometheus_format.hpp"
+#include "src/core/json_get.hpp"
 
 namespace opsgate::actions::prometheus {
 
@@ -15,17 +16,6 @@ using nlohmann::json;
 // Longer URLs go as a form-encoded POST: proxies commonly cap request lines
 // at 4-8 KiB, and a 2000-character query can triple when percent-encoded.
 constexpr std::size_t kMaxGetUrl = 3000;
-
-std::string string_field(const json& object, const char* key) {
-  if (!object.is_object()) {
-    return "";
-  }
-  const auto found = object.find(key);
-  if (found == object.end() || !found->is_string()) {
-    return "";
-  }
-  return found->get<std::string>();
-}
 
 Errc code_for_status(int status, const std::string& error_type) {
   if (status == 400 || error_type == "bad_data") {
@@ -120,9 +110,9 @@ asio::awaitable<Result<ApiAnswer>> PrometheusApi::call(std::string path,
 Result<ApiAnswer> read_api_response(const net::HttpClientResponse& response, const std::string& path) {
   const json body = json::parse(response.body, nullptr, false);
   const bool is_json = !body.is_discarded() && body.is_object();
-  const std::string status = is_json ? string_field(body, "status") : "";
-  const std::string error_type = is_json ? string_field(body, "errorType") : "";
-  const std::string error = is_json ? string_field(body, "error") : "";
+  const std::string status = is_json ? json_get::string_at(body, "status") : "";
+  const std::string error_type = is_json ? json_get::string_at(body, "errorType") : "";
+  const std::string error = is_json ? json_get::string_at(body, "error") : "";
 
   if (response.status >= 200 && response.status < 300) {
     if (!is_json) {

@@ -10,6 +10,8 @@
 
 #include "src/core/duration.hpp"
 #include "src/net/backend_connection.hpp"
+#include "src/core/text.hpp"
+#include "src/core/rfc3339.hpp"
 
 namespace opsgate::actions::prometheus {
 
@@ -46,31 +48,6 @@ std::string with_decimals(double value, int decimals) {
     text = "0";
   }
   return text;
-}
-
-// Days since 1970-01-01 -> civil date (Howard Hinnant's algorithm): no
-// dependence on the process's time zone.
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2 ? 1 : 0;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-bool read_digits(std::string_view text, std::size_t at, std::size_t count, int& out) {
-  if (at + count > text.size()) {
-    return false;
-  }
-  out = 0;
-  for (std::size_t i = at; i < at + count; ++i) {
-    if (text[i] < '0' || text[i] > '9') {
-      return false;
-    }
-    out = out * 10 + (text[i] - '0');
-  }
-  return true;
 }
 
 }  // namespace
@@ -282,45 +259,7 @@ std::optional<double> parse_sample_value(const nlohmann::json& value) {
   return number;
 }
 
-std::optional<std::int64_t> parse_rfc3339(std::string_view text) {
-  int year = 0;
-  int month = 0;
-  int day = 0;
-  int hour = 0;
-  int minute = 0;
-  int second = 0;
-  if (!read_digits(text, 0, 4, year) || text.size() < 20 || text[4] != '-' || !read_digits(text, 5, 2, month) ||
-      text[7] != '-' || !read_digits(text, 8, 2, day) || (text[10] != 'T' && text[10] != 't' && text[10] != ' ') ||
-      !read_digits(text, 11, 2, hour) || text[13] != ':' || !read_digits(text, 14, 2, minute) || text[16] != ':' ||
-      !read_digits(text, 17, 2, second)) {
-    return std::nullopt;
-  }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
-    return std::nullopt;
-  }
-  std::size_t at = 19;
-  if (at < text.size() && text[at] == '.') {
-    ++at;
-    while (at < text.size() && text[at] >= '0' && text[at] <= '9') {
-      ++at;
-    }
-  }
-  std::int64_t offset = 0;
-  if (at < text.size() && (text[at] == 'Z' || text[at] == 'z') && at + 1 == text.size()) {
-    offset = 0;
-  } else if (at + 6 == text.size() && (text[at] == '+' || text[at] == '-') && text[at + 3] == ':') {
-    int oh = 0;
-    int om = 0;
-    if (!read_digits(text, at + 1, 2, oh) || !read_digits(text, at + 4, 2, om)) {
-      return std::nullopt;
-    }
-    offset = (text[at] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
-  } else {
-    return std::nullopt;
-  }
-  const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  return days * 86400 + hour * 3600 + minute * 60 + second - offset;
-}
+std::optional<std::int64_t> parse_rfc3339(std::string_view text) { return parse_rfc3339_s(text); }
 
 std::string format_age(std::int64_t seconds) {
   if (seconds < 60) {
@@ -344,10 +283,7 @@ std::string format_utc_time(std::int64_t unix_s, std::int64_t now_s) {
 
 std::string snippet(std::string_view text, std::size_t limit) {
   std::string out;
-  std::size_t end = std::min(limit, text.size());
-  while (end > 0 && end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
-    --end;
-  }
+  const std::size_t end = text::utf8_prefix(text, limit).size();
   for (std::size_t i = 0; i < end; ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
     out += (c < 0x20 || c == 0x7F) ? ' ' : text[i];

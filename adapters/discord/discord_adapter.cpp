@@ -20,6 +20,7 @@
 #include "adapters/discord/gateway.hpp"
 #include "src/audit/replay_store.hpp"
 #include "src/core/bounded_map.hpp"
+#include "src/core/log_exception.hpp"
 
 namespace opsgate::adapters::discord {
 
@@ -88,17 +89,6 @@ net::HttpResponse callback(const json& body) { return net::HttpResponse::json(20
 net::HttpResponse ephemeral(std::string text) {
   return callback(json{{"type", kChannelMessage},
                        {"data", {{"content", text}, {"flags", kEphemeral}, {"allowed_mentions", no_mentions()}}}});
-}
-
-void log_task_end(const std::string& what, std::exception_ptr error) {
-  if (!error) {
-    return;
-  }
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    spdlog::error("discord: {} ended with an exception: {}", what, e.what());
-  }
 }
 
 class DiscordAdapterImpl final : public DiscordAdapter {
@@ -175,7 +165,7 @@ class DiscordAdapterImpl final : public DiscordAdapter {
   // its answer within 3 s; a vote that reaches quorum runs the action).
   void dispatch(EventSink& sink, ChatEvent event) {
     const std::string what = "event " + event.message_id;
-    asio::co_spawn(executor_, sink.on_event(std::move(event)), [what](std::exception_ptr e) { log_task_end(what, e); });
+    asio::co_spawn(executor_, sink.on_event(std::move(event)), [what](std::exception_ptr e) { log_exception("discord: " + what, e); });
   }
 
   asio::awaitable<net::HttpResponse> handle(net::HttpRequest request) {
@@ -240,7 +230,7 @@ class DiscordAdapterImpl final : public DiscordAdapter {
     ChatEvent event = event_of(in);
     event.text = in.command_text;
     const std::string what = "/" + config_.command_name + " " + in.id;
-    asio::co_spawn(executor_, answer_command(sink_, std::move(event)), [what](std::exception_ptr e) { log_task_end(what, e); });
+    asio::co_spawn(executor_, answer_command(sink_, std::move(event)), [what](std::exception_ptr e) { log_exception("discord: " + what, e); });
     return callback(json{{"type", kDeferredChannelMessage}});
   }
 
@@ -253,7 +243,7 @@ class DiscordAdapterImpl final : public DiscordAdapter {
     const std::string id = event.message_id;
     const auto executor = co_await asio::this_coro::executor;
     auto watchdog = std::make_shared<asio::steady_timer>(executor, config_.deferred_deadline);
-    asio::co_spawn(executor, still_working(thread, watchdog), [id](std::exception_ptr e) { log_task_end("watchdog of " + id, e); });
+    asio::co_spawn(executor, still_working(thread, watchdog), [id](std::exception_ptr e) { log_exception("discord: watchdog of " + id, e); });
     std::string crash;
     try {
       co_await sink->on_event(std::move(event));

@@ -1,4 +1,6 @@
 #include "adapters/discord/discord_messages.hpp"
+#include "src/core/text.hpp"
+#include "src/core/json_get.hpp"
 
 #include <cctype>
 #include <regex>
@@ -8,17 +10,6 @@ namespace opsgate::adapters::discord {
 using nlohmann::json;
 
 namespace {
-
-std::string str_at(const json& object, std::string_view key) {
-  if (!object.is_object()) {
-    return "";
-  }
-  const auto it = object.find(key);
-  if (it == object.end() || !it->is_string()) {
-    return "";
-  }
-  return it->get<std::string>();
-}
 
 const json& obj_at(const json& object, std::string_view key) {
   static const json kNull;
@@ -42,18 +33,6 @@ std::vector<std::string> string_array(const json& value) {
   return out;
 }
 
-// Length of the UTF-8 prefix of `text` of at most `limit` bytes that ends on a character boundary.
-std::size_t utf8_prefix(std::string_view text, std::size_t limit) {
-  if (text.size() <= limit) {
-    return text.size();
-  }
-  std::size_t cut = limit;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
-    --cut;
-  }
-  return cut == 0 ? limit : cut;
-}
-
 }  // namespace
 
 std::optional<Interaction> parse_interaction(std::string_view body) {
@@ -67,13 +46,13 @@ std::optional<Interaction> parse_interaction(std::string_view body) {
   }
   Interaction in;
   in.type = type->get<int>();
-  in.id = str_at(doc, "id");
-  in.application_id = str_at(doc, "application_id");
-  in.token = str_at(doc, "token");
-  in.guild_id = str_at(doc, "guild_id");
-  in.channel_id = str_at(doc, "channel_id");
+  in.id = json_get::string_at(doc, "id");
+  in.application_id = json_get::string_at(doc, "application_id");
+  in.token = json_get::string_at(doc, "token");
+  in.guild_id = json_get::string_at(doc, "guild_id");
+  in.channel_id = json_get::string_at(doc, "channel_id");
   if (in.channel_id.empty()) {
-    in.channel_id = str_at(obj_at(doc, "channel"), "id");
+    in.channel_id = json_get::string_at(obj_at(doc, "channel"), "id");
   }
   // In a guild the invoker is member.user and the roles are the member's;
   // in a DM (no guild_id) the invoker is `user` and there are no roles: a
@@ -81,14 +60,14 @@ std::optional<Interaction> parse_interaction(std::string_view body) {
   static const json kNoMember;
   const json& member = in.guild_id.empty() ? kNoMember : obj_at(doc, "member");
   const json& user = in.guild_id.empty() ? obj_at(doc, "user") : obj_at(member, "user");
-  in.user_id = str_at(user, "id");
-  in.user_name = str_at(user, "global_name");
+  in.user_id = json_get::string_at(user, "id");
+  in.user_name = json_get::string_at(user, "global_name");
   if (in.user_name.empty()) {
-    in.user_name = str_at(user, "username");
+    in.user_name = json_get::string_at(user, "username");
   }
   in.roles = string_array(obj_at(member, "roles"));
   const json& data = obj_at(doc, "data");
-  in.command_name = str_at(data, "name");
+  in.command_name = json_get::string_at(data, "name");
   const json& options = obj_at(data, "options");
   if (options.is_array()) {
     for (const auto& option : options) {
@@ -98,10 +77,10 @@ std::optional<Interaction> parse_interaction(std::string_view body) {
       }
     }
   }
-  in.custom_id = str_at(data, "custom_id");
+  in.custom_id = json_get::string_at(data, "custom_id");
   const json& message = obj_at(doc, "message");
-  in.message_id = str_at(message, "id");
-  in.message_content = str_at(message, "content");
+  in.message_id = json_get::string_at(message, "id");
+  in.message_content = json_get::string_at(message, "content");
   return in;
 }
 
@@ -136,18 +115,18 @@ std::optional<ChatEvent> gateway_message_event(const json& d, std::string_view b
     return std::nullopt;
   }
   const json& author = obj_at(d, "author");
-  const std::string author_id = str_at(author, "id");
+  const std::string author_id = json_get::string_at(author, "id");
   const json& is_bot = obj_at(author, "bot");
   if (author_id.empty() || author_id == bot_user_id || (is_bot.is_boolean() && is_bot.get<bool>())) {
     return std::nullopt;
   }
-  std::string content = str_at(d, "content");
-  const std::string guild_id = str_at(d, "guild_id");
+  std::string content = json_get::string_at(d, "content");
+  const std::string guild_id = json_get::string_at(d, "guild_id");
   bool mentioned = false;
   const json& mentions = obj_at(d, "mentions");
   if (mentions.is_array()) {
     for (const auto& m : mentions) {
-      mentioned = mentioned || (!bot_user_id.empty() && str_at(m, "id") == bot_user_id);
+      mentioned = mentioned || (!bot_user_id.empty() && json_get::string_at(m, "id") == bot_user_id);
     }
   }
   if (!guild_id.empty() && !mentioned) {
@@ -165,16 +144,16 @@ std::optional<ChatEvent> gateway_message_event(const json& d, std::string_view b
   ChatEvent event;
   event.platform = "discord";
   event.workspace = guild_id;
-  event.channel = str_at(d, "channel_id");
-  event.message_id = str_at(d, "id");
+  event.channel = json_get::string_at(d, "channel_id");
+  event.message_id = json_get::string_at(d, "id");
   event.thread = "message:" + event.message_id;
   const json& member = obj_at(d, "member");
-  std::string name = str_at(member, "nick");
+  std::string name = json_get::string_at(member, "nick");
   if (name.empty()) {
-    name = str_at(author, "global_name");
+    name = json_get::string_at(author, "global_name");
   }
   if (name.empty()) {
-    name = str_at(author, "username");
+    name = json_get::string_at(author, "username");
   }
   // Roles only from a guild member; a DM carries none.
   event.principal = principal_of(author_id, name, guild_id.empty() ? std::vector<std::string>{} : string_array(obj_at(member, "roles")));
@@ -197,7 +176,8 @@ std::vector<std::string> split_content(std::string_view text, std::size_t limit)
     }
     std::size_t cut = text.rfind('\n', limit);
     if (cut == std::string_view::npos || cut < limit / 2) {
-      cut = utf8_prefix(text, limit);
+      cut = text::utf8_prefix(text, limit).size();
+      cut = cut == 0 ? limit : cut;  // a limit shorter than one character must still make progress
       pieces.emplace_back(text.substr(0, cut));
       text.remove_prefix(cut);
     } else {

@@ -8,10 +8,6 @@
 
 namespace opsgate::adapters::discord {
 
-// "0a1B" -> bytes; nullopt for odd length or a non-hex character.
-std::optional<std::string> hex_decode(std::string_view hex);
-std::string hex_encode(std::string_view bytes);
-
 // A verified Ed25519 public key (32 bytes). Immutable; shared by all requests.
 class Ed25519PublicKey {
  public:

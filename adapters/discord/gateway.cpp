@@ -16,6 +16,7 @@
 #include "adapters/discord/discord_messages.hpp"
 #include "adapters/discord/discord_rest.hpp"
 #include "adapters/discord/websocket.hpp"
+#include "src/core/json_get.hpp"
 
 namespace opsgate::adapters::discord {
 
@@ -70,16 +71,6 @@ struct Connection {
   }
 };
 
-std::string str_at(const json& j, const char* key) {
-  const auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::int64_t int_at(const json& j, const char* key, std::int64_t fallback) {
-  const auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<std::int64_t>() : fallback;
-}
-
 std::string heartbeat_frame(const SessionState& state) {
   return json{{"op", 1}, {"d", state.seq ? json(*state.seq) : json(nullptr)}}.dump();
 }
@@ -114,10 +105,10 @@ asio::awaitable<void> reader(Connection& c, SessionState& state, bool resume, co
     if (const auto s = j.find("s"); s != j.end() && s->is_number_integer()) {
       state.seq = s->get<std::int64_t>();
     }
-    const std::int64_t op = int_at(j, "op", -1);
+    const std::int64_t op = json_get::int_at(j, "op", -1);
     const json d = j.contains("d") ? j["d"] : json(nullptr);
     if (op == 10) {
-      const std::int64_t interval = d.is_object() ? int_at(d, "heartbeat_interval", 0) : 0;
+      const std::int64_t interval = d.is_object() ? json_get::int_at(d, "heartbeat_interval", 0) : 0;
       c.interval = std::chrono::milliseconds(std::clamp<std::int64_t>(interval, 100, 600000));
       c.wake_heartbeat.cancel();
       if (resume && !state.session_id.empty()) {
@@ -148,12 +139,12 @@ asio::awaitable<void> reader(Connection& c, SessionState& state, bool resume, co
       }
       co_return;
     } else if (op == 0) {
-      const std::string type = str_at(j, "t");
+      const std::string type = json_get::string_at(j, "t");
       if (type == "READY" && d.is_object()) {
-        state.session_id = str_at(d, "session_id");
-        state.resume_url = str_at(d, "resume_gateway_url");
+        state.session_id = json_get::string_at(d, "session_id");
+        state.resume_url = json_get::string_at(d, "resume_gateway_url");
         if (d.contains("user") && d["user"].is_object()) {
-          state.bot_user_id = str_at(d["user"], "id");
+          state.bot_user_id = json_get::string_at(d["user"], "id");
         }
         c.healthy = true;
         spdlog::info("discord: gateway ready (bot user {})", state.bot_user_id);

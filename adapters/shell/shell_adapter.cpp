@@ -1,4 +1,5 @@
 #include "adapters/shell/shell_adapter.hpp"
+#include "src/core/log_exception.hpp"
 
 #include <pwd.h>
 #include <unistd.h>
@@ -169,13 +170,7 @@ class ShellAdapter final : public Adapter {
     in_flight_.push_back(slot);
     const auto executor = co_await asio::this_coro::executor;
     asio::co_spawn(executor, handle_one(&sink, std::move(event), this, slot.get()), [this, slot](std::exception_ptr e) {
-      if (e) {
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& error) {
-          spdlog::error("shell: handling message {} failed: {}", slot->number, error.what());
-        }
-      }
+      log_exception("shell: handling message " + std::to_string(slot->number), e);
       slot->done = true;
       retire();
       wake_.cancel();

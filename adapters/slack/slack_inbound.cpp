@@ -1,4 +1,6 @@
 #include "adapters/slack/slack_inbound.hpp"
+#include "src/core/json_get.hpp"
+#include "src/core/text.hpp"
 
 #include <cctype>
 
@@ -10,17 +12,6 @@ namespace {
 
 constexpr std::size_t kMaxText = 4000;          // a chat request is a sentence, not a document
 constexpr std::size_t kMaxSuggestionValue = 500;
-
-std::string str(const json& object, const char* key) {
-  if (!object.is_object()) {
-    return {};
-  }
-  const auto it = object.find(key);
-  if (it == object.end() || !it->is_string()) {
-    return {};
-  }
-  return it->get<std::string>();
-}
 
 const json& child(const json& object, const char* key) {
   static const json kNull;
@@ -60,15 +51,6 @@ std::string unescape(std::string_view text) {
   return out;
 }
 
-std::string trim(std::string text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) {
-    return {};
-  }
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return text.substr(first, last - first + 1);
-}
-
 }  // namespace
 
 std::map<std::string, std::string> decode_form(std::string_view body) {
@@ -106,7 +88,7 @@ std::string strip_mentions(std::string_view text) {
     out.append(text.substr(pos, start - pos));
     pos = close + 1;
   }
-  return trim(std::move(out));
+  return std::string(text::trim(out));
 }
 
 bool plausible_approval_id(std::string_view id) {
@@ -125,34 +107,34 @@ SlackInbound parse_event(const json& body) {
   if (!body.is_object()) {
     return ignored("not a JSON object");
   }
-  const std::string type = str(body, "type");
+  const std::string type = json_get::string_at(body, "type");
   if (type == "url_verification") {
     SlackInbound in;
     in.kind = SlackInbound::Kind::url_verification;
-    in.challenge = str(body, "challenge");
+    in.challenge = json_get::string_at(body, "challenge");
     return in;
   }
   if (type != "event_callback") {
     return ignored("envelope type '" + type + "'");
   }
   const json& event = child(body, "event");
-  const std::string event_type = str(event, "type");
-  if (event.contains("bot_id") || !str(event, "subtype").empty()) {
-    return ignored("a bot's message or a message subtype (" + str(event, "subtype") + ")");
+  const std::string event_type = json_get::string_at(event, "type");
+  if (event.contains("bot_id") || !json_get::string_at(event, "subtype").empty()) {
+    return ignored("a bot's message or a message subtype (" + json_get::string_at(event, "subtype") + ")");
   }
   std::string bot_user;
   for (const auto& a : child(body, "authorizations").is_array() ? child(body, "authorizations") : json::array()) {
     if (a.is_object() && a.value("is_bot", false)) {
-      bot_user = str(a, "user_id");
+      bot_user = json_get::string_at(a, "user_id");
     }
   }
   SlackInbound in;
-  in.event_id = str(body, "event_id");
-  in.team = str(body, "team_id");
-  in.user = str(event, "user");
-  in.channel = str(event, "channel");
-  in.message_id = str(event, "ts");
-  in.thread = str(event, "thread_ts").empty() ? in.message_id : str(event, "thread_ts");
+  in.event_id = json_get::string_at(body, "event_id");
+  in.team = json_get::string_at(body, "team_id");
+  in.user = json_get::string_at(event, "user");
+  in.channel = json_get::string_at(event, "channel");
+  in.message_id = json_get::string_at(event, "ts");
+  in.thread = json_get::string_at(event, "thread_ts").empty() ? in.message_id : json_get::string_at(event, "thread_ts");
   if (in.user.empty() || in.channel.empty() || in.team.empty() || in.message_id.empty()) {
     return ignored("event without user, channel, team or ts");
   }
@@ -161,12 +143,12 @@ SlackInbound parse_event(const json& body) {
   }
   if (event_type == "app_mention") {
     in.addressed = true;
-  } else if (event_type == "message" && (str(event, "channel_type") == "im" || in.channel.front() == 'D')) {
+  } else if (event_type == "message" && (json_get::string_at(event, "channel_type") == "im" || in.channel.front() == 'D')) {
     in.addressed = true;  // a direct message is always addressed to opsgate
   } else {
     return ignored("event type '" + event_type + "' outside a DM");
   }
-  std::string text = str(event, "text");
+  std::string text = json_get::string_at(event, "text");
   if (text.size() > kMaxText) {
     return ignored("message longer than 4000 bytes");
   }
@@ -214,28 +196,28 @@ SlackInbound parse_slash_command(const std::map<std::string, std::string>& field
 }
 
 SlackInbound parse_interaction(const json& payload) {
-  if (!payload.is_object() || str(payload, "type") != "block_actions") {
-    return ignored("interaction type '" + str(payload, "type") + "'");
+  if (!payload.is_object() || json_get::string_at(payload, "type") != "block_actions") {
+    return ignored("interaction type '" + json_get::string_at(payload, "type") + "'");
   }
   const json& user = child(payload, "user");
   const json& message = child(payload, "message");
   const json& container = child(payload, "container");
   SlackInbound in;
-  in.user = str(user, "id");
+  in.user = json_get::string_at(user, "id");
   // The clicker's own team, as events name it (the envelope's team_id): on
   // Enterprise Grid `team.id` is the workspace the click happened in, which
   // would give one person a second principal.
-  in.team = str(user, "team_id");
+  in.team = json_get::string_at(user, "team_id");
   if (in.team.empty()) {
-    in.team = str(child(payload, "team"), "id");
+    in.team = json_get::string_at(child(payload, "team"), "id");
   }
-  in.channel = str(child(payload, "channel"), "id");
+  in.channel = json_get::string_at(child(payload, "channel"), "id");
   if (in.channel.empty()) {
-    in.channel = str(container, "channel_id");
+    in.channel = json_get::string_at(container, "channel_id");
   }
-  const std::string message_ts = str(message, "ts").empty() ? str(container, "message_ts") : str(message, "ts");
-  in.thread = str(message, "thread_ts").empty() ? message_ts : str(message, "thread_ts");
-  in.message_id = str(payload, "trigger_id");
+  const std::string message_ts = json_get::string_at(message, "ts").empty() ? json_get::string_at(container, "message_ts") : json_get::string_at(message, "ts");
+  in.thread = json_get::string_at(message, "thread_ts").empty() ? message_ts : json_get::string_at(message, "thread_ts");
+  in.message_id = json_get::string_at(payload, "trigger_id");
   if (in.user.empty() || in.team.empty() || in.channel.empty() || message_ts.empty()) {
     return ignored("block_actions without user, team, channel or message");
   }
@@ -244,8 +226,8 @@ SlackInbound parse_interaction(const json& payload) {
     return ignored("block_actions without actions");
   }
   const json& action = actions.front();
-  const std::string action_id = str(action, "action_id");
-  const std::string value = str(action, "value");
+  const std::string action_id = json_get::string_at(action, "action_id");
+  const std::string value = json_get::string_at(action, "value");
   if (action_id == "approve" || action_id == "deny") {
     if (!plausible_approval_id(value)) {
       return ignored("approval button with an implausible value");
@@ -255,7 +237,7 @@ SlackInbound parse_interaction(const json& payload) {
     in.text = "!" + action_id + " " + value;
     in.approval_id = value;
     in.approval_message_ts = message_ts;
-    in.approval_message_text = str(message, "text");
+    in.approval_message_text = json_get::string_at(message, "text");
   } else if (action_id.rfind("suggest", 0) == 0) {
     if (value.empty() || value.size() > kMaxSuggestionValue) {
       return ignored("suggestion button with an empty or long value");

@@ -1,54 +1,20 @@
 #include "adapters/teams/activity.hpp"
+#include "src/core/json_get.hpp"
+#include "src/core/text.hpp"
 
 namespace opsgate::adapters::teams {
 
 using nlohmann::json;
 
-std::string string_field(const json& obj, std::string_view key) {
-  if (!obj.is_object()) {
-    return {};
-  }
-  const auto it = obj.find(key);
-  if (it == obj.end() || !it->is_string()) {
-    return {};
-  }
-  return it->get<std::string>();
-}
-
-const json& object_field(const json& obj, std::string_view key) {
-  static const json kNull;
-  if (!obj.is_object()) {
-    return kNull;
-  }
-  const auto it = obj.find(key);
-  if (it == obj.end() || !it->is_object()) {
-    return kNull;
-  }
-  return *it;
-}
-
-namespace {
-
-std::string trim(const std::string& text) {
-  const auto begin = text.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) {
-    return {};
-  }
-  const auto end = text.find_last_not_of(" \t\r\n");
-  return text.substr(begin, end - begin + 1);
-}
-
-}  // namespace
-
 std::string strip_bot_mentions(std::string text, const json& entities, std::string_view bot_id, bool& mentioned) {
   mentioned = false;
   if (entities.is_array()) {
     for (const auto& entity : entities) {
-      if (string_field(entity, "type") != "mention" || string_field(object_field(entity, "mentioned"), "id") != bot_id ||
+      if (json_get::string_at(entity, "type") != "mention" || json_get::string_at(json_get::object_at(entity, "mentioned"), "id") != bot_id ||
           bot_id.empty()) {
         continue;
       }
-      const std::string mention = string_field(entity, "text");
+      const std::string mention = json_get::string_at(entity, "text");
       if (mention.empty()) {
         continue;
       }
@@ -62,7 +28,7 @@ std::string strip_bot_mentions(std::string text, const json& entities, std::stri
   for (std::size_t at = text.find("  "); at != std::string::npos; at = text.find("  ", at)) {
     text.erase(at, 1);
   }
-  return trim(text);
+  return std::string(text::trim(text));
 }
 
 Activity parse_activity(const json& body) {
@@ -70,29 +36,29 @@ Activity parse_activity(const json& body) {
   if (!body.is_object()) {
     return a;
   }
-  a.type = string_field(body, "type");
-  a.id = string_field(body, "id");
-  a.channel_id = string_field(body, "channelId");
-  a.service_url = string_field(body, "serviceUrl");
-  a.name = string_field(body, "name");
-  const json& from = object_field(body, "from");
-  a.from_id = string_field(from, "id");
-  a.from_name = string_field(from, "name");
-  a.aad_object_id = string_field(from, "aadObjectId");
-  a.recipient_id = string_field(object_field(body, "recipient"), "id");
-  const json& conversation = object_field(body, "conversation");
-  a.conversation_id = string_field(conversation, "id");
-  a.conversation_type = string_field(conversation, "conversationType");
-  a.tenant_id = string_field(conversation, "tenantId");
-  const json& channel_data = object_field(body, "channelData");
+  a.type = json_get::string_at(body, "type");
+  a.id = json_get::string_at(body, "id");
+  a.channel_id = json_get::string_at(body, "channelId");
+  a.service_url = json_get::string_at(body, "serviceUrl");
+  a.name = json_get::string_at(body, "name");
+  const json& from = json_get::object_at(body, "from");
+  a.from_id = json_get::string_at(from, "id");
+  a.from_name = json_get::string_at(from, "name");
+  a.aad_object_id = json_get::string_at(from, "aadObjectId");
+  a.recipient_id = json_get::string_at(json_get::object_at(body, "recipient"), "id");
+  const json& conversation = json_get::object_at(body, "conversation");
+  a.conversation_id = json_get::string_at(conversation, "id");
+  a.conversation_type = json_get::string_at(conversation, "conversationType");
+  a.tenant_id = json_get::string_at(conversation, "tenantId");
+  const json& channel_data = json_get::object_at(body, "channelData");
   if (a.tenant_id.empty()) {
-    a.tenant_id = string_field(object_field(channel_data, "tenant"), "id");
+    a.tenant_id = json_get::string_at(json_get::object_at(channel_data, "tenant"), "id");
   }
-  a.team_id = string_field(object_field(channel_data, "team"), "id");
-  a.channel = string_field(object_field(channel_data, "channel"), "id");
-  a.reply_to_id = string_field(body, "replyToId");
+  a.team_id = json_get::string_at(json_get::object_at(channel_data, "team"), "id");
+  a.channel = json_get::string_at(json_get::object_at(channel_data, "channel"), "id");
+  a.reply_to_id = json_get::string_at(body, "replyToId");
   const auto entities = body.find("entities");
-  a.text = strip_bot_mentions(string_field(body, "text"), entities == body.end() ? json() : *entities, a.recipient_id,
+  a.text = strip_bot_mentions(json_get::string_at(body, "text"), entities == body.end() ? json() : *entities, a.recipient_id,
                               a.mentioned);
   if (const auto value = body.find("value"); value != body.end()) {
     a.value = *value;

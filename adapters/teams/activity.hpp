@@ -9,11 +9,6 @@
 
 namespace opsgate::adapters::teams {
 
-// obj[key] when obj is an object and the field a string; "" otherwise. Never throws.
-std::string string_field(const nlohmann::json& obj, std::string_view key);
-// obj[key] when an object; a null json otherwise.
-const nlohmann::json& object_field(const nlohmann::json& obj, std::string_view key);
-
 struct Activity {
   std::string type;            // message, invoke, conversationUpdate, ...
   std::string id;

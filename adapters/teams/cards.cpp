@@ -1,6 +1,7 @@
 #include "adapters/teams/cards.hpp"
 
 #include "adapters/teams/activity.hpp"
+#include "src/core/json_get.hpp"
 
 namespace opsgate::adapters::teams {
 
@@ -69,7 +70,7 @@ CardAction from_data(const std::string& verb_hint, const json& data) {
   if (!data.is_object()) {
     return {};
   }
-  std::string verb = string_field(data, "opsgate");
+  std::string verb = json_get::string_at(data, "opsgate");
   if (verb.empty()) {
     verb = verb_hint;
   }
@@ -176,10 +177,10 @@ CardAction card_action_from_invoke(const json& value) {
     return {};
   }
   const json& action = value["action"];
-  if (string_field(action, "type") != "Action.Execute") {
+  if (json_get::string_at(action, "type") != "Action.Execute") {
     return {};
   }
-  return from_data(string_field(action, "verb"), object_field(action, "data"));
+  return from_data(json_get::string_at(action, "verb"), json_get::object_at(action, "data"));
 }
 
 CardAction card_action_from_submit(const json& value) { return from_data("", value); }

@@ -8,6 +8,7 @@
 
 #include "adapters/teams/activity.hpp"
 #include "src/net/outbound_url.hpp"
+#include "src/core/json_get.hpp"
 
 namespace opsgate::adapters::teams {
 
@@ -35,7 +36,7 @@ Result<std::map<std::string, SigningKey>> parse_jwks(const std::string& body) {
   }
   std::map<std::string, SigningKey> keys;
   for (const auto& jwk : doc["keys"]) {
-    if (!jwk.is_object() || string_field(jwk, "kty") != "RSA") {
+    if (!jwk.is_object() || json_get::string_at(jwk, "kty") != "RSA") {
       continue;
     }
     const auto kid = jwk.find("kid");

@@ -11,12 +11,14 @@
 #include <nlohmann/json.hpp>
 
 #include "src/core/error.hpp"
+#include "src/core/encoding.hpp"
 
 namespace opsgate::adapters::teams {
 
-// RFC 4648 §5 without padding (padding is tolerated when decoding).
-std::string base64url_encode(std::string_view bytes);
-std::optional<std::string> base64url_decode(std::string_view text);
+// RFC 4648 §5 without padding (padding is tolerated when decoding): the
+// shared encoder (src/core/encoding.hpp).
+using encoding::base64url_decode;
+using encoding::base64url_encode;
 
 // A token split and decoded, not yet trusted.
 struct DecodedJwt {

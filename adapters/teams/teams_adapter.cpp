@@ -23,6 +23,7 @@
 #include "adapters/teams/token_validator.hpp"
 #include "src/audit/replay_store.hpp"
 #include "src/net/outbound_url.hpp"
+#include "src/core/log_exception.hpp"
 
 namespace opsgate::adapters::teams {
 
@@ -191,14 +192,7 @@ class TeamsAdapterImpl final : public TeamsAdapter {
   void spawn(EventSink* sink, ChatEvent event) {
     const std::string id = event.message_id;
     asio::co_spawn(executor_, sink->on_event(std::move(event)), [id](std::exception_ptr error) {
-      if (!error) {
-        return;
-      }
-      try {
-        std::rethrow_exception(error);
-      } catch (const std::exception& e) {
-        spdlog::error("teams: handling activity {} failed: {}", id, e.what());
-      }
+      log_exception("teams: handling activity " + id, error);
     });
   }
 

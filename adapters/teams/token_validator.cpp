@@ -4,6 +4,8 @@
 #include <cctype>
 
 #include "adapters/teams/activity.hpp"
+#include "src/core/text.hpp"
+#include "src/core/json_get.hpp"
 
 namespace opsgate::adapters::teams {
 
@@ -41,7 +43,7 @@ bool endorses(const std::vector<std::string>& endorsements, std::string_view cha
 
 Result<void> check_claims(const nlohmann::json& claims, const TokenSettings& settings,
                           std::chrono::system_clock::time_point now, std::string_view service_url) {
-  if (string_field(claims, "iss") != settings.issuer) {
+  if (json_get::string_at(claims, "iss") != settings.issuer) {
     return fail(Errc::denied, "issuer is not " + settings.issuer);
   }
   if (settings.app_id.empty() || !audience_matches(claims, settings.app_id)) {
@@ -73,8 +75,7 @@ boost::asio::awaitable<Result<nlohmann::json>> TokenValidator::validate(std::str
                                                                         std::string service_url) {
   constexpr std::string_view kBearer = "Bearer ";
   if (authorization.size() <= kBearer.size() ||
-      !std::equal(kBearer.begin(), kBearer.end(), authorization.begin(),
-                  [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b)); })) {
+      !text::iequals(std::string_view(authorization).substr(0, kBearer.size()), kBearer)) {
     co_return fail(Errc::denied, "no bearer token");
   }
   auto jwt = decode_jwt(std::string_view(authorization).substr(kBearer.size()));

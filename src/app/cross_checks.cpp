@@ -3,6 +3,7 @@
 #include <set>
 
 #include "src/core/action_catalogue.hpp"
+#include <fmt/format.h>
 
 namespace opsgate::app {
 
@@ -20,11 +21,7 @@ std::set<std::string> enabled_platforms(const Components& c) {
 }
 
 std::string listed(const std::set<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) {
-    out += (out.empty() ? "" : ", ") + n;
-  }
-  return out.empty() ? "none" : out;
+  return names.empty() ? "none" : fmt::to_string(fmt::join(names, ", "));
 }
 
 // A warning in the same file:line: key: form as the errors.

@@ -30,6 +30,7 @@
 #include "src/gates/gate_service.hpp"
 #include "src/gates/gate_store.hpp"
 #include "src/gates/platforms.hpp"
+#include "src/core/log_exception.hpp"
 
 namespace opsgate::app {
 

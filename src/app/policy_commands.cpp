@@ -2,13 +2,12 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <ctime>
 #include <iostream>
-#include <regex>
 
 #include "policies/rbac_policy.hpp"
 #include "src/app/components.hpp"
 #include "src/core/action_catalogue.hpp"
+#include "src/core/rfc3339.hpp"
 
 namespace opsgate::app {
 
@@ -52,25 +51,11 @@ Evaluated evaluate(const Config& config, const PolicyEngine& policy, const Princ
 }  // namespace
 
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const std::string& text) {
-  static const std::regex re(R"(^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:\d{2})$)");
-  std::smatch m;
-  if (!std::regex_match(text, m, re)) {
+  const auto unix_s = parse_rfc3339_s(text, Rfc3339Options{.seconds_optional = true});
+  if (!unix_s) {
     return std::nullopt;
   }
-  std::tm tm{};
-  tm.tm_year = std::stoi(m[1]) - 1900;
-  tm.tm_mon = std::stoi(m[2]) - 1;
-  tm.tm_mday = std::stoi(m[3]);
-  tm.tm_hour = std::stoi(m[4]);
-  tm.tm_min = std::stoi(m[5]);
-  tm.tm_sec = m[6].matched ? std::stoi(m[6]) : 0;
-  std::int64_t seconds = ::timegm(&tm);
-  const std::string zone = m[7];
-  if (zone != "Z") {
-    const int sign = zone[0] == '-' ? -1 : 1;
-    seconds -= sign * (std::stoi(zone.substr(1, 2)) * 3600 + std::stoi(zone.substr(4, 2)) * 60);
-  }
-  return std::chrono::system_clock::time_point(std::chrono::seconds(seconds));
+  return std::chrono::system_clock::time_point(std::chrono::seconds(*unix_s));
 }
 
 int run_policy_check(const Config& config, const PolicyCheckOptions& options) {

@@ -10,6 +10,7 @@
 
 #include "src/core/action_catalogue.hpp"
 #include "src/core/duration.hpp"
+#include <fmt/format.h>
 
 namespace opsgate::approval {
 
@@ -83,10 +84,7 @@ std::string param_string(const ActionRequest& request, const char* name) {
 }
 
 std::string rules_of(const Decision& decision) {
-  std::string rules;
-  for (const auto& id : decision.rule_ids) {
-    rules += (rules.empty() ? "" : ",") + id;
-  }
+  const std::string rules = fmt::to_string(fmt::join(decision.rule_ids, ","));
   return rules.empty() ? std::string{} : " [rules: " + rules + "]";
 }
 
@@ -199,10 +197,7 @@ asio::awaitable<WorkflowReply> Workflow::ask(Step step, Decision decision) {
     say(reply, step, "I could not record the approval request (" + detail + "); nothing will run.");
     co_return reply;
   }
-  std::string approvers;
-  for (const auto& a : created->requirement.approvers) {
-    approvers += (approvers.empty() ? "" : ", ") + a;
-  }
+  const std::string approvers = fmt::to_string(fmt::join(created->requirement.approvers, ", "));
   const std::int64_t minutes = (created->expires_ms - created->created_ms) / 60000;
   const std::string detail = "approval " + created->id + " by " + std::to_string(created->requirement.quorum) +
                              " of " + approvers + ", expires in " + std::to_string(minutes) + "m, hash " +
@@ -387,10 +382,7 @@ asio::awaitable<WorkflowReply> Workflow::grant(Step voter, Approval approval) {
     co_return reply;
   }
 
-  std::string by;
-  for (const auto& approver : approval.approved_by) {
-    by += (by.empty() ? "" : ", ") + approver;
-  }
+  const std::string by = fmt::to_string(fmt::join(approval.approved_by, ", "));
   const std::string granted_detail = "approved by " + by + " (approval " + approval.id + ")";
   const bool granted_recorded = co_await record(origin, "approval_granted", "granted", granted_detail);
   if (!granted_recorded) {

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "src/core/duration.hpp"
+#include <fmt/format.h>
 
 namespace opsgate {
 
@@ -322,10 +323,7 @@ void ConfigNode::finish() const {
   for (const auto& kv : node_) {
     const std::string key = kv.first.Scalar();
     if (used_.count(key) == 0) {
-      std::string known;
-      for (const auto& k : used_) {
-        known += (known.empty() ? "" : ", ") + k;
-      }
+      const std::string known = fmt::to_string(fmt::join(used_, ", "));
       throw ConfigError(*file_ + ":" + std::to_string(line_of(kv.first)) + ": " + key_path(key) +
                         ": unknown key" + (known.empty() ? "" : " (known here: " + known + ")"));
     }

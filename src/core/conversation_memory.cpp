@@ -1,23 +1,7 @@
 #include "src/core/conversation_memory.hpp"
+#include "src/core/text.hpp"
 
 namespace opsgate {
-
-namespace {
-
-// Cut at a UTF-8 boundary so the prompt stays valid text.
-std::string cut(std::string text, std::size_t limit) {
-  if (text.size() <= limit) {
-    return text;
-  }
-  std::size_t end = limit;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
-    --end;
-  }
-  text.resize(end);
-  return text;
-}
-
-}  // namespace
 
 std::vector<ConversationTurn> ConversationMemory::recent(const std::string& thread_key,
                                                          std::chrono::system_clock::time_point now) const {
@@ -43,8 +27,8 @@ void ConversationMemory::remember(const std::string& thread_key, ConversationTur
   if (limits_.turns == 0 || limits_.threads == 0) {
     return;
   }
-  turn.user_text = cut(std::move(turn.user_text), limits_.bytes_per_turn);
-  turn.understood = cut(std::move(turn.understood), limits_.bytes_per_turn);
+  turn.user_text = text::truncate_utf8(turn.user_text, limits_.bytes_per_turn);
+  turn.understood = text::truncate_utf8(turn.understood, limits_.bytes_per_turn);
   std::lock_guard lock(mutex_);
   auto it = threads_.find(thread_key);
   if (it == threads_.end()) {

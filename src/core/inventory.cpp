@@ -5,13 +5,6 @@
 
 namespace opsgate {
 
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 Inventory::Inventory(std::vector<Target> targets, std::vector<Environment> envs, std::string default_env)
     : targets_(std::move(targets)), envs_(std::move(envs)), default_env_(std::move(default_env)) {}
 

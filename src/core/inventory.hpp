@@ -3,6 +3,7 @@
 // config and shared read-only; nothing from chat ever adds to it.
 
 #include <map>
+#include "src/core/text.hpp"
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,6 +54,7 @@ class Inventory {
   std::string default_env_;
 };
 
-std::string to_lower(std::string_view text);
+// ASCII lower case (src/core/text.hpp), under the name callers use.
+using text::to_lower;
 
 }  // namespace opsgate

@@ -1,4 +1,5 @@
 #include "src/core/redact.hpp"
+#include "src/core/text.hpp"
 
 #include <array>
 #include <cstddef>
@@ -23,18 +24,6 @@ bool is_space(char c) { return c == ' ' || c == '\t'; }
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 // Key names compare with '-' and '.' as '_' ("api-key", "db.password").
 char key_char(char c) { return (c == '-' || c == '.') ? '_' : lower(c); }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
 
 bool key_ends_with(std::string_view key, std::string_view suffix) {
   if (key.size() < suffix.size()) {
@@ -77,8 +66,8 @@ const SecretKey* secret_key(std::string_view key) {
 }
 
 bool is_auth_scheme(std::string_view word) {
-  return iequals(word, "bearer") || iequals(word, "basic") || iequals(word, "token") || iequals(word, "digest") ||
-         iequals(word, "negotiate") || iequals(word, "apikey");
+  return text::iequals(word, "bearer") || text::iequals(word, "basic") || text::iequals(word, "token") || text::iequals(word, "digest") ||
+         text::iequals(word, "negotiate") || text::iequals(word, "apikey");
 }
 
 // A bare value ends where logfmt, URL queries, JSON and prose end one.
@@ -155,7 +144,7 @@ class Redactor {
     if (auto next = token_literal(begin, w)) {
       return *next;
     }
-    if (iequals(w, "bearer")) {
+    if (text::iequals(w, "bearer")) {
       if (auto next = bearer(end)) {
         return *next;
       }

@@ -1,52 +1,19 @@
 #include "src/core/time_zone.hpp"
 
-#include <algorithm>
+#include <date/tz.h>
+
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <iterator>
-#include <regex>
 #include <string_view>
+#include <regex>
+#include <stdexcept>
 
 namespace opsgate {
 
 namespace {
 
 using namespace std::chrono;
-
-constexpr std::size_t kMaxTzifBytes = 1024 * 1024;
-constexpr std::size_t kHeaderBytes = 44;
-
-std::uint32_t be32(const std::string& b, std::size_t at) {
-  return (static_cast<std::uint32_t>(static_cast<unsigned char>(b[at])) << 24) |
-         (static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + 1])) << 16) |
-         (static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + 2])) << 8) |
-         static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + 3]));
-}
-
-std::int64_t be64(const std::string& b, std::size_t at) {
-  const std::uint64_t high = be32(b, at);
-  const std::uint64_t low = be32(b, at + 4);
-  return static_cast<std::int64_t>((high << 32) | low);
-}
-
-struct Counts {
-  std::size_t isutcnt = 0, isstdcnt = 0, leapcnt = 0, timecnt = 0, typecnt = 0, charcnt = 0;
-  std::size_t data_bytes(std::size_t time_size) const {
-    return timecnt * time_size + timecnt + typecnt * 6 + charcnt + leapcnt * (time_size + 4) + isstdcnt + isutcnt;
-  }
-};
-
-Counts read_counts(const std::string& b, std::size_t header) {
-  Counts c;
-  c.isutcnt = be32(b, header + 20);
-  c.isstdcnt = be32(b, header + 24);
-  c.leapcnt = be32(b, header + 28);
-  c.timecnt = be32(b, header + 32);
-  c.typecnt = be32(b, header + 36);
-  c.charcnt = be32(b, header + 40);
-  return c;
-}
 
 // A small cursor over a POSIX TZ string ("CET-1CEST,M3.5.0,M10.5.0/3").
 class PosixTz {
@@ -212,7 +179,22 @@ std::int32_t rule_offset(const TimeZone::Rule& rule, std::int64_t t) {
   return dst ? rule.dst_offset : rule.std_offset;
 }
 
-std::optional<std::int32_t> fixed_offset(const std::string& name) {
+// The POSIX TZ string of a TZif v2+ file's footer ("\nCET-1CEST,M3.5.0,M10.5.0/3\n"
+// at its end, RFC 8536 section 3.3).
+std::optional<TimeZone::Rule> footer_rule(const std::string& name) {
+  std::ifstream in("/usr/share/zoneinfo/" + name, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.size() < 6 || bytes.compare(0, 4, "TZif") != 0 || bytes[4] < '2' || bytes.back() != '\n') {
+    return std::nullopt;
+  }
+  const std::size_t open = bytes.rfind('\n', bytes.size() - 2);
+  if (open == std::string::npos) {
+    return std::nullopt;
+  }
+  return PosixTz(std::string_view(bytes).substr(open + 1, bytes.size() - open - 2)).parse();
+}
+
+std::optional<seconds> fixed_offset(const std::string& name) {
   static const std::regex fixed(R"(^([+-])(\d{2}):?(\d{2})$)");
   std::smatch m;
   if (!std::regex_match(name, m, fixed)) {
@@ -223,8 +205,8 @@ std::optional<std::int32_t> fixed_offset(const std::string& name) {
   if (hours > 18 || minutes > 59) {
     return std::nullopt;
   }
-  const std::int32_t seconds_east = hours * 3600 + minutes * 60;
-  return m[1].str() == "-" ? -seconds_east : seconds_east;
+  const seconds east{hours * 3600 + minutes * 60};
+  return m[1].str() == "-" ? -east : east;
 }
 
 }  // namespace
@@ -237,7 +219,7 @@ Result<TimeZone> TimeZone::load(const std::string& name) {
     return zone;
   }
   if (auto offset = fixed_offset(name)) {
-    zone.initial_offset_ = *offset;
+    zone.fixed_offset_ = *offset;
     return zone;
   }
   static const std::regex iana(R"(^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+){0,3}$)");
@@ -245,83 +227,33 @@ Result<TimeZone> TimeZone::load(const std::string& name) {
     return fail(Errc::invalid_input, "'" + name + "' is not a time zone: use UTC, an offset such as +02:00, or an "
                                      "IANA name such as Europe/Berlin");
   }
-  const char* tzdir = std::getenv("TZDIR");
-  const std::string path = std::string(tzdir != nullptr && *tzdir != '\0' ? tzdir : "/usr/share/zoneinfo") + "/" + name;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return fail(Errc::not_found, "time zone '" + name + "': cannot read " + path +
-                                     " (is the tzdata package installed?)");
-  }
-  std::string bytes;
-  bytes.resize(kMaxTzifBytes);
-  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  bytes.resize(static_cast<std::size_t>(in.gcount()));
-  const auto malformed = [&]() { return fail(Errc::invalid_input, "time zone '" + name + "': " + path + " is not a TZif file"); };
-  if (bytes.size() < kHeaderBytes || bytes.compare(0, 4, "TZif") != 0) {
-    return malformed();
-  }
-  const Counts v1 = read_counts(bytes, 0);
-  std::size_t header = 0;
-  std::size_t time_size = 4;
-  Counts counts = v1;
-  if (bytes[4] >= '2') {
-    // Version 2+ repeats the data with 64-bit times after the version 1 block.
-    header = kHeaderBytes + v1.data_bytes(4);
-    if (bytes.size() < header + kHeaderBytes || bytes.compare(header, 4, "TZif") != 0) {
-      return malformed();
-    }
-    counts = read_counts(bytes, header);
-    time_size = 8;
-  }
-  const std::size_t data = header + kHeaderBytes;
-  if (counts.typecnt == 0 || bytes.size() < data + counts.data_bytes(time_size)) {
-    return malformed();
-  }
-  const std::size_t index_at = data + counts.timecnt * time_size;
-  const std::size_t types_at = index_at + counts.timecnt;
-  std::vector<std::int32_t> type_offsets;
-  for (std::size_t i = 0; i < counts.typecnt; ++i) {
-    type_offsets.push_back(static_cast<std::int32_t>(be32(bytes, types_at + i * 6)));
-  }
-  zone.initial_offset_ = type_offsets.front();
-  for (std::size_t i = 0; i < counts.timecnt; ++i) {
-    const std::int64_t at = time_size == 8 ? be64(bytes, data + i * 8)
-                                           : static_cast<std::int32_t>(be32(bytes, data + i * 4));
-    const auto type = static_cast<unsigned char>(bytes[index_at + i]);
-    if (type >= type_offsets.size()) {
-      return malformed();
-    }
-    zone.transitions_.push_back(at);
-    zone.offsets_.push_back(type_offsets[type]);
-  }
-  if (time_size == 8) {
-    const std::size_t footer = data + counts.data_bytes(8);
-    if (footer < bytes.size() && bytes[footer] == '\n') {
-      const std::size_t close = bytes.find('\n', footer + 1);
-      if (close != std::string::npos) {
-        zone.rule_ = PosixTz(std::string_view(bytes).substr(footer + 1, close - footer - 1)).parse();
-      }
-    }
+  try {
+    // The first call reads the zone names from the tzdata directory (once,
+    // thread-safe); a zone's transitions are read when it is first used.
+    zone.zone_ = date::locate_zone(name);
+    zone.rule_ = footer_rule(name);
+  } catch (const std::exception&) {
+    return fail(Errc::not_found, "time zone '" + name + "' is not in the system's time zone database (no " +
+                                     "/usr/share/zoneinfo/" + name + "): use an IANA name such as Europe/Berlin, " +
+                                     "UTC, or an offset such as +02:00 (is the tzdata package installed?)");
   }
   return zone;
 }
 
-std::chrono::seconds TimeZone::offset_at(std::chrono::sys_seconds time) const {
-  const std::int64_t t = time.time_since_epoch().count();
-  if (transitions_.empty() || t < transitions_.front()) {
-    if (transitions_.empty() && rule_) {
-      return std::chrono::seconds{rule_offset(*rule_, t)};
-    }
-    return std::chrono::seconds{initial_offset_};
+seconds TimeZone::offset_at(sys_seconds time) const {
+  if (zone_ == nullptr) {
+    return fixed_offset_;
   }
-  const auto after = std::upper_bound(transitions_.begin(), transitions_.end(), t);
-  if (after == transitions_.end() && rule_) {
-    return std::chrono::seconds{rule_offset(*rule_, t)};
+  const date::sys_info info = zone_->get_info(time);
+  // After the last listed transition date/tz reports one period that lasts
+  // until the year 32767: no zone's listed periods are a century long.
+  if (rule_ && info.end - time > years{100}) {
+    return seconds{rule_offset(*rule_, time.time_since_epoch().count())};
   }
-  return std::chrono::seconds{offsets_[static_cast<std::size_t>(std::distance(transitions_.begin(), after)) - 1]};
+  return info.offset;
 }
 
-std::string TimeZone::format(std::chrono::system_clock::time_point time) const {
+std::string TimeZone::format(system_clock::time_point time) const {
   const auto utc = floor<seconds>(time);
   const auto local = utc + offset_at(utc);
   const auto day = floor<days>(local);
@@ -333,33 +265,6 @@ std::string TimeZone::format(std::chrono::system_clock::time_point time) const {
                 static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
                 static_cast<int>(hms.seconds().count()));
   return buffer;
-}
-
-std::string format_rfc3339_utc(std::int64_t unix_ns) {
-  std::int64_t secs = unix_ns / 1'000'000'000;
-  std::int64_t frac = unix_ns % 1'000'000'000;
-  if (frac < 0) {
-    frac += 1'000'000'000;
-    --secs;
-  }
-  const sys_seconds t{seconds{secs}};
-  const auto day = floor<days>(t);
-  const year_month_day ymd{day};
-  const hh_mm_ss hms{t - day};
-  char buffer[48];
-  const int n = std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02d:%02d:%02d", static_cast<int>(ymd.year()),
-                              static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                              static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                              static_cast<int>(hms.seconds().count()));
-  std::string out(buffer, static_cast<std::size_t>(n));
-  if (frac != 0) {
-    std::snprintf(buffer, sizeof buffer, ".%09lld", static_cast<long long>(frac));
-    out += buffer;
-    while (out.back() == '0') {
-      out.pop_back();
-    }
-  }
-  return out + "Z";
 }
 
 }  // namespace opsgate

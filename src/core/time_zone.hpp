@@ -1,26 +1,36 @@
 #pragma once
-// The time zone log timestamps are shown in. GCC 12's libstdc++ has no
-// std::chrono::tzdb, and localtime_r would need the process-wide TZ, so this
-// reads the system's TZif file (RFC 8536) once at start-up.
+// The time zone log timestamps are shown in and change windows are judged in.
+// GCC 12's libstdc++ has no std::chrono::tzdb: Howard Hinnant's date/tz
+// (libhowardhinnant-date-dev, built with USE_OS_TZDB) reads the system's
+// tzdata (/usr/share/zoneinfo) instead, without the process-wide TZ.
+// With the OS tzdb, date/tz ignores a zone file's POSIX-TZ footer
+// (HowardHinnant/date#563), and date/ptz.h does not compile as C++20: after
+// the last listed transition (2037 in Debian's zone files) the footer's rule
+// is applied here.
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "src/core/error.hpp"
+#include "src/core/rfc3339.hpp"  // format_rfc3339_utc, which log timestamps use
+
+namespace date {
+class time_zone;
+}
 
 namespace opsgate {
 
 // One zone's UTC offsets over time: UTC, a fixed offset, or an IANA zone.
-// Immutable after load(); any thread may use it.
+// Immutable after load(); a cheap value (the zone's data is shared and
+// lives as long as the process); any thread may use it.
 class TimeZone {
  public:
   TimeZone() = default;  // UTC
 
-  // "UTC", "+02:00", "-05:30", or an IANA name ("Europe/Berlin") read from
-  // $TZDIR or /usr/share/zoneinfo. Errors name the file that is missing.
+  // "UTC", "+02:00", "-05:30", or an IANA name ("Europe/Berlin") from the
+  // system's tzdata. An error says what was wrong and what would be accepted.
   static Result<TimeZone> load(const std::string& name);
 
   const std::string& name() const { return name_; }
@@ -46,13 +56,9 @@ class TimeZone {
 
  private:
   std::string name_ = "UTC";
-  std::int32_t initial_offset_ = 0;
-  std::vector<std::int64_t> transitions_;  // unix seconds, ascending
-  std::vector<std::int32_t> offsets_;      // offsets_[i] applies from transitions_[i]
-  std::optional<Rule> rule_;
+  const date::time_zone* zone_ = nullptr;  // null: fixed_offset_ applies
+  std::chrono::seconds fixed_offset_{0};
+  std::optional<Rule> rule_;  // the zone file's footer
 };
-
-// "2026-11-25T13:03:05.123456789Z": for data, not for people.
-std::string format_rfc3339_utc(std::int64_t unix_ns);
 
 }  // namespace opsgate

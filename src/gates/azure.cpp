@@ -4,8 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "adapters/teams/jwt.hpp"
 #include "src/gates/gate_api.hpp"
+#include "src/core/encoding.hpp"
 
 namespace opsgate::gates {
 
@@ -16,15 +16,6 @@ namespace {
 
 // The job's AuthToken lives 48 h; the gate must end before it does.
 constexpr std::int64_t kMaxGateS = 47 * 3600;
-
-// Standard base64 (Basic auth), from the base64url encoder.
-std::string base64(std::string_view bytes) {
-  std::string out = adapters::teams::base64url_encode(bytes);
-  std::replace(out.begin(), out.end(), '-', '+');
-  std::replace(out.begin(), out.end(), '_', '/');
-  while (out.size() % 4 != 0) out += '=';
-  return out;
-}
 
 struct Hook {
   GateService& service;
@@ -47,7 +38,7 @@ std::string context(const net::HttpRequest& request, const json& body, const cha
 asio::awaitable<net::HttpResponse> on_check(std::shared_ptr<Hook> hook, net::HttpRequest request) {
   const AzureConfig& config = hook->config;
   if (!config.username.empty()) {
-    const std::string expected = "Basic " + base64(config.username + ":" + config.password.reveal());
+    const std::string expected = "Basic " + encoding::base64_encode(config.username + ":" + config.password.reveal());
     if (!constant_time_equal(request.header_or_empty("Authorization"), expected)) {
       spdlog::warn("azure: refused a check call from {}: Authorization does not match gates.azure.username/password",
                    request.remote_address);

@@ -1,6 +1,6 @@
 #include "src/gates/gate.hpp"
+#include "src/core/rfc3339.hpp"
 
-#include <ctime>
 #include <random>
 
 namespace opsgate::gates {
@@ -76,12 +76,8 @@ GateRequest request_from_json(const json& j) {
 }
 
 std::string iso8601(std::int64_t ms) {
-  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
+  return format_rfc3339_utc(std::chrono::floor<std::chrono::seconds>(std::chrono::sys_time<std::chrono::milliseconds>{
+      std::chrono::milliseconds{ms}}));
 }
 
 std::string new_gate_id(std::int64_t now_ms) {

@@ -12,6 +12,7 @@
 
 #include "src/core/action_catalogue.hpp"
 #include "src/core/step.hpp"
+#include <fmt/format.h>
 
 namespace opsgate::gates {
 
@@ -52,11 +53,7 @@ std::string what(const Gate& gate) {
 }
 
 std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    out += (out.empty() ? "" : ", ") + item;
-  }
-  return out;
+  return fmt::to_string(fmt::join(items, ", "));
 }
 
 // "60 min", or "45 s" for a gate shorter than a minute.
@@ -189,10 +186,7 @@ asio::awaitable<Result<Created>> GateService::create(GateAsk ask) {
                 (gate.triggered_principal.empty() ? " (not linked)" : " (" + gate.triggered_principal + ")");
   }
   const bool received_ok = co_await record(gate, "received", "ok", received);
-  std::string rules;
-  for (const auto& id : decision.rule_ids) {
-    rules += (rules.empty() ? "" : ",") + id;
-  }
+  const std::string rules = fmt::to_string(fmt::join(decision.rule_ids, ","));
   const std::string effect(to_string(decision.effect));
   const std::string decided_detail = decision.explanation + (rules.empty() ? "" : " [rules: " + rules + "]");
   bool decided_ok = false;

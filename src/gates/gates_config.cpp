@@ -1,12 +1,7 @@
 #include "src/gates/gates_config.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <algorithm>
 
-#include "src/audit/audit_hash.hpp"
 #include "src/gates/azure.hpp"
 #include "src/gates/github.hpp"
 #include "src/gates/gitlab.hpp"
@@ -190,29 +185,6 @@ GatesConfig parse_gates_config(const ConfigNode& node, const Inventory& inventor
   }
   node.finish();
   return config;
-}
-
-std::string sha256_hex(std::string_view text) { return audit::sha256_hex(text); }
-
-std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
-       message.size(), digest, &length);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
-  }
-  return out;
-}
-
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace opsgate::gates

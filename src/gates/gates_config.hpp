@@ -27,6 +27,7 @@
 #include "src/core/config_node.hpp"
 #include "src/core/inventory.hpp"
 #include "src/core/secret.hpp"
+#include "src/core/crypto.hpp"
 
 namespace opsgate::gates {
 
@@ -75,11 +76,9 @@ struct GatesConfig {
 // a channel not written <platform>:<channel>.
 GatesConfig parse_gates_config(const ConfigNode& node, const Inventory& inventory);
 
-// Hex SHA-256 of `text`.
-std::string sha256_hex(std::string_view text);
-// Lowercase hex HMAC-SHA256(key, message).
-std::string hmac_sha256_hex(std::string_view key, std::string_view message);
-// Compares in time independent of where they differ.
-bool constant_time_equal(std::string_view a, std::string_view b);
+// The shared digests and the constant-time compare (src/core/crypto.hpp).
+using crypto::constant_time_equal;
+using crypto::hmac_sha256_hex;
+using crypto::sha256_hex;
 
 }  // namespace opsgate::gates

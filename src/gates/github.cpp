@@ -8,8 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "adapters/teams/jwt.hpp"
 #include "src/gates/gate_api.hpp"
+#include "src/core/encoding.hpp"
 
 namespace opsgate::gates {
 
@@ -72,8 +72,8 @@ Result<std::string> github_app_jwt(const std::string& private_key_pem, const std
   }
   const json header = {{"alg", "RS256"}, {"typ", "JWT"}};
   const json claims = {{"iat", now_s - 60}, {"exp", now_s + 540}, {"iss", issuer}};
-  const std::string input = adapters::teams::base64url_encode(header.dump()) + "." +
-                            adapters::teams::base64url_encode(claims.dump());
+  const std::string input = encoding::base64url_encode(header.dump()) + "." +
+                            encoding::base64url_encode(claims.dump());
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   std::size_t length = 0;
   std::string signature;
@@ -90,7 +90,7 @@ Result<std::string> github_app_jwt(const std::string& private_key_pem, const std
   if (!ok) {
     return fail(Errc::invalid_input, "signing the GitHub App JWT failed (is the key RSA?)");
   }
-  return input + "." + adapters::teams::base64url_encode(signature);
+  return input + "." + encoding::base64url_encode(signature);
 }
 
 namespace {

@@ -65,19 +65,11 @@ bool looks_like_version(const std::string& text) {
   return std::regex_match(text, re);
 }
 
-std::string trim(std::string_view text) {
-  std::size_t b = 0;
-  std::size_t e = text.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(text[b])) != 0) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1])) != 0) --e;
-  return std::string(text.substr(b, e - b));
-}
-
 // The raw text after the first word: a PromQL query or a deny reason keeps its spacing.
 std::string rest_after_first_word(std::string_view text) {
-  const std::string t = trim(text);
+  const std::string t(nlu::trim(text));
   const auto space = t.find_first_of(" \t");
-  return space == std::string::npos ? std::string{} : trim(std::string_view(t).substr(space + 1));
+  return space == std::string::npos ? std::string{} : std::string(nlu::trim(std::string_view(t).substr(space + 1)));
 }
 
 struct Assigner {
@@ -265,13 +257,13 @@ std::optional<ParseResult> approval_command(std::string_view text, bool prefixed
 CommandParser::CommandParser(std::shared_ptr<const Inventory> inventory) : inventory_(std::move(inventory)) {}
 
 ParseResult CommandParser::parse(std::string_view raw) const {
-  std::string text = trim(raw);
+  std::string text(nlu::trim(raw));
   bool prefixed = false;
   if (!text.empty() && text.front() == '!') {
-    text = trim(std::string_view(text).substr(1));
+    text = nlu::trim(std::string_view(text).substr(1));
     prefixed = true;
   } else if (to_lower(text.substr(0, 4)) == "/ops" && (text.size() == 4 || std::isspace(static_cast<unsigned char>(text[4])) != 0)) {
-    text = trim(std::string_view(text).substr(4));
+    text = nlu::trim(std::string_view(text).substr(4));
     prefixed = true;
   }
   // Bare sentences may end with punctuation ("help?", "restart cart in staging.").

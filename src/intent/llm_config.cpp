@@ -1,7 +1,5 @@
 #include "src/intent/llm_config.hpp"
 
-#include <openssl/evp.h>
-
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
@@ -9,6 +7,7 @@
 #include <sstream>
 
 #include "src/net/outbound_url.hpp"
+#include "src/core/crypto.hpp"
 
 namespace opsgate::intent {
 
@@ -112,19 +111,6 @@ std::vector<std::pair<std::string, std::string>> LlmConnection::auth_headers() c
   return headers;
 }
 
-std::string sha256_hex(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xF];
-  }
-  return out;
-}
-
 LlmPrompt load_prompt(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -136,7 +122,7 @@ LlmPrompt load_prompt(const std::string& path) {
   if (p.text.empty()) {
     throw ConfigError("the prompt file " + path + " is empty");
   }
-  p.version = "sha256:" + sha256_hex(p.text).substr(0, 12);
+  p.version = "sha256:" + crypto::sha256_hex(p.text).substr(0, 12);
   return p;
 }
 

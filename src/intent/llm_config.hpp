@@ -77,7 +77,4 @@ LlmConfig parse_llm_config(const ConfigNode& node);
 // Reads a prompt file and versions it; throws ConfigError when unreadable.
 LlmPrompt load_prompt(const std::string& path);
 
-// Lowercase hex SHA-256.
-std::string sha256_hex(const std::string& data);
-
 }  // namespace opsgate::intent

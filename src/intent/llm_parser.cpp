@@ -11,6 +11,7 @@
 
 #include "src/core/action_catalogue.hpp"
 #include "src/core/approval_workflow.hpp"
+#include "src/core/text.hpp"
 
 namespace opsgate::intent {
 
@@ -28,18 +29,9 @@ std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 
 // Text a model wrote, shown to a person: no control characters, bounded.
 std::string clean_text(const std::string& text, std::size_t limit) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (out.size() >= limit) {
-      break;
-    }
-    out += (c < 0x20 || c == 0x7f) ? ' ' : static_cast<char>(c);
-  }
-  while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) {
-    out.pop_back();  // a cut multi-byte character
-  }
-  if (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0xC0) {
-    out.pop_back();
+  std::string out(text::utf8_prefix(text, limit));
+  for (char& c : out) {
+    c = (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
   }
   return out;
 }

@@ -140,14 +140,6 @@ std::string normalise(std::string_view raw) {
 
 }  // namespace
 
-std::string_view trim(std::string_view text) {
-  std::size_t b = 0;
-  std::size_t e = text.size();
-  while (b < e && is_space(text[b])) ++b;
-  while (e > b && is_space(text[e - 1])) --e;
-  return text.substr(b, e - b);
-}
-
 std::string clean_message(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -289,45 +281,6 @@ std::vector<Word> split_words(std::string_view text) {
     ++i;
   }
   return words;
-}
-
-std::string sanitize_utf8(std::string_view text, std::size_t max_bytes) {
-  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
-  std::string out;
-  out.reserve(std::min(text.size(), max_bytes));
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    std::size_t len = 0;
-    std::uint32_t min_cp = 0;
-    if (c < 0x80) {
-      len = 1;
-    } else if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      min_cp = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      min_cp = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      min_cp = 0x10000;
-    }
-    bool valid = len > 0 && i + len <= text.size();
-    std::uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1Fu) : len == 3 ? (c & 0x0Fu) : (c & 0x07u);
-    for (std::size_t k = 1; valid && k < len; ++k) {
-      const unsigned char cc = static_cast<unsigned char>(text[i + k]);
-      valid = (cc & 0xC0) == 0x80;
-      cp = (cp << 6) | (cc & 0x3Fu);
-    }
-    valid = valid && (len == 1 || (cp >= min_cp && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF)));
-    const std::string_view piece = valid ? text.substr(i, len) : kReplacement;
-    if (out.size() + piece.size() > max_bytes) {
-      break;
-    }
-    out += piece;
-    i += valid ? len : 1;
-  }
-  return out;
 }
 
 std::string_view unwrap_code(std::string_view text) {

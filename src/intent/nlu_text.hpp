@@ -3,6 +3,8 @@
 // into normalised words and quoted spans with their byte offsets. Pure
 // functions; invalid UTF-8 passes through untouched and never throws.
 
+#include "src/core/text.hpp"
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -30,11 +32,10 @@ struct Word {
 // only when they pair up: an apostrophe in "it's" never opens a quote.
 std::vector<Word> split_words(std::string_view text);
 
-// The text with invalid UTF-8 sequences replaced by U+FFFD, cut to at most
-// max_bytes on a character boundary: free text we pass on must be valid.
-std::string sanitize_utf8(std::string_view text, std::size_t max_bytes);
-
-std::string_view trim(std::string_view text);
+// The shared helpers (src/core/text.hpp), under the names this module's
+// callers use: sanitize_utf8 makes free text we pass on valid UTF-8.
+using text::sanitize_utf8;
+using text::trim;
 
 // A query as pasted: the inside of "```...```" or "`...`", without a
 // PromQL language tag on the fence ("```promql\n...", also after

@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "adapters/discord/ed25519.hpp"
+#include "src/core/encoding.hpp"
 
 namespace opsgate::test {
 
@@ -50,7 +51,7 @@ std::string Ed25519Signer::public_key_hex() const {
   unsigned char raw[32];
   std::size_t size = sizeof raw;
   EVP_PKEY_get_raw_public_key(static_cast<EVP_PKEY*>(key_), raw, &size);
-  return adapters::discord::hex_encode(std::string_view(reinterpret_cast<const char*>(raw), size));
+  return encoding::hex_encode(std::string_view(reinterpret_cast<const char*>(raw), size));
 }
 
 std::string Ed25519Signer::sign_hex(const std::string& message) const {
@@ -64,7 +65,7 @@ std::string Ed25519Signer::sign_hex(const std::string& message) const {
   if (!ok) {
     throw std::runtime_error("Ed25519 signing failed");
   }
-  return adapters::discord::hex_encode(std::string_view(reinterpret_cast<const char*>(signature), size));
+  return encoding::hex_encode(std::string_view(reinterpret_cast<const char*>(signature), size));
 }
 
 std::string RestCall::header(std::string_view name) const {

@@ -14,6 +14,7 @@
 #include "tests/support/http_test_client.hpp"
 #include "tests/support/loki_stand_in.hpp"
 #include "tests/support/teams_stand_in.hpp"
+#include "src/core/json_get.hpp"
 
 namespace teams = opsgate::adapters::teams;
 using opsgate::test::bot_claims;
@@ -153,7 +154,7 @@ struct Fixture {
   }
 
   std::string token_for(const json& activity) const {
-    return signer.sign(bot_claims(kAppId, teams::string_field(activity, "serviceUrl"), clock.seconds()));
+    return signer.sign(bot_claims(kAppId, opsgate::json_get::string_at(activity, "serviceUrl"), clock.seconds()));
   }
 
   std::optional<opsgate::test::TestResponse> post(const json& activity, const std::string& token) {

@@ -165,6 +165,32 @@ rules:
     CHECK(decide(*p, "shell:alice", "logs.search", staging, at(1774625400)).effect == Effect::allow);
   }
 
+  TEST_CASE("a nightly window in America/New_York moves with the November change to EST") {
+    const auto p = policy(kBase + R"(
+rules:
+  - id: night-freeze
+    match: {kinds: [write]}
+    window: {from: "22:00", to: "06:00", timezone: America/New_York}
+    effect: deny
+)");
+    const json staging{{"target", "cart"}, {"env", "staging"}};
+    // Friday 2026-10-30 10:30 UTC = 06:30 EDT: open (it would be 05:30 in EST).
+    CHECK(decide(*p, "shell:alice", "restart", staging, at(1793356200)).effect == Effect::allow);
+    // Monday 2026-11-02 10:30 UTC = 05:30 EST: frozen (it would be 06:30 in EDT).
+    CHECK(decide(*p, "shell:alice", "restart", staging, at(1793615400)).effect == Effect::deny);
+  }
+
+  TEST_CASE("an unknown time zone is a config error naming file, line and key") {
+    const std::string e = load_error(kBase + "rules:\n  - id: x\n    match: {kinds: [write]}\n"
+                                             "    window: {from: Fri 16:00, to: Mon 08:00, timezone: Europe/Berln}\n"
+                                             "    effect: deny\n");
+    CAPTURE(e);
+    CHECK(e.rfind("policy.yaml:19: rules[0].window.timezone:", 0) == 0);
+    CHECK(e.find("timezone") != std::string::npos);
+    CHECK(e.find("'Europe/Berln'") != std::string::npos);
+    CHECK(e.find("Europe/Berlin") != std::string::npos);  // says what a valid name looks like
+  }
+
   TEST_CASE("a freeze can turn writes into approvals instead") {
     const auto p = policy(kBase + R"(
 rules:
