@@ -1,21 +1,28 @@
 #pragma once
 // The one record of platform deliveries already handled — Slack event_id and
 // signed-body digests, Discord interaction ids, Teams activity ids — in the
-// daemon's SQLite file, so a replayed or retried delivery runs once, even
+// daemon's database, so a replayed or retried delivery runs once, even
 // across a restart. Rows older than the window are forgotten (and purged).
 // Created by build_components (no I/O), opened by the daemon at start-up,
-// shared by the adapters; any thread (a mutex guards the connection).
+// shared by the adapters; any thread (a mutex guards the memory).
+//
+// The answer comes from memory (loaded from the table at open, exact because
+// one process writes a database: store::DatabaseLock); the row is written by
+// the store's writer, queued before anything the delivery goes on to write,
+// so it is durable no later than the delivery's first audit event, and
+// therefore before any write action it asks for can start.
 
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "src/core/error.hpp"
 
-namespace SQLite {
-class Database;
+namespace opsgate::store {
+class SqliteStore;
 }
 
 namespace opsgate::audit {
@@ -28,12 +35,16 @@ class ReplayStore {
   ReplayStore(const ReplayStore&) = delete;
   ReplayStore& operator=(const ReplayStore&) = delete;
 
-  // Opens (creates) the table; once. `config check` never calls it.
+  // Opens the database at the path given to the constructor, with a store of
+  // its own (tests, tools); once. `config check` never calls it.
   Result<void> open();
+  // On the daemon's one store (its writer and group commit); once.
+  Result<void> open(std::shared_ptr<store::SqliteStore> store);
 
   // True when `key` was not seen within the window (it is recorded now);
-  // false for a repeat. An error (store not opened, disk) must be treated as
-  // "cannot tell": the caller refuses the delivery. One small INSERT.
+  // false for a repeat. An error (store not opened, closed, overloaded) must
+  // be treated as "cannot tell": the caller refuses the delivery. Never waits
+  // for the disk (see above why that is still exactly once).
   Result<bool> first_time(std::string_view key, std::chrono::system_clock::time_point now);
 
   // Before open(): a platform that needs a longer memory (Slack's dedup_window) widens it.
@@ -43,9 +54,10 @@ class ReplayStore {
  private:
   std::mutex mutex_;
   std::string path_;
-  std::unique_ptr<SQLite::Database> db_;
+  std::shared_ptr<store::SqliteStore> store_;
   std::chrono::seconds window_;
   std::int64_t last_purge_ms_ = 0;
+  std::unordered_map<std::string, std::int64_t> seen_;  // key -> seen_ms; guarded by mutex_
 };
 
 }  // namespace opsgate::audit
