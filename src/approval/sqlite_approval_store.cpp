@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <random>
 
+#include <functional>
+
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <boost/asio/post.hpp>
@@ -23,7 +25,9 @@ std::int64_t ms(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-std::string hash_of(const ActionRequest& request) { return audit::sha256_hex(request.canonical()); }
+std::string hash_of(const ActionRequest& request) {
+  return audit::sha256_hex(request.canonical());
+}
 
 Approval read_row(SQLite::Database& db, SQLite::Statement& q) {
   Approval a;
@@ -37,7 +41,8 @@ Approval read_row(SQLite::Database& db, SQLite::Statement& q) {
   const json groups = json::parse(q.getColumn("requester_groups").getString(), nullptr, false);
   if (groups.is_array()) {
     for (const auto& g : groups) {
-      if (g.is_string()) a.requester_groups.push_back(g.get<std::string>());
+      if (g.is_string())
+        a.requester_groups.push_back(g.get<std::string>());
     }
   }
   a.platform = q.getColumn("platform").getString();
@@ -51,7 +56,8 @@ Approval read_row(SQLite::Database& db, SQLite::Statement& q) {
   const json approvers = json::parse(q.getColumn("approvers").getString(), nullptr, false);
   if (approvers.is_array()) {
     for (const auto& s : approvers) {
-      if (s.is_string()) a.requirement.approvers.push_back(s.get<std::string>());
+      if (s.is_string())
+        a.requirement.approvers.push_back(s.get<std::string>());
     }
   }
   a.requirement.quorum = q.getColumn("quorum").getInt();
@@ -63,7 +69,8 @@ Approval read_row(SQLite::Database& db, SQLite::Statement& q) {
   const json co = json::parse(q.getColumn("co_requesters").getString(), nullptr, false);
   if (co.is_array()) {
     for (const auto& c : co) {
-      if (c.is_string()) a.co_requesters.push_back(c.get<std::string>());
+      if (c.is_string())
+        a.co_requesters.push_back(c.get<std::string>());
     }
   }
   SQLite::Statement votes(db, "SELECT voter FROM approval_votes WHERE approval_id=? AND vote='approve' ORDER BY ts_ms");
@@ -146,11 +153,11 @@ namespace {
 // arrive together are serialised and only one can move an approval to
 // `granted`. A failed Result undoes the operation's own changes.
 
-
 Result<Approval> create_tx(SQLite::Database& db, const ApprovalDraft& d) {
   try {
     const std::int64_t created = ms(d.now);
-    const std::int64_t expires = created + std::chrono::duration_cast<std::chrono::milliseconds>(d.requirement.expiry).count();
+    const std::int64_t expires =
+        created + std::chrono::duration_cast<std::chrono::milliseconds>(d.requirement.expiry).count();
     for (int attempt = 0; attempt < 8; ++attempt) {
       const std::string id = new_approval_id();
       SQLite::Statement insert(db, R"(INSERT OR IGNORE INTO approvals
@@ -190,8 +197,8 @@ Result<Approval> create_tx(SQLite::Database& db, const ApprovalDraft& d) {
 }
 
 Result<VoteOutcome> vote_tx(SQLite::Database& db, const std::string& id, const Principal& voter, bool approve,
-                                                  const std::string& reason, const PolicyEngine& policy,
-                                                  std::chrono::system_clock::time_point now) {
+                            const std::string& reason, const PolicyEngine& policy,
+                            std::chrono::system_clock::time_point now) {
   try {
     // IMMEDIATE: take the write lock first, so another process voting on the
     // same file waits for this transaction instead of reading stale state.
@@ -235,7 +242,8 @@ Result<VoteOutcome> vote_tx(SQLite::Database& db, const std::string& id, const P
       broken.bind(2, id);
       broken.exec();
       a.state = "failed";
-      return refuse("Approval `" + id + "` does not match the request it was asked for (hash mismatch); refusing it.", a);
+      return refuse("Approval `" + id + "` does not match the request it was asked for (hash mismatch); refusing it.",
+                    a);
     }
     SQLite::Statement earlier(db, "SELECT voter FROM approval_votes WHERE approval_id=?");
     earlier.bind(1, id);
@@ -246,7 +254,9 @@ Result<VoteOutcome> vote_tx(SQLite::Database& db, const std::string& id, const P
         return refuse("You already voted on `" + id + "`" + as + "; each person counts once.", a);
       }
     }
-    SQLite::Statement insert(db, "INSERT OR IGNORE INTO approval_votes (approval_id, voter, vote, reason, ts_ms, person) VALUES (?,?,?,?,?,?)");
+    SQLite::Statement insert(
+        db,
+        "INSERT OR IGNORE INTO approval_votes (approval_id, voter, vote, reason, ts_ms, person) VALUES (?,?,?,?,?,?)");
     insert.bind(1, id);
     insert.bind(2, voter.id);
     insert.bind(3, approve ? "approve" : "deny");
@@ -257,7 +267,9 @@ Result<VoteOutcome> vote_tx(SQLite::Database& db, const std::string& id, const P
       return refuse("You already voted on `" + id + "`; each person counts once.", a);
     }
     if (!approve) {
-      SQLite::Statement deny(db, "UPDATE approvals SET state='denied', decided_by=?, reason=?, decided_ms=? WHERE id=? AND state='pending'");
+      SQLite::Statement deny(
+          db,
+          "UPDATE approvals SET state='denied', decided_by=?, reason=?, decided_ms=? WHERE id=? AND state='pending'");
       deny.bind(1, voter.id);
       deny.bind(2, reason);
       deny.bind(3, ms(now));
@@ -279,7 +291,8 @@ Result<VoteOutcome> vote_tx(SQLite::Database& db, const std::string& id, const P
     // The one transition that lets the request run: only a row still
     // pending can change, so a second vote racing this one gets `granted`
     // from the reload above and is refused.
-    SQLite::Statement grant(db, "UPDATE approvals SET state='granted', decided_by=?, decided_ms=? WHERE id=? AND state='pending'");
+    SQLite::Statement grant(
+        db, "UPDATE approvals SET state='granted', decided_by=?, decided_ms=? WHERE id=? AND state='pending'");
     grant.bind(1, voter.id);
     grant.bind(2, ms(now));
     grant.bind(3, id);
@@ -295,8 +308,7 @@ Result<VoteOutcome> vote_tx(SQLite::Database& db, const std::string& id, const P
 }
 
 Result<VoteOutcome> cancel_tx(SQLite::Database& db, const std::string& id, const Principal& who,
-                                                    const PolicyEngine& policy,
-                                                    std::chrono::system_clock::time_point now) {
+                              const PolicyEngine& policy, std::chrono::system_clock::time_point now) {
   try {
     auto found = load(db, id);
     if (!found) {
@@ -309,7 +321,8 @@ Result<VoteOutcome> cancel_tx(SQLite::Database& db, const std::string& id, const
     if (a.state != "pending") {
       return refuse("Approval `" + id + "` is already " + a.state + ".", a);
     }
-    SQLite::Statement cancel(db, "UPDATE approvals SET state='cancelled', decided_by=?, decided_ms=? WHERE id=? AND state='pending'");
+    SQLite::Statement cancel(
+        db, "UPDATE approvals SET state='cancelled', decided_by=?, decided_ms=? WHERE id=? AND state='pending'");
     cancel.bind(1, who.id);
     cancel.bind(2, ms(now));
     cancel.bind(3, id);
@@ -355,7 +368,8 @@ Result<std::vector<Approval>> expire_tx(SQLite::Database& db, std::chrono::syste
     while (q.executeStep()) {
       out.push_back(read_row(db, q));
     }
-    SQLite::Statement update(db, "UPDATE approvals SET state='expired', decided_ms=? WHERE state='pending' AND expires_ms <= ?");
+    SQLite::Statement update(
+        db, "UPDATE approvals SET state='expired', decided_ms=? WHERE state='pending' AND expires_ms <= ?");
     update.bind(1, ms(now));
     update.bind(2, ms(now));
     update.exec();
@@ -367,8 +381,7 @@ Result<std::vector<Approval>> expire_tx(SQLite::Database& db, std::chrono::syste
 }
 
 Result<Approval> restart_vote_tx(SQLite::Database& db, const std::string& id, const std::string& preview_text,
-                                                       const std::string& preview_fingerprint,
-                                                       std::chrono::system_clock::time_point now) {
+                                 const std::string& preview_fingerprint, std::chrono::system_clock::time_point now) {
   try {
     auto found = load(db, id);
     if (!found) {
@@ -405,7 +418,9 @@ Result<std::vector<Approval>> recover_interrupted_tx(SQLite::Database& db) {
     while (q.executeStep()) {
       out.push_back(read_row(db, q));
     }
-    db.exec("UPDATE approvals SET state='failed', reason='opsgate restarted before the approved request finished' WHERE state='granted'");
+    db.exec(
+        "UPDATE approvals SET state='failed', reason='opsgate restarted before the approved request finished' WHERE "
+        "state='granted'");
     return out;
   } catch (const std::exception& e) {
     return storage_error(e);
@@ -417,9 +432,11 @@ Result<RateVerdict> reserve_tx(SQLite::Database& db, const RateReservation& r) {
     // IMMEDIATE: the check and the reservation are one step for every
     // connection to this file, so a burst cannot slip past the limit.
     for (const auto& check : r.checks) {
-      const std::int64_t since = ms(r.now) - std::chrono::duration_cast<std::chrono::milliseconds>(check.window).count();
-      std::string sql = "SELECT count(*), min(ts_ms) FROM rate_reservations WHERE ts_ms > ? AND request_id <> ? "
-                        "AND action IN (SELECT value FROM json_each(?))";
+      const std::int64_t since =
+          ms(r.now) - std::chrono::duration_cast<std::chrono::milliseconds>(check.window).count();
+      std::string sql =
+          "SELECT count(*), min(ts_ms) FROM rate_reservations WHERE ts_ms > ? AND request_id <> ? "
+          "AND action IN (SELECT value FROM json_each(?))";
       sql += check.per == "subject" ? " AND person = ?" : " AND target IN (SELECT value FROM json_each(?))";
       SQLite::Statement q(db, sql);
       q.bind(1, since);
@@ -440,8 +457,9 @@ Result<RateVerdict> reserve_tx(SQLite::Database& db, const RateReservation& r) {
       return refused;  // the transaction rolls back: nothing reserved
     }
     if (!r.checks.empty()) {
-      SQLite::Statement insert(db, "INSERT OR IGNORE INTO rate_reservations (request_id, person, action, target, ts_ms) "
-                                     "VALUES (?,?,?,?,?)");
+      SQLite::Statement insert(db,
+                               "INSERT OR IGNORE INTO rate_reservations (request_id, person, action, target, ts_ms) "
+                               "VALUES (?,?,?,?,?)");
       insert.bind(1, r.request_id);
       insert.bind(2, r.person);
       insert.bind(3, r.action);
@@ -554,20 +572,28 @@ Result<void> SqliteApprovalStore::attach_thread_now(const std::string& id, const
 // The coroutines: the same work, resuming on the caller's executor; each
 // lambda owns copies of its arguments (the coroutine frame may move on).
 asio::awaitable<Result<Approval>> SqliteApprovalStore::get(std::string id) {
-  Result<Approval> result =
-      co_await store_->read<Approval>([id = std::move(id)](SQLite::Database& db) { return get_tx(db, id); });
+  // A named function, moved in: GCC 12 destroys a temporary in a co_await operand twice.
+  std::function<Result<Approval>(SQLite::Database&)> work = [id = std::move(id)](SQLite::Database& db) {
+    return get_tx(db, id);
+  };
+  Result<Approval> result = co_await store_->read<Approval>(std::move(work));
   co_return result;
 }
 
 asio::awaitable<Result<void>> SqliteApprovalStore::attach_thread(std::string id, std::string thread) {
-  Result<void> result = co_await store_->write<void>(
-      [id = std::move(id), thread = std::move(thread)](SQLite::Database& db) { return attach_thread_tx(db, id, thread); });
+  std::function<Result<void>(SQLite::Database&)> work = [id = std::move(id),
+                                                         thread = std::move(thread)](SQLite::Database& db) {
+    return attach_thread_tx(db, id, thread);
+  };
+  Result<void> result = co_await store_->write<void>(std::move(work));
   co_return result;
 }
 
 asio::awaitable<Result<Approval>> SqliteApprovalStore::create(ApprovalDraft draft) {
-  Result<Approval> result = co_await store_->write<Approval>(
-      [draft = std::move(draft)](SQLite::Database& db) { return create_tx(db, draft); });
+  std::function<Result<Approval>(SQLite::Database&)> work = [draft = std::move(draft)](SQLite::Database& db) {
+    return create_tx(db, draft);
+  };
+  Result<Approval> result = co_await store_->write<Approval>(std::move(work));
   co_return result;
 }
 
@@ -575,58 +601,71 @@ asio::awaitable<Result<VoteOutcome>> SqliteApprovalStore::vote(std::string id, P
                                                                std::string reason,
                                                                std::shared_ptr<const PolicyEngine> policy,
                                                                std::chrono::system_clock::time_point now) {
-  Result<VoteOutcome> result = co_await store_->write<VoteOutcome>(
+  std::function<Result<VoteOutcome>(SQLite::Database&)> work =
       [id = std::move(id), voter = std::move(voter), approve, reason = std::move(reason), policy = std::move(policy),
-       now](SQLite::Database& db) { return vote_tx(db, id, voter, approve, reason, *policy, now); });
+       now](SQLite::Database& db) { return vote_tx(db, id, voter, approve, reason, *policy, now); };
+  Result<VoteOutcome> result = co_await store_->write<VoteOutcome>(std::move(work));
   co_return result;
 }
 
 asio::awaitable<Result<VoteOutcome>> SqliteApprovalStore::cancel(std::string id, Principal who,
                                                                  std::shared_ptr<const PolicyEngine> policy,
                                                                  std::chrono::system_clock::time_point now) {
-  Result<VoteOutcome> result = co_await store_->write<VoteOutcome>(
-      [id = std::move(id), who = std::move(who), policy = std::move(policy), now](SQLite::Database& db) {
-        return cancel_tx(db, id, who, *policy, now);
-      });
+  std::function<Result<VoteOutcome>(SQLite::Database&)> work = [id = std::move(id), who = std::move(who),
+                                                                policy = std::move(policy), now](SQLite::Database& db) {
+    return cancel_tx(db, id, who, *policy, now);
+  };
+  Result<VoteOutcome> result = co_await store_->write<VoteOutcome>(std::move(work));
   co_return result;
 }
 
 asio::awaitable<Result<std::vector<Approval>>> SqliteApprovalStore::pending(std::chrono::system_clock::time_point now) {
-  Result<std::vector<Approval>> result =
-      co_await store_->read<std::vector<Approval>>([now](SQLite::Database& db) { return pending_tx(db, now); });
+  std::function<Result<std::vector<Approval>>(SQLite::Database&)> work = [now](SQLite::Database& db) {
+    return pending_tx(db, now);
+  };
+  Result<std::vector<Approval>> result = co_await store_->read<std::vector<Approval>>(std::move(work));
   co_return result;
 }
 
 asio::awaitable<Result<void>> SqliteApprovalStore::finish(std::string id, bool ok) {
-  Result<void> result =
-      co_await store_->write<void>([id = std::move(id), ok](SQLite::Database& db) { return finish_tx(db, id, ok); });
+  std::function<Result<void>(SQLite::Database&)> work = [id = std::move(id), ok](SQLite::Database& db) {
+    return finish_tx(db, id, ok);
+  };
+  Result<void> result = co_await store_->write<void>(std::move(work));
   co_return result;
 }
 
-asio::awaitable<Result<std::vector<Approval>>> SqliteApprovalStore::expire_due(std::chrono::system_clock::time_point now) {
-  Result<std::vector<Approval>> result =
-      co_await store_->write<std::vector<Approval>>([now](SQLite::Database& db) { return expire_tx(db, now); });
+asio::awaitable<Result<std::vector<Approval>>> SqliteApprovalStore::expire_due(
+    std::chrono::system_clock::time_point now) {
+  std::function<Result<std::vector<Approval>>(SQLite::Database&)> work = [now](SQLite::Database& db) {
+    return expire_tx(db, now);
+  };
+  Result<std::vector<Approval>> result = co_await store_->write<std::vector<Approval>>(std::move(work));
   co_return result;
 }
 
 asio::awaitable<Result<Approval>> SqliteApprovalStore::restart_vote(std::string id, std::string preview_text,
-                                                                  std::string preview_fingerprint,
-                                                                  std::chrono::system_clock::time_point now) {
-  Result<Approval> result = co_await store_->write<Approval>(
+                                                                    std::string preview_fingerprint,
+                                                                    std::chrono::system_clock::time_point now) {
+  std::function<Result<Approval>(SQLite::Database&)> work =
       [id = std::move(id), text = std::move(preview_text), fingerprint = std::move(preview_fingerprint),
-       now](SQLite::Database& db) { return restart_vote_tx(db, id, text, fingerprint, now); });
+       now](SQLite::Database& db) { return restart_vote_tx(db, id, text, fingerprint, now); };
+  Result<Approval> result = co_await store_->write<Approval>(std::move(work));
   co_return result;
 }
 
 asio::awaitable<Result<RateVerdict>> SqliteApprovalStore::reserve(RateReservation reservation) {
-  Result<RateVerdict> result = co_await store_->write<RateVerdict>(
-      [reservation = std::move(reservation)](SQLite::Database& db) { return reserve_tx(db, reservation); });
+  std::function<Result<RateVerdict>(SQLite::Database&)> work =
+      [reservation = std::move(reservation)](SQLite::Database& db) { return reserve_tx(db, reservation); };
+  Result<RateVerdict> result = co_await store_->write<RateVerdict>(std::move(work));
   co_return result;
 }
 
 asio::awaitable<Result<void>> SqliteApprovalStore::release(std::string request_id) {
-  Result<void> result = co_await store_->write<void>(
-      [request_id = std::move(request_id)](SQLite::Database& db) { return release_tx(db, request_id); });
+  std::function<Result<void>(SQLite::Database&)> work = [request_id = std::move(request_id)](SQLite::Database& db) {
+    return release_tx(db, request_id);
+  };
+  Result<void> result = co_await store_->write<void>(std::move(work));
   co_return result;
 }
 

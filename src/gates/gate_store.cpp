@@ -1,5 +1,7 @@
 #include "src/gates/gate_store.hpp"
 
+#include <functional>
+
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
@@ -365,92 +367,112 @@ Result<std::vector<std::string>> GateStore::delivery_states_now(const std::strin
 }
 
 boost::asio::awaitable<Result<GateStore::Inserted>> GateStore::insert(Gate g) {
-  Result<GateStore::Inserted> result = co_await store_->write<GateStore::Inserted>(
-      [g = std::move(g)](SQLite::Database& db) { return insert_tx(db, g); });
+  // A named function, moved in: GCC 12 destroys a temporary in a co_await operand twice.
+  std::function<Result<GateStore::Inserted>(SQLite::Database&)> work = [g = std::move(g)](SQLite::Database& db) {
+    return insert_tx(db, g);
+  };
+  Result<GateStore::Inserted> result = co_await store_->write<GateStore::Inserted>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<Gate>> GateStore::get(std::string id) {
-  Result<Gate> result =
-      co_await store_->read<Gate>([id = std::move(id)](SQLite::Database& db) { return get_tx(db, id); });
+  std::function<Result<Gate>(SQLite::Database&)> work = [id = std::move(id)](SQLite::Database& db) {
+    return get_tx(db, id);
+  };
+  Result<Gate> result = co_await store_->read<Gate>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<std::optional<Gate>>> GateStore::by_approval(std::string approval_id) {
-  Result<std::optional<Gate>> result = co_await store_->read<std::optional<Gate>>(
-      [approval_id = std::move(approval_id)](SQLite::Database& db) { return by_approval_tx(db, approval_id); });
+  std::function<Result<std::optional<Gate>>(SQLite::Database&)> work =
+      [approval_id = std::move(approval_id)](SQLite::Database& db) { return by_approval_tx(db, approval_id); };
+  Result<std::optional<Gate>> result = co_await store_->read<std::optional<Gate>>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<std::optional<Gate>>> GateStore::by_key(std::string client, std::string dedup_key) {
-  Result<std::optional<Gate>> result = co_await store_->read<std::optional<Gate>>(
+  std::function<Result<std::optional<Gate>>(SQLite::Database&)> work =
       [client = std::move(client), dedup_key = std::move(dedup_key)](SQLite::Database& db) {
         return by_key_tx(db, client, dedup_key);
-      });
+      };
+  Result<std::optional<Gate>> result = co_await store_->read<std::optional<Gate>>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<std::vector<Gate>>> GateStore::pending() {
-  Result<std::vector<Gate>> result =
-      co_await store_->read<std::vector<Gate>>([](SQLite::Database& db) { return pending_tx(db); });
+  std::function<Result<std::vector<Gate>>(SQLite::Database&)> work = [](SQLite::Database& db) {
+    return pending_tx(db);
+  };
+  Result<std::vector<Gate>> result = co_await store_->read<std::vector<Gate>>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<void>> GateStore::set_approval(std::string id, std::string approval_id) {
-  Result<void> result =
-      co_await store_->write<void>([id = std::move(id), approval_id = std::move(approval_id)](SQLite::Database& db) {
-        return set_approval_tx(db, id, approval_id);
-      });
+  std::function<Result<void>(SQLite::Database&)> work = [id = std::move(id),
+                                                         approval_id = std::move(approval_id)](SQLite::Database& db) {
+    return set_approval_tx(db, id, approval_id);
+  };
+  Result<void> result = co_await store_->write<void>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<void>> GateStore::set_thread(std::string id, std::string platform, std::string channel,
                                                            std::string thread) {
-  Result<void> result = co_await store_->write<void>(
+  std::function<Result<void>(SQLite::Database&)> work =
       [id = std::move(id), platform = std::move(platform), channel = std::move(channel),
-       thread = std::move(thread)](SQLite::Database& db) { return set_thread_tx(db, id, platform, channel, thread); });
+       thread = std::move(thread)](SQLite::Database& db) { return set_thread_tx(db, id, platform, channel, thread); };
+  Result<void> result = co_await store_->write<void>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<std::optional<Gate>>> GateStore::decide(std::string id, GateState state, std::string by,
                                                                       std::string comment, std::int64_t now_ms,
                                                                       std::int64_t deadline_ms) {
-  Result<std::optional<Gate>> result = co_await store_->write<std::optional<Gate>>(
+  std::function<Result<std::optional<Gate>>(SQLite::Database&)> work =
       [id = std::move(id), state, by = std::move(by), comment = std::move(comment), now_ms,
-       deadline_ms](SQLite::Database& db) { return decide_tx(db, id, state, by, comment, now_ms, deadline_ms); });
+       deadline_ms](SQLite::Database& db) { return decide_tx(db, id, state, by, comment, now_ms, deadline_ms); };
+  Result<std::optional<Gate>> result = co_await store_->write<std::optional<Gate>>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<std::vector<Delivery>>> GateStore::due(std::int64_t now_ms) {
-  Result<std::vector<Delivery>> result =
-      co_await store_->read<std::vector<Delivery>>([now_ms](SQLite::Database& db) { return due_tx(db, now_ms); });
+  std::function<Result<std::vector<Delivery>>(SQLite::Database&)> work = [now_ms](SQLite::Database& db) {
+    return due_tx(db, now_ms);
+  };
+  Result<std::vector<Delivery>> result = co_await store_->read<std::vector<Delivery>>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<void>> GateStore::delivered(std::int64_t delivery_id, std::int64_t now_ms) {
-  Result<void> result = co_await store_->write<void>(
-      [delivery_id, now_ms](SQLite::Database& db) { return delivered_tx(db, delivery_id, now_ms); });
+  std::function<Result<void>(SQLite::Database&)> work = [delivery_id, now_ms](SQLite::Database& db) {
+    return delivered_tx(db, delivery_id, now_ms);
+  };
+  Result<void> result = co_await store_->write<void>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<void>> GateStore::retry_at(std::int64_t delivery_id, std::int64_t next_ms,
                                                          std::string error, bool alerted) {
-  Result<void> result =
-      co_await store_->write<void>([delivery_id, next_ms, error = std::move(error), alerted](SQLite::Database& db) {
-        return retry_at_tx(db, delivery_id, next_ms, error, alerted);
-      });
+  std::function<Result<void>(SQLite::Database&)> work = [delivery_id, next_ms, error = std::move(error),
+                                                         alerted](SQLite::Database& db) {
+    return retry_at_tx(db, delivery_id, next_ms, error, alerted);
+  };
+  Result<void> result = co_await store_->write<void>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<void>> GateStore::give_up(std::int64_t delivery_id, std::string error) {
-  Result<void> result = co_await store_->write<void>(
-      [delivery_id, error = std::move(error)](SQLite::Database& db) { return give_up_tx(db, delivery_id, error); });
+  std::function<Result<void>(SQLite::Database&)> work = [delivery_id, error = std::move(error)](SQLite::Database& db) {
+    return give_up_tx(db, delivery_id, error);
+  };
+  Result<void> result = co_await store_->write<void>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<std::vector<std::string>>> GateStore::delivery_states(std::string gate_id) {
-  Result<std::vector<std::string>> result = co_await store_->read<std::vector<std::string>>(
-      [gate_id = std::move(gate_id)](SQLite::Database& db) { return delivery_states_tx(db, gate_id); });
+  std::function<Result<std::vector<std::string>>(SQLite::Database&)> work =
+      [gate_id = std::move(gate_id)](SQLite::Database& db) { return delivery_states_tx(db, gate_id); };
+  Result<std::vector<std::string>> result = co_await store_->read<std::vector<std::string>>(std::move(work));
   co_return result;
 }
 

@@ -11,7 +11,7 @@ namespace {
 
 // Version 1: every table the modules created for themselves before the store
 // owned the file (audit log, approvals and votes, rate reservations, replays,
-// gates and their outbox). IF NOT EXISTS because a version-0 file holds any
+// gates and their outbox, the Alertmanager webhook's threads). IF NOT EXISTS because a version-0 file holds any
 // subset of them, made by whichever modules had run. The triggers make the
 // audit table append-only for every client of the file, not just this code.
 constexpr const char* kVersion1 = R"sql(
@@ -132,6 +132,19 @@ CREATE TABLE IF NOT EXISTS gate_outbox (
   done_ms INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS gate_outbox_due ON gate_outbox(state, next_ms);
+
+CREATE TABLE IF NOT EXISTS alert_threads (
+  key TEXT PRIMARY KEY,
+  platform TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  thread TEXT NOT NULL,
+  target TEXT NOT NULL,
+  env TEXT NOT NULL,
+  opened_ms INTEGER NOT NULL,
+  last_ms INTEGER NOT NULL DEFAULT 0,
+  fired INTEGER NOT NULL DEFAULT 1,
+  resolved INTEGER NOT NULL DEFAULT 0
+);
 )sql";
 
 // Version 2: language-model usage as data (it was text in the `parsed` audit
@@ -184,6 +197,20 @@ void add_late_approval_columns(SQLite::Database& db) {
   }
 }
 
+// Alert threads written by older versions lack the later columns.
+void add_late_alert_thread_columns(SQLite::Database& db) {
+  if (!has_column(db, "alert_threads", "last_ms")) {
+    db.exec("ALTER TABLE alert_threads ADD COLUMN last_ms INTEGER NOT NULL DEFAULT 0");
+    db.exec("UPDATE alert_threads SET last_ms = opened_ms");
+  }
+  if (!has_column(db, "alert_threads", "fired")) {
+    db.exec("ALTER TABLE alert_threads ADD COLUMN fired INTEGER NOT NULL DEFAULT 1");
+  }
+  if (!has_column(db, "alert_threads", "resolved")) {
+    db.exec("ALTER TABLE alert_threads ADD COLUMN resolved INTEGER NOT NULL DEFAULT 0");
+  }
+}
+
 }  // namespace
 
 Result<int> migrate(SQLite::Database& db, const std::string& path) {
@@ -196,6 +223,7 @@ Result<int> migrate(SQLite::Database& db, const std::string& path) {
   if (found < 1) {
     db.exec(kVersion1);
     add_late_approval_columns(db);
+    add_late_alert_thread_columns(db);
     const std::string audit_version =
         db.execAndGet("SELECT value FROM meta WHERE key = 'audit_schema_version'").getString();
     if (audit_version != "1") {

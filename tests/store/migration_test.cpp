@@ -108,6 +108,8 @@ TEST_SUITE("store/migration") {
     SQLite::Database db(path, SQLite::OPEN_READONLY);
     CHECK(db.execAndGet("SELECT count(*) FROM audit_events").getInt() == 2);
     CHECK(db.execAndGet("SELECT count(*) FROM llm_usage").getInt() == 0);
+    CHECK(db.execAndGet("SELECT last_ms || '/' || fired || '/' || resolved FROM alert_threads").getString() ==
+          "1700000000000/1/0");
   }
 
   TEST_CASE("a database from a newer opsgate is refused with the versions named") {

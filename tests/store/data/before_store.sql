@@ -116,6 +116,9 @@ CREATE TABLE IF NOT EXISTS gate_outbox (
   done_ms INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS gate_outbox_due ON gate_outbox(state, next_ms);
+-- The Alertmanager webhook's table in its first shape (it added columns itself later).
+CREATE TABLE IF NOT EXISTS alert_threads (key TEXT PRIMARY KEY, platform TEXT NOT NULL, channel TEXT NOT NULL,
+  thread TEXT NOT NULL, target TEXT NOT NULL, env TEXT NOT NULL, opened_ms INTEGER NOT NULL);
 
 -- Rows as the code before the store wrote them.
 INSERT INTO audit_events VALUES (1, 1700000000000, 'r-1', 'received', 'shell', 'term', 'shell:alice', '', '{}', 'ok',
@@ -133,3 +136,4 @@ INSERT INTO seen_events VALUES ('slack:Ev0001', 1700000000300);
 INSERT INTO gates (id, client, source, dedup_key, body_hash, request, state, requester, created_ms, expires_ms)
   VALUES ('gt_000000000001', 'ci', 'api', 'k-1', 'h', '{}', 'pending', 'ci:ci', 1700000000000, 9999999999999);
 INSERT INTO gate_outbox (gate_id, state, first_ms, next_ms, deadline_ms) VALUES ('gt_000000000001', 'pending', 1, 1, 2);
+INSERT INTO alert_threads VALUES ('checkout/prod/HighErrorRate', 'slack', 'C1', '1700.1', 'checkout', 'prod', 1700000000000);
