@@ -6,11 +6,10 @@
 // Created by build_components (no I/O), opened by the daemon at start-up,
 // shared by the adapters; any thread (a mutex guards the memory).
 //
-// The answer comes from memory (loaded from the table at open, exact because
-// one process writes a database: store::DatabaseLock); the row is written by
-// the store's writer, queued before anything the delivery goes on to write,
-// so it is durable no later than the delivery's first audit event, and
-// therefore before any write action it asks for can start.
+// Repeats are answered from memory (loaded from the table at open, exact
+// because one process writes a database: store::DatabaseLock); a new key is
+// written by the store's writer and first_time returns once it is committed.
+// Blocks the caller for that commit (shared with everything else queued).
 
 #include <chrono>
 #include <memory>
@@ -43,8 +42,7 @@ class ReplayStore {
 
   // True when `key` was not seen within the window (it is recorded now);
   // false for a repeat. An error (store not opened, closed, overloaded) must
-  // be treated as "cannot tell": the caller refuses the delivery. Never waits
-  // for the disk (see above why that is still exactly once).
+  // be treated as "cannot tell": the caller refuses the delivery.
   Result<bool> first_time(std::string_view key, std::chrono::system_clock::time_point now);
 
   // Before open(): a platform that needs a longer memory (Slack's dedup_window) widens it.

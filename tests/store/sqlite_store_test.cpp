@@ -71,7 +71,7 @@ TEST_SUITE("store/sqlite_store") {
     CHECK(database->commits() <= 200);
   }
 
-  TEST_CASE("a unit that fails undoes its own changes only; its neighbours in the transaction commit") {
+  TEST_CASE("a unit that fails undoes its own changes only, and its neighbours in the transaction commit") {
     TempDir dir;
     const std::string path = dir.file("opsgate.db");
     auto database = open_store(path);
