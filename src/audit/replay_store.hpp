@@ -6,19 +6,25 @@
 // Created by build_components (no I/O), opened by the daemon at start-up,
 // shared by the adapters; any thread (a mutex guards the memory).
 //
-// Repeats are answered from memory (loaded from the table at open, exact
-// because one process writes a database: store::DatabaseLock); a new key is
-// written by the store's writer and first_time returns once it is committed.
-// Blocks the caller for that commit (shared with everything else queued).
+// The check is one small INSERT on a connection of its own, with
+// synchronous=NORMAL: a crash of opsgate keeps committed rows (WAL); an OS
+// crash could lose a retry window of a few ms, not worth waiting for an fsync
+// on the acknowledgement path. (Through the store's writer it would wait for
+// a group commit's fsync on the I/O thread, or, queued and not waited for,
+// leave acknowledged work unthrottled; both measured worse, see the report.)
+// The table itself belongs to the store's schema.
 
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "src/core/error.hpp"
+
+namespace SQLite {
+class Database;
+}
 
 namespace opsgate::store {
 class SqliteStore;
@@ -37,12 +43,12 @@ class ReplayStore {
   // Opens the database at the path given to the constructor, with a store of
   // its own (tests, tools); once. `config check` never calls it.
   Result<void> open();
-  // On the daemon's one store (its writer and group commit); once.
+  // On the daemon's one store (its schema; ":memory:": its connection); once.
   Result<void> open(std::shared_ptr<store::SqliteStore> store);
 
   // True when `key` was not seen within the window (it is recorded now);
-  // false for a repeat. An error (store not opened, closed, overloaded) must
-  // be treated as "cannot tell": the caller refuses the delivery.
+  // false for a repeat. An error (store not opened, disk) must be treated as
+  // "cannot tell": the caller refuses the delivery. One small INSERT.
   Result<bool> first_time(std::string_view key, std::chrono::system_clock::time_point now);
 
   // Before open(): a platform that needs a longer memory (Slack's dedup_window) widens it.
@@ -53,9 +59,9 @@ class ReplayStore {
   std::mutex mutex_;
   std::string path_;
   std::shared_ptr<store::SqliteStore> store_;
+  std::unique_ptr<SQLite::Database> db_;  // null for ":memory:" (the store's connection holds the rows)
   std::chrono::seconds window_;
   std::int64_t last_purge_ms_ = 0;
-  std::unordered_map<std::string, std::int64_t> seen_;  // key -> seen_ms; guarded by mutex_
 };
 
 }  // namespace opsgate::audit
