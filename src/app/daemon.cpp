@@ -20,8 +20,6 @@
 #include "src/app/components.hpp"
 #include "src/approval/sqlite_approval_store.hpp"
 #include "src/approval/workflow.hpp"
-#include "src/audit/audit_reader.hpp"
-#include "src/audit/database_lock.hpp"
 #include "src/audit/sqlite_audit_log.hpp"
 #include "src/intent/llm_accounting.hpp"
 #include "src/core/log_exception.hpp"
@@ -30,7 +28,8 @@
 #include "src/gates/gate_service.hpp"
 #include "src/gates/gate_store.hpp"
 #include "src/gates/platforms.hpp"
-#include "src/core/log_exception.hpp"
+#include "src/store/sqlite_llm_usage.hpp"
+#include "src/store/sqlite_store.hpp"
 
 namespace opsgate::app {
 
@@ -72,27 +71,6 @@ void route_logs_for_terminal(const Config& config) {
     std::fprintf(stderr, "opsgate: logging to %s\n", log_path.c_str());
   } catch (const spdlog::spdlog_ex& e) {
     std::fprintf(stderr, "opsgate: cannot log to %s (%s); logging to stderr\n", log_path.c_str(), e.what());
-  }
-}
-
-// Today's LLM spending is in the audit log (the `parsed` events' detail):
-// reading it back means a restart does not reset a team's daily budget.
-void seed_llm_budgets(const std::string& storage_path, intent::LlmAccounting& accounting,
-                      std::chrono::system_clock::time_point now) {
-  const auto day_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const std::int64_t midnight_ms = day_ms - day_ms % (24LL * 3600 * 1000);
-  auto events = audit::of_kind_since(storage_path, "parsed", midnight_ms);
-  if (!events) {
-    spdlog::warn("LLM budgets start from zero: cannot read today's spending from the audit log: {}",
-                 events.error().message);
-    return;
-  }
-  for (const auto& event : *events) {
-    std::string team;
-    double cost = 0.0;
-    if (intent::cost_from_audit_detail(event.detail, team, cost)) {
-      accounting.seed(team, cost, std::chrono::system_clock::time_point(std::chrono::milliseconds(event.ts_ms)), now);
-    }
   }
 }
 
@@ -139,31 +117,33 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
     spdlog::warn("config: {}", warning);
   }
 
-  // One writer per database: a second daemon or shell on the same file would
-  // move the audit head under this one and fail its in-flight approvals.
+  // One owner of the database file: one writer thread and group commit for
+  // every table. The lock refuses a second daemon or shell on the same file,
+  // which would move the audit head under this one and fail its in-flight approvals.
   const std::string owner = std::string("opsgate ") + (options.http ? "serve" : "shell");
-  auto database_lock = audit::DatabaseLock::acquire(config.storage_path, owner);
-  if (!database_lock) {
-    std::fprintf(stderr, "opsgate: %s\n", database_lock.error().message.c_str());
+  auto opened_store = store::SqliteStore::open(config.storage_path, store::StoreOptions{.lock_owner = owner});
+  if (!opened_store) {
+    std::fprintf(stderr, "opsgate: %s\n", opened_store.error().message.c_str());
     return 1;
   }
+  std::shared_ptr<store::SqliteStore> database = std::move(*opened_store);
 
   SystemClock clock;
-  auto audit_log = audit::SqliteAuditLog::open(config.storage_path, clock);
+  auto audit_log = audit::SqliteAuditLog::attach(database, clock);
   if (!audit_log) {
     std::fprintf(stderr, "opsgate: %s\n", audit_log.error().message.c_str());
     return 1;
   }
   auto& audit = **audit_log;
 
-  auto approval_store = approval::SqliteApprovalStore::open(config.storage_path);
+  auto approval_store = approval::SqliteApprovalStore::open(database);
   if (!approval_store) {
     std::fprintf(stderr, "opsgate: %s\n", approval_store.error().message.c_str());
     return 1;
   }
   auto& approvals = **approval_store;
   // Replays and redeliveries of every platform, in the same file.
-  if (auto opened = components.replays->open(); !opened) {
+  if (auto opened = components.replays->open(database); !opened) {
     std::fprintf(stderr, "opsgate: %s\n", opened.error().message.c_str());
     return 1;
   }
@@ -174,8 +154,14 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
     }
   }
 
+  // Language-model spending is kept as data: today's is read back so a
+  // restart does not reset a team's daily budget.
+  store::SqliteLlmUsageLog llm_usage(database);
   if (components.llm_accounting) {
-    seed_llm_budgets(config.storage_path, *components.llm_accounting, clock.now());
+    components.llm_accounting->attach_usage_log(&llm_usage);
+    if (auto seeded = components.llm_accounting->seed_from_usage_log(clock.now()); !seeded) {
+      spdlog::warn("LLM budgets start from zero: cannot read today's spending: {}", seeded.error().message);
+    }
   }
 
   PolicyHolder policy(components.policy);
@@ -202,7 +188,7 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
   std::unique_ptr<gates::GateStore> gate_store;
   std::unique_ptr<gates::GateService> gate_service;
   if (components.gates && options.http) {
-    auto opened = gates::GateStore::open(config.storage_path);
+    auto opened = gates::GateStore::open(database);
     if (!opened) {
       std::fprintf(stderr, "opsgate: %s\n", opened.error().message.c_str());
       return 1;
@@ -374,6 +360,10 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
 
   io.run();
   audit.close();
+  if (components.llm_accounting) {
+    components.llm_accounting->attach_usage_log(nullptr);
+  }
+  database->close();
   spdlog::info("stopped");
   spdlog::shutdown();
   return 0;

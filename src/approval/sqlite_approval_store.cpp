@@ -3,14 +3,16 @@
 #include <algorithm>
 #include <random>
 
+#include <functional>
+
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
-#include <SQLiteCpp/Transaction.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "src/audit/audit_hash.hpp"
+#include "src/store/sqlite_store.hpp"
 
 namespace opsgate::approval {
 
@@ -19,56 +21,13 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kSchema = R"(
-CREATE TABLE IF NOT EXISTS approvals (
-  id TEXT PRIMARY KEY,
-  state TEXT NOT NULL,
-  created_ms INTEGER NOT NULL,
-  expires_ms INTEGER NOT NULL,
-  origin_request_id TEXT NOT NULL,
-  requester TEXT NOT NULL,
-  requester_name TEXT,
-  platform TEXT, channel TEXT, thread TEXT,
-  action TEXT NOT NULL,
-  params TEXT NOT NULL,
-  break_glass_reason TEXT,
-  request_hash TEXT NOT NULL,
-  rule_id TEXT,
-  approvers TEXT NOT NULL,
-  quorum INTEGER NOT NULL,
-  decided_by TEXT,
-  reason TEXT,
-  decided_ms INTEGER,
-  preview_text TEXT NOT NULL DEFAULT '',
-  preview_fingerprint TEXT NOT NULL DEFAULT '',
-  requester_groups TEXT NOT NULL DEFAULT '[]',
-  co_requesters TEXT NOT NULL DEFAULT '[]'
-);
-CREATE INDEX IF NOT EXISTS approvals_state ON approvals(state, expires_ms);
-CREATE TABLE IF NOT EXISTS approval_votes (
-  approval_id TEXT NOT NULL,
-  voter TEXT NOT NULL,
-  vote TEXT NOT NULL,
-  reason TEXT,
-  ts_ms INTEGER NOT NULL,
-  person TEXT NOT NULL DEFAULT '',
-  PRIMARY KEY (approval_id, voter)
-);
-CREATE TABLE IF NOT EXISTS rate_reservations (
-  request_id TEXT PRIMARY KEY,
-  person TEXT NOT NULL,
-  action TEXT NOT NULL,
-  target TEXT NOT NULL,
-  ts_ms INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS rate_reservations_ts ON rate_reservations(ts_ms);
-)";
-
 std::int64_t ms(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-std::string hash_of(const ActionRequest& request) { return audit::sha256_hex(request.canonical()); }
+std::string hash_of(const ActionRequest& request) {
+  return audit::sha256_hex(request.canonical());
+}
 
 Approval read_row(SQLite::Database& db, SQLite::Statement& q) {
   Approval a;
@@ -82,7 +41,8 @@ Approval read_row(SQLite::Database& db, SQLite::Statement& q) {
   const json groups = json::parse(q.getColumn("requester_groups").getString(), nullptr, false);
   if (groups.is_array()) {
     for (const auto& g : groups) {
-      if (g.is_string()) a.requester_groups.push_back(g.get<std::string>());
+      if (g.is_string())
+        a.requester_groups.push_back(g.get<std::string>());
     }
   }
   a.platform = q.getColumn("platform").getString();
@@ -96,7 +56,8 @@ Approval read_row(SQLite::Database& db, SQLite::Statement& q) {
   const json approvers = json::parse(q.getColumn("approvers").getString(), nullptr, false);
   if (approvers.is_array()) {
     for (const auto& s : approvers) {
-      if (s.is_string()) a.requirement.approvers.push_back(s.get<std::string>());
+      if (s.is_string())
+        a.requirement.approvers.push_back(s.get<std::string>());
     }
   }
   a.requirement.quorum = q.getColumn("quorum").getInt();
@@ -108,7 +69,8 @@ Approval read_row(SQLite::Database& db, SQLite::Statement& q) {
   const json co = json::parse(q.getColumn("co_requesters").getString(), nullptr, false);
   if (co.is_array()) {
     for (const auto& c : co) {
-      if (c.is_string()) a.co_requesters.push_back(c.get<std::string>());
+      if (c.is_string())
+        a.co_requesters.push_back(c.get<std::string>());
     }
   }
   SQLite::Statement votes(db, "SELECT voter FROM approval_votes WHERE approval_id=? AND vote='approve' ORDER BY ts_ms");
@@ -130,33 +92,6 @@ std::optional<Approval> load(SQLite::Database& db, const std::string& id) {
 
 VoteOutcome refuse(std::string message, Approval a = {}) {
   return VoteOutcome{VoteResult::refused, std::move(message), std::move(a)};
-}
-
-bool has_column(SQLite::Database& db, const std::string& table, const std::string& column) {
-  SQLite::Statement columns(db, "PRAGMA table_info(" + table + ")");
-  while (columns.executeStep()) {
-    if (columns.getColumn(1).getString() == column) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// Files written by older versions lack the later columns.
-void migrate(SQLite::Database& db) {
-  if (!has_column(db, "approvals", "preview_fingerprint")) {
-    db.exec("ALTER TABLE approvals ADD COLUMN preview_text TEXT NOT NULL DEFAULT ''");
-    db.exec("ALTER TABLE approvals ADD COLUMN preview_fingerprint TEXT NOT NULL DEFAULT ''");
-  }
-  if (!has_column(db, "approvals", "requester_groups")) {
-    db.exec("ALTER TABLE approvals ADD COLUMN requester_groups TEXT NOT NULL DEFAULT '[]'");
-  }
-  if (!has_column(db, "approvals", "co_requesters")) {
-    db.exec("ALTER TABLE approvals ADD COLUMN co_requesters TEXT NOT NULL DEFAULT '[]'");
-  }
-  if (!has_column(db, "approval_votes", "person")) {
-    db.exec("ALTER TABLE approval_votes ADD COLUMN person TEXT NOT NULL DEFAULT ''");
-  }
 }
 
 // The persons who voted `approve`, as the current policy links principals.
@@ -196,31 +131,36 @@ std::string new_approval_id() {
 }
 
 Result<std::unique_ptr<SqliteApprovalStore>> SqliteApprovalStore::open(const std::string& path) {
-  try {
-    auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    db->setBusyTimeout(5000);
-    db->exec("PRAGMA journal_mode=WAL");
-    db->exec("PRAGMA synchronous=FULL");
-    db->exec(kSchema);
-    migrate(*db);
-    return std::unique_ptr<SqliteApprovalStore>(new SqliteApprovalStore(std::move(db)));
-  } catch (const std::exception& e) {
-    return fail(Errc::storage, "cannot open the approval store at " + path + ": " + e.what());
+  auto store = store::SqliteStore::open(path);
+  if (!store) {
+    return fail(Errc::storage, "cannot open the approval store at " + path + ": " + store.error().message);
   }
+  return open(std::move(*store));
 }
 
-SqliteApprovalStore::SqliteApprovalStore(std::unique_ptr<SQLite::Database> db) : db_(std::move(db)) {}
+Result<std::unique_ptr<SqliteApprovalStore>> SqliteApprovalStore::open(std::shared_ptr<store::SqliteStore> store) {
+  return std::unique_ptr<SqliteApprovalStore>(new SqliteApprovalStore(std::move(store)));
+}
 
-SqliteApprovalStore::~SqliteApprovalStore() { worker_.join(); }
+SqliteApprovalStore::SqliteApprovalStore(std::shared_ptr<store::SqliteStore> store) : store_(std::move(store)) {}
 
-Result<Approval> SqliteApprovalStore::create_now(const ApprovalDraft& d) {
-  std::lock_guard lock(mutex_);
+SqliteApprovalStore::~SqliteApprovalStore() = default;
+
+namespace {
+
+// Each operation: one function of the connection, run by the store's writer
+// (reads: a reader connection) inside its transaction, so two votes that
+// arrive together are serialised and only one can move an approval to
+// `granted`. A failed Result undoes the operation's own changes.
+
+Result<Approval> create_tx(SQLite::Database& db, const ApprovalDraft& d) {
   try {
     const std::int64_t created = ms(d.now);
-    const std::int64_t expires = created + std::chrono::duration_cast<std::chrono::milliseconds>(d.requirement.expiry).count();
+    const std::int64_t expires =
+        created + std::chrono::duration_cast<std::chrono::milliseconds>(d.requirement.expiry).count();
     for (int attempt = 0; attempt < 8; ++attempt) {
       const std::string id = new_approval_id();
-      SQLite::Statement insert(*db_, R"(INSERT OR IGNORE INTO approvals
+      SQLite::Statement insert(db, R"(INSERT OR IGNORE INTO approvals
         (id, state, created_ms, expires_ms, origin_request_id, requester, requester_name, platform, channel, thread,
          action, params, break_glass_reason, request_hash, rule_id, approvers, quorum, preview_text,
          preview_fingerprint, requester_groups, co_requesters)
@@ -246,7 +186,7 @@ Result<Approval> SqliteApprovalStore::create_now(const ApprovalDraft& d) {
       insert.bind(19, json(d.requester.groups).dump(-1, ' ', false, json::error_handler_t::replace));
       insert.bind(20, json(d.co_requesters).dump(-1, ' ', false, json::error_handler_t::replace));
       if (insert.exec() == 1) {
-        auto a = load(*db_, id);
+        auto a = load(db, id);
         return *a;
       }
     }
@@ -256,15 +196,13 @@ Result<Approval> SqliteApprovalStore::create_now(const ApprovalDraft& d) {
   }
 }
 
-Result<VoteOutcome> SqliteApprovalStore::vote_now(const std::string& id, const Principal& voter, bool approve,
-                                                  const std::string& reason, const PolicyEngine& policy,
-                                                  std::chrono::system_clock::time_point now) {
-  std::lock_guard lock(mutex_);
+Result<VoteOutcome> vote_tx(SQLite::Database& db, const std::string& id, const Principal& voter, bool approve,
+                            const std::string& reason, const PolicyEngine& policy,
+                            std::chrono::system_clock::time_point now) {
   try {
     // IMMEDIATE: take the write lock first, so another process voting on the
     // same file waits for this transaction instead of reading stale state.
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    auto found = load(*db_, id);
+    auto found = load(db, id);
     if (!found) {
       return refuse("There is no approval `" + id + "`. `approvals` lists the pending ones.");
     }
@@ -273,11 +211,10 @@ Result<VoteOutcome> SqliteApprovalStore::vote_now(const std::string& id, const P
       return refuse("Approval `" + id + "` is already " + a.state + ".", a);
     }
     if (ms(now) >= a.expires_ms) {
-      SQLite::Statement expire(*db_, "UPDATE approvals SET state='expired', decided_ms=? WHERE id=? AND state='pending'");
+      SQLite::Statement expire(db, "UPDATE approvals SET state='expired', decided_ms=? WHERE id=? AND state='pending'");
       expire.bind(1, ms(now));
       expire.bind(2, id);
       expire.exec();
-      tx.commit();
       a.state = "expired";
       return refuse("Approval `" + id + "` has expired; ask again.", a);
     }
@@ -300,15 +237,15 @@ Result<VoteOutcome> SqliteApprovalStore::vote_now(const std::string& id, const P
       return refuse(voter.id + " may not vote on `" + id + "`: approvers are " + who + ".", a);
     }
     if (hash_of(a.request) != a.request_hash) {
-      SQLite::Statement broken(*db_, "UPDATE approvals SET state='failed', reason=? WHERE id=?");
+      SQLite::Statement broken(db, "UPDATE approvals SET state='failed', reason=? WHERE id=?");
       broken.bind(1, "request hash mismatch: the stored request was changed");
       broken.bind(2, id);
       broken.exec();
-      tx.commit();
       a.state = "failed";
-      return refuse("Approval `" + id + "` does not match the request it was asked for (hash mismatch); refusing it.", a);
+      return refuse("Approval `" + id + "` does not match the request it was asked for (hash mismatch); refusing it.",
+                    a);
     }
-    SQLite::Statement earlier(*db_, "SELECT voter FROM approval_votes WHERE approval_id=?");
+    SQLite::Statement earlier(db, "SELECT voter FROM approval_votes WHERE approval_id=?");
     earlier.bind(1, id);
     while (earlier.executeStep()) {
       const std::string before = earlier.getColumn(0).getString();
@@ -317,7 +254,9 @@ Result<VoteOutcome> SqliteApprovalStore::vote_now(const std::string& id, const P
         return refuse("You already voted on `" + id + "`" + as + "; each person counts once.", a);
       }
     }
-    SQLite::Statement insert(*db_, "INSERT OR IGNORE INTO approval_votes (approval_id, voter, vote, reason, ts_ms, person) VALUES (?,?,?,?,?,?)");
+    SQLite::Statement insert(
+        db,
+        "INSERT OR IGNORE INTO approval_votes (approval_id, voter, vote, reason, ts_ms, person) VALUES (?,?,?,?,?,?)");
     insert.bind(1, id);
     insert.bind(2, voter.id);
     insert.bind(3, approve ? "approve" : "deny");
@@ -328,22 +267,22 @@ Result<VoteOutcome> SqliteApprovalStore::vote_now(const std::string& id, const P
       return refuse("You already voted on `" + id + "`; each person counts once.", a);
     }
     if (!approve) {
-      SQLite::Statement deny(*db_, "UPDATE approvals SET state='denied', decided_by=?, reason=?, decided_ms=? WHERE id=? AND state='pending'");
+      SQLite::Statement deny(
+          db,
+          "UPDATE approvals SET state='denied', decided_by=?, reason=?, decided_ms=? WHERE id=? AND state='pending'");
       deny.bind(1, voter.id);
       deny.bind(2, reason);
       deny.bind(3, ms(now));
       deny.bind(4, id);
       deny.exec();
-      tx.commit();
       a.state = "denied";
       a.decided_by = voter.id;
       a.reason = reason;
       return VoteOutcome{VoteResult::denied, "denied by " + voter.id + (reason.empty() ? "" : ": " + reason), a};
     }
-    const int approvals = static_cast<int>(approving_persons(*db_, id, policy).size());
+    const int approvals = static_cast<int>(approving_persons(db, id, policy).size());
     a.approved_by.push_back(voter.id);
     if (approvals < a.requirement.quorum) {
-      tx.commit();
       return VoteOutcome{VoteResult::recorded,
                          "approval " + std::to_string(approvals) + " of " + std::to_string(a.requirement.quorum) +
                              " recorded for `" + id + "`",
@@ -352,14 +291,14 @@ Result<VoteOutcome> SqliteApprovalStore::vote_now(const std::string& id, const P
     // The one transition that lets the request run: only a row still
     // pending can change, so a second vote racing this one gets `granted`
     // from the reload above and is refused.
-    SQLite::Statement grant(*db_, "UPDATE approvals SET state='granted', decided_by=?, decided_ms=? WHERE id=? AND state='pending'");
+    SQLite::Statement grant(
+        db, "UPDATE approvals SET state='granted', decided_by=?, decided_ms=? WHERE id=? AND state='pending'");
     grant.bind(1, voter.id);
     grant.bind(2, ms(now));
     grant.bind(3, id);
     if (grant.exec() != 1) {
       return refuse("Approval `" + id + "` was decided meanwhile.", a);
     }
-    tx.commit();
     a.state = "granted";
     a.decided_by = voter.id;
     return VoteOutcome{VoteResult::granted, "granted", a};
@@ -368,13 +307,10 @@ Result<VoteOutcome> SqliteApprovalStore::vote_now(const std::string& id, const P
   }
 }
 
-Result<VoteOutcome> SqliteApprovalStore::cancel_now(const std::string& id, const Principal& who,
-                                                    const PolicyEngine& policy,
-                                                    std::chrono::system_clock::time_point now) {
-  std::lock_guard lock(mutex_);
+Result<VoteOutcome> cancel_tx(SQLite::Database& db, const std::string& id, const Principal& who,
+                              const PolicyEngine& policy, std::chrono::system_clock::time_point now) {
   try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    auto found = load(*db_, id);
+    auto found = load(db, id);
     if (!found) {
       return refuse("There is no approval `" + id + "`.");
     }
@@ -385,12 +321,12 @@ Result<VoteOutcome> SqliteApprovalStore::cancel_now(const std::string& id, const
     if (a.state != "pending") {
       return refuse("Approval `" + id + "` is already " + a.state + ".", a);
     }
-    SQLite::Statement cancel(*db_, "UPDATE approvals SET state='cancelled', decided_by=?, decided_ms=? WHERE id=? AND state='pending'");
+    SQLite::Statement cancel(
+        db, "UPDATE approvals SET state='cancelled', decided_by=?, decided_ms=? WHERE id=? AND state='pending'");
     cancel.bind(1, who.id);
     cancel.bind(2, ms(now));
     cancel.bind(3, id);
     cancel.exec();
-    tx.commit();
     a.state = "cancelled";
     return VoteOutcome{VoteResult::denied, "cancelled by the requester", a};
   } catch (const std::exception& e) {
@@ -398,14 +334,13 @@ Result<VoteOutcome> SqliteApprovalStore::cancel_now(const std::string& id, const
   }
 }
 
-Result<std::vector<Approval>> SqliteApprovalStore::pending_now(std::chrono::system_clock::time_point now) {
-  std::lock_guard lock(mutex_);
+Result<std::vector<Approval>> pending_tx(SQLite::Database& db, std::chrono::system_clock::time_point now) {
   try {
     std::vector<Approval> out;
-    SQLite::Statement q(*db_, "SELECT * FROM approvals WHERE state='pending' AND expires_ms > ? ORDER BY created_ms");
+    SQLite::Statement q(db, "SELECT * FROM approvals WHERE state='pending' AND expires_ms > ? ORDER BY created_ms");
     q.bind(1, ms(now));
     while (q.executeStep()) {
-      out.push_back(read_row(*db_, q));
+      out.push_back(read_row(db, q));
     }
     return out;
   } catch (const std::exception& e) {
@@ -413,10 +348,9 @@ Result<std::vector<Approval>> SqliteApprovalStore::pending_now(std::chrono::syst
   }
 }
 
-Result<void> SqliteApprovalStore::finish_now(const std::string& id, bool ok) {
-  std::lock_guard lock(mutex_);
+Result<void> finish_tx(SQLite::Database& db, const std::string& id, bool ok) {
   try {
-    SQLite::Statement q(*db_, "UPDATE approvals SET state=? WHERE id=? AND state='granted'");
+    SQLite::Statement q(db, "UPDATE approvals SET state=? WHERE id=? AND state='granted'");
     q.bind(1, ok ? "executed" : "failed");
     q.bind(2, id);
     q.exec();
@@ -426,21 +360,19 @@ Result<void> SqliteApprovalStore::finish_now(const std::string& id, bool ok) {
   }
 }
 
-Result<std::vector<Approval>> SqliteApprovalStore::expire_now(std::chrono::system_clock::time_point now) {
-  std::lock_guard lock(mutex_);
+Result<std::vector<Approval>> expire_tx(SQLite::Database& db, std::chrono::system_clock::time_point now) {
   try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     std::vector<Approval> out;
-    SQLite::Statement q(*db_, "SELECT * FROM approvals WHERE state='pending' AND expires_ms <= ?");
+    SQLite::Statement q(db, "SELECT * FROM approvals WHERE state='pending' AND expires_ms <= ?");
     q.bind(1, ms(now));
     while (q.executeStep()) {
-      out.push_back(read_row(*db_, q));
+      out.push_back(read_row(db, q));
     }
-    SQLite::Statement update(*db_, "UPDATE approvals SET state='expired', decided_ms=? WHERE state='pending' AND expires_ms <= ?");
+    SQLite::Statement update(
+        db, "UPDATE approvals SET state='expired', decided_ms=? WHERE state='pending' AND expires_ms <= ?");
     update.bind(1, ms(now));
     update.bind(2, ms(now));
     update.exec();
-    tx.commit();
     for (auto& a : out) a.state = "expired";
     return out;
   } catch (const std::exception& e) {
@@ -448,13 +380,10 @@ Result<std::vector<Approval>> SqliteApprovalStore::expire_now(std::chrono::syste
   }
 }
 
-Result<Approval> SqliteApprovalStore::restart_vote_now(const std::string& id, const std::string& preview_text,
-                                                       const std::string& preview_fingerprint,
-                                                       std::chrono::system_clock::time_point now) {
-  std::lock_guard lock(mutex_);
+Result<Approval> restart_vote_tx(SQLite::Database& db, const std::string& id, const std::string& preview_text,
+                                 const std::string& preview_fingerprint, std::chrono::system_clock::time_point now) {
   try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    auto found = load(*db_, id);
+    auto found = load(db, id);
     if (!found) {
       return fail(Errc::not_found, "there is no approval `" + id + "`");
     }
@@ -462,7 +391,7 @@ Result<Approval> SqliteApprovalStore::restart_vote_now(const std::string& id, co
       return fail(Errc::conflict, "approval `" + id + "` is " + found->state + ", not granted");
     }
     const std::int64_t lifetime = found->expires_ms - found->created_ms;
-    SQLite::Statement reopen(*db_, R"(UPDATE approvals SET state='pending', decided_by=NULL, decided_ms=NULL,
+    SQLite::Statement reopen(db, R"(UPDATE approvals SET state='pending', decided_by=NULL, decided_ms=NULL,
       created_ms=?, expires_ms=?, preview_text=?, preview_fingerprint=? WHERE id=? AND state='granted')");
     reopen.bind(1, ms(now));
     reopen.bind(2, ms(now) + lifetime);
@@ -472,46 +401,44 @@ Result<Approval> SqliteApprovalStore::restart_vote_now(const std::string& id, co
     if (reopen.exec() != 1) {
       return fail(Errc::conflict, "approval `" + id + "` changed meanwhile");
     }
-    SQLite::Statement votes(*db_, "DELETE FROM approval_votes WHERE approval_id=?");
+    SQLite::Statement votes(db, "DELETE FROM approval_votes WHERE approval_id=?");
     votes.bind(1, id);
     votes.exec();
-    auto reopened = load(*db_, id);
-    tx.commit();
+    auto reopened = load(db, id);
     return *reopened;
   } catch (const std::exception& e) {
     return storage_error(e);
   }
 }
 
-Result<std::vector<Approval>> SqliteApprovalStore::recover_interrupted() {
-  std::lock_guard lock(mutex_);
+Result<std::vector<Approval>> recover_interrupted_tx(SQLite::Database& db) {
   try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     std::vector<Approval> out;
-    SQLite::Statement q(*db_, "SELECT * FROM approvals WHERE state='granted'");
+    SQLite::Statement q(db, "SELECT * FROM approvals WHERE state='granted'");
     while (q.executeStep()) {
-      out.push_back(read_row(*db_, q));
+      out.push_back(read_row(db, q));
     }
-    db_->exec("UPDATE approvals SET state='failed', reason='opsgate restarted before the approved request finished' WHERE state='granted'");
-    tx.commit();
+    db.exec(
+        "UPDATE approvals SET state='failed', reason='opsgate restarted before the approved request finished' WHERE "
+        "state='granted'");
     return out;
   } catch (const std::exception& e) {
     return storage_error(e);
   }
 }
 
-Result<RateVerdict> SqliteApprovalStore::reserve_now(const RateReservation& r) {
-  std::lock_guard lock(mutex_);
+Result<RateVerdict> reserve_tx(SQLite::Database& db, const RateReservation& r) {
   try {
     // IMMEDIATE: the check and the reservation are one step for every
     // connection to this file, so a burst cannot slip past the limit.
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     for (const auto& check : r.checks) {
-      const std::int64_t since = ms(r.now) - std::chrono::duration_cast<std::chrono::milliseconds>(check.window).count();
-      std::string sql = "SELECT count(*), min(ts_ms) FROM rate_reservations WHERE ts_ms > ? AND request_id <> ? "
-                        "AND action IN (SELECT value FROM json_each(?))";
+      const std::int64_t since =
+          ms(r.now) - std::chrono::duration_cast<std::chrono::milliseconds>(check.window).count();
+      std::string sql =
+          "SELECT count(*), min(ts_ms) FROM rate_reservations WHERE ts_ms > ? AND request_id <> ? "
+          "AND action IN (SELECT value FROM json_each(?))";
       sql += check.per == "subject" ? " AND person = ?" : " AND target IN (SELECT value FROM json_each(?))";
-      SQLite::Statement q(*db_, sql);
+      SQLite::Statement q(db, sql);
       q.bind(1, since);
       q.bind(2, r.request_id);
       q.bind(3, json(check.actions).dump());
@@ -530,8 +457,9 @@ Result<RateVerdict> SqliteApprovalStore::reserve_now(const RateReservation& r) {
       return refused;  // the transaction rolls back: nothing reserved
     }
     if (!r.checks.empty()) {
-      SQLite::Statement insert(*db_, "INSERT OR IGNORE INTO rate_reservations (request_id, person, action, target, ts_ms) "
-                                     "VALUES (?,?,?,?,?)");
+      SQLite::Statement insert(db,
+                               "INSERT OR IGNORE INTO rate_reservations (request_id, person, action, target, ts_ms) "
+                               "VALUES (?,?,?,?,?)");
       insert.bind(1, r.request_id);
       insert.bind(2, r.person);
       insert.bind(3, r.action);
@@ -539,17 +467,15 @@ Result<RateVerdict> SqliteApprovalStore::reserve_now(const RateReservation& r) {
       insert.bind(5, ms(r.now));
       insert.exec();
     }
-    tx.commit();
     return RateVerdict{};
   } catch (const std::exception& e) {
     return storage_error(e);
   }
 }
 
-Result<void> SqliteApprovalStore::release_now(const std::string& request_id) {
-  std::lock_guard lock(mutex_);
+Result<void> release_tx(SQLite::Database& db, const std::string& request_id) {
   try {
-    SQLite::Statement q(*db_, "DELETE FROM rate_reservations WHERE request_id=?");
+    SQLite::Statement q(db, "DELETE FROM rate_reservations WHERE request_id=?");
     q.bind(1, request_id);
     q.exec();
     return {};
@@ -558,11 +484,9 @@ Result<void> SqliteApprovalStore::release_now(const std::string& request_id) {
   }
 }
 
-// The coroutine wrappers: hop to the worker thread, do the work, hop back.
-Result<Approval> SqliteApprovalStore::get_now(const std::string& id) {
-  std::lock_guard lock(mutex_);
+Result<Approval> get_tx(SQLite::Database& db, const std::string& id) {
   try {
-    auto found = load(*db_, id);
+    auto found = load(db, id);
     if (!found) {
       return fail(Errc::not_found, "there is no approval " + id);
     }
@@ -572,10 +496,9 @@ Result<Approval> SqliteApprovalStore::get_now(const std::string& id) {
   }
 }
 
-Result<void> SqliteApprovalStore::attach_thread_now(const std::string& id, const std::string& thread) {
-  std::lock_guard lock(mutex_);
+Result<void> attach_thread_tx(SQLite::Database& db, const std::string& id, const std::string& thread) {
   try {
-    SQLite::Statement q(*db_, "UPDATE approvals SET thread=? WHERE id=?");
+    SQLite::Statement q(db, "UPDATE approvals SET thread=? WHERE id=?");
     q.bind(1, thread);
     q.bind(2, id);
     if (q.exec() != 1) {
@@ -587,27 +510,90 @@ Result<void> SqliteApprovalStore::attach_thread_now(const std::string& id, const
   }
 }
 
+}  // namespace
+
+// Synchronous: wait for the commit on this thread (tests race two of them).
+Result<Approval> SqliteApprovalStore::create_now(const ApprovalDraft& draft) {
+  return store_->write_now<Approval>([&draft](SQLite::Database& db) { return create_tx(db, draft); });
+}
+
+Result<VoteOutcome> SqliteApprovalStore::vote_now(const std::string& id, const Principal& voter, bool approve,
+                                                  const std::string& reason, const PolicyEngine& policy,
+                                                  std::chrono::system_clock::time_point now) {
+  return store_->write_now<VoteOutcome>(
+      [&](SQLite::Database& db) { return vote_tx(db, id, voter, approve, reason, policy, now); });
+}
+
+Result<VoteOutcome> SqliteApprovalStore::cancel_now(const std::string& id, const Principal& who,
+                                                    const PolicyEngine& policy,
+                                                    std::chrono::system_clock::time_point now) {
+  return store_->write_now<VoteOutcome>([&](SQLite::Database& db) { return cancel_tx(db, id, who, policy, now); });
+}
+
+Result<std::vector<Approval>> SqliteApprovalStore::pending_now(std::chrono::system_clock::time_point now) {
+  return store_->read_now<std::vector<Approval>>([now](SQLite::Database& db) { return pending_tx(db, now); });
+}
+
+Result<void> SqliteApprovalStore::finish_now(const std::string& id, bool ok) {
+  return store_->write_now<void>([&](SQLite::Database& db) { return finish_tx(db, id, ok); });
+}
+
+Result<std::vector<Approval>> SqliteApprovalStore::expire_now(std::chrono::system_clock::time_point now) {
+  return store_->write_now<std::vector<Approval>>([now](SQLite::Database& db) { return expire_tx(db, now); });
+}
+
+Result<Approval> SqliteApprovalStore::restart_vote_now(const std::string& id, const std::string& preview_text,
+                                                       const std::string& preview_fingerprint,
+                                                       std::chrono::system_clock::time_point now) {
+  return store_->write_now<Approval>(
+      [&](SQLite::Database& db) { return restart_vote_tx(db, id, preview_text, preview_fingerprint, now); });
+}
+
+Result<std::vector<Approval>> SqliteApprovalStore::recover_interrupted() {
+  return store_->write_now<std::vector<Approval>>([](SQLite::Database& db) { return recover_interrupted_tx(db); });
+}
+
+Result<RateVerdict> SqliteApprovalStore::reserve_now(const RateReservation& reservation) {
+  return store_->write_now<RateVerdict>([&](SQLite::Database& db) { return reserve_tx(db, reservation); });
+}
+
+Result<void> SqliteApprovalStore::release_now(const std::string& request_id) {
+  return store_->write_now<void>([&](SQLite::Database& db) { return release_tx(db, request_id); });
+}
+
+Result<Approval> SqliteApprovalStore::get_now(const std::string& id) {
+  return store_->read_now<Approval>([&](SQLite::Database& db) { return get_tx(db, id); });
+}
+
+Result<void> SqliteApprovalStore::attach_thread_now(const std::string& id, const std::string& thread) {
+  return store_->write_now<void>([&](SQLite::Database& db) { return attach_thread_tx(db, id, thread); });
+}
+
+// The coroutines: the same work, resuming on the caller's executor; each
+// lambda owns copies of its arguments (the coroutine frame may move on).
 asio::awaitable<Result<Approval>> SqliteApprovalStore::get(std::string id) {
-  const auto home = co_await asio::this_coro::executor;
-  co_await asio::post(worker_, asio::use_awaitable);
-  auto result = get_now(id);
-  co_await asio::post(home, asio::use_awaitable);
+  // A named function, moved in: GCC 12 destroys a temporary in a co_await operand twice.
+  std::function<Result<Approval>(SQLite::Database&)> work = [id = std::move(id)](SQLite::Database& db) {
+    return get_tx(db, id);
+  };
+  Result<Approval> result = co_await store_->read<Approval>(std::move(work));
   co_return result;
 }
 
 asio::awaitable<Result<void>> SqliteApprovalStore::attach_thread(std::string id, std::string thread) {
-  const auto home = co_await asio::this_coro::executor;
-  co_await asio::post(worker_, asio::use_awaitable);
-  auto result = attach_thread_now(id, thread);
-  co_await asio::post(home, asio::use_awaitable);
+  std::function<Result<void>(SQLite::Database&)> work = [id = std::move(id),
+                                                         thread = std::move(thread)](SQLite::Database& db) {
+    return attach_thread_tx(db, id, thread);
+  };
+  Result<void> result = co_await store_->write<void>(std::move(work));
   co_return result;
 }
 
 asio::awaitable<Result<Approval>> SqliteApprovalStore::create(ApprovalDraft draft) {
-  const auto home = co_await asio::this_coro::executor;
-  co_await asio::post(worker_, asio::use_awaitable);
-  auto result = create_now(draft);
-  co_await asio::post(home, asio::use_awaitable);
+  std::function<Result<Approval>(SQLite::Database&)> work = [draft = std::move(draft)](SQLite::Database& db) {
+    return create_tx(db, draft);
+  };
+  Result<Approval> result = co_await store_->write<Approval>(std::move(work));
   co_return result;
 }
 
@@ -615,70 +601,71 @@ asio::awaitable<Result<VoteOutcome>> SqliteApprovalStore::vote(std::string id, P
                                                                std::string reason,
                                                                std::shared_ptr<const PolicyEngine> policy,
                                                                std::chrono::system_clock::time_point now) {
-  const auto home = co_await asio::this_coro::executor;
-  co_await asio::post(worker_, asio::use_awaitable);
-  auto result = vote_now(id, voter, approve, reason, *policy, now);
-  co_await asio::post(home, asio::use_awaitable);
+  std::function<Result<VoteOutcome>(SQLite::Database&)> work =
+      [id = std::move(id), voter = std::move(voter), approve, reason = std::move(reason), policy = std::move(policy),
+       now](SQLite::Database& db) { return vote_tx(db, id, voter, approve, reason, *policy, now); };
+  Result<VoteOutcome> result = co_await store_->write<VoteOutcome>(std::move(work));
   co_return result;
 }
 
 asio::awaitable<Result<VoteOutcome>> SqliteApprovalStore::cancel(std::string id, Principal who,
                                                                  std::shared_ptr<const PolicyEngine> policy,
                                                                  std::chrono::system_clock::time_point now) {
-  const auto home = co_await asio::this_coro::executor;
-  co_await asio::post(worker_, asio::use_awaitable);
-  auto result = cancel_now(id, who, *policy, now);
-  co_await asio::post(home, asio::use_awaitable);
+  std::function<Result<VoteOutcome>(SQLite::Database&)> work = [id = std::move(id), who = std::move(who),
+                                                                policy = std::move(policy), now](SQLite::Database& db) {
+    return cancel_tx(db, id, who, *policy, now);
+  };
+  Result<VoteOutcome> result = co_await store_->write<VoteOutcome>(std::move(work));
   co_return result;
 }
 
 asio::awaitable<Result<std::vector<Approval>>> SqliteApprovalStore::pending(std::chrono::system_clock::time_point now) {
-  const auto home = co_await asio::this_coro::executor;
-  co_await asio::post(worker_, asio::use_awaitable);
-  auto result = pending_now(now);
-  co_await asio::post(home, asio::use_awaitable);
+  std::function<Result<std::vector<Approval>>(SQLite::Database&)> work = [now](SQLite::Database& db) {
+    return pending_tx(db, now);
+  };
+  Result<std::vector<Approval>> result = co_await store_->read<std::vector<Approval>>(std::move(work));
   co_return result;
 }
 
 asio::awaitable<Result<void>> SqliteApprovalStore::finish(std::string id, bool ok) {
-  const auto home = co_await asio::this_coro::executor;
-  co_await asio::post(worker_, asio::use_awaitable);
-  auto result = finish_now(id, ok);
-  co_await asio::post(home, asio::use_awaitable);
+  std::function<Result<void>(SQLite::Database&)> work = [id = std::move(id), ok](SQLite::Database& db) {
+    return finish_tx(db, id, ok);
+  };
+  Result<void> result = co_await store_->write<void>(std::move(work));
   co_return result;
 }
 
-asio::awaitable<Result<std::vector<Approval>>> SqliteApprovalStore::expire_due(std::chrono::system_clock::time_point now) {
-  const auto home = co_await asio::this_coro::executor;
-  co_await asio::post(worker_, asio::use_awaitable);
-  auto result = expire_now(now);
-  co_await asio::post(home, asio::use_awaitable);
+asio::awaitable<Result<std::vector<Approval>>> SqliteApprovalStore::expire_due(
+    std::chrono::system_clock::time_point now) {
+  std::function<Result<std::vector<Approval>>(SQLite::Database&)> work = [now](SQLite::Database& db) {
+    return expire_tx(db, now);
+  };
+  Result<std::vector<Approval>> result = co_await store_->write<std::vector<Approval>>(std::move(work));
   co_return result;
 }
 
 asio::awaitable<Result<Approval>> SqliteApprovalStore::restart_vote(std::string id, std::string preview_text,
-                                                                  std::string preview_fingerprint,
-                                                                  std::chrono::system_clock::time_point now) {
-  const auto home = co_await asio::this_coro::executor;
-  co_await asio::post(worker_, asio::use_awaitable);
-  auto result = restart_vote_now(id, preview_text, preview_fingerprint, now);
-  co_await asio::post(home, asio::use_awaitable);
+                                                                    std::string preview_fingerprint,
+                                                                    std::chrono::system_clock::time_point now) {
+  std::function<Result<Approval>(SQLite::Database&)> work =
+      [id = std::move(id), text = std::move(preview_text), fingerprint = std::move(preview_fingerprint),
+       now](SQLite::Database& db) { return restart_vote_tx(db, id, text, fingerprint, now); };
+  Result<Approval> result = co_await store_->write<Approval>(std::move(work));
   co_return result;
 }
 
 asio::awaitable<Result<RateVerdict>> SqliteApprovalStore::reserve(RateReservation reservation) {
-  const auto home = co_await asio::this_coro::executor;
-  co_await asio::post(worker_, asio::use_awaitable);
-  auto result = reserve_now(reservation);
-  co_await asio::post(home, asio::use_awaitable);
+  std::function<Result<RateVerdict>(SQLite::Database&)> work =
+      [reservation = std::move(reservation)](SQLite::Database& db) { return reserve_tx(db, reservation); };
+  Result<RateVerdict> result = co_await store_->write<RateVerdict>(std::move(work));
   co_return result;
 }
 
 asio::awaitable<Result<void>> SqliteApprovalStore::release(std::string request_id) {
-  const auto home = co_await asio::this_coro::executor;
-  co_await asio::post(worker_, asio::use_awaitable);
-  auto result = release_now(request_id);
-  co_await asio::post(home, asio::use_awaitable);
+  std::function<Result<void>(SQLite::Database&)> work = [request_id = std::move(request_id)](SQLite::Database& db) {
+    return release_tx(db, request_id);
+  };
+  Result<void> result = co_await store_->write<void>(std::move(work));
   co_return result;
 }
 

@@ -1,27 +1,27 @@
 #pragma once
-// Approvals in SQLite (the same file as the audit log, its own tables and
-// connection). Every operation runs on the store's one worker thread inside a
-// transaction, so two votes that arrive together are serialised and only one
-// of them can move an approval to `granted`. Owned by the daemon; any strand.
+// Approvals, votes and rate-limit reservations in the daemon's database
+// (tables owned by src/store/schema.cpp). Every change runs on the store's
+// one writer thread inside a transaction, so two votes that arrive together
+// are serialised and only one of them can move an approval to `granted`;
+// plain reads use the store's reader connections. Owned by the daemon; any strand.
 
 #include <memory>
 #include <string>
 
-#include <mutex>
-
-#include <boost/asio/thread_pool.hpp>
-
 #include "src/core/approval_service.hpp"
 
-namespace SQLite {
-class Database;
+namespace opsgate::store {
+class SqliteStore;
 }
 
 namespace opsgate::approval {
 
 class SqliteApprovalStore final : public ApprovalService, public RateLimiter {
  public:
+  // With a store of its own (tests, tools).
   static Result<std::unique_ptr<SqliteApprovalStore>> open(const std::string& path);
+  // On the daemon's one store.
+  static Result<std::unique_ptr<SqliteApprovalStore>> open(std::shared_ptr<store::SqliteStore> store);
   ~SqliteApprovalStore() override;
 
   boost::asio::awaitable<Result<Approval>> create(ApprovalDraft draft) override;
@@ -40,8 +40,8 @@ class SqliteApprovalStore final : public ApprovalService, public RateLimiter {
   boost::asio::awaitable<Result<Approval>> get(std::string id) override;
   boost::asio::awaitable<Result<void>> attach_thread(std::string id, std::string thread) override;
 
-  // Rate limits count reservations (table rate_reservations), taken in the
-  // transaction that checks them.
+  // Rate limits count reservations (their own table, rate_reservations,
+  // indexed by time and by person), taken in the transaction that checks them.
   boost::asio::awaitable<Result<RateVerdict>> reserve(RateReservation reservation) override;
   boost::asio::awaitable<Result<void>> release(std::string request_id) override;
 
@@ -49,7 +49,7 @@ class SqliteApprovalStore final : public ApprovalService, public RateLimiter {
   // (at most once: opsgate never runs a write it cannot prove has not run).
   Result<std::vector<Approval>> recover_interrupted();
 
-  // Synchronous variants (the coroutines above run these on the worker);
+  // Synchronous variants: the same work, waiting on the calling thread;
   // tests call them directly, e.g. to race two votes on two threads.
   Result<VoteOutcome> vote_now(const std::string& id, const Principal& voter, bool approve, const std::string& reason,
                                const PolicyEngine& policy, std::chrono::system_clock::time_point now);
@@ -67,11 +67,9 @@ class SqliteApprovalStore final : public ApprovalService, public RateLimiter {
   Result<void> release_now(const std::string& request_id);
 
  private:
-  explicit SqliteApprovalStore(std::unique_ptr<SQLite::Database> db);
+  explicit SqliteApprovalStore(std::shared_ptr<store::SqliteStore> store);
 
-  std::unique_ptr<SQLite::Database> db_;
-  std::mutex mutex_;  // the connection is used by one thread at a time
-  boost::asio::thread_pool worker_{1};
+  std::shared_ptr<store::SqliteStore> store_;
 };
 
 // Short ids people type in chat: 5 characters without look-alikes (0/o, 1/l).

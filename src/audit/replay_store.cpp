@@ -6,11 +6,13 @@
 #include <SQLiteCpp/Statement.h>
 
 #include "src/audit/audit_hash.hpp"
+#include "src/store/sqlite_store.hpp"
 
 namespace opsgate::audit {
 
 namespace {
 constexpr std::size_t kMaxKeyBytes = 160;  // longer keys (caller-sized) are stored as a digest
+constexpr std::int64_t kPurgeEveryMs = 60'000;
 }  // namespace
 
 ReplayStore::ReplayStore(std::string path, std::chrono::seconds window) : path_(std::move(path)), window_(window) {}
@@ -23,55 +25,93 @@ void ReplayStore::widen_window(std::chrono::seconds at_least) {
 }
 
 Result<void> ReplayStore::open() {
-  std::lock_guard lock(mutex_);
-  if (db_) {
-    return {};
+  {
+    std::lock_guard lock(mutex_);
+    if (store_) {
+      return {};
+    }
   }
-  try {
-    auto db = std::make_unique<SQLite::Database>(path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    // Short: this runs on an acknowledgement path. The audit writer's batches are milliseconds.
-    db->setBusyTimeout(1000);
-    db->exec("PRAGMA journal_mode=WAL");
-    // A crash of opsgate keeps committed rows (WAL); what an OS crash could
-    // lose is a retry window of a few ms, not worth an fsync per delivery.
-    db->exec("PRAGMA synchronous=NORMAL");
-    // The table keeps the name it had when only Slack used it: one table, every platform.
-    db->exec("CREATE TABLE IF NOT EXISTS seen_events (key TEXT PRIMARY KEY, seen_ms INTEGER NOT NULL)");
-    db->exec("CREATE INDEX IF NOT EXISTS seen_events_ms ON seen_events(seen_ms)");
-    db_ = std::move(db);
-    return {};
-  } catch (const std::exception& e) {
-    return fail(Errc::storage, "cannot open the replay table (seen_events) in " + path_ + ": " + e.what());
+  // Short: a lock held elsewhere should not hold up an acknowledgement for long.
+  store::StoreOptions options;
+  options.busy_timeout_ms = 1000;
+  auto opened = store::SqliteStore::open(path_, options);
+  if (!opened) {
+    return fail(Errc::storage,
+                "cannot open the replay table (seen_events) in " + path_ + ": " + opened.error().message);
   }
+  return open(std::move(*opened));
 }
+
+Result<void> ReplayStore::open(std::shared_ptr<store::SqliteStore> store) {
+  std::lock_guard lock(mutex_);
+  if (store_) {
+    return {};
+  }
+  path_ = store->path();
+  if (path_ != ":memory:") {
+    try {
+      auto db = std::make_unique<SQLite::Database>(path_, SQLite::OPEN_READWRITE);
+      // Short: this runs on an acknowledgement path. The writer's batches are milliseconds.
+      db->setBusyTimeout(1000);
+      db->exec("PRAGMA synchronous=NORMAL");
+      db_ = std::move(db);
+    } catch (const std::exception& e) {
+      return fail(Errc::storage, "cannot open the replay table (seen_events) in " + path_ + ": " + e.what());
+    }
+  }
+  store_ = std::move(store);
+  return {};
+}
+
+namespace {
+
+// An old row (past the window, not yet purged) counts as new again.
+Result<bool> record_key(SQLite::Database& db, const std::string& key, std::int64_t now_ms, std::int64_t cutoff,
+                        bool purge) {
+  if (purge) {
+    SQLite::Statement q(db, "DELETE FROM seen_events WHERE seen_ms < ?");
+    q.bind(1, cutoff);
+    q.exec();
+  }
+  SQLite::Statement upsert(db,
+                           "INSERT INTO seen_events(key, seen_ms) VALUES(?, ?) "
+                           "ON CONFLICT(key) DO UPDATE SET seen_ms = excluded.seen_ms WHERE seen_ms < ?");
+  upsert.bind(1, key);
+  upsert.bind(2, now_ms);
+  upsert.bind(3, cutoff);
+  return upsert.exec() > 0;
+}
+
+}  // namespace
 
 Result<bool> ReplayStore::first_time(std::string_view key, std::chrono::system_clock::time_point now) {
   const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const std::int64_t cutoff = now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(window_).count();
   const std::string stored = key.size() > kMaxKeyBytes ? "sha256:" + sha256_hex(key) : std::string(key);
   std::lock_guard lock(mutex_);
-  if (!db_) {
+  if (!store_) {
     return fail(Errc::storage, "the replay table is not open (internal: the daemon opens it at start-up)");
   }
-  try {
-    if (now_ms - last_purge_ms_ > 60'000) {
-      SQLite::Statement purge(*db_, "DELETE FROM seen_events WHERE seen_ms < ?");
-      purge.bind(1, cutoff);
-      purge.exec();
-      last_purge_ms_ = now_ms;
+  const std::int64_t cutoff = now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(window_).count();
+  const bool purge = now_ms - last_purge_ms_ > kPurgeEveryMs;
+  Result<bool> first = fail(Errc::internal, "not checked");
+  if (db_) {
+    try {
+      first = record_key(*db_, stored, now_ms, cutoff, purge);
+    } catch (const std::exception& e) {
+      first = fail(Errc::storage, e.what());
     }
-    // An old row (past the window, not yet purged) counts as new again.
-    SQLite::Statement upsert(*db_,
-                             "INSERT INTO seen_events(key, seen_ms) VALUES(?, ?) "
-                             "ON CONFLICT(key) DO UPDATE SET seen_ms = excluded.seen_ms WHERE seen_ms < ?");
-    upsert.bind(1, stored);
-    upsert.bind(2, now_ms);
-    upsert.bind(3, cutoff);
-    return upsert.exec() > 0;
-  } catch (const std::exception& e) {
-    return fail(Errc::storage, std::string("replay table (seen_events) in ") + path_ + ": " + e.what() +
+  } else {
+    first =
+        store_->write_now<bool>([&](SQLite::Database& db) { return record_key(db, stored, now_ms, cutoff, purge); });
+  }
+  if (!first) {
+    return fail(Errc::storage, "replay table (seen_events) in " + path_ + ": " + first.error().message +
                                    " (is the disk full or the file read-only?)");
   }
+  if (purge) {
+    last_purge_ms_ = now_ms;
+  }
+  return first;
 }
 
 }  // namespace opsgate::audit

@@ -1,10 +1,18 @@
 #pragma once
 // The one record of platform deliveries already handled — Slack event_id and
 // signed-body digests, Discord interaction ids, Teams activity ids — in the
-// daemon's SQLite file, so a replayed or retried delivery runs once, even
+// daemon's database, so a replayed or retried delivery runs once, even
 // across a restart. Rows older than the window are forgotten (and purged).
 // Created by build_components (no I/O), opened by the daemon at start-up,
-// shared by the adapters; any thread (a mutex guards the connection).
+// shared by the adapters; any thread (a mutex guards the memory).
+//
+// The check is one small INSERT on a connection of its own, with
+// synchronous=NORMAL: a crash of opsgate keeps committed rows (WAL); an OS
+// crash could lose a retry window of a few ms, not worth waiting for an fsync
+// on the acknowledgement path. (Through the store's writer it would wait for
+// a group commit's fsync on the I/O thread, or, queued and not waited for,
+// leave acknowledged work unthrottled; both measured worse, see the report.)
+// The table itself belongs to the store's schema.
 
 #include <chrono>
 #include <memory>
@@ -18,6 +26,10 @@ namespace SQLite {
 class Database;
 }
 
+namespace opsgate::store {
+class SqliteStore;
+}
+
 namespace opsgate::audit {
 
 class ReplayStore {
@@ -28,8 +40,11 @@ class ReplayStore {
   ReplayStore(const ReplayStore&) = delete;
   ReplayStore& operator=(const ReplayStore&) = delete;
 
-  // Opens (creates) the table; once. `config check` never calls it.
+  // Opens the database at the path given to the constructor, with a store of
+  // its own (tests, tools); once. `config check` never calls it.
   Result<void> open();
+  // On the daemon's one store (its schema; ":memory:": its connection); once.
+  Result<void> open(std::shared_ptr<store::SqliteStore> store);
 
   // True when `key` was not seen within the window (it is recorded now);
   // false for a repeat. An error (store not opened, disk) must be treated as
@@ -43,7 +58,8 @@ class ReplayStore {
  private:
   std::mutex mutex_;
   std::string path_;
-  std::unique_ptr<SQLite::Database> db_;
+  std::shared_ptr<store::SqliteStore> store_;
+  std::unique_ptr<SQLite::Database> db_;  // null for ":memory:" (the store's connection holds the rows)
   std::chrono::seconds window_;
   std::int64_t last_purge_ms_ = 0;
 };

@@ -11,8 +11,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "src/core/audit_log.hpp"
@@ -21,6 +21,10 @@
 
 namespace SQLite {
 class Database;
+}
+
+namespace opsgate::store {
+class SqliteStore;
 }
 
 namespace opsgate::audit {
@@ -33,11 +37,13 @@ struct AuditLogOptions {
 
 class SqliteAuditLog final : public opsgate::AuditLog {
  public:
-  // Opens (creating if needed) the log at `path`, its parent directory and
-  // schema, reads the chain head and starts the writer thread. `clock` must
-  // outlive the log.
+  // Opens (creating if needed) the database at `path` with a store of its own
+  // (tools, tests, benchmarks), reads the chain head. `clock` must outlive the log.
   static Result<std::unique_ptr<SqliteAuditLog>> open(std::string path, const Clock& clock,
                                                       AuditLogOptions options = {});
+  // The log on the daemon's one store (shared with the other tables): its
+  // appends go through the store's writer and group commit.
+  static Result<std::unique_ptr<SqliteAuditLog>> attach(std::shared_ptr<store::SqliteStore> store, const Clock& clock);
 
   ~SqliteAuditLog() override;
   SqliteAuditLog(const SqliteAuditLog&) = delete;
@@ -51,55 +57,57 @@ class SqliteAuditLog final : public opsgate::AuditLog {
                                                           std::function<void()> queued) override;
   void append_later(AuditEvent event) override;
 
-  // Stops accepting appends, commits what is already queued and joins the
-  // writer thread. Blocks for that drain; idempotent; the destructor calls it.
+  // Stops accepting appends and waits until what is already queued has been
+  // committed (or failed); closes the store when it is the log's own.
+  // Blocks for that drain; idempotent; the destructor calls it.
   void close();
 
-  // Number of committed transactions (a batch of appends is one): each is
-  // one fsync of the write-ahead log (synchronous=FULL).
-  std::int64_t commits() const { return commits_.load(std::memory_order_relaxed); }
+  // Number of committed transactions of the store (a batch of appends, and
+  // whatever other tables wrote with them, is one): each is one fsync of the
+  // write-ahead log (synchronous=FULL).
+  std::int64_t commits() const;
   // Events committed so far by this process.
   std::int64_t committed_events() const { return committed_events_.load(std::memory_order_relaxed); }
 
-  const std::string& path() const { return path_; }
+  const std::string& path() const;
 
   // Makes the next `n` transactions fail just before COMMIT, exercising the
   // same rollback path as a real I/O error. Tests only.
-  void fail_next_commits_for_test(int n) { fail_next_commits_.store(n, std::memory_order_relaxed); }
+  void fail_next_commits_for_test(int n);
 
  private:
-  struct Pending;  // one queued unit: its events (one transaction) and its completion handler, if awaited
+  struct Unit;  // one queued unit: its events (one savepoint) and how it completes
+  struct ChainHead {
+    std::int64_t seq = 0;
+    std::string hash;
+    bool operator==(const ChainHead&) const = default;
+  };
 
-  SqliteAuditLog(std::string path, const Clock& clock, AuditLogOptions options,
-                 std::unique_ptr<SQLite::Database> db, std::int64_t last_seq, std::string last_hash);
+  static Result<std::unique_ptr<SqliteAuditLog>> make(std::shared_ptr<store::SqliteStore> store, bool owns_store,
+                                                      const Clock& clock);
+  SqliteAuditLog(std::shared_ptr<store::SqliteStore> store, bool owns_store, const Clock& clock, ChainHead head);
 
   // False when refused (closed, overloaded); the unit was then completed with the error.
-  bool enqueue(Pending pending);
-  void run_writer();
-  void write_batch(std::vector<Pending>& batch);
+  bool enqueue(std::shared_ptr<Unit> unit);
+  // On the writer thread, inside the store's transaction.
+  bool write_unit(SQLite::Database& db, Unit& unit);
+  void finish_unit(Unit& unit, bool committed, const Error* error);
 
-  const std::string path_;
+  std::shared_ptr<store::SqliteStore> store_;
+  const bool owns_store_;
   const Clock& clock_;
-  const AuditLogOptions options_;
-  std::unique_ptr<SQLite::Database> db_;  // used only by the writer thread once it has started
 
-  // The chain head: the last committed row. Writer thread only.
-  std::int64_t last_seq_;
-  std::string last_hash_;
+  // The chain head: the last committed row, and the last row written in the
+  // transaction now open. Writer thread only.
+  ChainHead committed_;
+  ChainHead tentative_;
 
   std::mutex mutex_;
-  std::condition_variable wake_;
-  std::vector<Pending> queue_;  // guarded by mutex_
-  std::size_t queued_events_ = 0;  // events in queue_; guarded by mutex_
+  std::condition_variable drained_;
   bool closing_ = false;        // guarded by mutex_
-  bool writer_idle_ = false;    // the writer waits for appends; guarded by mutex_
+  std::size_t outstanding_ = 0;  // units queued and not yet finished; guarded by mutex_
 
-  std::mutex close_mutex_;  // serialises close() callers around join()
-  std::thread writer_;
-
-  std::atomic<std::int64_t> commits_{0};
   std::atomic<std::int64_t> committed_events_{0};
-  std::atomic<int> fail_next_commits_{0};
 };
 
 }  // namespace opsgate::audit

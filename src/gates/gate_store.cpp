@@ -1,58 +1,17 @@
 #include "src/gates/gate_store.hpp"
 
+#include <functional>
+
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
-#include <SQLiteCpp/Transaction.h>
+
+#include "src/store/sqlite_store.hpp"
 
 namespace opsgate::gates {
 
 using nlohmann::json;
 
 namespace {
-
-constexpr const char* kSchema = R"(
-CREATE TABLE IF NOT EXISTS gates (
-  id TEXT PRIMARY KEY,
-  client TEXT NOT NULL,
-  source TEXT NOT NULL,
-  dedup_key TEXT NOT NULL,
-  body_hash TEXT NOT NULL,
-  request TEXT NOT NULL,
-  state TEXT NOT NULL,
-  requester TEXT NOT NULL,
-  triggered_principal TEXT NOT NULL DEFAULT '',
-  created_ms INTEGER NOT NULL,
-  expires_ms INTEGER NOT NULL,
-  decided_ms INTEGER NOT NULL DEFAULT 0,
-  decided_by TEXT NOT NULL DEFAULT '',
-  comment TEXT NOT NULL DEFAULT '',
-  rule_id TEXT NOT NULL DEFAULT '',
-  approvers TEXT NOT NULL DEFAULT '[]',
-  quorum INTEGER NOT NULL DEFAULT 0,
-  approval_id TEXT NOT NULL DEFAULT '',
-  platform TEXT NOT NULL DEFAULT '',
-  channel TEXT NOT NULL DEFAULT '',
-  thread TEXT NOT NULL DEFAULT '',
-  callback_kind TEXT NOT NULL DEFAULT '',
-  callback TEXT NOT NULL DEFAULT '{}',
-  UNIQUE (client, dedup_key)
-);
-CREATE INDEX IF NOT EXISTS gates_state ON gates(state, expires_ms);
-CREATE INDEX IF NOT EXISTS gates_approval ON gates(approval_id);
-CREATE TABLE IF NOT EXISTS gate_outbox (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  gate_id TEXT NOT NULL,
-  state TEXT NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  first_ms INTEGER NOT NULL,
-  next_ms INTEGER NOT NULL,
-  deadline_ms INTEGER NOT NULL,
-  alerted INTEGER NOT NULL DEFAULT 0,
-  last_error TEXT NOT NULL DEFAULT '',
-  done_ms INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS gate_outbox_due ON gate_outbox(state, next_ms);
-)";
 
 tl::unexpected<Error> storage_error(const std::exception& e) {
   return fail(Errc::storage, std::string("gate store: ") + e.what());
@@ -107,39 +66,44 @@ std::optional<Gate> load(SQLite::Database& db, const std::string& where, const s
   return read_gate(q);
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 }  // namespace
 
 Result<std::unique_ptr<GateStore>> GateStore::open(const std::string& path) {
-  try {
-    auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    db->setBusyTimeout(5000);
-    db->exec("PRAGMA journal_mode=WAL");
-    db->exec("PRAGMA synchronous=FULL");
-    db->exec(kSchema);
-    return std::unique_ptr<GateStore>(new GateStore(std::move(db)));
-  } catch (const std::exception& e) {
-    return fail(Errc::storage, "cannot open the gate store at " + path + ": " + e.what());
+  auto store = store::SqliteStore::open(path);
+  if (!store) {
+    return fail(Errc::storage, "cannot open the gate store at " + path + ": " + store.error().message);
   }
+  return open(std::move(*store));
 }
 
-GateStore::GateStore(std::unique_ptr<SQLite::Database> db) : db_(std::move(db)) {}
+Result<std::unique_ptr<GateStore>> GateStore::open(std::shared_ptr<store::SqliteStore> store) {
+  return std::unique_ptr<GateStore>(new GateStore(std::move(store)));
+}
 
-GateStore::~GateStore() { worker_.join(); }
+GateStore::GateStore(std::shared_ptr<store::SqliteStore> store) : store_(std::move(store)) {}
 
-Result<GateStore::Inserted> GateStore::insert_now(const Gate& g) {
-  std::lock_guard lock(mutex_);
+GateStore::~GateStore() = default;
+
+namespace {
+
+// Each operation: one function of the connection, run by the store's writer
+// inside its transaction (reads: a reader connection). A failed Result undoes
+// the operation's own changes.
+
+Result<GateStore::Inserted> insert_tx(SQLite::Database& db, const Gate& g) {
   try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    if (auto existing = load(*db_, "client=? AND dedup_key=?", {g.client, g.dedup_key})) {
+    if (auto existing = load(db, "client=? AND dedup_key=?", {g.client, g.dedup_key})) {
       if (existing->body_hash != g.body_hash) {
         return fail(Errc::conflict, "the key " + g.dedup_key + " was used for gate " + existing->id +
                                         " with a different request; use a new key for a new request");
       }
-      return Inserted{*existing, false};
+      return GateStore::Inserted{*existing, false};
     }
-    SQLite::Statement q(*db_, R"(INSERT INTO gates (id, client, source, dedup_key, body_hash, request, state, requester,
+    SQLite::Statement q(db, R"(INSERT INTO gates (id, client, source, dedup_key, body_hash, request, state, requester,
         triggered_principal, created_ms, expires_ms, decided_ms, decided_by, comment, rule_id, approvers, quorum,
         callback_kind, callback, platform, channel) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?))");
     q.bind(1, g.id);
@@ -164,17 +128,15 @@ Result<GateStore::Inserted> GateStore::insert_now(const Gate& g) {
     q.bind(20, g.platform);
     q.bind(21, g.channel);
     q.exec();
-    tx.commit();
-    return Inserted{g, true};
+    return GateStore::Inserted{g, true};
   } catch (const std::exception& e) {
     return storage_error(e);
   }
 }
 
-Result<Gate> GateStore::get_now(const std::string& id) {
-  std::lock_guard lock(mutex_);
+Result<Gate> get_tx(SQLite::Database& db, const std::string& id) {
   try {
-    auto found = load(*db_, "id=?", {id});
+    auto found = load(db, "id=?", {id});
     if (!found) {
       return fail(Errc::not_found, "there is no gate " + id);
     }
@@ -184,29 +146,26 @@ Result<Gate> GateStore::get_now(const std::string& id) {
   }
 }
 
-Result<std::optional<Gate>> GateStore::by_approval_now(const std::string& approval_id) {
-  std::lock_guard lock(mutex_);
+Result<std::optional<Gate>> by_approval_tx(SQLite::Database& db, const std::string& approval_id) {
   try {
-    return load(*db_, "approval_id=? AND approval_id != ''", {approval_id});
+    return load(db, "approval_id=? AND approval_id != ''", {approval_id});
   } catch (const std::exception& e) {
     return storage_error(e);
   }
 }
 
-Result<std::optional<Gate>> GateStore::by_key_now(const std::string& client, const std::string& dedup_key) {
-  std::lock_guard lock(mutex_);
+Result<std::optional<Gate>> by_key_tx(SQLite::Database& db, const std::string& client, const std::string& dedup_key) {
   try {
-    return load(*db_, "client=? AND dedup_key=?", {client, dedup_key});
+    return load(db, "client=? AND dedup_key=?", {client, dedup_key});
   } catch (const std::exception& e) {
     return storage_error(e);
   }
 }
 
-Result<std::vector<Gate>> GateStore::pending_now() {
-  std::lock_guard lock(mutex_);
+Result<std::vector<Gate>> pending_tx(SQLite::Database& db) {
   try {
     std::vector<Gate> out;
-    SQLite::Statement q(*db_, "SELECT * FROM gates WHERE state='pending' ORDER BY created_ms");
+    SQLite::Statement q(db, "SELECT * FROM gates WHERE state='pending' ORDER BY created_ms");
     while (q.executeStep()) {
       out.push_back(read_gate(q));
     }
@@ -216,10 +175,9 @@ Result<std::vector<Gate>> GateStore::pending_now() {
   }
 }
 
-Result<void> GateStore::set_approval_now(const std::string& id, const std::string& approval_id) {
-  std::lock_guard lock(mutex_);
+Result<void> set_approval_tx(SQLite::Database& db, const std::string& id, const std::string& approval_id) {
   try {
-    SQLite::Statement q(*db_, "UPDATE gates SET approval_id=? WHERE id=?");
+    SQLite::Statement q(db, "UPDATE gates SET approval_id=? WHERE id=?");
     q.bind(1, approval_id);
     q.bind(2, id);
     q.exec();
@@ -229,11 +187,10 @@ Result<void> GateStore::set_approval_now(const std::string& id, const std::strin
   }
 }
 
-Result<void> GateStore::set_thread_now(const std::string& id, const std::string& platform, const std::string& channel,
-                                   const std::string& thread) {
-  std::lock_guard lock(mutex_);
+Result<void> set_thread_tx(SQLite::Database& db, const std::string& id, const std::string& platform,
+                           const std::string& channel, const std::string& thread) {
   try {
-    SQLite::Statement q(*db_, "UPDATE gates SET platform=?, channel=?, thread=? WHERE id=?");
+    SQLite::Statement q(db, "UPDATE gates SET platform=?, channel=?, thread=? WHERE id=?");
     q.bind(1, platform);
     q.bind(2, channel);
     q.bind(3, thread);
@@ -245,14 +202,12 @@ Result<void> GateStore::set_thread_now(const std::string& id, const std::string&
   }
 }
 
-Result<std::optional<Gate>> GateStore::decide_now(const std::string& id, GateState state, const std::string& by,
-                                              const std::string& comment, std::int64_t now_ms,
-                                              std::int64_t deadline_ms) {
-  std::lock_guard lock(mutex_);
+Result<std::optional<Gate>> decide_tx(SQLite::Database& db, const std::string& id, GateState state,
+                                      const std::string& by, const std::string& comment, std::int64_t now_ms,
+                                      std::int64_t deadline_ms) {
   try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement q(*db_,
-                        "UPDATE gates SET state=?, decided_by=?, comment=?, decided_ms=? WHERE id=? AND state='pending'");
+    SQLite::Statement q(
+        db, "UPDATE gates SET state=?, decided_by=?, comment=?, decided_ms=? WHERE id=? AND state='pending'");
     q.bind(1, std::string(to_string(state)));
     q.bind(2, by);
     q.bind(3, comment);
@@ -261,29 +216,29 @@ Result<std::optional<Gate>> GateStore::decide_now(const std::string& id, GateSta
     if (q.exec() != 1) {
       return std::optional<Gate>{};
     }
-    auto gate = load(*db_, "id=?", {id});
+    auto gate = load(db, "id=?", {id});
     if (gate && !gate->callback_kind.empty()) {
-      SQLite::Statement out(*db_, "INSERT INTO gate_outbox (gate_id, state, first_ms, next_ms, deadline_ms) "
-                                  "VALUES (?, 'pending', ?, ?, ?)");
+      SQLite::Statement out(db,
+                            "INSERT INTO gate_outbox (gate_id, state, first_ms, next_ms, deadline_ms) "
+                            "VALUES (?, 'pending', ?, ?, ?)");
       out.bind(1, id);
       out.bind(2, now_ms);
       out.bind(3, now_ms);
       out.bind(4, deadline_ms);
       out.exec();
     }
-    tx.commit();
     return gate;
   } catch (const std::exception& e) {
     return storage_error(e);
   }
 }
 
-Result<std::vector<Delivery>> GateStore::due_now(std::int64_t now_ms) {
-  std::lock_guard lock(mutex_);
+Result<std::vector<Delivery>> due_tx(SQLite::Database& db, std::int64_t now_ms) {
   try {
     std::vector<Delivery> out;
-    SQLite::Statement q(*db_, "SELECT id, gate_id, attempts, first_ms, deadline_ms, alerted FROM gate_outbox "
-                              "WHERE state='pending' AND next_ms <= ? ORDER BY next_ms LIMIT 64");
+    SQLite::Statement q(db,
+                        "SELECT id, gate_id, attempts, first_ms, deadline_ms, alerted FROM gate_outbox "
+                        "WHERE state='pending' AND next_ms <= ? ORDER BY next_ms LIMIT 64");
     q.bind(1, now_ms);
     while (q.executeStep()) {
       out.push_back(Delivery{q.getColumn(0).getInt64(), q.getColumn(1).getString(), q.getColumn(2).getInt(),
@@ -295,10 +250,10 @@ Result<std::vector<Delivery>> GateStore::due_now(std::int64_t now_ms) {
   }
 }
 
-Result<void> GateStore::delivered_now(std::int64_t delivery_id, std::int64_t now_ms) {
-  std::lock_guard lock(mutex_);
+Result<void> delivered_tx(SQLite::Database& db, std::int64_t delivery_id, std::int64_t now_ms) {
   try {
-    SQLite::Statement q(*db_, "UPDATE gate_outbox SET state='done', attempts=attempts+1, done_ms=?, last_error='' WHERE id=?");
+    SQLite::Statement q(
+        db, "UPDATE gate_outbox SET state='done', attempts=attempts+1, done_ms=?, last_error='' WHERE id=?");
     q.bind(1, now_ms);
     q.bind(2, delivery_id);
     q.exec();
@@ -308,10 +263,11 @@ Result<void> GateStore::delivered_now(std::int64_t delivery_id, std::int64_t now
   }
 }
 
-Result<void> GateStore::retry_at_now(std::int64_t delivery_id, std::int64_t next_ms, const std::string& error, bool alerted) {
-  std::lock_guard lock(mutex_);
+Result<void> retry_at_tx(SQLite::Database& db, std::int64_t delivery_id, std::int64_t next_ms, const std::string& error,
+                         bool alerted) {
   try {
-    SQLite::Statement q(*db_, "UPDATE gate_outbox SET attempts=attempts+1, next_ms=?, last_error=?, alerted=? WHERE id=?");
+    SQLite::Statement q(db,
+                        "UPDATE gate_outbox SET attempts=attempts+1, next_ms=?, last_error=?, alerted=? WHERE id=?");
     q.bind(1, next_ms);
     q.bind(2, error);
     q.bind(3, alerted ? 1 : 0);
@@ -323,10 +279,9 @@ Result<void> GateStore::retry_at_now(std::int64_t delivery_id, std::int64_t next
   }
 }
 
-Result<void> GateStore::give_up_now(std::int64_t delivery_id, const std::string& error) {
-  std::lock_guard lock(mutex_);
+Result<void> give_up_tx(SQLite::Database& db, std::int64_t delivery_id, const std::string& error) {
   try {
-    SQLite::Statement q(*db_, "UPDATE gate_outbox SET state='dead', attempts=attempts+1, last_error=? WHERE id=?");
+    SQLite::Statement q(db, "UPDATE gate_outbox SET state='dead', attempts=attempts+1, last_error=? WHERE id=?");
     q.bind(1, error);
     q.bind(2, delivery_id);
     q.exec();
@@ -336,11 +291,10 @@ Result<void> GateStore::give_up_now(std::int64_t delivery_id, const std::string&
   }
 }
 
-Result<std::vector<std::string>> GateStore::delivery_states_now(const std::string& gate_id) {
-  std::lock_guard lock(mutex_);
+Result<std::vector<std::string>> delivery_states_tx(SQLite::Database& db, const std::string& gate_id) {
   try {
     std::vector<std::string> out;
-    SQLite::Statement q(*db_, "SELECT state FROM gate_outbox WHERE gate_id=? ORDER BY id");
+    SQLite::Statement q(db, "SELECT state FROM gate_outbox WHERE gate_id=? ORDER BY id");
     q.bind(1, gate_id);
     while (q.executeStep()) {
       out.push_back(q.getColumn(0).getString());
@@ -350,109 +304,175 @@ Result<std::vector<std::string>> GateStore::delivery_states_now(const std::strin
     return storage_error(e);
   }
 }
+}  // namespace
 
+Result<GateStore::Inserted> GateStore::insert_now(const Gate& g) {
+  return store_->write_now<GateStore::Inserted>([&](SQLite::Database& db) { return insert_tx(db, g); });
+}
 
-boost::asio::awaitable<Result<GateStore::Inserted>> GateStore::insert(Gate gate) {
-  const auto home = co_await boost::asio::this_coro::executor;
-  co_await boost::asio::post(worker_, boost::asio::use_awaitable);
-  auto result = insert_now(gate);
-  co_await boost::asio::post(home, boost::asio::use_awaitable);
+Result<Gate> GateStore::get_now(const std::string& id) {
+  return store_->read_now<Gate>([&](SQLite::Database& db) { return get_tx(db, id); });
+}
+
+Result<std::optional<Gate>> GateStore::by_approval_now(const std::string& approval_id) {
+  return store_->read_now<std::optional<Gate>>([&](SQLite::Database& db) { return by_approval_tx(db, approval_id); });
+}
+
+Result<std::optional<Gate>> GateStore::by_key_now(const std::string& client, const std::string& dedup_key) {
+  return store_->read_now<std::optional<Gate>>([&](SQLite::Database& db) { return by_key_tx(db, client, dedup_key); });
+}
+
+Result<std::vector<Gate>> GateStore::pending_now() {
+  return store_->read_now<std::vector<Gate>>([&](SQLite::Database& db) { return pending_tx(db); });
+}
+
+Result<void> GateStore::set_approval_now(const std::string& id, const std::string& approval_id) {
+  return store_->write_now<void>([&](SQLite::Database& db) { return set_approval_tx(db, id, approval_id); });
+}
+
+Result<void> GateStore::set_thread_now(const std::string& id, const std::string& platform, const std::string& channel,
+                                       const std::string& thread) {
+  return store_->write_now<void>(
+      [&](SQLite::Database& db) { return set_thread_tx(db, id, platform, channel, thread); });
+}
+
+Result<std::optional<Gate>> GateStore::decide_now(const std::string& id, GateState state, const std::string& by,
+                                                  const std::string& comment, std::int64_t now_ms,
+                                                  std::int64_t deadline_ms) {
+  return store_->write_now<std::optional<Gate>>(
+      [&](SQLite::Database& db) { return decide_tx(db, id, state, by, comment, now_ms, deadline_ms); });
+}
+
+Result<std::vector<Delivery>> GateStore::due_now(std::int64_t now_ms) {
+  return store_->read_now<std::vector<Delivery>>([&](SQLite::Database& db) { return due_tx(db, now_ms); });
+}
+
+Result<void> GateStore::delivered_now(std::int64_t delivery_id, std::int64_t now_ms) {
+  return store_->write_now<void>([&](SQLite::Database& db) { return delivered_tx(db, delivery_id, now_ms); });
+}
+
+Result<void> GateStore::retry_at_now(std::int64_t delivery_id, std::int64_t next_ms, const std::string& error,
+                                     bool alerted) {
+  return store_->write_now<void>(
+      [&](SQLite::Database& db) { return retry_at_tx(db, delivery_id, next_ms, error, alerted); });
+}
+
+Result<void> GateStore::give_up_now(std::int64_t delivery_id, const std::string& error) {
+  return store_->write_now<void>([&](SQLite::Database& db) { return give_up_tx(db, delivery_id, error); });
+}
+
+Result<std::vector<std::string>> GateStore::delivery_states_now(const std::string& gate_id) {
+  return store_->read_now<std::vector<std::string>>(
+      [&](SQLite::Database& db) { return delivery_states_tx(db, gate_id); });
+}
+
+boost::asio::awaitable<Result<GateStore::Inserted>> GateStore::insert(Gate g) {
+  // A named function, moved in: GCC 12 destroys a temporary in a co_await operand twice.
+  std::function<Result<GateStore::Inserted>(SQLite::Database&)> work = [g = std::move(g)](SQLite::Database& db) {
+    return insert_tx(db, g);
+  };
+  Result<GateStore::Inserted> result = co_await store_->write<GateStore::Inserted>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<Gate>> GateStore::get(std::string id) {
-  const auto home = co_await boost::asio::this_coro::executor;
-  co_await boost::asio::post(worker_, boost::asio::use_awaitable);
-  auto result = get_now(id);
-  co_await boost::asio::post(home, boost::asio::use_awaitable);
+  std::function<Result<Gate>(SQLite::Database&)> work = [id = std::move(id)](SQLite::Database& db) {
+    return get_tx(db, id);
+  };
+  Result<Gate> result = co_await store_->read<Gate>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<std::optional<Gate>>> GateStore::by_approval(std::string approval_id) {
-  const auto home = co_await boost::asio::this_coro::executor;
-  co_await boost::asio::post(worker_, boost::asio::use_awaitable);
-  auto result = by_approval_now(approval_id);
-  co_await boost::asio::post(home, boost::asio::use_awaitable);
+  std::function<Result<std::optional<Gate>>(SQLite::Database&)> work =
+      [approval_id = std::move(approval_id)](SQLite::Database& db) { return by_approval_tx(db, approval_id); };
+  Result<std::optional<Gate>> result = co_await store_->read<std::optional<Gate>>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<std::optional<Gate>>> GateStore::by_key(std::string client, std::string dedup_key) {
-  const auto home = co_await boost::asio::this_coro::executor;
-  co_await boost::asio::post(worker_, boost::asio::use_awaitable);
-  auto result = by_key_now(client, dedup_key);
-  co_await boost::asio::post(home, boost::asio::use_awaitable);
+  std::function<Result<std::optional<Gate>>(SQLite::Database&)> work =
+      [client = std::move(client), dedup_key = std::move(dedup_key)](SQLite::Database& db) {
+        return by_key_tx(db, client, dedup_key);
+      };
+  Result<std::optional<Gate>> result = co_await store_->read<std::optional<Gate>>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<std::vector<Gate>>> GateStore::pending() {
-  const auto home = co_await boost::asio::this_coro::executor;
-  co_await boost::asio::post(worker_, boost::asio::use_awaitable);
-  auto result = pending_now();
-  co_await boost::asio::post(home, boost::asio::use_awaitable);
+  std::function<Result<std::vector<Gate>>(SQLite::Database&)> work = [](SQLite::Database& db) {
+    return pending_tx(db);
+  };
+  Result<std::vector<Gate>> result = co_await store_->read<std::vector<Gate>>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<void>> GateStore::set_approval(std::string id, std::string approval_id) {
-  const auto home = co_await boost::asio::this_coro::executor;
-  co_await boost::asio::post(worker_, boost::asio::use_awaitable);
-  auto result = set_approval_now(id, approval_id);
-  co_await boost::asio::post(home, boost::asio::use_awaitable);
+  std::function<Result<void>(SQLite::Database&)> work = [id = std::move(id),
+                                                         approval_id = std::move(approval_id)](SQLite::Database& db) {
+    return set_approval_tx(db, id, approval_id);
+  };
+  Result<void> result = co_await store_->write<void>(std::move(work));
   co_return result;
 }
 
-boost::asio::awaitable<Result<void>> GateStore::set_thread(std::string id, std::string platform, std::string channel, std::string thread) {
-  const auto home = co_await boost::asio::this_coro::executor;
-  co_await boost::asio::post(worker_, boost::asio::use_awaitable);
-  auto result = set_thread_now(id, platform, channel, thread);
-  co_await boost::asio::post(home, boost::asio::use_awaitable);
+boost::asio::awaitable<Result<void>> GateStore::set_thread(std::string id, std::string platform, std::string channel,
+                                                           std::string thread) {
+  std::function<Result<void>(SQLite::Database&)> work =
+      [id = std::move(id), platform = std::move(platform), channel = std::move(channel),
+       thread = std::move(thread)](SQLite::Database& db) { return set_thread_tx(db, id, platform, channel, thread); };
+  Result<void> result = co_await store_->write<void>(std::move(work));
   co_return result;
 }
 
-boost::asio::awaitable<Result<std::optional<Gate>>> GateStore::decide(std::string id, GateState state, std::string by, std::string comment, std::int64_t now_ms, std::int64_t deadline_ms) {
-  const auto home = co_await boost::asio::this_coro::executor;
-  co_await boost::asio::post(worker_, boost::asio::use_awaitable);
-  auto result = decide_now(id, state, by, comment, now_ms, deadline_ms);
-  co_await boost::asio::post(home, boost::asio::use_awaitable);
+boost::asio::awaitable<Result<std::optional<Gate>>> GateStore::decide(std::string id, GateState state, std::string by,
+                                                                      std::string comment, std::int64_t now_ms,
+                                                                      std::int64_t deadline_ms) {
+  std::function<Result<std::optional<Gate>>(SQLite::Database&)> work =
+      [id = std::move(id), state, by = std::move(by), comment = std::move(comment), now_ms,
+       deadline_ms](SQLite::Database& db) { return decide_tx(db, id, state, by, comment, now_ms, deadline_ms); };
+  Result<std::optional<Gate>> result = co_await store_->write<std::optional<Gate>>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<std::vector<Delivery>>> GateStore::due(std::int64_t now_ms) {
-  const auto home = co_await boost::asio::this_coro::executor;
-  co_await boost::asio::post(worker_, boost::asio::use_awaitable);
-  auto result = due_now(now_ms);
-  co_await boost::asio::post(home, boost::asio::use_awaitable);
+  std::function<Result<std::vector<Delivery>>(SQLite::Database&)> work = [now_ms](SQLite::Database& db) {
+    return due_tx(db, now_ms);
+  };
+  Result<std::vector<Delivery>> result = co_await store_->read<std::vector<Delivery>>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<void>> GateStore::delivered(std::int64_t delivery_id, std::int64_t now_ms) {
-  const auto home = co_await boost::asio::this_coro::executor;
-  co_await boost::asio::post(worker_, boost::asio::use_awaitable);
-  auto result = delivered_now(delivery_id, now_ms);
-  co_await boost::asio::post(home, boost::asio::use_awaitable);
+  std::function<Result<void>(SQLite::Database&)> work = [delivery_id, now_ms](SQLite::Database& db) {
+    return delivered_tx(db, delivery_id, now_ms);
+  };
+  Result<void> result = co_await store_->write<void>(std::move(work));
   co_return result;
 }
 
-boost::asio::awaitable<Result<void>> GateStore::retry_at(std::int64_t delivery_id, std::int64_t next_ms, std::string error, bool alerted) {
-  const auto home = co_await boost::asio::this_coro::executor;
-  co_await boost::asio::post(worker_, boost::asio::use_awaitable);
-  auto result = retry_at_now(delivery_id, next_ms, error, alerted);
-  co_await boost::asio::post(home, boost::asio::use_awaitable);
+boost::asio::awaitable<Result<void>> GateStore::retry_at(std::int64_t delivery_id, std::int64_t next_ms,
+                                                         std::string error, bool alerted) {
+  std::function<Result<void>(SQLite::Database&)> work = [delivery_id, next_ms, error = std::move(error),
+                                                         alerted](SQLite::Database& db) {
+    return retry_at_tx(db, delivery_id, next_ms, error, alerted);
+  };
+  Result<void> result = co_await store_->write<void>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<void>> GateStore::give_up(std::int64_t delivery_id, std::string error) {
-  const auto home = co_await boost::asio::this_coro::executor;
-  co_await boost::asio::post(worker_, boost::asio::use_awaitable);
-  auto result = give_up_now(delivery_id, error);
-  co_await boost::asio::post(home, boost::asio::use_awaitable);
+  std::function<Result<void>(SQLite::Database&)> work = [delivery_id, error = std::move(error)](SQLite::Database& db) {
+    return give_up_tx(db, delivery_id, error);
+  };
+  Result<void> result = co_await store_->write<void>(std::move(work));
   co_return result;
 }
 
 boost::asio::awaitable<Result<std::vector<std::string>>> GateStore::delivery_states(std::string gate_id) {
-  const auto home = co_await boost::asio::this_coro::executor;
-  co_await boost::asio::post(worker_, boost::asio::use_awaitable);
-  auto result = delivery_states_now(gate_id);
-  co_await boost::asio::post(home, boost::asio::use_awaitable);
+  std::function<Result<std::vector<std::string>>(SQLite::Database&)> work =
+      [gate_id = std::move(gate_id)](SQLite::Database& db) { return delivery_states_tx(db, gate_id); };
+  Result<std::vector<std::string>> result = co_await store_->read<std::vector<std::string>>(std::move(work));
   co_return result;
 }
 

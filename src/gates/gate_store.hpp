@@ -1,29 +1,24 @@
 #pragma once
-// Gates and their outbound callbacks (the outbox) in SQLite: the daemon's
-// database file, its own tables and connection. Every call runs on the
-// store's one worker thread inside a transaction; the state moves out of
+// Gates and their outbound callbacks (the outbox) in the daemon's database
+// (tables owned by src/store/schema.cpp). Every change runs on the store's
+// one writer thread inside a transaction (reads on its reader connections); the state moves out of
 // `pending` once (UPDATE ... WHERE state='pending'), and the callback row is
 // written in that same transaction, so a decision is never lost between the
 // two. Owned by the daemon; any strand.
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include "src/core/error.hpp"
 #include "src/gates/gate.hpp"
 
-namespace SQLite {
-class Database;
+namespace opsgate::store {
+class SqliteStore;
 }
 
 namespace opsgate::gates {
@@ -40,7 +35,10 @@ struct Delivery {
 
 class GateStore {
  public:
+  // With a store of its own (tests, tools).
   static Result<std::unique_ptr<GateStore>> open(const std::string& path);
+  // On the daemon's one store.
+  static Result<std::unique_ptr<GateStore>> open(std::shared_ptr<store::SqliteStore> store);
   ~GateStore();
 
   struct Inserted {
@@ -69,7 +67,7 @@ class GateStore {
   // "pending", "done" or "dead" for each delivery of a gate, oldest first (tests, `gate` output).
   Result<std::vector<std::string>> delivery_states_now(const std::string& gate_id);
 
-  // The same, on the store's worker thread, resuming on the caller's executor.
+  // The same, resuming on the caller's executor.
   boost::asio::awaitable<Result<Inserted>> insert(Gate gate);
   boost::asio::awaitable<Result<Gate>> get(std::string id);
   boost::asio::awaitable<Result<std::optional<Gate>>> by_approval(std::string approval_id);
@@ -85,10 +83,8 @@ class GateStore {
   boost::asio::awaitable<Result<std::vector<std::string>>> delivery_states(std::string gate_id);
 
  private:
-  explicit GateStore(std::unique_ptr<SQLite::Database> db);
-  std::unique_ptr<SQLite::Database> db_;
-  std::mutex mutex_;
-  boost::asio::thread_pool worker_{1};
+  explicit GateStore(std::shared_ptr<store::SqliteStore> store);
+  std::shared_ptr<store::SqliteStore> store_;
 };
 
 }  // namespace opsgate::gates

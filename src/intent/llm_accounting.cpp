@@ -4,24 +4,14 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "src/core/clock.hpp"
+
 namespace opsgate::intent {
 
 namespace {
 
 std::int64_t day_of(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::hours>(t.time_since_epoch()).count() / 24;
-}
-
-// The value after " key=" up to the next space, in the part before " question=".
-std::optional<std::string> field(const std::string& detail, const std::string& key) {
-  const std::string head = detail.substr(0, detail.find(" question="));
-  const std::string needle = " " + key + "=";
-  const auto at = head.find(needle);
-  if (at == std::string::npos) {
-    return std::nullopt;
-  }
-  const auto start = at + needle.size();
-  return head.substr(start, head.find(' ', start) - start);
 }
 
 }  // namespace
@@ -115,6 +105,10 @@ void LlmAccounting::record(const LlmCall& call, const std::string& team, const s
     }
     d.spent += call.cost_usd;
   }
+  if (usage_log_ != nullptr) {
+    usage_log_->record(LlmUsage{to_unix_ms(now), team, action, call.connection, call.provider, call.model,
+                                call.tokens_in, call.tokens_out, call.cost_usd, call.latency_ms, call.error});
+  }
   if (metrics_ == nullptr) {
     return;
   }
@@ -150,22 +144,26 @@ void LlmAccounting::seed(const std::string& team, double cost_usd, std::chrono::
   d.spent += cost_usd;
 }
 
+Result<void> LlmAccounting::seed_from_usage_log(std::chrono::system_clock::time_point now) {
+  if (usage_log_ == nullptr) {
+    return {};
+  }
+  const std::int64_t now_ms = to_unix_ms(now);
+  const std::int64_t midnight_ms = now_ms - now_ms % (24LL * 3600 * 1000);
+  auto spent = usage_log_->spent_since(midnight_ms);
+  if (!spent) {
+    return tl::unexpected(spent.error());
+  }
+  for (const auto& row : *spent) {
+    seed(row.team, row.cost_usd, now, now);
+  }
+  return {};
+}
+
 double LlmAccounting::spent_today(const std::string& team, std::chrono::system_clock::time_point now) const {
   std::lock_guard lock(mutex_);
   const auto it = days_.find(team);
   return it == days_.end() || it->second.day != day_of(now) ? 0.0 : it->second.spent;
-}
-
-bool cost_from_audit_detail(const std::string& detail, std::string& team, double& cost_usd) {
-  const auto cost = field(detail, "llm.cost_usd");
-  const auto who = field(detail, "team");
-  if (!cost || !who) {
-    return false;
-  }
-  char* end = nullptr;
-  cost_usd = std::strtod(cost->c_str(), &end);
-  team = *who;
-  return end != nullptr && *end == '\0';
 }
 
 }  // namespace opsgate::intent

@@ -2,7 +2,8 @@
 // What language-model calls cost and who may still make them: prices tokens
 // from the config's table, counts tokens and cost per team, channel, user and
 // action as metrics with the OpenTelemetry GenAI names, and keeps each team's
-// daily budget (UTC days). Seeded from the audit log at start-up so a restart
+// daily budget (UTC days). Each call is also written as data to an
+// LlmUsageLog (the daemon's database), summed back at start-up so a restart
 // does not reset a budget. Shared by the cascade; thread-safe.
 
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "src/core/action_request.hpp"
+#include "src/core/llm_usage_log.hpp"
 #include "src/core/metrics.hpp"
 #include "src/intent/llm_config.hpp"
 
@@ -47,7 +49,12 @@ class LlmAccounting {
   // bound (the audit log has both, per call).
   void record(const LlmCall& call, const std::string& team, const std::string& action,
               std::chrono::system_clock::time_point now);
-  // Adds spending found in the audit log for today (start-up).
+  // Every call recorded from now on is also written to `log` (which must
+  // outlive this object; null: memory only, as for `parse` and `eval`).
+  void attach_usage_log(LlmUsageLog* log) { usage_log_ = log; }
+  // Adds today's (UTC) spending kept in the usage log (start-up).
+  Result<void> seed_from_usage_log(std::chrono::system_clock::time_point now);
+  // Adds spending made at `when`, if that is today.
   void seed(const std::string& team, double cost_usd, std::chrono::system_clock::time_point when,
             std::chrono::system_clock::time_point now);
   double spent_today(const std::string& team, std::chrono::system_clock::time_point now) const;
@@ -64,15 +71,12 @@ class LlmAccounting {
   std::optional<double> default_daily_usd_;
   std::map<std::string, LlmPrice> prices_;
   MetricsRegistry* metrics_;
+  LlmUsageLog* usage_log_ = nullptr;
   mutable std::mutex mutex_;
   std::map<std::string, Day> days_;
 };
 
 // Declares the LLM metrics (tokens, duration, cost, over budget) on `registry`.
 void declare_llm_metrics(MetricsRegistry& registry);
-
-// Reads "llm.cost_usd=0.000123" and "team=shop" back from a `parsed` audit
-// detail (parse_audit_detail); false when the event has no LLM cost.
-bool cost_from_audit_detail(const std::string& detail, std::string& team, double& cost_usd);
 
 }  // namespace opsgate::intent

@@ -7,7 +7,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
-#include "src/audit/database_lock.hpp"
+#include "src/store/database_lock.hpp"
 #include "tests/support/process.hpp"
 
 using opsgate::test::run_command;
@@ -298,7 +298,7 @@ TEST_SUITE("integration/shell") {
     REQUIRE(first.exit_code == 0);
     {
       // This test process plays the running daemon.
-      auto held = opsgate::audit::DatabaseLock::acquire(dir.file("opsgate.db"), "opsgate serve");
+      auto held = opsgate::store::DatabaseLock::acquire(dir.file("opsgate.db"), "opsgate serve");
       REQUIRE(held);
       const auto second = run_command(opsgate_cmd(dir, "shell --user alice") + " < " + dir.file("input.txt") + " 2>&1");
       INFO(second.out);

@@ -1,4 +1,4 @@
-#include "src/audit/database_lock.hpp"
+#include "src/store/database_lock.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -9,7 +9,7 @@
 #include <ctime>
 #include <filesystem>
 
-namespace opsgate::audit {
+namespace opsgate::store {
 
 namespace {
 
@@ -25,7 +25,8 @@ std::string read_owner(int fd) {
 
 }  // namespace
 
-Result<std::unique_ptr<DatabaseLock>> DatabaseLock::acquire(const std::string& database_path, const std::string& owner) {
+Result<std::unique_ptr<DatabaseLock>> DatabaseLock::acquire(const std::string& database_path,
+                                                            const std::string& owner) {
   const std::string path = database_path + ".lock";
   std::error_code ec;
   const auto parent = std::filesystem::path(path).parent_path();
@@ -58,6 +59,8 @@ Result<std::unique_ptr<DatabaseLock>> DatabaseLock::acquire(const std::string& d
   return std::unique_ptr<DatabaseLock>(new DatabaseLock(fd));
 }
 
-DatabaseLock::~DatabaseLock() { ::close(fd_); }
+DatabaseLock::~DatabaseLock() {
+  ::close(fd_);
+}
 
-}  // namespace opsgate::audit
+}  // namespace opsgate::store

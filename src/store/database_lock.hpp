@@ -12,7 +12,7 @@
 
 #include "src/core/error.hpp"
 
-namespace opsgate::audit {
+namespace opsgate::store {
 
 class DatabaseLock {
  public:
@@ -28,4 +28,4 @@ class DatabaseLock {
   int fd_;
 };
 
-}  // namespace opsgate::audit
+}  // namespace opsgate::store

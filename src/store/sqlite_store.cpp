@@ -1,0 +1,262 @@
+#include "src/store/sqlite_store.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <system_error>
+#include <utility>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <sqlite3.h>
+
+#include "src/store/database_lock.hpp"
+#include "src/store/schema.hpp"
+
+namespace opsgate::store {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t kMaxIdleReaders = 4;
+
+// Takes one unit from the test's failure budget, if any is left.
+bool take_one(std::atomic<int>& budget) {
+  int left = budget.load(std::memory_order_relaxed);
+  while (left > 0 && !budget.compare_exchange_weak(left, left - 1, std::memory_order_relaxed)) {
+  }
+  return left > 0;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<SqliteStore>> SqliteStore::open(std::string path, StoreOptions options) {
+  if (path.empty()) {
+    return fail(Errc::invalid_input, "the database path is empty: set storage.path");
+  }
+  if (options.max_batch == 0 || options.max_queued == 0) {
+    return fail(Errc::invalid_input, "the database's max_batch and max_queued must be at least 1");
+  }
+  const bool in_memory = path == ":memory:";
+  if (!in_memory) {
+    const fs::path parent = fs::path(path).parent_path();
+    if (!parent.empty()) {
+      std::error_code ec;
+      fs::create_directories(parent, ec);
+      if (ec) {
+        return fail(Errc::storage, "cannot create the directory " + parent.string() + " for the database at " + path +
+                                       ": " + ec.message());
+      }
+    }
+  }
+  std::unique_ptr<DatabaseLock> lock;
+  if (!options.lock_owner.empty() && !in_memory) {
+    auto acquired = DatabaseLock::acquire(path, options.lock_owner);
+    if (!acquired) {
+      return tl::unexpected(acquired.error());
+    }
+    lock = std::move(*acquired);
+  }
+  try {
+    auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db->setBusyTimeout(options.busy_timeout_ms);
+    if (!in_memory) {
+      // WAL lets readers (the CLI, the reader connections) read while the
+      // writer writes; FULL makes each COMMIT fsync, which is what "a write
+      // completes when durable" promises.
+      const std::string mode = db->execAndGet("PRAGMA journal_mode=WAL").getString();
+      if (mode != "wal") {
+        return fail(Errc::storage, "cannot use write-ahead logging for the database at " + path +
+                                       " (journal mode stays '" + mode + "'); is it on a network file system?");
+      }
+    }
+    db->exec("PRAGMA synchronous=FULL");
+    // One transaction, so two processes opening a fresh file at once cannot
+    // interleave half a schema.
+    db->exec("BEGIN IMMEDIATE");
+    Result<int> migrated = fail(Errc::internal, "not migrated");
+    try {
+      migrated = migrate(*db, path);
+      if (!migrated) {
+        db->exec("ROLLBACK");
+        return tl::unexpected(migrated.error());
+      }
+      db->exec("COMMIT");
+    } catch (const SQLite::Exception&) {
+      db->tryExec("ROLLBACK");
+      throw;
+    }
+    return std::shared_ptr<SqliteStore>(
+        new SqliteStore(std::move(path), std::move(options), std::move(lock), std::move(db), *migrated));
+  } catch (const SQLite::Exception& e) {
+    return fail(Errc::storage, "cannot open the database at " + path + ": " + e.what());
+  }
+}
+
+SqliteStore::SqliteStore(std::string path, StoreOptions options, std::unique_ptr<DatabaseLock> lock,
+                         std::unique_ptr<SQLite::Database> db, int opened_at_version)
+    : path_(std::move(path)),
+      options_(std::move(options)),
+      in_memory_(path_ == ":memory:"),
+      opened_at_version_(opened_at_version),
+      lock_(std::move(lock)),
+      db_(std::move(db)) {
+  writer_ = std::thread([this] { run_writer(); });
+}
+
+SqliteStore::~SqliteStore() {
+  close();
+  reader_thread_.join();
+}
+
+void SqliteStore::close() {
+  std::lock_guard close_lock(close_mutex_);
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+  }
+  wake_.notify_all();
+  if (writer_.joinable()) {
+    writer_.join();
+  }
+  db_.reset();
+  std::lock_guard readers(readers_mutex_);
+  idle_readers_.clear();
+}
+
+Error SqliteStore::storage_error(const std::exception& e) const {
+  return Error{Errc::storage, "database at " + path_ + ": " + e.what() + " (is the disk full or the file read-only?)"};
+}
+
+bool SqliteStore::submit(WriteJob job) {
+  std::optional<Error> refused;
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (closing_) {
+      refused = Error{Errc::storage, "the database at " + path_ + " is closed"};
+    } else if (queued_rows_ + job.rows > options_.max_queued) {
+      refused = Error{Errc::storage, "the database at " + path_ + " is overloaded: " + std::to_string(queued_rows_) +
+                                         " rows are waiting to be written; is the disk slow or full?"};
+    } else {
+      if (job.on_queued) {
+        job.on_queued();
+      }
+      queued_rows_ += job.rows;
+      queue_.push_back(std::move(job));
+      // A busy writer takes the queue when its commit is done: waking it
+      // costs a system call per write for nothing.
+      wake = writer_idle_;
+    }
+  }
+  if (refused) {
+    if (job.done) {
+      job.done(false, &*refused);
+    }
+    return false;
+  }
+  if (wake) {
+    wake_.notify_one();
+  }
+  return true;
+}
+
+void SqliteStore::run_writer() {
+  std::vector<WriteJob> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      writer_idle_ = true;
+      wake_.wait(lock, [this] { return closing_ || !queue_.empty(); });
+      writer_idle_ = false;
+      if (queue_.empty()) {
+        return;  // closing, and everything queued has been written
+      }
+      // Group commit: whatever piled up while the last fsync ran goes into
+      // one transaction. Units are taken whole, so max_batch is a soft cap.
+      std::size_t rows = 0;
+      while (!queue_.empty() && (batch.empty() || rows + queue_.front().rows <= options_.max_batch)) {
+        rows += queue_.front().rows;
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      queued_rows_ -= rows;
+    }
+    write_batch(batch);
+    batch.clear();
+  }
+}
+
+void SqliteStore::write_batch(std::vector<WriteJob>& batch) {
+  std::optional<Error> failure;
+  std::vector<std::optional<Error>> thrown(batch.size());
+  try {
+    // IMMEDIATE takes the write lock now, so a lock held elsewhere is waited
+    // for (busy_timeout) instead of failing at the first INSERT.
+    db_->exec("BEGIN IMMEDIATE");
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      // A savepoint per unit: one unit's refusal or error undoes its own
+      // changes only, never its neighbours'.
+      db_->exec("SAVEPOINT unit");
+      bool keep = false;
+      try {
+        keep = batch[i].work(*db_);
+      } catch (const std::exception& e) {
+        thrown[i] = storage_error(e);
+      }
+      if (!keep) {
+        db_->exec("ROLLBACK TO unit");
+      }
+      db_->exec("RELEASE unit");
+    }
+    if (take_one(fail_next_commits_)) {
+      failure = Error{Errc::storage, "could not commit to the database at " + path_ +
+                                         ": injected failure (test); nothing of this transaction was recorded"};
+    } else {
+      db_->exec("COMMIT");
+    }
+  } catch (const std::exception& e) {
+    // I/O error, disk full, lock timeout: none of the batch is durable.
+    failure = Error{Errc::storage, "could not write to the database at " + path_ + ": " + e.what() +
+                                       "; nothing of this transaction was recorded"};
+  }
+  if (failure) {
+    // A failed COMMIT may leave the transaction open (SQLITE_BUSY) or SQLite
+    // may have rolled it back already (I/O error); only roll back if open.
+    if (sqlite3_get_autocommit(db_->getHandle()) == 0) {
+      db_->tryExec("ROLLBACK");
+    }
+  } else {
+    commits_.fetch_add(1, std::memory_order_relaxed);
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (!batch[i].done) {
+      continue;
+    }
+    const Error* error = failure ? &*failure : (thrown[i] ? &*thrown[i] : nullptr);
+    batch[i].done(!failure, error);
+  }
+}
+
+std::unique_ptr<SQLite::Database> SqliteStore::take_reader() {
+  {
+    std::lock_guard lock(readers_mutex_);
+    if (!idle_readers_.empty()) {
+      auto reader = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return reader;
+    }
+  }
+  auto reader = std::make_unique<SQLite::Database>(path_, SQLite::OPEN_READONLY);
+  reader->setBusyTimeout(options_.busy_timeout_ms);
+  return reader;
+}
+
+void SqliteStore::give_back_reader(std::unique_ptr<SQLite::Database> reader) {
+  std::lock_guard lock(readers_mutex_);
+  if (idle_readers_.size() < kMaxIdleReaders) {
+    idle_readers_.push_back(std::move(reader));
+  }
+}
+
+}  // namespace opsgate::store
