@@ -138,35 +138,4 @@ HttpClientRequest make_request(const BackendConnection& connection, std::string 
   return request;
 }
 
-std::string url_encode(std::string_view text) {
-  static constexpr std::array<char, 16> kHex{'0', '1', '2', '3', '4', '5', '6', '7',
-                                             '8', '9', 'A', 'B', 'C', 'D', 'E', 'F'};
-  std::string out;
-  out.reserve(text.size() * 3);
-  for (const char c : text) {
-    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                            c == '.' || c == '_' || c == '~';
-    if (unreserved) {
-      out += c;
-      continue;
-    }
-    const auto byte = static_cast<unsigned char>(c);
-    out += '%';
-    out += kHex[byte >> 4];
-    out += kHex[byte & 15];
-  }
-  return out;
-}
-
-std::string form_encode(const std::vector<std::pair<std::string, std::string>>& params) {
-  std::string out;
-  for (const auto& [name, value] : params) {
-    if (!out.empty()) {
-      out += '&';
-    }
-    out += url_encode(name) + "=" + url_encode(value);
-  }
-  return out;
-}
-
 }  // namespace opsgate::net
