@@ -1,0 +1,70 @@
+#include <doctest/doctest.h>
+
+#include "src/core/crypto.hpp"
+#include "src/core/encoding.hpp"
+
+#include <string>
+
+using namespace std::string_literals;
+namespace enc = opsgate::encoding;
+namespace crypto = opsgate::crypto;
+
+TEST_SUITE("core/encoding") {
+  TEST_CASE("hex round-trips and refuses odd or non-hex input") {
+    CHECK(enc::hex_encode("\x00\x7f\xff"s) == "007fff");
+    CHECK(enc::hex_decode("007FfF") == "\x00\x7f\xff"s);
+    CHECK_FALSE(enc::hex_decode("abc"));
+    CHECK_FALSE(enc::hex_decode("zz"));
+    CHECK(enc::hex_decode("") == "");
+  }
+
+  TEST_CASE("base64 matches RFC 4648's test vectors both ways") {
+    const std::pair<const char*, const char*> vectors[] = {{"", ""},         {"f", "Zg=="},     {"fo", "Zm8="},
+                                                           {"foo", "Zm9v"},  {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+                                                           {"foobar", "Zm9vYmFy"}};
+    for (const auto& [plain, encoded] : vectors) {
+      CAPTURE(plain);
+      CHECK(enc::base64_encode(plain) == encoded);
+      CHECK(enc::base64_decode(encoded) == std::string(plain));
+    }
+  }
+
+  TEST_CASE("base64 refuses what is not exactly base64") {
+    CHECK_FALSE(enc::base64_decode("Zm9"));        // length
+    CHECK_FALSE(enc::base64_decode(" Zm9v"));      // white space OpenSSL would skip
+    CHECK_FALSE(enc::base64_decode("Zm9v\n"));
+    CHECK_FALSE(enc::base64_decode("Zm-v"));       // base64url alphabet
+    CHECK_FALSE(enc::base64_decode("Z=9v"));       // padding in the middle
+    CHECK_FALSE(enc::base64_decode("Z==="));
+  }
+
+  TEST_CASE("base64url has no padding, its own alphabet, and accepts padding on input") {
+    const std::string bytes = "\xfb\xff\xbf"s;
+    CHECK(enc::base64_encode(bytes) == "+/+/");
+    CHECK(enc::base64url_encode(bytes) == "-_-_");
+    CHECK(enc::base64url_encode("f") == "Zg");
+    CHECK(enc::base64url_decode("Zg") == "f");
+    CHECK(enc::base64url_decode("Zg==") == "f");
+    CHECK(enc::base64url_decode("-_-_") == bytes);
+    CHECK_FALSE(enc::base64url_decode("+/+/"));
+    CHECK_FALSE(enc::base64url_decode("Z"));
+    CHECK_FALSE(enc::base64url_decode("Zm9v!"));
+  }
+}
+
+TEST_SUITE("core/crypto") {
+  TEST_CASE("sha256 and hmac match published vectors") {
+    CHECK(crypto::sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(crypto::sha256("abc").size() == 32);
+    // RFC 4231 test case 2.
+    CHECK(crypto::hmac_sha256_hex("Jefe", "what do ya want for nothing?") ==
+          "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  }
+
+  TEST_CASE("constant_time_equal compares content and length") {
+    CHECK(crypto::constant_time_equal("secret", "secret"));
+    CHECK_FALSE(crypto::constant_time_equal("secret", "secreT"));
+    CHECK_FALSE(crypto::constant_time_equal("secret", "secret2"));
+    CHECK(crypto::constant_time_equal("", ""));
+  }
+}
