@@ -3,6 +3,8 @@
 #include <cctype>
 #include <regex>
 
+#include "src/core/text.hpp"
+
 namespace opsgate::adapters::discord {
 
 using nlohmann::json;
@@ -40,18 +42,6 @@ std::vector<std::string> string_array(const json& value) {
     }
   }
   return out;
-}
-
-// Length of the UTF-8 prefix of `text` of at most `limit` bytes that ends on a character boundary.
-std::size_t utf8_prefix(std::string_view text, std::size_t limit) {
-  if (text.size() <= limit) {
-    return text.size();
-  }
-  std::size_t cut = limit;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
-    --cut;
-  }
-  return cut == 0 ? limit : cut;
 }
 
 }  // namespace
@@ -197,7 +187,7 @@ std::vector<std::string> split_content(std::string_view text, std::size_t limit)
     }
     std::size_t cut = text.rfind('\n', limit);
     if (cut == std::string_view::npos || cut < limit / 2) {
-      cut = utf8_prefix(text, limit);
+      cut = opsgate::text::utf8_prefix(text, limit).size();
       pieces.emplace_back(text.substr(0, cut));
       text.remove_prefix(cut);
     } else {

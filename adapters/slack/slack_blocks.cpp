@@ -4,6 +4,8 @@
 #include <regex>
 #include <vector>
 
+#include "src/core/text.hpp"
+
 namespace opsgate::adapters::slack {
 
 using nlohmann::json;
@@ -27,25 +29,13 @@ std::vector<std::string_view> split_lines(std::string_view text) {
   return lines;
 }
 
-// Cuts at a UTF-8 character boundary at or before `limit`.
-std::string_view utf8_prefix(std::string_view text, std::size_t limit) {
-  if (text.size() <= limit) {
-    return text;
-  }
-  std::size_t cut = limit;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
-    --cut;
-  }
-  return text.substr(0, cut);
-}
-
 json mrkdwn(std::string text) { return {{"type", "mrkdwn"}, {"text", std::move(text)}}; }
 json plain(std::string text) { return {{"type", "plain_text"}, {"text", std::move(text)}, {"emoji", true}}; }
 json section(std::string text) { return {{"type", "section"}, {"text", mrkdwn(std::move(text))}}; }
 
 json button(std::string label, std::string action_id, std::string value, std::string style) {
   if (label.size() > kMaxButtonText) {
-    label = std::string(utf8_prefix(label, kMaxButtonText - 3)) + "…";
+    label = std::string(opsgate::text::utf8_prefix(label, kMaxButtonText - 3)) + "…";
   }
   json b = {{"type", "button"}, {"action_id", std::move(action_id)}, {"value", std::move(value)}, {"text", plain(std::move(label))}};
   if (!style.empty()) {
@@ -106,7 +96,7 @@ std::string truncate_lines(std::string_view text, std::size_t limit) {
   }
   if (kept == 0) {
     // One enormous line: keep its beginning, without cutting an &entity; in two.
-    out = std::string(utf8_prefix(lines.front(), limit));
+    out = std::string(opsgate::text::utf8_prefix(lines.front(), limit));
     const std::size_t amp = out.rfind('&');
     if (amp != std::string::npos && out.find(';', amp) == std::string::npos && out.size() - amp < 6) {
       out.resize(amp);

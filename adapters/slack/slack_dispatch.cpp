@@ -7,25 +7,11 @@
 #include <spdlog/spdlog.h>
 
 #include "src/audit/replay_store.hpp"
+#include "src/core/log_exception.hpp"
 
 namespace opsgate::adapters::slack {
 
 namespace asio = boost::asio;
-
-namespace {
-
-void log_exception(const std::string& what, std::exception_ptr error) {
-  if (!error) {
-    return;
-  }
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    spdlog::error("slack: {} ended with an exception: {}", what, e.what());
-  }
-}
-
-}  // namespace
 
 SlackDispatch::SlackDispatch(asio::any_io_executor executor, std::shared_ptr<const Clock> clock,
                              std::shared_ptr<audit::ReplayStore> replays, SlackIdentity& identity,
@@ -56,7 +42,7 @@ Accepted SlackDispatch::accept(SlackInbound in, EventSink* sink, const char* wha
   // and never over what opsgate posted itself.
   outbound_.remember_clicked(in.approval_id, PostedMessage{in.channel, in.approval_message_ts, in.approval_message_text});
   asio::co_spawn(executor_, handle(std::move(in), sink),
-                 [](std::exception_ptr e) { log_exception("handling an inbound message", e); });
+                 [](std::exception_ptr e) { log_exception("slack: handling an inbound message", e); });
   return Accepted::handled;
 }
 

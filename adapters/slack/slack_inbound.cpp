@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "src/core/text.hpp"
+
 namespace opsgate::adapters::slack {
 
 using nlohmann::json;
@@ -37,15 +39,6 @@ SlackInbound ignored(std::string reason) {
   return in;
 }
 
-std::string trim(std::string text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) {
-    return {};
-  }
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return text.substr(first, last - first + 1);
-}
-
 }  // namespace
 
 std::string strip_mentions(std::string_view text) {
@@ -65,7 +58,7 @@ std::string strip_mentions(std::string_view text) {
     out.append(text.substr(pos, start - pos));
     pos = close + 1;
   }
-  return trim(std::move(out));
+  return std::string(opsgate::text::trim(out));
 }
 
 bool plausible_approval_id(std::string_view id) {

@@ -1,11 +1,9 @@
 #include "adapters/slack/slack_signature.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <charconv>
 #include <cstdint>
+
+#include "src/core/crypto.hpp"
 
 namespace opsgate::adapters::slack {
 
@@ -25,17 +23,7 @@ std::string sign(std::string_view signing_secret, std::string_view timestamp, st
   std::string base;
   base.reserve(4 + timestamp.size() + raw_body.size());
   base.append("v0:").append(timestamp).append(":").append(raw_body);
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), signing_secret.data(), static_cast<int>(signing_secret.size()),
-       reinterpret_cast<const unsigned char*>(base.data()), base.size(), mac, &length);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "v0=";
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[mac[i] >> 4];
-    out += kHex[mac[i] & 0xf];
-  }
-  return out;
+  return "v0=" + crypto::hmac_sha256_hex(signing_secret, base);
 }
 
 SignatureCheck verify_signature(std::string_view signing_secret, std::string_view timestamp_header,
@@ -61,7 +49,7 @@ SignatureCheck verify_signature(std::string_view signing_secret, std::string_vie
   }
   const std::string expected = sign(signing_secret, timestamp_header, raw_body);
   // Constant time: how much of the signature matched must not show in timing.
-  if (CRYPTO_memcmp(expected.data(), signature_header.data(), expected.size()) != 0) {
+  if (!crypto::constant_time_equal(expected, signature_header)) {
     return SignatureCheck::mismatch;
   }
   return SignatureCheck::ok;

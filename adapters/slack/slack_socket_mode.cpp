@@ -19,16 +19,6 @@ namespace opsgate::adapters::slack {
 namespace asio = boost::asio;
 using nlohmann::json;
 
-namespace {
-
-asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration delay) {
-  const auto executor = co_await asio::this_coro::executor;
-  asio::steady_timer timer(executor, delay);
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-}
-
-}  // namespace
-
 SlackSocketMode::SlackSocketMode(asio::any_io_executor executor, WebApi& app_api, std::chrono::milliseconds idle_timeout,
                                  SlackDispatch& dispatch)
     : executor_(std::move(executor)), app_api_(app_api), idle_timeout_(idle_timeout), dispatch_(dispatch) {}
@@ -72,7 +62,8 @@ asio::awaitable<void> SlackSocketMode::run(EventSink* sink) {
       }
       const auto pause = backoff.next();
       spdlog::warn("slack: Socket Mode connection failed: {}; retrying in {} ms", url.error().message, pause.count());
-      co_await sleep_for(pause);
+      asio::steady_timer timer(executor_, pause);
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
     backoff.reset();

@@ -1,5 +1,7 @@
 #include "adapters/teams/activity.hpp"
 
+#include "src/core/text.hpp"
+
 namespace opsgate::adapters::teams {
 
 using nlohmann::json;
@@ -29,15 +31,6 @@ const json& object_field(const json& obj, std::string_view key) {
 
 namespace {
 
-std::string trim(const std::string& text) {
-  const auto begin = text.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) {
-    return {};
-  }
-  const auto end = text.find_last_not_of(" \t\r\n");
-  return text.substr(begin, end - begin + 1);
-}
-
 }  // namespace
 
 std::string strip_bot_mentions(std::string text, const json& entities, std::string_view bot_id, bool& mentioned) {
@@ -62,7 +55,7 @@ std::string strip_bot_mentions(std::string text, const json& entities, std::stri
   for (std::size_t at = text.find("  "); at != std::string::npos; at = text.find("  ", at)) {
     text.erase(at, 1);
   }
-  return trim(text);
+  return std::string(opsgate::text::trim(text));
 }
 
 Activity parse_activity(const json& body) {

@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "src/core/text.hpp"
 #include "src/net/outbound_url.hpp"
 #include "src/net/resend_rule.hpp"
 #include "src/net/url_encoding.hpp"
@@ -19,12 +20,6 @@ namespace opsgate::adapters::teams {
 namespace asio = boost::asio;
 
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::string activities_url(std::string service_url, const std::string& conversation_id, const std::string& activity_id) {
   if (service_url.empty() || service_url.back() != '/') {
@@ -48,9 +43,9 @@ bool service_url_allowed(std::string_view url, const std::vector<std::string>& h
   if (!parsed || parsed->has_userinfo) {
     return false;  // userinfo could disguise the real host
   }
-  const std::string host = lower(parsed->host);
+  const std::string host = text::to_lower(parsed->host);
   for (const auto& entry : hosts) {
-    const std::string suffix = lower(entry.front() == '.' ? std::string_view(entry).substr(1) : std::string_view(entry));
+    const std::string suffix = text::to_lower(entry.front() == '.' ? std::string_view(entry).substr(1) : std::string_view(entry));
     if (!parsed->encrypted && host != suffix) {
       continue;  // plain http only to a loopback host named exactly (tests)
     }

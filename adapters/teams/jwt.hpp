@@ -10,13 +10,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "src/core/encoding.hpp"
 #include "src/core/error.hpp"
 
 namespace opsgate::adapters::teams {
 
-// RFC 4648 §5 without padding (padding is tolerated when decoding).
-std::string base64url_encode(std::string_view bytes);
-std::optional<std::string> base64url_decode(std::string_view text);
+// RFC 4648 §5 without padding (padding is tolerated when decoding): the shared
+// encoding helpers, under the names JWT callers use.
+using encoding::base64url_decode;
+using encoding::base64url_encode;
 
 // A token split and decoded, not yet trusted.
 struct DecodedJwt {

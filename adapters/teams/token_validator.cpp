@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "adapters/teams/activity.hpp"
+#include "src/core/text.hpp"
 
 namespace opsgate::adapters::teams {
 
@@ -72,9 +73,7 @@ TokenValidator::TokenValidator(TokenSettings settings, JwksCache& keys, const Cl
 boost::asio::awaitable<Result<nlohmann::json>> TokenValidator::validate(std::string authorization, std::string channel_id,
                                                                         std::string service_url) {
   constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.size() <= kBearer.size() ||
-      !std::equal(kBearer.begin(), kBearer.end(), authorization.begin(),
-                  [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b)); })) {
+  if (authorization.size() <= kBearer.size() || !text::iequals(std::string_view(authorization).substr(0, kBearer.size()), kBearer)) {
     co_return fail(Errc::denied, "no bearer token");
   }
   auto jwt = decode_jwt(std::string_view(authorization).substr(kBearer.size()));

@@ -35,6 +35,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <curl/curl.h>
 
+#include "src/core/text.hpp"
 #include "src/net/backoff.hpp"
 #include "src/net/http_client_support.hpp"
 #include "src/net/http_types.hpp"
@@ -105,15 +106,6 @@ void post_completion(std::unique_ptr<Handler> handler, asio::any_io_executor exe
   asio::post(executor, Completion{std::move(handler), slot, std::move(result)});
 }
 
-std::string trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) {
-    return "";
-  }
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return std::string(text.substr(first, last - first + 1));
-}
-
 // libcurl callbacks are C: nothing may throw through them.
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
@@ -128,7 +120,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     }
     const auto colon = line.find(':');
     if (colon != std::string_view::npos) {
-      transfer->response.headers.emplace_back(trim(line.substr(0, colon)), trim(line.substr(colon + 1)));
+      transfer->response.headers.emplace_back(text::trim(line.substr(0, colon)), text::trim(line.substr(colon + 1)));
     }
   } catch (const std::exception&) {
     return 0;
