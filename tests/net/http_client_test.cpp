@@ -415,7 +415,7 @@ TEST_SUITE("net/http_client") {
     CHECK(long_count->load() == 1);
   }
 
-  TEST_CASE("a POST that never reached the server is sent again; a caller's retry_status decides other answers") {
+  TEST_CASE("a POST that never reached the server is sent again, and a caller's retry_status decides other answers") {
     HttpClient client;
     auto refused = get("http://127.0.0.1:" + std::to_string(closed_port()) + "/x");
     refused.method = "POST";

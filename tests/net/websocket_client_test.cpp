@@ -353,7 +353,7 @@ TEST_SUITE("net/websocket_client") {
     CHECK(wrong_name.connect_error == Errc::unavailable);
   }
 
-  TEST_CASE("plain ws:// only to loopback; no userinfo; only ws and wss") {
+  TEST_CASE("plain ws:// only to loopback, no userinfo, only ws and wss") {
     using opsgate::net::parse_websocket_url;
     CHECK(parse_websocket_url("ws://127.0.0.1:9/gw"));
     CHECK(parse_websocket_url("ws://localhost/"));
