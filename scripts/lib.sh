@@ -7,7 +7,7 @@
 # this file, so a change here rebuilds that root file system).
 OPSGATE_PACKAGES=(
   cmake ninja-build g++ ccache pkg-config git
-  libboost1.81-dev nlohmann-json3-dev libcurl4-openssl-dev libspdlog-dev
+  libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev libcurl4-openssl-dev libspdlog-dev
   libsqlitecpp-dev libsqlite3-dev sqlite3 doctest-dev libyaml-cpp-dev libssl-dev
   libexpected-dev libcli11-dev prometheus openssl
   libfmt-dev libhowardhinnant-date-dev tzdata

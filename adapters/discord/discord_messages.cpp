@@ -5,6 +5,7 @@
 #include <cctype>
 #include <regex>
 
+
 namespace opsgate::adapters::discord {
 
 using nlohmann::json;
@@ -176,8 +177,7 @@ std::vector<std::string> split_content(std::string_view text, std::size_t limit)
     }
     std::size_t cut = text.rfind('\n', limit);
     if (cut == std::string_view::npos || cut < limit / 2) {
-      cut = text::utf8_prefix(text, limit).size();
-      cut = cut == 0 ? limit : cut;  // a limit shorter than one character must still make progress
+      cut = opsgate::text::utf8_prefix(text, limit).size();
       pieces.emplace_back(text.substr(0, cut));
       text.remove_prefix(cut);
     } else {

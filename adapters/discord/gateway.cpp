@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <deque>
 #include <optional>
-#include <random>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -15,8 +14,8 @@
 
 #include "adapters/discord/discord_messages.hpp"
 #include "adapters/discord/discord_rest.hpp"
-#include "adapters/discord/websocket.hpp"
-#include "src/core/json_get.hpp"
+#include "src/net/backoff.hpp"
+#include "src/net/websocket_client.hpp"
 
 namespace opsgate::adapters::discord {
 
@@ -41,8 +40,8 @@ struct SessionState {
 
 // One connection's shared state; its three coroutines run on one executor.
 struct Connection {
-  Connection(asio::any_io_executor executor, WebSocketConnection& socket) : ws(socket), wake_writer(executor), wake_heartbeat(executor) {}
-  WebSocketConnection& ws;
+  Connection(asio::any_io_executor executor, net::WebSocketClient& socket) : ws(socket), wake_writer(executor), wake_heartbeat(executor) {}
+  net::WebSocketClient& ws;
   std::deque<std::string> outbox;
   asio::steady_timer wake_writer;
   asio::steady_timer wake_heartbeat;
@@ -75,30 +74,26 @@ std::string heartbeat_frame(const SessionState& state) {
   return json{{"op", 1}, {"d", state.seq ? json(*state.seq) : json(nullptr)}}.dump();
 }
 
-double prng_unit_random() {
-  thread_local std::mt19937_64 generator{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
-}
-
-double unit_random(const GatewayOptions& options) { return options.random ? options.random() : prng_unit_random(); }
+double unit_random(const GatewayOptions& options) { return options.random ? options.random() : net::default_unit_random(); }
 
 bool cancelled(const asio::cancellation_state& state) { return state.cancelled() != asio::cancellation_type::none; }
 
 asio::awaitable<void> reader(Connection& c, SessionState& state, bool resume, const GatewayOptions& options,
                              const GatewayHooks& hooks) {
   for (;;) {
-    WebSocketRead frame = co_await c.ws.read();
-    if (!frame.ok) {
-      if (fatal_close_code(frame.close_code)) {
-        c.end(Next::stop, describe_close_code(frame.close_code));
-      } else if (frame.close_code == 4007 || frame.close_code == 4009) {
-        c.end(Next::identify, describe_close_code(frame.close_code));
+    auto frame = co_await c.ws.read();
+    if (!frame) {
+      const int code = c.ws.close_code();
+      if (fatal_close_code(code)) {
+        c.end(Next::stop, describe_close_code(code));
+      } else if (code == 4007 || code == 4009) {
+        c.end(Next::identify, describe_close_code(code));
       } else {
-        c.end(Next::resume, frame.close_code != 0 ? describe_close_code(frame.close_code) : frame.error);
+        c.end(Next::resume, code != 0 ? describe_close_code(code) : frame.error().message);
       }
       co_return;
     }
-    const json j = json::parse(frame.text, nullptr, false);
+    const json j = json::parse(*frame, nullptr, false);
     if (!j.is_object()) {
       continue;
     }
@@ -182,7 +177,7 @@ asio::awaitable<void> writer(Connection& c) {
     if (c.close_request != 0) {
       const int code = c.close_request;
       c.close_request = 0;
-      co_await c.ws.close(code);  // the reader then sees the end of the connection
+      co_await c.ws.close(static_cast<std::uint16_t>(code));  // the reader then sees the end of the connection
     }
     c.wake_writer.expires_at(asio::steady_timer::time_point::max());
     auto [ec] = co_await c.wake_writer.async_wait(token);
@@ -277,7 +272,8 @@ asio::awaitable<void> run_gateway(GatewayOptions options, DiscordRest& rest, Gat
   SessionState state;
   bool resume = false;
   bool invalid_session = false;
-  auto backoff = options.reconnect_delay;
+  // unit_random(options) is the injected source when there is one.
+  net::Backoff backoff({options.reconnect_delay, kMaxBackoff}, [&options] { return unit_random(options); });
   const auto status = [&hooks](bool ok, std::string detail) {
     if (hooks.on_status) {
       hooks.on_status(ok, std::move(detail));
@@ -308,14 +304,18 @@ asio::awaitable<void> run_gateway(GatewayOptions options, DiscordRest& rest, Gat
     }
     if (why.empty()) {
       const std::string url = with_query(resuming ? state.resume_url : base);
-      WebSocketOptions ws_options;
+      net::WebSocketOptions ws_options;
       ws_options.ca_file = options.ca_file;
       ws_options.verify_tls = options.verify_tls;
-      auto connected = co_await connect_websocket(url, ws_options);
+      // The gateway's heartbeats (op 1/11) and zombie detection watch the
+      // session; the transport's own pings are not needed.
+      ws_options.idle_timeout = std::chrono::milliseconds(0);
+      net::WebSocketClient socket(executor, ws_options);
+      auto connected = co_await socket.connect(url);
       if (!connected) {
         why = connected.error().message;
       } else {
-        Connection c(executor, **connected);
+        Connection c(executor, socket);
         co_await (reader(c, state, resume, options, hooks) || writer(c) || heartbeater(c, state, options));
         why = c.why;
         auto cs = co_await asio::this_coro::cancellation_state;
@@ -330,12 +330,12 @@ asio::awaitable<void> run_gateway(GatewayOptions options, DiscordRest& rest, Gat
         if (!c.zombie) {
           // A code other than 1000/1001 keeps the session resumable.
           asio::steady_timer close_deadline(executor, std::chrono::seconds(2));
-          auto closed = co_await ((**connected).close(4000) || close_deadline.async_wait(token));
+          auto closed = co_await (socket.close(4000) || close_deadline.async_wait(token));
           (void)closed;
         }
         resume = c.next == Next::resume && !state.session_id.empty();
         if (c.healthy) {
-          backoff = options.reconnect_delay;
+          backoff.reset();
         }
         invalid_session = c.invalid_session;
       }
@@ -344,10 +344,7 @@ asio::awaitable<void> run_gateway(GatewayOptions options, DiscordRest& rest, Gat
     if (cancelled(cs)) {
       co_return;
     }
-    const auto pause = invalid_session
-                           ? invalid_session_pause(unit_random(options))
-                           : std::chrono::milliseconds(static_cast<std::int64_t>(
-                                 static_cast<double>(backoff.count()) * (0.5 + unit_random(options) / 2)));
+    const auto pause = invalid_session ? invalid_session_pause(unit_random(options)) : backoff.next();
     invalid_session = false;
     spdlog::warn("discord: gateway: {}; {} in {} ms", why, resume ? "resuming" : "reconnecting", pause.count());
     status(false, "gateway reconnecting: " + why);
@@ -364,7 +361,6 @@ asio::awaitable<void> run_gateway(GatewayOptions options, DiscordRest& rest, Gat
     if (cancelled(paused_cs)) {
       co_return;
     }
-    backoff = std::min(backoff * 2, kMaxBackoff);
   }
 }
 

@@ -24,7 +24,7 @@ struct GatewayOptions {
   Secret bot_token;
   std::string url;  // empty: GET /gateway/bot
   std::int64_t intents = 0;
-  std::chrono::milliseconds reconnect_delay{1000};  // doubles per failed attempt, at most 60 s
+  std::chrono::milliseconds reconnect_delay{1000};  // net::Backoff base: the ceiling doubles per failed attempt, at most 60 s
   std::string ca_file;
   bool verify_tls = true;
   // Uniform in [0, 1): heartbeat and reconnect jitter. Empty: a PRNG.

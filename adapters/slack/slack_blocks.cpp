@@ -5,6 +5,7 @@
 #include <regex>
 #include <vector>
 
+
 namespace opsgate::adapters::slack {
 
 using nlohmann::json;
@@ -34,7 +35,7 @@ json section(std::string text) { return {{"type", "section"}, {"text", mrkdwn(st
 
 json button(std::string label, std::string action_id, std::string value, std::string style) {
   if (label.size() > kMaxButtonText) {
-    label = std::string(text::utf8_prefix(label, kMaxButtonText - 3)) + "…";
+    label = std::string(opsgate::text::utf8_prefix(label, kMaxButtonText - 3)) + "…";
   }
   json b = {{"type", "button"}, {"action_id", std::move(action_id)}, {"value", std::move(value)}, {"text", plain(std::move(label))}};
   if (!style.empty()) {
@@ -95,7 +96,7 @@ std::string truncate_lines(std::string_view text, std::size_t limit) {
   }
   if (kept == 0) {
     // One enormous line: keep its beginning, without cutting an &entity; in two.
-    out = std::string(text::utf8_prefix(lines.front(), limit));
+    out = std::string(opsgate::text::utf8_prefix(lines.front(), limit));
     const std::size_t amp = out.rfind('&');
     if (amp != std::string::npos && out.find(';', amp) == std::string::npos && out.size() - amp < 6) {
       out.resize(amp);

@@ -4,6 +4,7 @@
 
 #include <cctype>
 
+
 namespace opsgate::adapters::slack {
 
 using nlohmann::json;
@@ -28,48 +29,7 @@ SlackInbound ignored(std::string reason) {
   return in;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string unescape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out += ' ';
-    } else if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
 }  // namespace
-
-std::map<std::string, std::string> decode_form(std::string_view body) {
-  std::map<std::string, std::string> fields;
-  std::size_t pos = 0;
-  while (pos < body.size()) {
-    std::size_t end = body.find('&', pos);
-    if (end == std::string_view::npos) {
-      end = body.size();
-    }
-    const std::string_view pair = body.substr(pos, end - pos);
-    if (!pair.empty()) {
-      const std::size_t eq = pair.find('=');
-      fields[unescape(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : unescape(pair.substr(eq + 1));
-    }
-    pos = end + 1;
-  }
-  return fields;
-}
 
 std::string strip_mentions(std::string_view text) {
   std::string out;
@@ -88,7 +48,7 @@ std::string strip_mentions(std::string_view text) {
     out.append(text.substr(pos, start - pos));
     pos = close + 1;
   }
-  return std::string(text::trim(out));
+  return std::string(opsgate::text::trim(out));
 }
 
 bool plausible_approval_id(std::string_view id) {

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "src/net/url_encoding.hpp"
+
 namespace opsgate::adapters::slack {
 
 struct SlackInbound {
@@ -41,8 +43,8 @@ std::map<std::string, std::string> fields_of(const nlohmann::json& object);
 // An interactivity payload (block_actions): buttons for approve, deny and suggestions.
 SlackInbound parse_interaction(const nlohmann::json& payload);
 
-// "a=1&b=x%20y+z" -> {a: 1, b: "x y z"}; malformed escapes are kept as they are.
-std::map<std::string, std::string> decode_form(std::string_view body);
+// Slack's form bodies (slash commands, interactions): net::decode_form.
+using net::decode_form;
 
 // "<@U0BOT> restart cart" -> "restart cart"; other markup is kept.
 std::string strip_mentions(std::string_view text);

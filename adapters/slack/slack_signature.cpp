@@ -1,8 +1,9 @@
 #include "adapters/slack/slack_signature.hpp"
-#include "src/core/crypto.hpp"
 
 #include <charconv>
 #include <cstdint>
+
+#include "src/core/crypto.hpp"
 
 namespace opsgate::adapters::slack {
 

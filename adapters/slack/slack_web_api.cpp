@@ -10,6 +10,7 @@
 
 #include "adapters/slack/slack_inbound.hpp"
 #include "src/net/resend_rule.hpp"
+#include "src/net/url_encoding.hpp"
 
 namespace opsgate::adapters::slack {
 
@@ -40,28 +41,12 @@ std::string channel_of(std::string_view content_type, const std::string& body) {
     }
     return "?";
   }
-  auto form = decode_form(body);
+  auto form = net::decode_form(body);
   const auto found = form.find("channel");
   return found == form.end() || found->second.empty() ? "?" : found->second;
 }
 
 }  // namespace
-
-std::string form_escape(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    }
-  }
-  return out;
-}
 
 WebApi::WebApi(net::HttpClient& http, WebApiOptions options) : http_(http), options_(std::move(options)) {}
 
@@ -73,10 +58,7 @@ asio::awaitable<Result<json>> WebApi::call(std::string method, json args) {
 }
 
 asio::awaitable<Result<json>> WebApi::call_form(std::string method, std::vector<std::pair<std::string, std::string>> args) {
-  std::string body;
-  for (const auto& [key, value] : args) {
-    body += (body.empty() ? "" : "&") + form_escape(key) + "=" + form_escape(value);
-  }
+  std::string body = net::form_encode(args);
   std::string content_type = "application/x-www-form-urlencoded";
   auto result = co_await send(std::move(method), std::move(content_type), std::move(body));
   co_return result;
@@ -105,79 +87,60 @@ asio::awaitable<Result<json>> WebApi::post_message(json args) {
 }
 
 asio::awaitable<Result<json>> WebApi::send(std::string method, std::string content_type, std::string body) {
-  // Retried: attempts that never reached Slack, 429 (after Retry-After) and
-  // 5xx (Slack documents that a message answered 429/5xx was not posted).
-  // A timeout or a dropped connection after the request went out is retried
-  // only for calls that do the same thing twice (chat.update, users.info…).
+  // HttpClient retries (net::Backoff, Retry-After honoured): attempts that
+  // never reached Slack, 429 and 5xx (Slack documents that a message answered
+  // 429/5xx was not posted). A timeout or a dropped connection after the
+  // request went out is retried only for calls that do the same thing twice
+  // (chat.update, users.info…).
   const net::Idempotent idempotent = creates_something(method) ? net::Idempotent::no : net::Idempotent::yes;
-  std::chrono::milliseconds backoff{500};
-  Error last{Errc::unavailable, method + ": no attempt made"};
-  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
-    net::HttpClientRequest request;
-    request.method = "POST";
-    request.url = options_.api_base + "/" + method;
-    request.headers = {{"Authorization", "Bearer " + options_.token}, {"Content-Type", content_type}};
-    request.body = body;
-    request.timeout = options_.timeout;
-    request.verify_tls = options_.verify_tls;
-    auto response = co_await http_.send(std::move(request));
-    const bool last_attempt = attempt == options_.max_attempts;
-    if (!response) {
-      last = Error{response.error().code, method + ": " + response.error().message};
-      if (net::outcome_unknown(response.error()) && idempotent == net::Idempotent::no) {
-        const std::string channel = channel_of(content_type, body);
-        spdlog::warn(
-            "slack: {} to channel {} was sent but not answered ({}); not sending it again: the message may "
-            "or may not have been posted",
-            method, channel, response.error().message);
-        last.message = method + " to channel " + channel + ": " + response.error().message +
-                       "; not sent again, the message may or may not have been posted";
-        break;
-      }
-      if (last_attempt || !net::may_resend(response.error(), idempotent)) {
-        break;
-      }
-      co_await sleep_for(backoff);
-      backoff *= 2;
-      continue;
+  net::HttpClientRequest request;
+  request.method = "POST";
+  request.url = options_.api_base + "/" + method;
+  request.headers = {{"Authorization", "Bearer " + options_.token}, {"Content-Type", content_type}};
+  request.body = body;
+  request.timeout = options_.timeout;
+  request.verify_tls = options_.verify_tls;
+  request.max_retries = std::max(options_.max_attempts - 1, 0);
+  request.idempotent = idempotent;
+  request.retry_status = [](int status) { return status >= 500 && status <= 599; };
+  request.retry_base = std::chrono::milliseconds(500);
+  request.retry_cap = std::chrono::seconds(8);
+  request.max_retry_after = options_.max_retry_after;
+  auto response = co_await http_.send(std::move(request));
+  if (!response) {
+    if (net::outcome_unknown(response.error()) && idempotent == net::Idempotent::no) {
+      const std::string channel = channel_of(content_type, body);
+      spdlog::warn(
+          "slack: {} to channel {} was sent but not answered ({}); not sending it again: the message may "
+          "or may not have been posted",
+          method, channel, response.error().message);
+      co_return fail(response.error().code, method + " to channel " + channel + ": " + response.error().message +
+                                                "; not sent again, the message may or may not have been posted");
     }
-    if (response->status == 429) {
-      const auto wait =
-          std::max(net::retry_after(*response).value_or(std::chrono::seconds(1)), std::chrono::seconds(1));
-      last = Error{Errc::unavailable, method + ": rate limited by Slack (Retry-After " + std::to_string(wait.count()) + " s)"};
-      if (last_attempt || wait > options_.max_retry_after) {
-        break;
-      }
-      spdlog::warn("slack: {} rate limited; retrying in {} s", method, wait.count());
-      co_await sleep_for(wait);
-      continue;
-    }
-    if (response->status >= 500) {
-      last = Error{Errc::upstream, method + ": Slack answered HTTP " + std::to_string(response->status)};
-      if (last_attempt) {
-        break;
-      }
-      co_await sleep_for(backoff);
-      backoff *= 2;
-      continue;
-    }
-    json answer = json::parse(response->body, nullptr, false);
-    if (answer.is_discarded() || !answer.is_object()) {
-      co_return fail(Errc::upstream, method + ": Slack answered HTTP " + std::to_string(response->status) +
-                                         " without a JSON object");
-    }
-    if (!answer.value("ok", false)) {
-      const std::string error = answer.contains("error") && answer["error"].is_string() ? answer["error"].get<std::string>()
-                                                                                          : "HTTP " + std::to_string(response->status);
-      Errc code = Errc::upstream;
-      if (error == "invalid_auth" || error == "not_authed" || error == "token_revoked" || error == "missing_scope") {
-        code = Errc::denied;
-      }
-      co_return fail(code, method + ": " + error);
-    }
-    co_return answer;
+    co_return fail(response.error().code, method + ": " + response.error().message);
   }
-  co_return tl::unexpected<Error>(last);
+  if (response->status == 429) {
+    const auto wait = net::retry_after(*response).value_or(std::chrono::seconds(0));
+    co_return fail(Errc::unavailable, method + ": rate limited by Slack (Retry-After " + std::to_string(wait.count()) + " s)");
+  }
+  if (response->status >= 500) {
+    co_return fail(Errc::upstream, method + ": Slack answered HTTP " + std::to_string(response->status));
+  }
+  json answer = json::parse(response->body, nullptr, false);
+  if (answer.is_discarded() || !answer.is_object()) {
+    co_return fail(Errc::upstream, method + ": Slack answered HTTP " + std::to_string(response->status) +
+                                       " without a JSON object");
+  }
+  if (!answer.value("ok", false)) {
+    const std::string error = answer.contains("error") && answer["error"].is_string() ? answer["error"].get<std::string>()
+                                                                                        : "HTTP " + std::to_string(response->status);
+    Errc code = Errc::upstream;
+    if (error == "invalid_auth" || error == "not_authed" || error == "token_revoked" || error == "missing_scope") {
+      code = Errc::denied;
+    }
+    co_return fail(code, method + ": " + error);
+  }
+  co_return answer;
 }
 
 }  // namespace opsgate::adapters::slack

@@ -54,7 +54,4 @@ class WebApi {
   std::map<std::string, std::chrono::steady_clock::time_point> next_slot_;  // per channel
 };
 
-// application/x-www-form-urlencoded escaping.
-std::string form_escape(std::string_view text);
-
 }  // namespace opsgate::adapters::slack

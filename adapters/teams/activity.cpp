@@ -2,9 +2,37 @@
 #include "src/core/json_get.hpp"
 #include "src/core/text.hpp"
 
+
 namespace opsgate::adapters::teams {
 
 using nlohmann::json;
+
+std::string string_field(const json& obj, std::string_view key) {
+  if (!obj.is_object()) {
+    return {};
+  }
+  const auto it = obj.find(key);
+  if (it == obj.end() || !it->is_string()) {
+    return {};
+  }
+  return it->get<std::string>();
+}
+
+const json& object_field(const json& obj, std::string_view key) {
+  static const json kNull;
+  if (!obj.is_object()) {
+    return kNull;
+  }
+  const auto it = obj.find(key);
+  if (it == obj.end() || !it->is_object()) {
+    return kNull;
+  }
+  return *it;
+}
+
+namespace {
+
+}  // namespace
 
 std::string strip_bot_mentions(std::string text, const json& entities, std::string_view bot_id, bool& mentioned) {
   mentioned = false;
@@ -28,7 +56,7 @@ std::string strip_bot_mentions(std::string text, const json& entities, std::stri
   for (std::size_t at = text.find("  "); at != std::string::npos; at = text.find("  ", at)) {
     text.erase(at, 1);
   }
-  return std::string(text::trim(text));
+  return std::string(opsgate::text::trim(text));
 }
 
 Activity parse_activity(const json& body) {

@@ -10,9 +10,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "src/core/text.hpp"
 #include "src/net/outbound_url.hpp"
 #include "src/net/resend_rule.hpp"
-#include "src/core/text.hpp"
+#include "src/net/url_encoding.hpp"
 
 namespace opsgate::adapters::teams {
 
@@ -20,42 +21,19 @@ namespace asio = boost::asio;
 
 namespace {
 
-// The form body of the token request.
-std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
-  std::string out;
-  for (const auto& [name, value] : fields) {
-    out += (out.empty() ? "" : "&") + percent_encode(name) + "=" + percent_encode(value);
-  }
-  return out;
-}
-
 std::string activities_url(std::string service_url, const std::string& conversation_id, const std::string& activity_id) {
   if (service_url.empty() || service_url.back() != '/') {
     service_url += '/';
   }
-  std::string url = service_url + "v3/conversations/" + percent_encode(conversation_id) + "/activities";
+  std::string url = service_url + "v3/conversations/" + net::url_encode(conversation_id) + "/activities";
   if (!activity_id.empty()) {
-    url += "/" + percent_encode(activity_id);
+    url += "/" + net::url_encode(activity_id);
   }
   return url;
 }
 
 }  // namespace
 
-std::string percent_encode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const unsigned char c : text) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 bool is_retryable_status(int status) { return status == 429 || status == 412 || status == 502 || status == 504; }
 
@@ -113,7 +91,7 @@ asio::awaitable<Result<std::string>> ConnectorClient::token() {
   request.method = "POST";
   request.url = settings_.token_url;
   request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
-  request.body = form_encode({{"grant_type", "client_credentials"},
+  request.body = net::form_encode({{"grant_type", "client_credentials"},
                               {"client_id", settings_.app_id},
                               {"client_secret", settings_.app_password.reveal()},
                               {"scope", settings_.scope}});
@@ -144,59 +122,39 @@ asio::awaitable<Result<std::string>> ConnectorClient::token() {
 }
 
 asio::awaitable<Result<net::HttpClientResponse>> ConnectorClient::call(std::string method, std::string url, std::string body) {
-  thread_local std::mt19937 random{std::random_device{}()};
-  auto executor = co_await asio::this_coro::executor;
-  for (int attempt = 0;; ++attempt) {
-    auto bearer = co_await token();
-    if (!bearer) {
-      co_return tl::unexpected(bearer.error());
-    }
-    net::HttpClientRequest request;
-    request.method = method;
-    request.url = url;
-    request.body = body;
-    request.timeout = settings_.timeout;
-    request.headers.emplace_back("Authorization", "Bearer " + *bearer);
-    request.headers.emplace_back("Content-Type", "application/json; charset=utf-8");
-    request.max_response_bytes = 256 * 1024;
-    auto response = co_await http_.send(std::move(request));
-    // A POST that went out and got no answer may have been posted: not sent
-    // again (src/net/resend_rule.hpp); a PUT of the same activity may be.
-    const net::Idempotent idempotent = method == "POST" ? net::Idempotent::no : net::Idempotent::yes;
-    if (!response && net::outcome_unknown(response.error()) && idempotent == net::Idempotent::no) {
-      spdlog::warn(
-          "teams: {} {} was sent but not answered ({}); not sending it again: the message may or may not "
-          "have been posted",
-          method, url, response.error().message);
-      co_return fail(response.error().code, method + " " + url + ": " + response.error().message +
-                                                "; not sent again, the message may or may not have been posted");
-    }
-    const bool retryable =
-        response ? is_retryable_status(response->status) : net::may_resend(response.error(), idempotent);
-    if (!retryable || attempt >= settings_.max_retries) {
-      co_return response;
-    }
-    // Exponential backoff with full jitter; a Retry-After (seconds) is
-    // honoured up to the cap.
-    const auto ceiling = std::min(settings_.retry_base * (static_cast<std::int64_t>(1) << attempt), settings_.retry_cap);
-    std::uniform_int_distribution<std::int64_t> spread(ceiling.count() / 2, std::max<std::int64_t>(ceiling.count(), 1));
-    std::chrono::milliseconds delay(spread(random));
-    if (response) {
-      if (const auto asked = net::retry_after(*response)) {
-        delay = std::min(std::max(delay, std::chrono::duration_cast<std::chrono::milliseconds>(*asked)),
-                         settings_.retry_cap);
-      }
-      spdlog::warn("teams: {} {} answered {}; retrying in {} ms", method, url, response->status, delay.count());
-    } else {
-      spdlog::warn("teams: {} {} failed ({}); retrying in {} ms", method, url, response.error().message, delay.count());
-    }
-    asio::steady_timer timer(executor, delay);
-    auto wait_token = asio::as_tuple(asio::use_awaitable);
-    auto waited = co_await timer.async_wait(wait_token);
-    if (std::get<0>(waited)) {
-      co_return fail(Errc::unavailable, "cancelled while waiting to retry");
-    }
+  auto bearer = co_await token();
+  if (!bearer) {
+    co_return tl::unexpected(bearer.error());
   }
+  // HttpClient retries 429 (after its Retry-After, at most retry_cap), 412,
+  // 502 and 504 with net::Backoff. A POST that went out and got no answer may
+  // have been posted: not sent again (src/net/resend_rule.hpp); a PUT of the
+  // same activity may be.
+  const net::Idempotent idempotent = method == "POST" ? net::Idempotent::no : net::Idempotent::yes;
+  net::HttpClientRequest request;
+  request.method = method;
+  request.url = url;
+  request.body = body;
+  request.timeout = settings_.timeout;
+  request.headers.emplace_back("Authorization", "Bearer " + *bearer);
+  request.headers.emplace_back("Content-Type", "application/json; charset=utf-8");
+  request.max_response_bytes = 256 * 1024;
+  request.max_retries = settings_.max_retries;
+  request.idempotent = idempotent;
+  request.retry_status = is_retryable_status;
+  request.retry_base = settings_.retry_base;
+  request.retry_cap = settings_.retry_cap;
+  request.max_retry_after = settings_.retry_cap;
+  auto response = co_await http_.send(std::move(request));
+  if (!response && net::outcome_unknown(response.error()) && idempotent == net::Idempotent::no) {
+    spdlog::warn(
+        "teams: {} {} was sent but not answered ({}); not sending it again: the message may or may not "
+        "have been posted",
+        method, url, response.error().message);
+    co_return fail(response.error().code, method + " " + url + ": " + response.error().message +
+                                              "; not sent again, the message may or may not have been posted");
+  }
+  co_return response;
 }
 
 asio::awaitable<Result<std::string>> ConnectorClient::send(std::string service_url, std::string conversation_id,

@@ -20,6 +20,7 @@
 #include "src/core/error.hpp"
 #include "src/core/secret.hpp"
 #include "src/net/http_client.hpp"
+#include "src/net/url_encoding.hpp"
 
 namespace opsgate::adapters::teams {
 
@@ -46,8 +47,9 @@ struct ConnectorSettings {
 // tests) and its host equals or ends with ".<suffix>" of an allowed entry.
 bool service_url_allowed(std::string_view url, const std::vector<std::string>& hosts);
 
-// Percent-encodes everything but unreserved characters (conversation ids hold : ; @).
-std::string percent_encode(std::string_view text);
+// Conversation ids hold : ; @ — they are percent-encoded with net::url_encode
+// (the name is kept for the test stand-ins that build the same paths).
+inline std::string percent_encode(std::string_view text) { return net::url_encode(text); }
 
 // 429, 412, 502, 504: retried with backoff.
 bool is_retryable_status(int status);

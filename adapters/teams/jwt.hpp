@@ -10,13 +10,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "src/core/error.hpp"
 #include "src/core/encoding.hpp"
+#include "src/core/error.hpp"
 
 namespace opsgate::adapters::teams {
 
-// RFC 4648 §5 without padding (padding is tolerated when decoding): the
-// shared encoder (src/core/encoding.hpp).
+// RFC 4648 §5 without padding (padding is tolerated when decoding): the shared
+// encoding helpers, under the names JWT callers use.
 using encoding::base64url_decode;
 using encoding::base64url_encode;
 

@@ -5,7 +5,6 @@
 
 #include "adapters/teams/activity.hpp"
 #include "src/core/text.hpp"
-#include "src/core/json_get.hpp"
 
 namespace opsgate::adapters::teams {
 
@@ -74,8 +73,7 @@ TokenValidator::TokenValidator(TokenSettings settings, JwksCache& keys, const Cl
 boost::asio::awaitable<Result<nlohmann::json>> TokenValidator::validate(std::string authorization, std::string channel_id,
                                                                         std::string service_url) {
   constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.size() <= kBearer.size() ||
-      !text::iequals(std::string_view(authorization).substr(0, kBearer.size()), kBearer)) {
+  if (authorization.size() <= kBearer.size() || !text::iequals(std::string_view(authorization).substr(0, kBearer.size()), kBearer)) {
     co_return fail(Errc::denied, "no bearer token");
   }
   auto jwt = decode_jwt(std::string_view(authorization).substr(kBearer.size()));

@@ -6,6 +6,7 @@
 
 #include "src/gates/gate_api.hpp"
 #include "src/core/encoding.hpp"
+#include "src/net/outbound_url.hpp"
 
 namespace opsgate::gates {
 
@@ -150,9 +151,8 @@ AzureConfig parse_azure_config(const ConfigNode& node) {
                                "https://dev.azure.com/fabrikam/) whose checks opsgate answers");
   }
   for (auto& org : config.organizations) {
-    if (org.rfind("https://", 0) != 0 && org.rfind("http://127.0.0.1", 0) != 0) {
-      node.fail("organizations", "'" + org + "' must be an https:// URL");
-    }
+    // Credentials go to the organisation: the one outbound URL rule (https, plain http only to loopback).
+    net::require_outbound_url(node, "organizations", org, net::UrlSecrecy::sensitive);
     if (org.back() != '/') org += '/';
   }
   config.username = node.str_or("username", "");

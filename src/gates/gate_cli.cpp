@@ -23,6 +23,7 @@
 
 #include "src/core/duration.hpp"
 #include "src/core/encoding.hpp"
+#include "src/net/backoff.hpp"
 #include "src/net/http_client.hpp"
 
 namespace opsgate::gates {
@@ -147,7 +148,7 @@ asio::awaitable<void> run_gate(Run* run, net::HttpClient* http) {
                                                            {"Content-Type", "application/json"}};
   // Create, retrying while opsgate is unreachable.
   json gate;
-  std::chrono::seconds backoff{1};
+  net::Backoff backoff({std::chrono::seconds(1), std::chrono::seconds(30)});
   for (;;) {
     net::HttpClientRequest request;
     request.method = "POST";
@@ -167,16 +168,16 @@ asio::awaitable<void> run_gate(Run* run, net::HttpClient* http) {
       co_return;
     }
     const std::string why = answer ? "HTTP " + std::to_string(answer->status) : answer.error().message;
-    if (std::chrono::steady_clock::now() + backoff > give_up_at) {
+    const auto wait = backoff.next();
+    if (std::chrono::steady_clock::now() + wait > give_up_at) {
       std::fprintf(stderr, "opsgate gate: cannot reach %s: %s; giving up\n", o.server.c_str(), why.c_str());
       run->exit_code = 2;
       co_return;
     }
-    std::fprintf(stderr, "opsgate gate: %s: %s; retrying in %lds\n", o.server.c_str(), why.c_str(),
-                 static_cast<long>(backoff.count()));
-    pause.expires_after(backoff);
+    std::fprintf(stderr, "opsgate gate: %s: %s; retrying in %.1fs\n", o.server.c_str(), why.c_str(),
+                 static_cast<double>(wait.count()) / 1000.0);
+    pause.expires_after(wait);
     co_await pause.async_wait(asio::use_awaitable);
-    backoff = std::min(backoff * 2, std::chrono::seconds(30));
   }
   if (!gate.is_object()) {
     std::fprintf(stderr, "opsgate gate: the server answered something that is not a gate\n");
@@ -187,7 +188,7 @@ asio::awaitable<void> run_gate(Run* run, net::HttpClient* http) {
   std::fprintf(stderr, "Gate %s: %s\n", id.c_str(), gate.value("url", run->gate_url).c_str());
   std::string last = progress_line(gate);
   std::fprintf(stderr, "%s\n", last.c_str());
-  backoff = std::chrono::seconds(1);
+  backoff.reset();
   while (gate.value("state", "pending") == "pending") {
     // The gate expires on the server at --timeout; a minute more for the news to arrive.
     if (o.timeout_s > 0 && std::chrono::steady_clock::now() - started >= std::chrono::seconds(o.timeout_s + 60)) {
@@ -209,7 +210,7 @@ asio::awaitable<void> run_gate(Run* run, net::HttpClient* http) {
           std::fprintf(stderr, "%s\n", line.c_str());
         }
         last = line;
-        backoff = std::chrono::seconds(1);
+        backoff.reset();
         continue;
       }
     }
@@ -219,15 +220,15 @@ asio::awaitable<void> run_gate(Run* run, net::HttpClient* http) {
       co_return;
     }
     const std::string why = answer ? "HTTP " + std::to_string(answer->status) : answer.error().message;
-    if (std::chrono::steady_clock::now() + backoff > give_up_at) {
+    const auto wait = backoff.next();
+    if (std::chrono::steady_clock::now() + wait > give_up_at) {
       std::fprintf(stderr, "opsgate gate: cannot reach %s: %s; giving up\n", o.server.c_str(), why.c_str());
       run->exit_code = 2;
       co_return;
     }
-    std::fprintf(stderr, "opsgate gate: %s; reconnecting in %lds\n", why.c_str(), static_cast<long>(backoff.count()));
-    pause.expires_after(backoff);
+    std::fprintf(stderr, "opsgate gate: %s; reconnecting in %.1fs\n", why.c_str(), static_cast<double>(wait.count()) / 1000.0);
+    pause.expires_after(wait);
     co_await pause.async_wait(asio::use_awaitable);
-    backoff = std::min(backoff * 2, std::chrono::seconds(30));
   }
   if (run->interrupted && gate.value("state", "pending") == "pending") {
     net::HttpClientRequest request;

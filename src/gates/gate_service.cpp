@@ -672,12 +672,15 @@ asio::awaitable<void> GateService::deliver_due() {
                            "");
       continue;
     }
-    const std::int64_t backoff_s =
-        outcome.retry_after.count() > 0
-            ? outcome.retry_after.count()
-            : std::min<std::int64_t>(config_.max_backoff.count(), std::int64_t{1} << std::min(delivery.attempts, 20));
+    // The schedule lives in the outbox row (attempts), so the pause is computed
+    // from it; a pipeline's Retry-After replaces it.
+    const net::Backoff backoff({std::chrono::seconds(1), config_.max_backoff});
+    const double unit = deps_.random ? deps_.random() : net::default_unit_random();
+    const std::chrono::milliseconds pause = outcome.retry_after.count() > 0
+                                                ? std::chrono::milliseconds(outcome.retry_after)
+                                                : backoff.delay(delivery.attempts, unit);
     const bool alert = !delivery.alerted && after - delivery.first_ms >= config_.alert_after.count() * 1000;
-    const std::int64_t next = after + backoff_s * 1000;
+    const std::int64_t next = after + pause.count();
     const std::string why = outcome.detail;
     const bool alerted = delivery.alerted || alert;
     co_await deps_.store.retry_at(row, next, why, alerted);

@@ -33,6 +33,7 @@
 #include "src/gates/gate.hpp"
 #include "src/gates/gate_store.hpp"
 #include "src/gates/gates_config.hpp"
+#include "src/net/backoff.hpp"
 
 namespace opsgate::gates {
 
@@ -84,6 +85,8 @@ struct GateServiceDeps {
   std::function<Adapter*(std::string_view platform)> adapters;
   // The pipeline's expiry pass (Pipeline::expire_approvals): tells the threads.
   std::function<boost::asio::awaitable<void>()> expire_approvals;
+  // Jitter of the callback redelivery backoff (net::Backoff); empty: a PRNG. Tests fix it.
+  net::UnitRandom random = {};
 };
 
 class GateService final : public ApprovalOwner {

@@ -5,6 +5,7 @@
 #include "src/gates/azure.hpp"
 #include "src/gates/github.hpp"
 #include "src/gates/gitlab.hpp"
+#include "src/net/outbound_url.hpp"
 
 namespace opsgate::gates {
 
@@ -158,10 +159,8 @@ GatesConfig parse_gates_config(const ConfigNode& node, const Inventory& inventor
       }
       if (const auto callback = client_node.optional_child("callback")) {
         client.callback_url = callback->str("url");
-        if (client.callback_url.rfind("https://", 0) != 0 && client.callback_url.rfind("http://127.0.0.1", 0) != 0 &&
-            client.callback_url.rfind("http://localhost", 0) != 0) {
-          callback->fail("url", "must be https:// (plain http only to 127.0.0.1 or localhost)");
-        }
+        // The one outbound URL rule: https, plain http only to a loopback host (parsed, not prefix-matched).
+        net::require_outbound_url(*callback, "url", client.callback_url, net::UrlSecrecy::sensitive);
         client.callback_secret = callback->secret("secret");
         callback->finish();
       }

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 
+#include "src/core/encoding.hpp"
 #include "src/net/http_client_support.hpp"
 #include "src/net/http_types.hpp"
 #include "src/net/outbound_url.hpp"
@@ -14,34 +15,6 @@ namespace {
 
 constexpr std::chrono::seconds kMinTimeout{1};
 constexpr std::chrono::seconds kMaxTimeout{300};
-
-std::string base64(std::string_view text) {
-  static constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((text.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < text.size(); i += 3) {
-    const std::uint32_t n = (static_cast<std::uint8_t>(text[i]) << 16) | (static_cast<std::uint8_t>(text[i + 1]) << 8) |
-                            static_cast<std::uint8_t>(text[i + 2]);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += kAlphabet[n & 63];
-  }
-  if (i + 1 == text.size()) {
-    const std::uint32_t n = static_cast<std::uint8_t>(text[i]) << 16;
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == text.size()) {
-    const std::uint32_t n = (static_cast<std::uint8_t>(text[i]) << 16) | (static_cast<std::uint8_t>(text[i + 1]) << 8);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
 
 void check_url(const ConfigNode& node, const std::string& url) {
   auto shown = detail::display_url(url);
@@ -130,43 +103,12 @@ HttpClientRequest make_request(const BackendConnection& connection, std::string 
     request.headers.emplace_back("Authorization", "Bearer " + connection.bearer_token->reveal());
   } else if (connection.basic_user) {
     const std::string password = connection.basic_password ? connection.basic_password->reveal() : "";
-    request.headers.emplace_back("Authorization", "Basic " + base64(*connection.basic_user + ":" + password));
+    request.headers.emplace_back("Authorization", "Basic " + encoding::base64_encode(*connection.basic_user + ":" + password));
   }
   request.timeout = connection.timeout;
   request.verify_tls = connection.verify_tls;
   request.ca_file = connection.ca_file;
   return request;
-}
-
-std::string url_encode(std::string_view text) {
-  static constexpr std::array<char, 16> kHex{'0', '1', '2', '3', '4', '5', '6', '7',
-                                             '8', '9', 'A', 'B', 'C', 'D', 'E', 'F'};
-  std::string out;
-  out.reserve(text.size() * 3);
-  for (const char c : text) {
-    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                            c == '.' || c == '_' || c == '~';
-    if (unreserved) {
-      out += c;
-      continue;
-    }
-    const auto byte = static_cast<unsigned char>(c);
-    out += '%';
-    out += kHex[byte >> 4];
-    out += kHex[byte & 15];
-  }
-  return out;
-}
-
-std::string form_encode(const std::vector<std::pair<std::string, std::string>>& params) {
-  std::string out;
-  for (const auto& [name, value] : params) {
-    if (!out.empty()) {
-      out += '&';
-    }
-    out += url_encode(name) + "=" + url_encode(value);
-  }
-  return out;
 }
 
 }  // namespace opsgate::net

@@ -13,6 +13,7 @@
 #include "src/core/config_node.hpp"
 #include "src/core/secret.hpp"
 #include "src/net/http_client.hpp"
+#include "src/net/url_encoding.hpp"  // url_encode/form_encode for paths and queries
 
 namespace opsgate::net {
 
@@ -44,11 +45,5 @@ BackendConnection parse_backend_connection(const ConfigNode& node);
 // A request to `connection.url + path_and_query` (which starts with '/') with
 // the connection's headers, credentials, TLS settings and timeout.
 HttpClientRequest make_request(const BackendConnection& connection, std::string method, std::string path_and_query);
-
-// Percent-encodes everything but RFC 3986's unreserved characters.
-std::string url_encode(std::string_view text);
-
-// "a=1&b=x%20y": for a query string (after '?') or a form-encoded POST body.
-std::string form_encode(const std::vector<std::pair<std::string, std::string>>& params);
 
 }  // namespace opsgate::net

@@ -35,8 +35,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <curl/curl.h>
 
+#include "src/core/text.hpp"
+#include "src/net/backoff.hpp"
 #include "src/net/http_client_support.hpp"
 #include "src/net/http_types.hpp"
+#include "src/net/resend_rule.hpp"
 
 namespace opsgate::net {
 
@@ -103,15 +106,6 @@ void post_completion(std::unique_ptr<Handler> handler, asio::any_io_executor exe
   asio::post(executor, Completion{std::move(handler), slot, std::move(result)});
 }
 
-std::string trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) {
-    return "";
-  }
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return std::string(text.substr(first, last - first + 1));
-}
-
 // libcurl callbacks are C: nothing may throw through them.
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
@@ -126,7 +120,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     }
     const auto colon = line.find(':');
     if (colon != std::string_view::npos) {
-      transfer->response.headers.emplace_back(trim(line.substr(0, colon)), trim(line.substr(colon + 1)));
+      transfer->response.headers.emplace_back(text::trim(line.substr(0, colon)), text::trim(line.substr(colon + 1)));
     }
   } catch (const std::exception&) {
     return 0;
@@ -561,13 +555,23 @@ class HttpClientImpl : public std::enable_shared_from_this<HttpClientImpl> {
     active_.erase(found);
     curl_multi_remove_handle(multi_, easy);
 
-    const bool may_retry = t->retries_done < t->request.max_retries && detail::retryable_method(t->request.method);
+    const bool retries_left = t->retries_done < t->request.max_retries;
+    const Idempotent idempotent = t->request.idempotent.value_or(
+        detail::retryable_method(t->request.method) ? Idempotent::yes : Idempotent::no);
     if (code == CURLE_OK) {
       long status = 0;
       curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
       t->response.status = static_cast<int>(status);
-      if (status >= 500 && may_retry) {
-        worker_retry(std::move(t), unit_random);
+      if (retries_left && status == 429) {
+        // Not processed: safe to send again whatever the method, after the
+        // server's Retry-After (a longer one than the caller will wait is its answer).
+        const auto asked = retry_after(t->response).value_or(std::chrono::seconds(0));
+        if (asked <= t->request.max_retry_after) {
+          worker_retry(std::move(t), unit_random, std::chrono::duration_cast<std::chrono::milliseconds>(asked));
+          return;
+        }
+      } else if (retries_left && detail::retry_status(t->request.retry_status, idempotent, static_cast<int>(status))) {
+        worker_retry(std::move(t), unit_random, std::chrono::milliseconds(0));
         return;
       }
       HttpClientResponse response = std::move(t->response);
@@ -575,15 +579,18 @@ class HttpClientImpl : public std::enable_shared_from_this<HttpClientImpl> {
       return;
     }
     Failure failure = describe_failure(*t, code);
-    if (failure.retry_may_help && may_retry) {
-      worker_retry(std::move(t), unit_random);
+    // resend_rule.hpp: a request that may have been processed goes again only when idempotent.
+    const bool safe = idempotent == Idempotent::yes || may_resend(failure.error, Idempotent::no);
+    if (failure.retry_may_help && safe && retries_left) {
+      worker_retry(std::move(t), unit_random, std::chrono::milliseconds(0));
       return;
     }
     complete(std::move(t), tl::unexpected(std::move(failure.error)));
   }
 
-  void worker_retry(std::unique_ptr<Transfer> t, double unit_random) {
-    t->due = Clock::now() + detail::retry_delay(t->retries_done, unit_random);
+  void worker_retry(std::unique_ptr<Transfer> t, double unit_random, std::chrono::milliseconds at_least) {
+    const Backoff backoff({t->request.retry_base, t->request.retry_cap});
+    t->due = Clock::now() + std::max(backoff.delay(t->retries_done, unit_random), at_least);
     ++t->retries_done;
     t->response = HttpClientResponse{};
     t->too_large = false;

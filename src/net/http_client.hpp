@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,9 @@
 
 namespace opsgate::net {
 
+// Whether doing a call twice has the effect of doing it once.
+enum class Idempotent { yes, no };
+
 struct HttpClientRequest {
   std::string method = "GET";
   std::string url;
@@ -27,9 +31,20 @@ struct HttpClientRequest {
   std::chrono::milliseconds timeout{10000};         // whole request
   std::chrono::milliseconds connect_timeout{3000};
   std::size_t max_response_bytes = 8 * 1024 * 1024;  // larger bodies fail with Errc::upstream
-  // Retries happen only where the caller asks: idempotent requests, on
-  // connection errors and 5xx, with exponential backoff and jitter.
+  // Retries happen only where the caller asks (max_retries > 0), after the
+  // rule of resend_rule.hpp: a request that never left (connection refused,
+  // DNS) is sent again whatever its method; one that left and got no answer
+  // only when idempotent; an answer only when it means "not processed":
+  // 429 always (waiting its Retry-After), and the statuses `retry_status`
+  // accepts (empty: 5xx, for idempotent calls only). Pauses: net::Backoff
+  // (full jitter, retry_base doubling up to retry_cap), or the Retry-After
+  // when longer; a Retry-After above max_retry_after returns the 429 as is.
   int max_retries = 0;
+  std::optional<Idempotent> idempotent;      // empty: yes for GET and HEAD, no for the rest
+  std::function<bool(int status)> retry_status;  // called on the HTTP client's worker thread
+  std::chrono::milliseconds retry_base{200};
+  std::chrono::milliseconds retry_cap{5000};
+  std::chrono::milliseconds max_retry_after{60000};
   bool verify_tls = true;
   std::string ca_file;  // empty: the system's CA bundle
   // A TLS client certificate and its key (PEM files), e.g. for a Kubernetes

@@ -13,8 +13,6 @@ namespace opsgate::net::detail {
 
 namespace {
 
-constexpr std::chrono::milliseconds kRetryBase{200};
-constexpr std::chrono::milliseconds kRetryCap{5000};
 
 struct UrlDeleter {
   void operator()(CURLU* url) const { curl_url_cleanup(url); }
@@ -72,11 +70,11 @@ Result<std::string> display_url(const std::string& url) {
 
 bool retryable_method(std::string_view method) { return method == "GET" || method == "HEAD"; }
 
-std::chrono::milliseconds retry_delay(int retry, double unit_random) {
-  const int exponent = std::clamp(retry, 0, 16);
-  const auto base = std::min<std::chrono::milliseconds::rep>(kRetryBase.count() << exponent, kRetryCap.count());
-  const double jitter = 0.5 + std::clamp(unit_random, 0.0, 1.0);
-  return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(std::llround(base * jitter)));
+bool retry_status(const std::function<bool(int)>& accepts, Idempotent idempotent, int status) {
+  if (accepts) {
+    return accepts(status);
+  }
+  return idempotent == Idempotent::yes && status >= 500 && status <= 599;
 }
 
 std::optional<std::string> header_problem(std::string_view name, std::string_view value) {

@@ -4,11 +4,13 @@
 // retried and after how long, and which headers may be sent.
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "src/core/error.hpp"
+#include "src/net/http_client.hpp"
 
 namespace opsgate::net::detail {
 
@@ -20,9 +22,9 @@ Result<std::string> display_url(const std::string& url);
 // GET and HEAD only: repeating anything else could do the thing twice.
 bool retryable_method(std::string_view method);
 
-// The pause before retry number `retry` (0-based): 200ms * 2^retry, at most
-// 5s, times a jitter factor in [0.5, 1.5) chosen by `unit_random` in [0, 1).
-std::chrono::milliseconds retry_delay(int retry, double unit_random);
+// Whether an answer with `status` is sent again (429 aside, which always is):
+// what the caller's `accepts` says, else 5xx for idempotent calls.
+bool retry_status(const std::function<bool(int)>& accepts, Idempotent idempotent, int status);
 
 // Why a header cannot be sent (a name that is not an HTTP token, a value with
 // CR, LF or NUL that would inject headers), or nullopt. Never quotes the value:

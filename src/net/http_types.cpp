@@ -2,20 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "src/core/text.hpp"
 namespace opsgate::net {
 
-bool iequals_ascii(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
+bool iequals_ascii(std::string_view a, std::string_view b) { return text::iequals(a, b); }
 
 std::optional<std::string_view> HttpRequest::header(std::string_view name) const {
   for (const auto& [key, value] : headers) {

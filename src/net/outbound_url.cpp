@@ -9,6 +9,8 @@
 
 #include <curl/curl.h>
 
+#include "src/core/text.hpp"
+
 namespace opsgate::net {
 
 namespace {
@@ -28,19 +30,13 @@ std::string url_part(CURLU* url, CURLUPart part) {
   return out;
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 }  // namespace
 
 bool is_loopback_host(std::string_view host) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
-  if (lower(host) == "localhost") {
+  if (text::iequals(host, "localhost")) {
     return true;
   }
   const std::string text(host);
@@ -73,7 +69,7 @@ Result<OutboundUrl> check_outbound_url(std::string_view url, UrlSecrecy secrecy,
                 std::string("not a valid URL (") + curl_url_strerror(set) + "); expected e.g. " + example);
   }
   OutboundUrl out;
-  out.scheme = lower(url_part(parsed.get(), CURLUPART_SCHEME));
+  out.scheme = text::to_lower(url_part(parsed.get(), CURLUPART_SCHEME));
   out.host = url_part(parsed.get(), CURLUPART_HOST);
   out.has_userinfo = !url_part(parsed.get(), CURLUPART_USER).empty() || !url_part(parsed.get(), CURLUPART_PASSWORD).empty();
   const std::string secure = websocket ? "wss" : "https";

@@ -20,9 +20,6 @@
 
 namespace opsgate::net {
 
-// Whether doing a call twice has the effect of doing it once.
-enum class Idempotent { yes, no };
-
 // After HttpClient::send failed with `error`: may the call be sent again?
 bool may_resend(const Error& error, Idempotent idempotent);
 
@@ -30,7 +27,7 @@ bool may_resend(const Error& error, Idempotent idempotent);
 bool outcome_unknown(const Error& error);
 
 // The Retry-After header in seconds (delay-seconds form), nullopt when absent
-// or not a non-negative integer.
+// or not a non-negative integer. HttpClient honours it on its own retries.
 std::optional<std::chrono::seconds> retry_after(const HttpClientResponse& response);
 
 }  // namespace opsgate::net

@@ -10,6 +10,10 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include "src/net/outbound_url.hpp"
 
 namespace opsgate::net {
 
@@ -21,59 +25,25 @@ using asio::use_awaitable;
 
 namespace {
 
-struct ParsedUrl {
-  bool tls = false;
-  std::string host;
-  std::string port;
-  std::string target;  // path and query
-};
-
-std::optional<ParsedUrl> parse_ws_url(const std::string& url) {
-  ParsedUrl out;
-  std::string rest;
-  if (url.rfind("wss://", 0) == 0) {
-    out.tls = true;
-    rest = url.substr(6);
-  } else if (url.rfind("ws://", 0) == 0) {
-    rest = url.substr(5);
-  } else {
-    return std::nullopt;
-  }
-  const std::size_t slash = rest.find_first_of("/?");
-  std::string authority = rest.substr(0, slash);
-  out.target = slash == std::string::npos ? "/" : rest.substr(slash);
-  if (!out.target.empty() && out.target.front() == '?') {
-    out.target = "/" + out.target;
-  }
-  if (authority.empty() || authority.find('@') != std::string::npos) {
-    return std::nullopt;
-  }
-  std::size_t colon = authority.rfind(':');
-  if (!authority.empty() && authority.front() == '[') {
-    const std::size_t close = authority.find(']');
-    if (close == std::string::npos) {
-      return std::nullopt;
-    }
-    out.host = authority.substr(1, close - 1);
-    colon = authority.find(':', close);
-  } else {
-    out.host = authority.substr(0, colon);
-  }
-  out.port = colon == std::string::npos ? (out.tls ? "443" : "80") : authority.substr(colon + 1);
-  if (out.host.empty() || out.port.empty()) {
-    return std::nullopt;
-  }
-  return out;
-}
-
 std::string describe(const beast::error_code& ec) {
   if (ec == websocket::error::closed) {
     return "the server closed the connection";
+  }
+  if (ec == asio::error::operation_aborted) {
+    return "cancelled";
   }
   if (ec == beast::error::timeout) {
     return "no data or pong within the idle timeout";
   }
   return ec.message();
+}
+
+Error upgrade_failed(const beast::error_code& ec, const std::string& where, std::chrono::milliseconds limit) {
+  if (ec == beast::error::timeout) {
+    return Error{Errc::timeout, "websocket upgrade at " + where + ": no answer within " +
+                                    std::to_string(limit.count()) + " ms"};
+  }
+  return Error{Errc::unavailable, "websocket upgrade at " + where + " failed: " + describe(ec)};
 }
 
 }  // namespace
@@ -85,8 +55,9 @@ class WebSocketClientImpl {
   virtual ~WebSocketClientImpl() = default;
   virtual asio::awaitable<Result<std::string>> read() = 0;
   virtual asio::awaitable<Result<void>> write(std::string text) = 0;
-  virtual asio::awaitable<void> close() = 0;
+  virtual asio::awaitable<void> close(std::uint16_t code) = 0;
   virtual bool is_open() const = 0;
+  virtual int close_code() const = 0;
   virtual void cancel() = 0;
 };
 
@@ -104,8 +75,13 @@ class Connection final : public WebSocketClientImpl {
   void configure() {
     websocket::stream_base::timeout timeout{};
     timeout.handshake_timeout = options_.connect_timeout;
-    timeout.idle_timeout = options_.idle_timeout;
-    timeout.keep_alive_pings = true;
+    if (options_.idle_timeout.count() > 0) {
+      timeout.idle_timeout = options_.idle_timeout;
+      timeout.keep_alive_pings = true;
+    } else {
+      timeout.idle_timeout = websocket::stream_base::none();
+      timeout.keep_alive_pings = false;
+    }
     ws_.set_option(timeout);
     ws_.read_message_max(options_.max_message_bytes);
     ws_.set_option(websocket::stream_base::decorator(
@@ -115,6 +91,15 @@ class Connection final : public WebSocketClientImpl {
   asio::awaitable<Result<std::string>> read() override {
     beast::flat_buffer buffer;
     auto [ec, n] = co_await ws_.async_read(buffer, as_tuple(use_awaitable));
+    if (ec == websocket::error::closed) {
+      const auto& reason = ws_.reason();
+      close_code_ = reason.code;
+      std::string why = "the server closed the connection (" + std::to_string(reason.code);
+      if (!reason.reason.empty()) {
+        why += " " + std::string(reason.reason.data(), std::min<std::size_t>(reason.reason.size(), 123));
+      }
+      co_return fail(Errc::unavailable, "websocket read: " + why + ")");
+    }
     if (ec) {
       co_return fail(Errc::unavailable, "websocket read: " + describe(ec));
     }
@@ -132,17 +117,19 @@ class Connection final : public WebSocketClientImpl {
     co_return Result<void>{};
   }
 
-  asio::awaitable<void> close() override {
+  asio::awaitable<void> close(std::uint16_t code) override {
     if (!ws_.is_open()) {
+      cancel();
       co_return;
     }
-    // The handshake timeout of the stream bounds the close handshake.
-    auto [ec] = co_await ws_.async_close(websocket::close_code::normal, as_tuple(use_awaitable));
+    // The stream's handshake timeout (connect_timeout) bounds the close handshake.
+    auto [ec] = co_await ws_.async_close(websocket::close_reason(code), as_tuple(use_awaitable));
     (void)ec;
     cancel();
   }
 
   bool is_open() const override { return ws_.is_open(); }
+  int close_code() const override { return close_code_; }
 
   void cancel() override {
     beast::error_code ec;
@@ -153,6 +140,7 @@ class Connection final : public WebSocketClientImpl {
  private:
   WebSocketOptions options_;
   Stream ws_;
+  int close_code_ = 0;
 };
 
 using PlainStream = websocket::stream<beast::tcp_stream>;
@@ -165,21 +153,60 @@ WebSocketClient::WebSocketClient(asio::any_io_executor executor, WebSocketOption
 
 WebSocketClient::~WebSocketClient() = default;
 
-asio::awaitable<Result<void>> WebSocketClient::connect(std::string url) {
-  const auto parsed = parse_ws_url(url);
+Result<WebSocketTarget> parse_websocket_url(std::string_view url) {
+  const auto parsed = boost::urls::parse_uri(url);
   if (!parsed) {
-    co_return fail(Errc::invalid_input, "not a ws:// or wss:// URL");
+    return fail(Errc::invalid_input, "not a valid URL (" + parsed.error().message() + "); expected wss://host/path");
   }
-  const std::string where = parsed->host + ":" + parsed->port;
+  const boost::urls::url_view& u = *parsed;
+  // Boost.URL 1.81 reads "ws://127.0.0.1.nip.io/" as host 127.0.0.1 and path
+  // ".nip.io/" (a path after an authority must start with '/'): refused.
+  if (!u.encoded_path().empty() && u.encoded_path().front() != '/') {
+    return fail(Errc::invalid_input, "the URL's host is not a valid name or address; expected wss://host/path");
+  }
+  WebSocketTarget out;
+  const std::string scheme(u.scheme());
+  if (u.scheme_id() == boost::urls::scheme::wss) {
+    out.tls = true;
+  } else if (u.scheme_id() != boost::urls::scheme::ws) {
+    return fail(Errc::invalid_input, "unsupported scheme '" + scheme.substr(0, 16) + "': expected wss://host/path");
+  }
+  if (u.has_userinfo()) {
+    return fail(Errc::invalid_input, "a WebSocket URL with user:password@ is not supported: remove the userinfo");
+  }
+  out.host = u.host_address();
+  if (out.host.empty()) {
+    return fail(Errc::invalid_input, "the URL has no host; expected wss://host/path");
+  }
+  if (!out.tls && !is_loopback_host(out.host)) {
+    return fail(Errc::invalid_input, "plain ws:// to '" + out.host.substr(0, 253) +
+                                         "' would carry tokens unencrypted: use wss://, or ws:// only to a loopback "
+                                         "host (127.0.0.0/8, ::1, localhost)");
+  }
+  const std::string default_port = out.tls ? "443" : "80";
+  out.port = u.has_port() && !u.port().empty() ? std::string(u.port()) : default_port;
+  const std::string bracketed =
+      u.host_type() == boost::urls::host_type::ipv6 ? "[" + out.host + "]" : out.host;
+  out.host_header = out.port == default_port ? bracketed : bracketed + ":" + out.port;
+  out.target = std::string(u.encoded_target());
+  if (out.target.empty() || out.target.front() != '/') {
+    out.target = "/" + out.target;  // "wss://host?v=10": the path is empty
+  }
+  return out;
+}
+
+asio::awaitable<Result<void>> WebSocketClient::connect(std::string url) {
+  const auto parsed = parse_websocket_url(url);
+  if (!parsed) {
+    co_return tl::unexpected(parsed.error());
+  }
+  const std::string where = parsed->host_header;
   asio::ip::tcp::resolver resolver(executor_);
   auto [rec, endpoints] = co_await resolver.async_resolve(parsed->host, parsed->port, as_tuple(use_awaitable));
   if (rec) {
     co_return fail(Errc::unavailable, "cannot resolve " + parsed->host + ": " + rec.message());
   }
-  std::string host_header = parsed->host;
-  if (parsed->port != (parsed->tls ? "443" : "80")) {
-    host_header += ":" + parsed->port;
-  }
+  const std::string host_header = parsed->host_header;
   const std::string target = parsed->target;
 
   if (!parsed->tls) {
@@ -196,7 +223,7 @@ asio::awaitable<Result<void>> WebSocketClient::connect(std::string url) {
     connection->configure();
     auto [hec] = co_await connection->ws().async_handshake(host_header, target, as_tuple(use_awaitable));
     if (hec) {
-      co_return fail(Errc::unavailable, "websocket upgrade at " + where + " failed: " + describe(hec));
+      co_return tl::unexpected(upgrade_failed(hec, where, options_.connect_timeout));
     }
     impl_ = std::move(connection);
     co_return Result<void>{};
@@ -240,7 +267,7 @@ asio::awaitable<Result<void>> WebSocketClient::connect(std::string url) {
   connection->configure();
   auto [hec] = co_await connection->ws().async_handshake(host_header, target, as_tuple(use_awaitable));
   if (hec) {
-    co_return fail(Errc::unavailable, "websocket upgrade at " + where + " failed: " + describe(hec));
+    co_return tl::unexpected(upgrade_failed(hec, where, options_.connect_timeout));
   }
   impl_ = std::move(connection);
   co_return Result<void>{};
@@ -264,15 +291,17 @@ asio::awaitable<Result<void>> WebSocketClient::write(std::string text) {
   co_return result;
 }
 
-asio::awaitable<void> WebSocketClient::close() {
+asio::awaitable<void> WebSocketClient::close(std::uint16_t code) {
   if (!impl_) {
     co_return;
   }
   auto impl = impl_;
-  co_await impl->close();
+  co_await impl->close(code);
 }
 
 bool WebSocketClient::is_open() const { return impl_ && impl_->is_open(); }
+
+int WebSocketClient::close_code() const { return impl_ ? impl_->close_code() : 0; }
 
 void WebSocketClient::cancel() {
   if (impl_) {

@@ -56,11 +56,12 @@ TEST_SUITE("adapters/slack/parts") {
     CHECK(strip_mentions("<@U0BOT> restart cart in staging") == "restart cart in staging");
     CHECK(strip_mentions("hey <@U0BOT|opsgate>, status of <#C1|ops>") == "hey , status of <#C1|ops>");
     CHECK(strip_mentions("<@U0BOT") == "<@U0BOT");
-    const auto form = decode_form("a=1&b=x%20y+z&c=%zz&d");
+    const auto form = decode_form("a=1&b=x%20y+z&c=%2B%26%3D&d");
     CHECK(form.at("a") == "1");
     CHECK(form.at("b") == "x y z");
-    CHECK(form.at("c") == "%zz");
+    CHECK(form.at("c") == "+&=");
     CHECK(form.at("d").empty());
+    CHECK(decode_form("a=1&c=%zz").empty());  // not percent-encoding: no fields, not half of them
     CHECK(plausible_approval_id("ap-7f3c_1"));
     CHECK_FALSE(plausible_approval_id(""));
     CHECK_FALSE(plausible_approval_id("a b"));

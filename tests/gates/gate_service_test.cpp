@@ -125,7 +125,8 @@ struct Daemon {
         parse_gates_config(ConfigNode::parse(kGates, "gates.yaml"), *inventory),
         GateServiceDeps{*gate_store, *store, *store, *audit, clock, current, inventory, actions,
                         [this](std::string_view platform) -> Adapter* { return platform == "test" ? &chat : nullptr; },
-                        [this] { return pipeline->expire_approvals(); }},
+                        [this] { return pipeline->expire_approvals(); },
+                        [] { return 1.0; }},  // the top of each backoff range: 1 s, 2 s, 4 s…
         io.get_executor());
     auto flaky = std::make_unique<FlakyNotifier>(failures);
     notifier = flaky.get();

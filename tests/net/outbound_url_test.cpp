@@ -39,6 +39,10 @@ TEST_SUITE("net/outbound_url") {
     CHECK_FALSE(check_outbound_url("http://localhost.evil.com/api", UrlSecrecy::sensitive));
     CHECK_FALSE(check_outbound_url("http://127.0.0.1.evil.com/api", UrlSecrecy::sensitive));
     CHECK_FALSE(check_outbound_url("http://127.0.0.1@evil.com/api", UrlSecrecy::sensitive));
+    CHECK_FALSE(check_outbound_url("http://127.0.0.1.nip.io/api", UrlSecrecy::sensitive));
+    CHECK_FALSE(check_outbound_url("http://localhost@evil.com/api", UrlSecrecy::sensitive));
+    CHECK_FALSE(check_outbound_url("http://localhost:80@evil.com/api", UrlSecrecy::sensitive));
+    CHECK(check_outbound_url("http://[::1]:9090", UrlSecrecy::sensitive));
     CHECK_FALSE(check_outbound_url("HTTP://evil.com/api", UrlSecrecy::sensitive));
   }
 

@@ -1,0 +1,65 @@
+#include "adapters/slack/slack_dispatch.hpp"
+
+#include <exception>
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <spdlog/spdlog.h>
+
+#include "src/audit/replay_store.hpp"
+#include "src/core/log_exception.hpp"
+
+namespace opsgate::adapters::slack {
+
+namespace asio = boost::asio;
+
+SlackDispatch::SlackDispatch(asio::any_io_executor executor, std::shared_ptr<const Clock> clock,
+                             std::shared_ptr<audit::ReplayStore> replays, SlackIdentity& identity,
+                             SlackOutbound& outbound)
+    : executor_(std::move(executor)),
+      clock_(std::move(clock)),
+      replays_(std::move(replays)),
+      identity_(identity),
+      outbound_(outbound) {}
+
+Accepted SlackDispatch::accept(SlackInbound in, EventSink* sink, const char* what, const std::string& key) {
+  if (in.kind != SlackInbound::Kind::message) {
+    spdlog::debug("slack: {} ignored: {}", what, in.reason);
+    return Accepted::ignored;
+  }
+  auto first = replays_->first_time(key, clock_->now());
+  if (!first) {
+    spdlog::error("slack: {} refused: {}", what, first.error().message);
+    return Accepted::unrecorded;
+  }
+  if (!*first) {
+    spdlog::info("slack: {} {} is a replay or retry of one already handled; ignored", what, key);
+    return Accepted::replay;
+  }
+  // The message with the buttons, so the decision can update it even if
+  // opsgate restarted since it posted the request. The id is the clicker's
+  // word until the workflow finds the approval: kept apart, bounded by bytes,
+  // and never over what opsgate posted itself.
+  outbound_.remember_clicked(in.approval_id, PostedMessage{in.channel, in.approval_message_ts, in.approval_message_text});
+  asio::co_spawn(executor_, handle(std::move(in), sink),
+                 [](std::exception_ptr e) { log_exception("slack: handling an inbound message", e); });
+  return Accepted::handled;
+}
+
+asio::awaitable<void> SlackDispatch::handle(SlackInbound in, EventSink* sink) {
+  ChatEvent event;
+  event.platform = "slack";
+  event.workspace = in.team;
+  event.channel = in.channel;
+  event.thread = in.thread;
+  event.message_id = in.message_id;
+  event.principal.id = "slack:" + in.team + ":" + in.user;
+  event.text = in.text;
+  event.addressed = in.addressed;
+  const std::string user = in.user;
+  event.principal.display_name = co_await identity_.display_name(user);
+  event.principal.groups = co_await identity_.groups_of(user);
+  co_await sink->on_event(std::move(event));
+}
+
+}  // namespace opsgate::adapters::slack

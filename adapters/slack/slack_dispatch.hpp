@@ -1,0 +1,51 @@
+#pragma once
+// The step every inbound Slack delivery takes, from HTTP or Socket Mode:
+// ignore what is not a message, refuse a replay (the replay store decides),
+// remember the approval message a click names, and hand the message to the
+// pipeline without waiting (the caller acknowledges Slack at once).
+// Owned by the Slack adapter; on the daemon's io_context.
+
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "adapters/slack/slack_identity.hpp"
+#include "adapters/slack/slack_inbound.hpp"
+#include "adapters/slack/slack_outbound.hpp"
+#include "src/core/adapter.hpp"
+#include "src/core/clock.hpp"
+
+namespace opsgate::audit {
+class ReplayStore;
+}
+
+namespace opsgate::adapters::slack {
+
+// What a slash command's acknowledgement says while the work goes on.
+inline constexpr const char* kWorkingOnIt = "Working on it…";
+
+enum class Accepted { handled, ignored, replay, unrecorded };
+
+class SlackDispatch {
+ public:
+  SlackDispatch(boost::asio::any_io_executor executor, std::shared_ptr<const Clock> clock,
+                std::shared_ptr<audit::ReplayStore> replays, SlackIdentity& identity, SlackOutbound& outbound);
+
+  // `key` names the delivery in the replay store (event id, signed-body
+  // digest, envelope id); `what` is for log lines. unrecorded: the replay
+  // store failed, so a replay cannot be told from a first delivery.
+  Accepted accept(SlackInbound in, EventSink* sink, const char* what, const std::string& key);
+
+ private:
+  boost::asio::awaitable<void> handle(SlackInbound in, EventSink* sink);
+
+  boost::asio::any_io_executor executor_;
+  std::shared_ptr<const Clock> clock_;
+  std::shared_ptr<audit::ReplayStore> replays_;
+  SlackIdentity& identity_;
+  SlackOutbound& outbound_;
+};
+
+}  // namespace opsgate::adapters::slack
