@@ -14,6 +14,7 @@
 
 #include "adapters/discord/discord_messages.hpp"
 #include "adapters/discord/discord_rest.hpp"
+#include "src/core/json_get.hpp"
 #include "src/net/backoff.hpp"
 #include "src/net/websocket_client.hpp"
 

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "adapters/teams/activity.hpp"
+#include "src/core/json_get.hpp"
 #include "src/core/text.hpp"
 
 namespace opsgate::adapters::teams {

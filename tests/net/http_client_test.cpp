@@ -131,8 +131,6 @@ HttpClientRequest get(const std::string& url) {
   return request;
 }
 
-// The shortest two pauses before retries can be: retry_delay(0, 0) + retry_delay(1, 0).
-
 // A port nothing listens on: bound, then closed again.
 std::uint16_t closed_port() {
   asio::io_context io;
