@@ -412,8 +412,15 @@ class HttpClientImpl : public std::enable_shared_from_this<HttpClientImpl> {
       if (stopping_) {
         refused = Error{Errc::unavailable, "the HTTP client is shutting down"};
       } else if (in_flight_ >= options_.max_in_flight) {
+        // A burst waits its turn (it has not left, so nothing is sent twice);
+        // only beyond the held queue's bound is it refused, so memory stays bounded.
+        if (held_.size() < options_.max_held) {
+          held_.push_back(std::move(transfer));
+          return;
+        }
         refused = Error{Errc::unavailable, "too many outbound HTTP requests in flight (" +
-                                               std::to_string(options_.max_in_flight) + "); try again shortly"};
+                                               std::to_string(options_.max_in_flight) + ") and waiting (" +
+                                               std::to_string(options_.max_held) + "); try again shortly"};
       } else {
         ++in_flight_;
         incoming_.push_back(std::move(transfer));
@@ -427,12 +434,24 @@ class HttpClientImpl : public std::enable_shared_from_this<HttpClientImpl> {
   }
 
   void cancel(std::uint64_t id) {
+    std::unique_ptr<Transfer> held;
     {
       std::lock_guard lock(mutex_);
       if (stopping_) {
         return;
       }
-      cancelled_.push_back(id);
+      const auto found = std::find_if(held_.begin(), held_.end(), [id](const auto& t) { return t->id == id; });
+      if (found != held_.end()) {
+        held = std::move(*found);
+        held_.erase(found);
+      } else {
+        cancelled_.push_back(id);
+      }
+    }
+    if (held) {
+      auto result = fail(Errc::unavailable, "the request to " + held->display_url + " was cancelled");
+      finish_early(std::move(held), std::move(result));
+      return;
     }
     curl_multi_wakeup(multi_);
   }
@@ -445,9 +464,21 @@ class HttpClientImpl : public std::enable_shared_from_this<HttpClientImpl> {
   }
 
   void complete(std::unique_ptr<Transfer> t, Result<HttpClientResponse> result) {
+    bool admitted = false;
     {
       std::lock_guard lock(mutex_);
       --in_flight_;
+      // The freed slot goes to the oldest held request (picked up by this
+      // worker's next pass); not while stopping, when held ones are failed.
+      if (!stopping_ && !held_.empty()) {
+        ++in_flight_;
+        incoming_.push_back(std::move(held_.front()));
+        held_.pop_front();
+        admitted = true;
+      }
+    }
+    if (admitted) {
+      curl_multi_wakeup(multi_);
     }
     post_completion(std::move(t->handler), std::move(t->executor), t->slot, std::move(result));
   }
@@ -602,6 +633,20 @@ class HttpClientImpl : public std::enable_shared_from_this<HttpClientImpl> {
     const auto shutting_down = [](const Transfer& t) {
       return fail(Errc::unavailable, "the HTTP client shut down before " + t.display_url + " answered");
     };
+    std::deque<std::unique_ptr<Transfer>> held;
+    {
+      std::lock_guard lock(mutex_);
+      held.swap(held_);
+      // Admitted by a completion between the stop and this swap.
+      for (auto& t : incoming_) {
+        incoming.push_back(std::move(t));
+      }
+      incoming_.clear();
+    }
+    for (auto& t : held) {
+      auto result = shutting_down(*t);
+      finish_early(std::move(t), std::move(result));
+    }
     for (auto& [easy, t] : active_) {
       curl_multi_remove_handle(multi_, easy);
       auto result = shutting_down(*t);
@@ -623,11 +668,12 @@ class HttpClientImpl : public std::enable_shared_from_this<HttpClientImpl> {
   CURLM* const multi_;
   std::atomic<std::uint64_t> next_id_{0};
 
-  std::mutex mutex_;  // guards the four below
+  std::mutex mutex_;  // guards the five below
   std::deque<std::unique_ptr<Transfer>> incoming_;
   std::vector<std::uint64_t> cancelled_;
   bool stopping_ = false;
   std::size_t in_flight_ = 0;  // queued, running or waiting to retry
+  std::deque<std::unique_ptr<Transfer>> held_;  // beyond max_in_flight: admitted as slots free
 
   // Worker thread only.
   std::map<CURL*, std::unique_ptr<Transfer>> active_;

@@ -61,7 +61,8 @@ struct HttpClientResponse {
 };
 
 struct HttpClientOptions {
-  std::size_t max_in_flight = 256;  // queued beyond this: Errc::unavailable at once
+  std::size_t max_in_flight = 256;  // running or waiting to retry; beyond it a request is held
+  std::size_t max_held = 4096;      // held beyond max_in_flight, oldest first; beyond both: Errc::unavailable at once
   std::string user_agent = "opsgate/0.1";
 };
 

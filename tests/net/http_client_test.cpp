@@ -469,6 +469,62 @@ TEST_SUITE("net/http_client") {
     CHECK(state->threads_at_peak.load() == before + 1);  // the client added one thread, no more
   }
 
+  TEST_CASE("beyond max_in_flight a request waits its turn, beyond max_held too it is refused at once") {
+    // Every request is held by the server until the test has submitted all six,
+    // so which ones ran, waited or were refused does not depend on timing.
+    StandInServer server;
+    auto released = std::make_shared<std::atomic<bool>>(false);
+    auto inside = std::make_shared<std::atomic<int>>(0);
+    auto peak = std::make_shared<std::atomic<int>>(0);
+    auto arrived = std::make_shared<std::atomic<int>>(0);
+    server.route("GET", "/held", [=](HttpRequest) -> asio::awaitable<HttpResponse> {
+      ++*arrived;
+      const int now_inside = ++*inside;
+      int seen = peak->load();
+      while (now_inside > seen && !peak->compare_exchange_weak(seen, now_inside)) {
+      }
+      asio::steady_timer timer(co_await asio::this_coro::executor);
+      const auto deadline = std::chrono::steady_clock::now() + 10s;
+      while (!released->load() && std::chrono::steady_clock::now() < deadline) {
+        timer.expires_after(5ms);
+        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+      --*inside;
+      co_return HttpResponse::text(200, "through");
+    });
+    server.start();
+    HttpClient client(HttpClientOptions{.max_in_flight = 2, .max_held = 3});
+
+    asio::io_context io;
+    std::vector<std::optional<Result<HttpClientResponse>>> results(6);
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      asio::co_spawn(io, send_one(&client, get(server.url("/held"))),
+                     [&results, i](std::exception_ptr error, Result<HttpClientResponse> result) {
+                       if (!error) {
+                         results[i] = std::move(result);
+                       }
+                     });
+    }
+    // Runs after the six have been submitted (the io_context is FIFO).
+    asio::post(io, [released] { released->store(true); });
+    io.run();
+    int ok = 0;
+    int refused = 0;
+    for (const auto& result : results) {
+      REQUIRE(result);
+      if (*result && (*result)->status == 200) {
+        ++ok;
+      } else if (!*result && result->error().code == Errc::unavailable &&
+                 result->error().message.find("waiting (3)") != std::string::npos) {
+        ++refused;
+      }
+    }
+    CHECK(ok == 5);  // two at once, then the three held ones as slots freed
+    CHECK(refused == 1);
+    CHECK(peak->load() <= 2);  // never more than max_in_flight on the wire
+    CHECK(arrived->load() == 5);
+  }
+
   TEST_CASE("destroying the client completes pending requests with unavailable") {
     StandInServer server;
     auto arrived = std::make_shared<std::atomic<int>>(0);
