@@ -186,4 +186,28 @@ GatesConfig parse_gates_config(const ConfigNode& node, const Inventory& inventor
   return config;
 }
 
+std::map<std::string, std::string> read_platform_targets(const ConfigNode& map, const Inventory& inventory) {
+  std::map<std::string, std::string> names;
+  for (const auto& [name, value] : map.entries()) {
+    const Target* target = inventory.find_target(value.as_string());
+    if (target == nullptr) {
+      map.fail(name, "'" + value.as_string() + "' is not a target in the inventory");
+    }
+    names[name] = target->name;
+  }
+  return names;
+}
+
+std::map<std::string, std::string> read_platform_environments(const ConfigNode& map, const Inventory& inventory) {
+  std::map<std::string, std::string> names;
+  for (const auto& [name, value] : map.entries()) {
+    const Environment* env = inventory.find_env(value.as_string());
+    if (env == nullptr) {
+      map.fail(name, "'" + value.as_string() + "' is not an environment in the inventory");
+    }
+    names[name] = env->name;
+  }
+  return names;
+}
+
 }  // namespace opsgate::gates

@@ -76,6 +76,13 @@ struct GatesConfig {
 // a channel not written <platform>:<channel>.
 GatesConfig parse_gates_config(const ConfigNode& node, const Inventory& inventory);
 
+// A CI platform's names mapped to the inventory's, as GitHub and GitLab write
+// them: `{acme/shop: checkout}` (each value a target) and `{production: prod}`
+// (each value an environment). A value the inventory does not know fails at
+// its line; the result holds the inventory's own spelling.
+std::map<std::string, std::string> read_platform_targets(const ConfigNode& map, const Inventory& inventory);
+std::map<std::string, std::string> read_platform_environments(const ConfigNode& map, const Inventory& inventory);
+
 // The shared digests and the constant-time compare (src/core/crypto.hpp).
 using crypto::constant_time_equal;
 using crypto::hmac_sha256_hex;

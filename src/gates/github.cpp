@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "src/gates/gate_api.hpp"
+#include "src/gates/gates_config.hpp"
 #include "src/core/encoding.hpp"
 
 namespace opsgate::gates {
@@ -37,22 +38,9 @@ GithubConfig parse_github_config(const ConfigNode& node, const Inventory& invent
   while (!config.api_base.empty() && config.api_base.back() == '/') config.api_base.pop_back();
   config.path = node.str_or("path", config.path);
   config.client = node.str_or("client", config.client);
-  const ConfigNode repos = node.child("repositories");
-  for (const auto& [name, value] : repos.entries()) {
-    const std::string target = value.as_string();
-    if (inventory.find_target(target) == nullptr) {
-      repos.fail(name, "'" + target + "' is not a target in the inventory");
-    }
-    config.repositories[name] = inventory.find_target(target)->name;
-  }
+  config.repositories = read_platform_targets(node.child("repositories"), inventory);
   if (const auto envs = node.optional_child("environments")) {
-    for (const auto& [name, value] : envs->entries()) {
-      const Environment* env = inventory.find_env(value.as_string());
-      if (env == nullptr) {
-        envs->fail(name, "'" + value.as_string() + "' is not an environment in the inventory");
-      }
-      config.environments[name] = env->name;
-    }
+    config.environments = read_platform_environments(*envs, inventory);
   }
   node.finish();
   return config;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "src/gates/gate_api.hpp"
+#include "src/gates/gates_config.hpp"
 
 namespace opsgate::gates {
 
@@ -158,22 +159,9 @@ GitlabConfig parse_gitlab_config(const ConfigNode& node, const Inventory& invent
   config.represented_as = node.str_or("represented_as", "");
   config.play_job = node.boolean_or("play_job", true);
   config.path = node.str_or("path", config.path);
-  const ConfigNode projects = node.child("projects");
-  for (const auto& [name, value] : projects.entries()) {
-    const Target* target = inventory.find_target(value.as_string());
-    if (target == nullptr) {
-      projects.fail(name, "'" + value.as_string() + "' is not a target in the inventory");
-    }
-    config.projects[name] = target->name;
-  }
+  config.projects = read_platform_targets(node.child("projects"), inventory);
   if (const auto envs = node.optional_child("environments")) {
-    for (const auto& [name, value] : envs->entries()) {
-      const Environment* env = inventory.find_env(value.as_string());
-      if (env == nullptr) {
-        envs->fail(name, "'" + value.as_string() + "' is not an environment in the inventory");
-      }
-      config.environments[name] = env->name;
-    }
+    config.environments = read_platform_environments(*envs, inventory);
   }
   node.finish();
   return config;
