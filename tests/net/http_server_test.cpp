@@ -130,13 +130,20 @@ asio::awaitable<HttpResponse> slow(std::shared_ptr<SlowHandler> state, HttpReque
   state->started.set_value();
   auto executor = co_await asio::this_coro::executor;
   asio::steady_timer timer(executor);
-  while (!state->released) {
-    timer.expires_after(5ms);
-    const auto waited = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (std::get<0>(waited)) {
-      state->cancelled = true;
-      co_return HttpResponse::text(503, "cancelled");
+  try {
+    while (!state->released) {
+      timer.expires_after(5ms);
+      const auto waited = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (std::get<0>(waited)) {
+        state->cancelled = true;
+        co_return HttpResponse::text(503, "cancelled");
+      }
     }
+  } catch (const boost::system::system_error& e) {
+    // Cancelled between two waits (the timer had already fired): the next
+    // co_await throws instead of completing with an error. Still cancelled.
+    state->cancelled = e.code() == asio::error::operation_aborted;
+    throw;
   }
   co_return HttpResponse::text(200, "slow done");
 }
