@@ -7,7 +7,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "fuzz/fuzz_support.hpp"
-#include "src/app/alert_webhook.hpp"
+#include "src/alertmanager/alert_webhook.hpp"
 #include "tests/support/fakes.hpp"
 #include "tests/support/system_fakes.hpp"
 
@@ -25,10 +25,10 @@ struct Harness {
     const std::string dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
     path = dir + "/opsgate-fuzz-alertmanager-" + std::to_string(::getpid()) + ".db";
     std::remove(path.c_str());
-    opsgate::app::AlertWebhookConfig config;
+    opsgate::alertmanager::AlertWebhookConfig config;
     config.token = opsgate::Secret(kToken, "fuzz");
-    config.default_channel = opsgate::app::AlertChannel{"test", "alerts"};
-    webhook = std::make_unique<opsgate::app::AlertWebhook>(
+    config.default_channel = opsgate::alertmanager::AlertChannel{"test", "alerts"};
+    webhook = std::make_unique<opsgate::alertmanager::AlertWebhook>(
         config, opsgate::fuzz::demo_config().inventory, path,
         [this](std::string_view p) -> opsgate::Adapter* { return p == "test" ? &adapter : nullptr; }, ignore, audit,
         clock);
@@ -39,7 +39,7 @@ struct Harness {
   opsgate::test::ThreadingAdapter adapter;
   opsgate::test::FixedClock clock;
   opsgate::test::MemoryAuditLog audit;
-  std::unique_ptr<opsgate::app::AlertWebhook> webhook;
+  std::unique_ptr<opsgate::alertmanager::AlertWebhook> webhook;
   asio::io_context io;
 };
 
