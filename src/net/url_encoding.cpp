@@ -21,7 +21,11 @@ std::string form_encode(const std::vector<std::pair<std::string, std::string>>& 
 
 std::map<std::string, std::string> decode_form(std::string_view body) {
   std::map<std::string, std::string> fields;
-  const auto parsed = boost::urls::parse_query(body);
+  // Boost.URL 1.81's parse_query (Debian's libboost-url) runs strlen over its
+  // argument: given a view that is not NUL-terminated it reads past the end
+  // (ASan in the slack_inbound fuzz target). A std::string always ends in '\0'.
+  const std::string terminated(body);
+  const auto parsed = boost::urls::parse_query(terminated);
   if (!parsed) {
     return fields;
   }

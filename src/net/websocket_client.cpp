@@ -154,7 +154,10 @@ WebSocketClient::WebSocketClient(asio::any_io_executor executor, WebSocketOption
 WebSocketClient::~WebSocketClient() = default;
 
 Result<WebSocketTarget> parse_websocket_url(std::string_view url) {
-  const auto parsed = boost::urls::parse_uri(url);
+  // NUL-terminated copy: Debian's Boost.URL 1.81 runs strlen over its argument
+  // (see decode_form in url_encoding.cpp); everything read below is copied out.
+  const std::string terminated(url);
+  const auto parsed = boost::urls::parse_uri(terminated);
   if (!parsed) {
     return fail(Errc::invalid_input, "not a valid URL (" + parsed.error().message() + "); expected wss://host/path");
   }

@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <cstring>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "src/net/url_encoding.hpp"
 
@@ -23,5 +26,16 @@ TEST_SUITE("net/url_encoding") {
     CHECK(decode_form("a=%zz").empty());
     CHECK(decode_form("a=1&b=%4").empty());
     CHECK(decode_form("").empty());
+  }
+
+  TEST_CASE("a form is read within its view: no read past a buffer without a NUL") {
+    // Exactly 7 bytes, no terminator: Boost.URL 1.81's parse_query ran strlen
+    // here, a heap over-read that the sanitizer build reports (found by fuzzing).
+    const std::string_view text = "a=1&b=2";
+    const auto raw = std::make_unique<char[]>(text.size());
+    std::memcpy(raw.get(), text.data(), text.size());
+    const auto fields = opsgate::net::decode_form(std::string_view(raw.get(), text.size()));
+    CHECK(fields.size() == 2);
+    CHECK(fields.at("b") == "2");
   }
 }
