@@ -191,21 +191,22 @@ bool SqliteAuditLog::enqueue(std::shared_ptr<Unit> unit) {
       }
     }
   };
-  job.work = [this, unit](SQLite::Database& db) { return write_unit(db, *unit); };
+  job.work = [this, unit](SQLite::Database&) { return write_unit(*unit); };
   job.done = [this, unit](bool committed, const Error* error) { finish_unit(*unit, committed, error); };
   return store_->submit(std::move(job));
 }
 
-bool SqliteAuditLog::write_unit(SQLite::Database& db, Unit& unit) {
+bool SqliteAuditLog::write_unit(Unit& unit) {
   if (tentative_ == committed_) {
     // The first unit of this transaction: is the file still where this
     // process left it? Another writer moving the head would fork the chain.
-    SQLite::Statement head(db, kHead);
+    SQLite::Statement& head = store_->statement(kHead);
     ChainHead found{0, std::string(kGenesisHash)};
     if (head.executeStep()) {
       found.seq = head.getColumn(0).getInt64();
       found.hash = head.getColumn(1).getString();
     }
+    head.tryReset();
     if (found != committed_) {
       unit.refusal = Error{Errc::storage, "the audit log at " + path() + " was changed by another writer: expected event #" +
                                               std::to_string(committed_.seq) + " to be the last, found #" +
@@ -216,7 +217,7 @@ bool SqliteAuditLog::write_unit(SQLite::Database& db, Unit& unit) {
   }
   std::int64_t seq = tentative_.seq;
   std::string prev = tentative_.hash;
-  SQLite::Statement insert(db, kInsert);
+  SQLite::Statement& insert = store_->statement(kInsert);
   for (AuditEvent& event : unit.events) {
     event.seq = ++seq;
     const std::string params = event.params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -229,17 +230,18 @@ bool SqliteAuditLog::write_unit(SQLite::Database& db, Unit& unit) {
     event.hash = compute_audit_hash(prev, event);
     insert.bind(1, event.seq);
     insert.bind(2, event.ts_ms);
-    insert.bind(3, event.request_id);
-    insert.bind(4, event.kind);
-    insert.bind(5, event.platform);
-    insert.bind(6, event.channel);
-    insert.bind(7, event.principal);
-    insert.bind(8, event.action);
-    insert.bind(9, params);
-    insert.bind(10, event.outcome);
-    insert.bind(11, event.detail);
-    insert.bind(12, event.prev_hash);
-    insert.bind(13, event.hash);
+    // Not copied by SQLite: every string outlives the exec() below.
+    insert.bindNoCopy(3, event.request_id);
+    insert.bindNoCopy(4, event.kind);
+    insert.bindNoCopy(5, event.platform);
+    insert.bindNoCopy(6, event.channel);
+    insert.bindNoCopy(7, event.principal);
+    insert.bindNoCopy(8, event.action);
+    insert.bindNoCopy(9, params);
+    insert.bindNoCopy(10, event.outcome);
+    insert.bindNoCopy(11, event.detail);
+    insert.bindNoCopy(12, event.prev_hash);
+    insert.bindNoCopy(13, event.hash);
     insert.exec();
     insert.reset();
     prev = event.hash;

@@ -90,7 +90,7 @@ class SqliteAuditLog final : public opsgate::AuditLog {
   // False when refused (closed, overloaded); the unit was then completed with the error.
   bool enqueue(std::shared_ptr<Unit> unit);
   // On the writer thread, inside the store's transaction.
-  bool write_unit(SQLite::Database& db, Unit& unit);
+  bool write_unit(Unit& unit);
   void finish_unit(Unit& unit, bool committed, const Error* error);
 
   std::shared_ptr<store::SqliteStore> store_;

@@ -23,6 +23,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -41,6 +42,7 @@
 
 namespace SQLite {
 class Database;
+class Statement;
 }
 
 namespace opsgate::store {
@@ -113,6 +115,11 @@ class SqliteStore {
   // same rollback path as a real I/O error. Tests only.
   void fail_next_commits_for_test(int n) { fail_next_commits_.store(n, std::memory_order_relaxed); }
 
+  // The writer connection's prepared statement for `sql` (a string literal:
+  // its address is the key), reset and ready to bind. Writer thread only
+  // (inside a job): preparing an INSERT costs more than running it.
+  SQLite::Statement& statement(const char* sql);
+
  private:
   SqliteStore(std::string path, StoreOptions options, std::unique_ptr<DatabaseLock> lock,
               std::unique_ptr<SQLite::Database> db, int opened_at_version);
@@ -138,6 +145,8 @@ class SqliteStore {
   const int opened_at_version_;
   std::unique_ptr<DatabaseLock> lock_;
   std::unique_ptr<SQLite::Database> db_;  // the writer's; used only by the writer thread once it has started
+  // Prepared on the writer connection, finalized before it closes. Writer thread only.
+  std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> statements_;
 
   std::mutex mutex_;
   std::condition_variable wake_;
