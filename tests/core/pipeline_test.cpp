@@ -82,7 +82,7 @@ TEST_SUITE("core/pipeline") {
     CHECK(h.adapter.sent[0].text == "restarted cart in staging");
     CHECK(h.audit.kinds() == std::vector<std::string>{"received", "parsed", "decided", "started", "finished", "replied"});
     const std::string rid = h.audit.events.front().request_id;
-    CHECK(rid.size() == 12);
+    CHECK(rid.size() == 16);  // src/core/request_id.hpp
     for (const auto& e : h.audit.events) {
       CHECK(e.request_id == rid);
       CHECK(e.principal == "test:alice");
