@@ -26,12 +26,14 @@ mkdir -p "$work/scripts" && cp "$here/scripts/whoami.mjs" "$work/scripts/"
 
 awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) print "whoami" }' > "$work/input.txt"
 
-# measure NAME COMMAND...: wall seconds and peak RSS (KiB); checks N replies.
+# measure NAME COMMAND...: wall seconds, peak RSS (KiB) and CPU seconds (user
+# + system, all threads: less sensitive than wall time to a loaded machine);
+# checks N replies.
 measure() {
   local name=$1; shift
   local start end
   start=$(date +%s.%N)
-  /usr/bin/time -f "%M" -o "$work/$name.rss" "$@" < "$work/input.txt" > "$work/$name.out" 2> "$work/$name.err"
+  /usr/bin/time -f "%M %U %S" -o "$work/$name.rss" "$@" < "$work/input.txt" > "$work/$name.out" 2> "$work/$name.err"
   end=$(date +%s.%N)
   local replies
   replies=$(grep -c "You are" "$work/$name.out" || true)
@@ -40,16 +42,18 @@ measure() {
     tail -5 "$work/$name.err" >&2
     exit 1
   fi
-  echo "$(echo "$end - $start" | bc) $(tail -1 "$work/$name.rss")"
+  local kb user sys
+  read -r kb user sys < <(tail -1 "$work/$name.rss")
+  echo "$(echo "$end - $start" | bc) $kb $(echo "$user + $sys" | bc)"
 }
 
 cd "$work"
-read -r hubot_s hubot_kb < <(measure hubot node_modules/.bin/hubot --file ./stdin-adapter.mjs --disable-httpd true --name hubot)
+read -r hubot_s hubot_kb hubot_cpu < <(measure hubot node_modules/.bin/hubot --file ./stdin-adapter.mjs --disable-httpd true --name hubot)
 # The embedded demo config: its audit log is var/opsgate.db under the working folder.
-read -r opsgate_s opsgate_kb < <(cd "$work" && measure opsgate "$OPSGATE" shell)
+read -r opsgate_s opsgate_kb opsgate_cpu < <(cd "$work" && measure opsgate "$OPSGATE" shell)
 events=$(sqlite3 "$work/var/opsgate.db" "SELECT count(*) FROM audit_events" 2>/dev/null || echo "?")
 
 echo "messages: $N whoami, one reply each; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf "hubot 14:       %6.2f s  %8.0f msg/s  peak RSS %6.1f MB  (nothing on disk)\n" "$hubot_s" "$(echo "$N / $hubot_s" | bc -l)" "$(echo "$hubot_kb / 1024" | bc -l)"
-printf "opsgate shell:  %6.2f s  %8.0f msg/s  peak RSS %6.1f MB  (%s audit events, durable, hash-chained)\n" "$opsgate_s" "$(echo "$N / $opsgate_s" | bc -l)" "$(echo "$opsgate_kb / 1024" | bc -l)" "$events"
-printf "ratio: opsgate rate / hubot rate = %.2f; opsgate RSS / hubot RSS = %.3f\n" "$(echo "$hubot_s / $opsgate_s" | bc -l)" "$(echo "$opsgate_kb / $hubot_kb" | bc -l)"
+printf "hubot 14:       %6.2f s  %8.0f msg/s  CPU %5.2f s  peak RSS %6.1f MB  (nothing on disk)\n" "$hubot_s" "$(echo "$N / $hubot_s" | bc -l)" "$hubot_cpu" "$(echo "$hubot_kb / 1024" | bc -l)"
+printf "opsgate shell:  %6.2f s  %8.0f msg/s  CPU %5.2f s  peak RSS %6.1f MB  (%s audit events, durable, hash-chained)\n" "$opsgate_s" "$(echo "$N / $opsgate_s" | bc -l)" "$opsgate_cpu" "$(echo "$opsgate_kb / 1024" | bc -l)" "$events"
+printf "ratio: opsgate rate / hubot rate = %.2f; opsgate CPU / hubot CPU = %.2f; opsgate RSS / hubot RSS = %.3f\n" "$(echo "$hubot_s / $opsgate_s" | bc -l)" "$(echo "$opsgate_cpu / $hubot_cpu" | bc -l)" "$(echo "$opsgate_kb / $hubot_kb" | bc -l)"
