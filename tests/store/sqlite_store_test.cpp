@@ -77,17 +77,24 @@ TEST_SUITE("store/sqlite_store") {
     auto database = open_store(path);
     // Queued together behind a unit that holds the writer until all are queued.
     std::atomic<bool> release{false};
+    std::atomic<bool> holding{false};
     std::vector<std::string> outcomes(3);
     std::vector<std::int64_t> commits_seen(3, -1);  // by each unit's work: equal when they share a transaction
     std::atomic<int> finished{0};
     store::WriteJob gate;
-    gate.work = [&release](SQLite::Database&) {
+    gate.work = [&release, &holding](SQLite::Database&) {
+      holding = true;
       while (!release.load()) {
         std::this_thread::yield();
       }
       return true;
     };
     REQUIRE(database->submit(std::move(gate)));
+    // The writer has taken the gate's batch before the three are queued
+    // (else it could take the gate with some of them, and the rest later).
+    while (!holding.load()) {
+      std::this_thread::yield();
+    }
     const std::vector<std::pair<std::string, bool>> units{{"kept-1", true}, {"undone", false}, {"kept-2", true}};
     for (std::size_t i = 0; i < units.size(); ++i) {
       store::WriteJob job;
