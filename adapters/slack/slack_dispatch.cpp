@@ -22,28 +22,60 @@ SlackDispatch::SlackDispatch(asio::any_io_executor executor, std::shared_ptr<con
       identity_(identity),
       outbound_(outbound) {}
 
-Accepted SlackDispatch::accept(SlackInbound in, EventSink* sink, const char* what, const std::string& key) {
+asio::awaitable<Accepted> SlackDispatch::accept(SlackInbound in, EventSink* sink, std::string what, std::string key) {
+  if (in.kind != SlackInbound::Kind::message) {
+    spdlog::debug("slack: {} ignored: {}", what, in.reason);
+    co_return Accepted::ignored;
+  }
+  const auto now = clock_->now();
+  auto first = co_await replays_->first_time_async(key, now);
+  if (!first) {
+    spdlog::error("slack: {} refused: {}", what, first.error().message);
+    co_return Accepted::unrecorded;
+  }
+  if (!*first) {
+    spdlog::info("slack: {} {} is a replay or retry of one already handled; ignored", what, key);
+    co_return Accepted::replay;
+  }
+  remember(in);
+  asio::co_spawn(executor_, handle(std::move(in), sink),
+                 [](std::exception_ptr e) { log_exception("slack: handling an inbound message", e); });
+  co_return Accepted::handled;
+}
+
+Accepted SlackDispatch::accept_later(SlackInbound in, EventSink* sink, std::string what, std::string key) {
   if (in.kind != SlackInbound::Kind::message) {
     spdlog::debug("slack: {} ignored: {}", what, in.reason);
     return Accepted::ignored;
   }
-  auto first = replays_->first_time(key, clock_->now());
+  asio::co_spawn(executor_, decide_then_handle(std::move(in), sink, std::move(what), std::move(key)),
+                 [](std::exception_ptr e) { log_exception("slack: handling an inbound message", e); });
+  return Accepted::handled;
+}
+
+asio::awaitable<void> SlackDispatch::decide_then_handle(SlackInbound in, EventSink* sink, std::string what,
+                                                        std::string key) {
+  const auto now = clock_->now();
+  auto first = co_await replays_->first_time_async(key, now);
   if (!first) {
-    spdlog::error("slack: {} refused: {}", what, first.error().message);
-    return Accepted::unrecorded;
+    // Already acknowledged: Slack will not send it again. Not run unrecorded.
+    spdlog::error("slack: {} {} not handled: {}", what, key, first.error().message);
+    co_return;
   }
   if (!*first) {
     spdlog::info("slack: {} {} is a replay or retry of one already handled; ignored", what, key);
-    return Accepted::replay;
+    co_return;
   }
-  // The message with the buttons, so the decision can update it even if
-  // opsgate restarted since it posted the request. The id is the clicker's
-  // word until the workflow finds the approval: kept apart, bounded by bytes,
-  // and never over what opsgate posted itself.
+  remember(in);
+  co_await handle(std::move(in), sink);
+}
+
+// The message with the buttons, so the decision can update it even if
+// opsgate restarted since it posted the request. The id is the clicker's
+// word until the workflow finds the approval: kept apart, bounded by bytes,
+// and never over what opsgate posted itself.
+void SlackDispatch::remember(const SlackInbound& in) {
   outbound_.remember_clicked(in.approval_id, PostedMessage{in.channel, in.approval_message_ts, in.approval_message_text});
-  asio::co_spawn(executor_, handle(std::move(in), sink),
-                 [](std::exception_ptr e) { log_exception("slack: handling an inbound message", e); });
-  return Accepted::handled;
 }
 
 asio::awaitable<void> SlackDispatch::handle(SlackInbound in, EventSink* sink) {

@@ -1,8 +1,8 @@
 #pragma once
 // The step every inbound Slack delivery takes, from HTTP or Socket Mode:
-// ignore what is not a message, refuse a replay (the replay store decides),
-// remember the approval message a click names, and hand the message to the
-// pipeline without waiting (the caller acknowledges Slack at once).
+// ignore what is not a message, refuse a replay (the replay store decides,
+// on its writer thread: nothing here blocks), remember the approval message a
+// click names, and hand the message to the pipeline without waiting for it.
 // Owned by the Slack adapter; on the daemon's io_context.
 
 #include <memory>
@@ -34,11 +34,20 @@ class SlackDispatch {
                 std::shared_ptr<audit::ReplayStore> replays, SlackIdentity& identity, SlackOutbound& outbound);
 
   // `key` names the delivery in the replay store (event id, signed-body
-  // digest, envelope id); `what` is for log lines. unrecorded: the replay
-  // store failed, so a replay cannot be told from a first delivery.
-  Accepted accept(SlackInbound in, EventSink* sink, const char* what, const std::string& key);
+  // digest, envelope id); `what` is for log lines. Waits (without blocking
+  // the thread) for the store's durable decision, so the caller can tell
+  // Slack: unrecorded means the store failed and a replay cannot be told
+  // from a first delivery (answer 503: Slack retries).
+  boost::asio::awaitable<Accepted> accept(SlackInbound in, EventSink* sink, std::string what, std::string key);
+  // The same decision taken afterwards, with the handling, for deliveries
+  // already acknowledged (Socket Mode acknowledges first): a replay is then
+  // ignored, and a store failure logged and not run. Returns ignored or
+  // handled (taken).
+  Accepted accept_later(SlackInbound in, EventSink* sink, std::string what, std::string key);
 
  private:
+  void remember(const SlackInbound& in);
+  boost::asio::awaitable<void> decide_then_handle(SlackInbound in, EventSink* sink, std::string what, std::string key);
   boost::asio::awaitable<void> handle(SlackInbound in, EventSink* sink);
 
   boost::asio::any_io_executor executor_;

@@ -2,6 +2,7 @@
 // of this machine for the same HTTP setup (a bare Beast loop), in one run.
 //
 //   e2e_bench OPSGATE_BINARY [--requests N] [--fixtures DIR] [--rss-requests N]
+//             [--concurrency 1,16,64] [--mixes chatter,whoami,metrics]
 //
 // In this process: a stand-in Slack Web API that timestamps each
 // chat.postMessage (and answers users.info), a stand-in Prometheus answering
@@ -268,6 +269,7 @@ policy:
     ::waitpid(pid_, &status, 0);
   }
   std::uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
   std::string read_log() const {
     std::ifstream in(dir_ / "serve.log");
     std::stringstream s;
@@ -435,6 +437,19 @@ Cell run_cell(Mix mix, bool bare, std::uint16_t port, int concurrency, std::uint
   return cell;
 }
 
+// "1,16,64" → {1, 16, 64}.
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) {
+      items.push_back(item);
+    }
+  }
+  return items;
+}
+
 std::string load_average() {
   std::ifstream in("/proc/loadavg");
   std::string a, b, c;
@@ -446,13 +461,17 @@ std::string load_average() {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: e2e_bench OPSGATE_BINARY [--requests N] [--fixtures DIR] [--rss-requests N]\n");
+    std::fprintf(stderr,
+                 "usage: e2e_bench OPSGATE_BINARY [--requests N] [--fixtures DIR] [--rss-requests N] "
+                 "[--concurrency 1,16,64] [--mixes chatter,whoami,metrics]\n");
     return 2;
   }
   const std::string binary = argv[1];
   std::uint64_t requests = 2000;
   std::uint64_t rss_requests = 100000;
   std::string fixtures = OPSGATE_BENCH_FIXTURES;
+  std::vector<int> concurrencies{1, 16, 64};
+  std::vector<Mix> mixes{Mix::chatter, Mix::whoami, Mix::metrics};
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--requests") {
@@ -461,6 +480,25 @@ int main(int argc, char** argv) {
       fixtures = argv[i + 1];
     } else if (flag == "--rss-requests") {
       rss_requests = std::stoull(argv[i + 1]);
+    } else if (flag == "--concurrency") {
+      concurrencies.clear();
+      for (const auto& c : split_list(argv[i + 1])) {
+        concurrencies.push_back(std::stoi(c));
+      }
+    } else if (flag == "--mixes") {
+      mixes.clear();
+      for (const auto& m : split_list(argv[i + 1])) {
+        if (m == "chatter") {
+          mixes.push_back(Mix::chatter);
+        } else if (m == "whoami") {
+          mixes.push_back(Mix::whoami);
+        } else if (m == "metrics") {
+          mixes.push_back(Mix::metrics);
+        } else {
+          std::fprintf(stderr, "e2e_bench: unknown mix %s (chatter, whoami, metrics)\n", m.c_str());
+          return 2;
+        }
+      }
     } else {
       std::fprintf(stderr, "e2e_bench: unknown flag %s\n", flag.c_str());
       return 2;
@@ -478,18 +516,20 @@ int main(int argc, char** argv) {
     const double idle_rss = serve->rss_mb();
     std::atomic<std::uint64_t> ids{1};
 
-    std::printf("e2e: %llu requests per cell; load average at start %s; %u cores\n",
-                static_cast<unsigned long long>(requests), load_average().c_str(), std::thread::hardware_concurrency());
+    std::printf("e2e: %llu requests per cell; load average at start %s; %u cores; opsgate serve pid %d\n",
+                static_cast<unsigned long long>(requests), load_average().c_str(), std::thread::hardware_concurrency(),
+                static_cast<int>(serve->pid()));
+    std::fflush(stdout);
     std::printf("%-22s %5s %10s %8s %8s %8s %8s | %8s %8s %8s\n", "mix", "conc", "req/s", "p50 ms", "p95 ms",
                 "p99 ms", "failed", "x bare", "p50 x", "p99 x");
-    for (const int concurrency : {1, 16, 64}) {
+    for (const int concurrency : concurrencies) {
       Cell limit = run_cell(Mix::whoami, true, bare.port(), concurrency, requests, replies, ids);
       const double limit_rate = static_cast<double>(limit.ms.size()) / limit.seconds;
       const double limit_p50 = quantile(limit.ms, 0.5);
       const double limit_p99 = quantile(limit.ms, 0.99);
       std::printf("%-22s %5d %10.0f %8.2f %8.2f %8.2f %8d | %8s %8s %8s\n", "bare Beast loop", concurrency, limit_rate,
                   limit_p50, quantile(limit.ms, 0.95), limit_p99, limit.failed, "1.00", "1.00", "1.00");
-      for (const Mix mix : {Mix::chatter, Mix::whoami, Mix::metrics}) {
+      for (const Mix mix : mixes) {
         Cell cell = run_cell(mix, false, serve->port(), concurrency, requests, replies, ids);
         const double rate = static_cast<double>(cell.ms.size()) / cell.seconds;
         const double p50 = quantile(cell.ms, 0.5);
