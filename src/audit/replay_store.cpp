@@ -6,6 +6,7 @@
 #include <SQLiteCpp/Statement.h>
 
 #include "src/audit/audit_hash.hpp"
+#include "src/core/clock.hpp"
 #include "src/store/sqlite_store.hpp"
 
 namespace opsgate::audit {
@@ -86,14 +87,10 @@ std::string stored_key(std::string_view key) {
   return key.size() > kMaxKeyBytes ? "sha256:" + sha256_hex(key) : std::string(key);
 }
 
-std::int64_t unix_ms(std::chrono::system_clock::time_point now) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-}
-
 }  // namespace
 
 Result<bool> ReplayStore::first_time(std::string_view key, std::chrono::system_clock::time_point now) {
-  const std::int64_t now_ms = unix_ms(now);
+  const std::int64_t now_ms = to_unix_ms(now);
   const std::string stored = stored_key(key);
   std::lock_guard lock(mutex_);
   if (!store_) {
@@ -124,7 +121,7 @@ Result<bool> ReplayStore::first_time(std::string_view key, std::chrono::system_c
 
 boost::asio::awaitable<Result<bool>> ReplayStore::first_time_async(std::string key,
                                                                      std::chrono::system_clock::time_point now) {
-  const std::int64_t now_ms = unix_ms(now);
+  const std::int64_t now_ms = to_unix_ms(now);
   std::string stored = stored_key(key);
   std::shared_ptr<store::SqliteStore> store;
   std::int64_t cutoff = 0;
