@@ -27,10 +27,13 @@ boost::asio::awaitable<void> post_into(adapters::slack::SlackAdapter* adapter, O
   *out = std::move(posted);
 }
 
-// A replay store on the daemon's kind of store (the writer thread's 5 s busy
-// timeout), which the test keeps to reach the database.
+// A replay store on the daemon's kind of store, which the test keeps to reach
+// the database. The writer waits up to 60 s for a lock a test holds (bounded,
+// and far longer than a test holds one even under a sanitizer).
 std::pair<std::shared_ptr<store::SqliteStore>, std::shared_ptr<audit::ReplayStore>> open_stores(const std::string& path) {
-  auto store = store::SqliteStore::open(path);
+  store::StoreOptions options;
+  options.busy_timeout_ms = 60000;
+  auto store = store::SqliteStore::open(path, options);
   if (!store) {
     throw std::runtime_error(store.error().message);
   }
