@@ -3,7 +3,11 @@
 #include <exception>
 #include <utility>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include "src/audit/replay_store.hpp"
@@ -22,24 +26,81 @@ SlackDispatch::SlackDispatch(asio::any_io_executor executor, std::shared_ptr<con
       identity_(identity),
       outbound_(outbound) {}
 
+struct SlackDispatch::SlotWaiter {
+  explicit SlotWaiter(const asio::any_io_executor& executor) : timer(executor) {}
+  asio::steady_timer timer;
+  bool granted = false;  // guarded by slots_mutex_: a finishing handler passed its slot on
+};
+
+asio::awaitable<bool> SlackDispatch::take_slot() {
+  std::shared_ptr<SlotWaiter> waiter;
+  {
+    std::lock_guard lock(slots_mutex_);
+    if (handling_ < kMaxHandling && waiting_.empty()) {
+      ++handling_;
+      co_return true;
+    }
+    waiter = std::make_shared<SlotWaiter>(executor_);
+    waiter->timer.expires_after(kSlotWait);
+    waiting_.push_back(waiter);
+  }
+  // Ends at the deadline, or earlier when release_slot() cancels it.
+  const auto waited = co_await waiter->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  (void)waited;
+  std::lock_guard lock(slots_mutex_);
+  if (waiter->granted) {
+    co_return true;
+  }
+  std::erase(waiting_, waiter);
+  co_return false;
+}
+
+void SlackDispatch::release_slot() {
+  std::shared_ptr<SlotWaiter> next;
+  {
+    std::lock_guard lock(slots_mutex_);
+    if (waiting_.empty()) {
+      --handling_;
+      return;
+    }
+    next = std::move(waiting_.front());
+    waiting_.pop_front();
+    next->granted = true;  // the slot passes on: handling_ stays
+  }
+  // On the timer's executor: a timer is not to be touched from two threads at once.
+  asio::post(next->timer.get_executor(), [next] { next->timer.cancel(); });
+}
+
 asio::awaitable<Accepted> SlackDispatch::accept(SlackInbound in, EventSink* sink, std::string what, std::string key) {
   if (in.kind != SlackInbound::Kind::message) {
     spdlog::debug("slack: {} ignored: {}", what, in.reason);
     co_return Accepted::ignored;
   }
+  // The slot first: a key recorded for a delivery then refused as busy would
+  // make Slack's retry look like a replay.
+  const bool slot = co_await take_slot();
+  if (!slot) {
+    spdlog::warn("slack: {} {} refused: {} messages are being handled and none finished within {} ms", what, key,
+                 kMaxHandling, kSlotWait.count());
+    co_return Accepted::busy;
+  }
   const auto now = clock_->now();
   auto first = co_await replays_->first_time_async(key, now);
   if (!first) {
+    release_slot();
     spdlog::error("slack: {} refused: {}", what, first.error().message);
     co_return Accepted::unrecorded;
   }
   if (!*first) {
+    release_slot();
     spdlog::info("slack: {} {} is a replay or retry of one already handled; ignored", what, key);
     co_return Accepted::replay;
   }
   remember(in);
-  asio::co_spawn(executor_, handle(std::move(in), sink),
-                 [](std::exception_ptr e) { log_exception("slack: handling an inbound message", e); });
+  asio::co_spawn(executor_, handle(std::move(in), sink), [this](std::exception_ptr e) {
+    release_slot();
+    log_exception("slack: handling an inbound message", e);
+  });
   co_return Accepted::handled;
 }
 

@@ -79,6 +79,9 @@ asio::awaitable<net::HttpResponse> SlackHttpReceiver::on_http(net::HttpRequest r
   // parse above and never reach the replay store. The rest waits for the
   // store's durable decision without holding up the I/O thread.
   const Accepted accepted = co_await dispatch_.accept(std::move(in), sink, std::move(what), std::move(key));
+  if (accepted == Accepted::busy) {
+    co_return net::HttpResponse::text(503, "opsgate is busy; try again\n");
+  }
   if (accepted == Accepted::unrecorded) {
     // Cannot tell a replay from a first delivery: refuse, Slack retries events.
     co_return net::HttpResponse::text(503, "opsgate cannot record this delivery now; try again\n");

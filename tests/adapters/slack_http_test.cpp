@@ -4,6 +4,7 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include "adapters/slack/slack_dispatch.hpp"
 #include "src/audit/replay_store.hpp"
 #include "src/store/sqlite_store.hpp"
 #include "tests/adapters/slack_harness.hpp"
@@ -314,6 +315,27 @@ TEST_SUITE("adapters/slack/http") {
     h.post_event(slack_mention("EvAFTER", "U0ALICE", "after", "1.3"));
     REQUIRE(slack.wait_for_post("echo: after"));
     CHECK(h.sink().events().size() == 2);  // first once, after once
+  }
+
+  TEST_CASE("acknowledged work is bounded: with every handling slot taken by a stuck message the next gets 503 and is not recorded") {
+    SlackStandIn slack;
+    TempDir dir;
+    auto [store, replays] = open_stores(dir.file("o.db"));
+    SlackHarness h(slack, replays);
+    for (std::size_t i = 0; i < adapters::slack::kMaxHandling; ++i) {
+      const std::string n = std::to_string(i);
+      auto stuck = h.post_event(slack_mention("EvHANG" + n, "U0ALICE", "hang", "2." + n));
+      REQUIRE(stuck);
+      REQUIRE(stuck->status == 200);
+    }
+    REQUIRE(slack.wait_until([&] { return h.sink().hanging() == static_cast<int>(adapters::slack::kMaxHandling); }));
+    // Waits kSlotWait for a slot, then Slack is told to retry; its key is not spent.
+    auto busy = h.post_event(slack_mention("EvBUSY", "U0ALICE", "one more", "3.1"));
+    REQUIRE(busy);
+    CHECK(busy->status == 503);
+    auto first = replays->first_time("slack:event:EvBUSY", std::chrono::system_clock::now());
+    REQUIRE(first);
+    CHECK(*first);
   }
 
   TEST_CASE("a delivery whose replay key could not be made durable is refused with 503 and runs on Slack's retry") {
