@@ -47,25 +47,40 @@ asio::awaitable<net::HttpResponse> SlackHttpReceiver::on_http(net::HttpRequest r
                  describe(check));
     co_return net::HttpResponse::text(401, "invalid Slack signature\n");
   }
-  // Slash commands and clicks carry no event id: a replay inside the
-  // signature's 5-minute window is the same signed bytes, so their digest is the key.
-  const std::string signed_digest = "slack:signed:" + audit::sha256_hex(std::string(timestamp) + ":" + request.body);
-  Accepted accepted = Accepted::ignored;
+  SlackInbound in;
+  std::string what;
+  std::string key;
   if (route == Route::events) {
     const json body = json::parse(request.body, nullptr, false);
-    SlackInbound in = parse_event(body);
+    in = parse_event(body);
     if (in.kind == SlackInbound::Kind::url_verification) {
       co_return net::HttpResponse::json(200, json{{"challenge", in.challenge}});
     }
-    const std::string key = in.event_id.empty() ? signed_digest : "slack:event:" + in.event_id;
-    accepted = dispatch_.accept(std::move(in), sink, "event", key);
+    what = "event";
+    if (!in.event_id.empty()) {
+      key = "slack:event:" + in.event_id;
+    }
   } else if (route == Route::commands) {
-    accepted = dispatch_.accept(parse_slash_command(decode_form(request.body)), sink, "slash command", signed_digest);
+    in = parse_slash_command(decode_form(request.body));
+    what = "slash command";
   } else {
     const auto fields = decode_form(request.body);
     const auto payload_field = fields.find("payload");
     const json payload = payload_field == fields.end() ? json() : json::parse(payload_field->second, nullptr, false);
-    accepted = dispatch_.accept(parse_interaction(payload), sink, "interaction", signed_digest);
+    in = parse_interaction(payload);
+    what = "interaction";
+  }
+  if (key.empty() && in.kind == SlackInbound::Kind::message) {
+    // Slash commands and clicks carry no event id: a replay inside the
+    // signature's 5-minute window is the same signed bytes, so their digest is the key.
+    key = "slack:signed:" + audit::sha256_hex(std::string(timestamp) + ":" + request.body);
+  }
+  // Channel messages not addressed to opsgate (chatter) were ignored by the
+  // parse above and never reach the replay store. The rest waits for the
+  // store's durable decision without holding up the I/O thread.
+  const Accepted accepted = co_await dispatch_.accept(std::move(in), sink, std::move(what), std::move(key));
+  if (accepted == Accepted::busy) {
+    co_return net::HttpResponse::text(503, "opsgate is busy; try again\n");
   }
   if (accepted == Accepted::unrecorded) {
     // Cannot tell a replay from a first delivery: refuse, Slack retries events.

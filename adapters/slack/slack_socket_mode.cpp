@@ -152,11 +152,11 @@ asio::awaitable<SlackSocketMode::Ending> SlackSocketMode::serve_socket(net::WebS
     if (type == "events_api") {
       SlackInbound in = parse_event(payload);
       const std::string key = in.event_id.empty() ? envelope_key : "slack:event:" + in.event_id;
-      dispatch_.accept(std::move(in), sink, "event", key);
+      dispatch_.accept_later(std::move(in), sink, "event", key);
     } else if (type == "slash_commands") {
-      dispatch_.accept(parse_slash_command(fields_of(payload)), sink, "slash command", envelope_key);
+      dispatch_.accept_later(parse_slash_command(fields_of(payload)), sink, "slash command", envelope_key);
     } else if (type == "interactive") {
-      dispatch_.accept(parse_interaction(payload), sink, "interaction", envelope_key);
+      dispatch_.accept_later(parse_interaction(payload), sink, "interaction", envelope_key);
     }
   }
 }

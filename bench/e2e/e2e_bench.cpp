@@ -2,6 +2,7 @@
 // of this machine for the same HTTP setup (a bare Beast loop), in one run.
 //
 //   e2e_bench OPSGATE_BINARY [--requests N] [--fixtures DIR] [--rss-requests N]
+//             [--concurrency 1,16,64] [--mixes chatter,whoami,metrics]
 //
 // In this process: a stand-in Slack Web API that timestamps each
 // chat.postMessage (and answers users.info), a stand-in Prometheus answering
@@ -74,34 +75,55 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-// Replies posted, by the thread they were posted in (= the event's ts).
+// Replies posted, by the thread they were posted in (= the event's ts). Each
+// connection registers the thread it waits for before sending and is woken
+// alone (a notify_all over 64 waiting connections per reply cost more CPU
+// than opsgate itself on a 2-core machine).
 class Replies {
  public:
+  struct Waiter {
+    std::mutex mutex;
+    std::condition_variable posted;
+    std::optional<Clock::time_point> at;
+  };
+  std::shared_ptr<Waiter> expect(const std::string& thread_ts) {
+    auto waiter = std::make_shared<Waiter>();
+    std::lock_guard lock(mutex_);
+    waiting_[thread_ts] = waiter;
+    return waiter;
+  }
   void posted(const std::string& thread_ts) {
     const auto now = Clock::now();
-    std::lock_guard lock(mutex_);
-    at_.emplace(thread_ts, now);
-    changed_.notify_all();
-  }
-  // Waits (bounded) for the reply to `thread_ts`; nullopt on timeout.
-  std::optional<Clock::time_point> wait(const std::string& thread_ts, std::chrono::seconds limit) {
-    std::unique_lock lock(mutex_);
-    std::optional<Clock::time_point> found;
-    changed_.wait_for(lock, limit, [&] {
-      const auto it = at_.find(thread_ts);
-      if (it != at_.end()) {
-        found = it->second;
-        at_.erase(it);
-        return true;
+    std::shared_ptr<Waiter> waiter;
+    {
+      std::lock_guard lock(mutex_);
+      const auto it = waiting_.find(thread_ts);
+      if (it == waiting_.end()) {
+        return;  // nobody waits for it (not a measured request)
       }
-      return false;
-    });
-    return found;
+      waiter = std::move(it->second);
+      waiting_.erase(it);
+    }
+    std::lock_guard lock(waiter->mutex);
+    waiter->at = now;
+    waiter->posted.notify_one();
   }
+  // Waits (bounded) for the reply `waiter` expects; nullopt on timeout.
+  std::optional<Clock::time_point> wait(const std::string& thread_ts, Waiter& waiter, std::chrono::seconds limit) {
+    std::unique_lock lock(waiter.mutex);
+    waiter.posted.wait_for(lock, limit, [&] { return waiter.at.has_value(); });
+    const std::optional<Clock::time_point> at = waiter.at;
+    lock.unlock();
+    if (!at) {
+      std::lock_guard forget(mutex_);
+      waiting_.erase(thread_ts);
+    }
+    return at;
+  }
+
  private:
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;
-  std::map<std::string, Clock::time_point> at_;
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<Waiter>> waiting_;
 };
 
 class StandIns {
@@ -268,6 +290,7 @@ policy:
     ::waitpid(pid_, &status, 0);
   }
   std::uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
   std::string read_log() const {
     std::ifstream in(dir_ / "serve.log");
     std::stringstream s;
@@ -385,6 +408,11 @@ void connection(Load load) {
     request.body() = body;
     request.keep_alive(true);
     request.prepare_payload();
+    const bool replied = load.mix == Mix::whoami || load.mix == Mix::metrics || (load.mix == Mix::soak && n % 10 == 9);
+    std::shared_ptr<Replies::Waiter> waiter;
+    if (!load.bare && replied) {
+      waiter = load.replies->expect(ts);
+    }
     const auto sent = Clock::now();
     http::write(socket, request, ec);
     http::response<http::string_body> response;
@@ -399,9 +427,8 @@ void connection(Load load) {
       continue;
     }
     Clock::time_point done = Clock::now();
-    const bool replied = load.mix == Mix::whoami || load.mix == Mix::metrics || (load.mix == Mix::soak && n % 10 == 9);
-    if (!load.bare && replied) {
-      const auto posted = load.replies->wait(ts, std::chrono::seconds(30));
+    if (waiter) {
+      const auto posted = load.replies->wait(ts, *waiter, std::chrono::seconds(30));
       if (!posted) {
         ++failed;
         continue;
@@ -435,6 +462,19 @@ Cell run_cell(Mix mix, bool bare, std::uint16_t port, int concurrency, std::uint
   return cell;
 }
 
+// "1,16,64" → {1, 16, 64}.
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) {
+      items.push_back(item);
+    }
+  }
+  return items;
+}
+
 std::string load_average() {
   std::ifstream in("/proc/loadavg");
   std::string a, b, c;
@@ -446,13 +486,17 @@ std::string load_average() {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: e2e_bench OPSGATE_BINARY [--requests N] [--fixtures DIR] [--rss-requests N]\n");
+    std::fprintf(stderr,
+                 "usage: e2e_bench OPSGATE_BINARY [--requests N] [--fixtures DIR] [--rss-requests N] "
+                 "[--concurrency 1,16,64] [--mixes chatter,whoami,metrics]\n");
     return 2;
   }
   const std::string binary = argv[1];
   std::uint64_t requests = 2000;
   std::uint64_t rss_requests = 100000;
   std::string fixtures = OPSGATE_BENCH_FIXTURES;
+  std::vector<int> concurrencies{1, 16, 64};
+  std::vector<Mix> mixes{Mix::chatter, Mix::whoami, Mix::metrics};
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--requests") {
@@ -461,6 +505,25 @@ int main(int argc, char** argv) {
       fixtures = argv[i + 1];
     } else if (flag == "--rss-requests") {
       rss_requests = std::stoull(argv[i + 1]);
+    } else if (flag == "--concurrency") {
+      concurrencies.clear();
+      for (const auto& c : split_list(argv[i + 1])) {
+        concurrencies.push_back(std::stoi(c));
+      }
+    } else if (flag == "--mixes") {
+      mixes.clear();
+      for (const auto& m : split_list(argv[i + 1])) {
+        if (m == "chatter") {
+          mixes.push_back(Mix::chatter);
+        } else if (m == "whoami") {
+          mixes.push_back(Mix::whoami);
+        } else if (m == "metrics") {
+          mixes.push_back(Mix::metrics);
+        } else {
+          std::fprintf(stderr, "e2e_bench: unknown mix %s (chatter, whoami, metrics)\n", m.c_str());
+          return 2;
+        }
+      }
     } else {
       std::fprintf(stderr, "e2e_bench: unknown flag %s\n", flag.c_str());
       return 2;
@@ -478,18 +541,20 @@ int main(int argc, char** argv) {
     const double idle_rss = serve->rss_mb();
     std::atomic<std::uint64_t> ids{1};
 
-    std::printf("e2e: %llu requests per cell; load average at start %s; %u cores\n",
-                static_cast<unsigned long long>(requests), load_average().c_str(), std::thread::hardware_concurrency());
+    std::printf("e2e: %llu requests per cell; load average at start %s; %u cores; opsgate serve pid %d\n",
+                static_cast<unsigned long long>(requests), load_average().c_str(), std::thread::hardware_concurrency(),
+                static_cast<int>(serve->pid()));
+    std::fflush(stdout);
     std::printf("%-22s %5s %10s %8s %8s %8s %8s | %8s %8s %8s\n", "mix", "conc", "req/s", "p50 ms", "p95 ms",
                 "p99 ms", "failed", "x bare", "p50 x", "p99 x");
-    for (const int concurrency : {1, 16, 64}) {
+    for (const int concurrency : concurrencies) {
       Cell limit = run_cell(Mix::whoami, true, bare.port(), concurrency, requests, replies, ids);
       const double limit_rate = static_cast<double>(limit.ms.size()) / limit.seconds;
       const double limit_p50 = quantile(limit.ms, 0.5);
       const double limit_p99 = quantile(limit.ms, 0.99);
       std::printf("%-22s %5d %10.0f %8.2f %8.2f %8.2f %8d | %8s %8s %8s\n", "bare Beast loop", concurrency, limit_rate,
                   limit_p50, quantile(limit.ms, 0.95), limit_p99, limit.failed, "1.00", "1.00", "1.00");
-      for (const Mix mix : {Mix::chatter, Mix::whoami, Mix::metrics}) {
+      for (const Mix mix : mixes) {
         Cell cell = run_cell(mix, false, serve->port(), concurrency, requests, replies, ids);
         const double rate = static_cast<double>(cell.ms.size()) / cell.seconds;
         const double p50 = quantile(cell.ms, 0.5);

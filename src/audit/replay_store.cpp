@@ -6,6 +6,7 @@
 #include <SQLiteCpp/Statement.h>
 
 #include "src/audit/audit_hash.hpp"
+#include "src/core/clock.hpp"
 #include "src/store/sqlite_store.hpp"
 
 namespace opsgate::audit {
@@ -82,11 +83,15 @@ Result<bool> record_key(SQLite::Database& db, const std::string& key, std::int64
   return upsert.exec() > 0;
 }
 
+std::string stored_key(std::string_view key) {
+  return key.size() > kMaxKeyBytes ? "sha256:" + sha256_hex(key) : std::string(key);
+}
+
 }  // namespace
 
 Result<bool> ReplayStore::first_time(std::string_view key, std::chrono::system_clock::time_point now) {
-  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const std::string stored = key.size() > kMaxKeyBytes ? "sha256:" + sha256_hex(key) : std::string(key);
+  const std::int64_t now_ms = to_unix_ms(now);
+  const std::string stored = stored_key(key);
   std::lock_guard lock(mutex_);
   if (!store_) {
     return fail(Errc::storage, "the replay table is not open (internal: the daemon opens it at start-up)");
@@ -112,6 +117,38 @@ Result<bool> ReplayStore::first_time(std::string_view key, std::chrono::system_c
     last_purge_ms_ = now_ms;
   }
   return first;
+}
+
+boost::asio::awaitable<Result<bool>> ReplayStore::first_time_async(std::string key,
+                                                                     std::chrono::system_clock::time_point now) {
+  const std::int64_t now_ms = to_unix_ms(now);
+  std::string stored = stored_key(key);
+  std::shared_ptr<store::SqliteStore> store;
+  std::int64_t cutoff = 0;
+  bool purge = false;
+  {
+    std::lock_guard lock(mutex_);
+    store = store_;
+    cutoff = now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(window_).count();
+    purge = now_ms - last_purge_ms_ > kPurgeEveryMs;
+    if (purge) {
+      last_purge_ms_ = now_ms;  // one purge queued per interval, not one per waiting delivery
+    }
+  }
+  if (!store) {
+    co_return fail(Errc::storage, "the replay table is not open (internal: the daemon opens it at start-up)");
+  }
+  // On the writer thread, in the transaction it shares with every unit queued
+  // meanwhile (the audit events of other requests): no lock to wait for.
+  std::function<Result<bool>(SQLite::Database&)> record = [stored, now_ms, cutoff, purge](SQLite::Database& db) {
+    return record_key(db, stored, now_ms, cutoff, purge);
+  };
+  Result<bool> first = co_await store->write<bool>(std::move(record));
+  if (!first) {
+    co_return fail(Errc::storage, "replay table (seen_events) in " + store->path() + ": " + first.error().message +
+                                      " (is the disk full or the file read-only?)");
+  }
+  co_return first;
 }
 
 }  // namespace opsgate::audit

@@ -6,12 +6,13 @@
 // Created by build_components (no I/O), opened by the daemon at start-up,
 // shared by the adapters; any thread (a mutex guards the memory).
 //
-// The check is one small INSERT on a connection of its own, with
-// synchronous=NORMAL: a crash of opsgate keeps committed rows (WAL); an OS
-// crash could lose a retry window of a few ms, not worth waiting for an fsync
-// on the acknowledgement path. (Through the store's writer it would wait for
-// a group commit's fsync on the I/O thread, or, queued and not waited for,
-// leave acknowledged work unthrottled; both measured worse, see the report.)
+// first_time_async (the Slack adapter) decides on the store's writer thread,
+// inside its group commit, and completes once the commit holding the key is
+// durable: the calling thread never waits, and nothing competes with the
+// writer for the file's lock. first_time (the others) is one small INSERT on
+// a connection of its own with synchronous=NORMAL, on the calling thread; it
+// waits in SQLite's busy handler while the writer commits (measured: that
+// wait on the I/O thread serialised every Slack request, bench/README.md).
 // The table itself belongs to the store's schema.
 
 #include <chrono>
@@ -19,6 +20,8 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+
+#include <boost/asio/awaitable.hpp>
 
 #include "src/core/error.hpp"
 
@@ -50,6 +53,9 @@ class ReplayStore {
   // false for a repeat. An error (store not opened, disk) must be treated as
   // "cannot tell": the caller refuses the delivery. One small INSERT.
   Result<bool> first_time(std::string_view key, std::chrono::system_clock::time_point now);
+  // The same decision, made by the store (its writer, in a group commit) and
+  // completed on the caller's executor once it is durable; never blocks.
+  boost::asio::awaitable<Result<bool>> first_time_async(std::string key, std::chrono::system_clock::time_point now);
 
   // Before open(): a platform that needs a longer memory (Slack's dedup_window) widens it.
   void widen_window(std::chrono::seconds at_least);

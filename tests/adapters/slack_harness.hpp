@@ -80,6 +80,12 @@ class SlackHarness {
   explicit SlackHarness(SlackStandIn& slack, const std::string& db_path, std::vector<std::string> usergroups = {},
                         bool socket_mode = false, std::shared_ptr<const Clock> clock = std::make_shared<SystemClock>(),
                         std::chrono::milliseconds api_timeout = std::chrono::seconds(10))
+      : SlackHarness(slack, test::open_replay_store(db_path), std::move(usergroups), socket_mode, std::move(clock),
+                     api_timeout) {}
+  // With a replay store the test opened itself (to reach its database).
+  SlackHarness(SlackStandIn& slack, std::shared_ptr<audit::ReplayStore> replays, std::vector<std::string> usergroups = {},
+               bool socket_mode = false, std::shared_ptr<const Clock> clock = std::make_shared<SystemClock>(),
+               std::chrono::milliseconds api_timeout = std::chrono::seconds(10))
       : slack_(slack), clock_(clock) {
     adapters::slack::SlackConfig config;
     config.mode = socket_mode ? "socket" : "http";
@@ -96,7 +102,7 @@ class SlackHarness {
     server_config.drain_timeout = std::chrono::seconds(1);
     server_ = std::make_unique<net::HttpServer>(io_.get_executor(), server_config);
     adapter_ = adapters::slack::make_slack_adapter(
-        config, adapters::slack::SlackServices{io_.get_executor(), *http_, clock, test::open_replay_store(db_path)});
+        config, adapters::slack::SlackServices{io_.get_executor(), *http_, clock, std::move(replays)});
     sink_.adapter = adapter_.get();
     adapter_->install_routes(*server_, sink_);
     auto started = server_->start();
@@ -128,6 +134,7 @@ class SlackHarness {
   SlackHarness& operator=(const SlackHarness&) = delete;
 
   EchoSink& sink() { return sink_; }
+  std::uint16_t port() const { return server_->local_port(); }
   std::int64_t now_s() const { return std::chrono::duration_cast<std::chrono::seconds>(clock_->now().time_since_epoch()).count(); }
   // Socket Mode: whether run() returned (link_disabled, or shutdown).
   bool run_ended() const { return run_ended_; }

@@ -2,6 +2,11 @@
 
 #include <atomic>
 
+#include <SQLiteCpp/Database.h>
+
+#include "adapters/slack/slack_dispatch.hpp"
+#include "src/audit/replay_store.hpp"
+#include "src/store/sqlite_store.hpp"
 #include "tests/adapters/slack_harness.hpp"
 
 using namespace opsgate;
@@ -21,6 +26,23 @@ boost::asio::awaitable<void> post_into(adapters::slack::SlackAdapter* adapter, O
                                        std::shared_ptr<std::optional<Result<std::string>>> out) {
   auto posted = co_await adapter->post(std::move(message));
   *out = std::move(posted);
+}
+
+// A replay store on the daemon's kind of store, which the test keeps to reach
+// the database. The writer waits up to 60 s for a lock a test holds (bounded,
+// and far longer than a test holds one even under a sanitizer).
+std::pair<std::shared_ptr<store::SqliteStore>, std::shared_ptr<audit::ReplayStore>> open_stores(const std::string& path) {
+  store::StoreOptions options;
+  options.busy_timeout_ms = 60000;
+  auto store = store::SqliteStore::open(path, options);
+  if (!store) {
+    throw std::runtime_error(store.error().message);
+  }
+  auto replays = std::make_shared<audit::ReplayStore>(path, std::chrono::hours(1));
+  if (auto opened = replays->open(*store); !opened) {
+    throw std::runtime_error(opened.error().message);
+  }
+  return {*store, replays};
 }
 
 }  // namespace
@@ -251,6 +273,86 @@ TEST_SUITE("adapters/slack/http") {
     REQUIRE(slack.wait_for_post("echo: something new"));
     REQUIRE(restarted.sink().events().size() == 1);
     CHECK(restarted.sink().events().front().text == "something new");
+  }
+
+  TEST_CASE("with the database locked by another writer the I/O thread still answers and a retry waiting with the first runs once") {
+    SlackStandIn slack;
+    TempDir dir;
+    auto [store, replays] = open_stores(dir.file("o.db"));
+    SlackHarness h(slack, replays);
+    SQLite::Database holder(dir.file("o.db"), SQLite::OPEN_READWRITE);
+    holder.exec("BEGIN IMMEDIATE");  // the file's write lock: the store's writer must wait for it
+
+    // The first delivery and Slack's retry of it, each on its own connection:
+    // both wait for the replay decision, which waits for the lock.
+    const std::string mention = slack_mention("EvLOCKED", "U0ALICE", "first", "1.1").dump();
+    HttpTestConnection first(h.port(), std::chrono::seconds(10));
+    REQUIRE(first.send(signed_slack_request("/slack/events", "application/json", mention, kSigningSecret, h.now_s())));
+    HttpTestConnection retry(h.port(), std::chrono::seconds(10));
+    REQUIRE(retry.send(signed_slack_request("/slack/events", "application/json", mention, kSigningSecret, h.now_s(),
+                                            "X-Slack-Retry-Num: 1\r\nX-Slack-Retry-Reason: http_timeout\r\n")));
+    // Meanwhile the I/O thread answers what needs no decision: a channel
+    // message nobody addressed to opsgate, and Slack's URL check.
+    json chatter = slack_mention("EvCHATTER", "U0ALICE", "lunch at 12?", "1.2");
+    chatter["event"]["type"] = "message";
+    chatter["event"]["channel_type"] = "channel";
+    auto ignored = h.post_event(chatter);
+    REQUIRE(ignored);
+    CHECK(ignored->status == 200);
+    auto challenge = h.post_event(json{{"token", "x"}, {"challenge", "c1"}, {"type", "url_verification"}});
+    REQUIRE(challenge);
+    CHECK(challenge->status == 200);
+    CHECK(h.sink().events().empty());  // nothing runs before its key is durable (the lock is still held)
+
+    holder.exec("ROLLBACK");
+    auto first_answer = first.read_response();
+    auto retry_answer = retry.read_response();
+    REQUIRE(first_answer);
+    REQUIRE(retry_answer);
+    CHECK(first_answer->status == 200);
+    CHECK(retry_answer->status == 200);  // acknowledged, not acted on
+    REQUIRE(slack.wait_for_post("echo: first"));
+    h.post_event(slack_mention("EvAFTER", "U0ALICE", "after", "1.3"));
+    REQUIRE(slack.wait_for_post("echo: after"));
+    CHECK(h.sink().events().size() == 2);  // first once, after once
+  }
+
+  TEST_CASE("acknowledged work is bounded: with every handling slot taken by a stuck message the next gets 503 and is not recorded") {
+    SlackStandIn slack;
+    TempDir dir;
+    auto [store, replays] = open_stores(dir.file("o.db"));
+    SlackHarness h(slack, replays);
+    for (std::size_t i = 0; i < adapters::slack::kMaxHandling; ++i) {
+      const std::string n = std::to_string(i);
+      auto stuck = h.post_event(slack_mention("EvHANG" + n, "U0ALICE", "hang", "2." + n));
+      REQUIRE(stuck);
+      REQUIRE(stuck->status == 200);
+    }
+    REQUIRE(slack.wait_until([&] { return h.sink().hanging() == static_cast<int>(adapters::slack::kMaxHandling); }));
+    // Waits kSlotWait for a slot, then Slack is told to retry; its key is not spent.
+    auto busy = h.post_event(slack_mention("EvBUSY", "U0ALICE", "one more", "3.1"));
+    REQUIRE(busy);
+    CHECK(busy->status == 503);
+    auto first = replays->first_time("slack:event:EvBUSY", std::chrono::system_clock::now());
+    REQUIRE(first);
+    CHECK(*first);
+  }
+
+  TEST_CASE("a delivery whose replay key could not be made durable is refused with 503 and runs on Slack's retry") {
+    SlackStandIn slack;
+    TempDir dir;
+    auto [store, replays] = open_stores(dir.file("o.db"));
+    SlackHarness h(slack, replays);
+    store->fail_next_commits_for_test(1);
+    auto refused = h.post_event(slack_mention("EvFAIL", "U0ALICE", "restart cart in staging", "1.1"));
+    REQUIRE(refused);
+    CHECK(refused->status == 503);
+    auto retried = h.post_event(slack_mention("EvFAIL", "U0ALICE", "restart cart in staging", "1.1"),
+                                "X-Slack-Retry-Num: 1\r\nX-Slack-Retry-Reason: http_error\r\n");
+    REQUIRE(retried);
+    CHECK(retried->status == 200);
+    REQUIRE(slack.wait_for_post("echo: restart cart"));
+    CHECK(h.sink().events().size() == 1);
   }
 
   TEST_CASE("429 with Retry-After is waited out and the reply still arrives") {

@@ -104,6 +104,46 @@ TEST_SUITE("integration/slack_edges") {
     CHECK(count_rows(dir, "kind='received' AND principal='slack:T0AAA:U0ALICE'") == 3);
   }
 
+  TEST_CASE("Slack's retries of one event_id, arriving together, run the restart once and post one reply") {
+    SlackStandIn slack({"xoxb-edges", "xapp-1-A0BBB-edges"});
+    slack.add_user("U0ALICE", "alice");
+    TempDir dir;
+    dir.write("opsgate.yaml", config_yaml(dir, slack));
+    ServeProcess serve(dir.file("opsgate.yaml"), dir.file("serve.log"));
+    const auto port = serve.port();
+    INFO(serve.log());
+    REQUIRE(port > 0);
+
+    // The delivery and two retries on three connections, all sent before any answer is read.
+    const std::string body = slack_mention("EvTWICE", "U0ALICE", "restart cart in staging", "1767225600.000400").dump();
+    std::vector<std::unique_ptr<HttpTestConnection>> connections;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      const std::string retry_headers =
+          attempt == 0 ? std::string{} : "X-Slack-Retry-Num: " + std::to_string(attempt) + "\r\nX-Slack-Retry-Reason: http_timeout\r\n";
+      connections.push_back(std::make_unique<HttpTestConnection>(port, std::chrono::seconds(10)));
+      REQUIRE(connections.back()->send(
+          signed_slack_request("/slack/events", "application/json", body, kSecret, unix_now(), retry_headers)));
+    }
+    for (auto& connection : connections) {
+      const auto answer = connection->read_response();
+      REQUIRE(answer);
+      CHECK(answer->status == 200);
+    }
+    // A later request as a marker: once it is answered, the restart's reply has been posted too.
+    REQUIRE(slack.wait_until([&] { return slack.calls("chat.postMessage").size() >= 1; }));
+    REQUIRE(send_raw(port, signed_slack_request("/slack/events", "application/json",
+                                                slack_mention("EvMARK", "U0ALICE", "whoami", "1767225600.000500").dump(),
+                                                kSecret, unix_now())));
+    REQUIRE(slack.wait_until([&] { return slack.calls("chat.postMessage").size() >= 2; }));
+    CHECK(serve.stop() == 0);
+
+    CHECK(count_rows(dir, "kind='started' AND action='restart'") == 1);
+    CHECK(count_rows(dir, "kind='received'") == 2);  // the restart once, the marker once
+    CHECK(slack.calls("chat.postMessage").size() == 2);
+    SQLite::Database db(dir.file("opsgate.db"), SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("SELECT count(*) FROM seen_events WHERE key='slack:event:EvTWICE'").getInt() == 1);
+  }
+
   TEST_CASE("load: 50,000 signed clicks on unknown approvals, each with a long message: the resident set settles") {
     SlackStandIn slack({"xoxb-edges", "xapp-1-A0BBB-edges"});
     slack.add_user("U0MALLORY", "mallory");
