@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/VariadicBind.h>
 #include <spdlog/spdlog.h>
 
 #include "src/audit/audit_hash.hpp"
@@ -227,19 +228,8 @@ bool SqliteAuditLog::write_unit(SQLite::Database& db, Unit& unit) {
     }
     event.prev_hash = prev;
     event.hash = compute_audit_hash(prev, event);
-    insert.bind(1, event.seq);
-    insert.bind(2, event.ts_ms);
-    insert.bind(3, event.request_id);
-    insert.bind(4, event.kind);
-    insert.bind(5, event.platform);
-    insert.bind(6, event.channel);
-    insert.bind(7, event.principal);
-    insert.bind(8, event.action);
-    insert.bind(9, params);
-    insert.bind(10, event.outcome);
-    insert.bind(11, event.detail);
-    insert.bind(12, event.prev_hash);
-    insert.bind(13, event.hash);
+    SQLite::bind(insert, event.seq, event.ts_ms, event.request_id, event.kind, event.platform, event.channel,
+                 event.principal, event.action, params, event.outcome, event.detail, event.prev_hash, event.hash);
     insert.exec();
     insert.reset();
     prev = event.hash;
