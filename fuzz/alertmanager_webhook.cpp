@@ -27,7 +27,7 @@ struct Harness {
     std::remove(path.c_str());
     opsgate::alertmanager::AlertWebhookConfig config;
     config.token = opsgate::Secret(kToken, "fuzz");
-    config.default_channel = opsgate::alertmanager::AlertChannel{"test", "alerts"};
+    config.channels.default_channel = opsgate::ChannelRef{"test", "alerts"};
     webhook = std::make_unique<opsgate::alertmanager::AlertWebhook>(
         config, opsgate::fuzz::demo_config().inventory, path,
         [this](std::string_view p) -> opsgate::Adapter* { return p == "test" ? &adapter : nullptr; }, ignore, audit,

@@ -116,11 +116,7 @@ class ExecAction final : public opsgate::Action {
       co_return fail(Errc::internal, "the exec action `" + spec_.name + "` was given a `" + request.action +
                                          "` request");
     }
-    auto values = placeholder_values(request, *inventory_);
-    if (!values) {
-      co_return tl::unexpected(values.error());
-    }
-    auto argv = render_argv(argv_, *values, spec_.name);
+    auto argv = argv_for(request);
     if (!argv) {
       co_return tl::unexpected(argv.error());
     }
@@ -143,11 +139,7 @@ class ExecAction final : public opsgate::Action {
   // The command that would run, rendered exactly as execute() would; exec
   // cannot know its effect, so the approval is bound to the argv.
   asio::awaitable<Result<std::optional<ActionPreview>>> preview(ActionRequest request) override {
-    auto values = placeholder_values(request, *inventory_);
-    if (!values) {
-      co_return tl::unexpected(values.error());
-    }
-    auto argv = render_argv(argv_, *values, spec_.name);
+    auto argv = argv_for(request);
     if (!argv) {
       co_return tl::unexpected(argv.error());
     }
@@ -162,6 +154,15 @@ class ExecAction final : public opsgate::Action {
   }
 
  private:
+  // The command for this request: the configured argv with its placeholders filled.
+  Result<std::vector<std::string>> argv_for(const ActionRequest& request) const {
+    auto values = placeholder_values(request, *inventory_);
+    if (!values) {
+      return tl::unexpected(values.error());
+    }
+    return render_argv(argv_, *values, spec_.name);
+  }
+
   Result<ActionResult> to_result(const ProcessOutput& output, const std::vector<std::string>& argv) const {
     const std::string& program = argv.front();
     // The same redaction as log lines: output goes to chat and the audit log.

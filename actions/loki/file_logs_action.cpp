@@ -21,7 +21,6 @@ namespace {
 
 namespace asio = boost::asio;
 
-constexpr std::int64_t kNanosPerSecond = 1'000'000'000;
 constexpr std::int64_t kMinBytesPerFile = 4 * 1024;
 constexpr std::int64_t kMaxBytesPerFile = std::int64_t{1024} * 1024 * 1024;
 
@@ -77,20 +76,6 @@ Result<std::vector<std::string>> fill_paths(const std::vector<std::string>& path
   return out;
 }
 
-LineFormat parse_format(const ConfigNode& node) {
-  const std::string value = node.str_or("format", "auto");
-  if (value == "auto") {
-    return LineFormat::automatic;
-  }
-  if (value == "logfmt") {
-    return LineFormat::logfmt;
-  }
-  if (value == "json") {
-    return LineFormat::json;
-  }
-  node.fail("format", "expected auto, logfmt or json, not '" + value + "'");
-}
-
 // Runs on the pool: blocking reads are fine here. Exceptions (allocation)
 // become errors so that they never cross into the caller's executor.
 asio::awaitable<Result<LogAnswer>> run_scan(FileScanJob job) {
@@ -123,15 +108,11 @@ class FileLogsAction final : public opsgate::Action {
   const ActionSpec& spec() const override { return spec_; }
 
   asio::awaitable<Result<ActionResult>> execute(ActionRequest request) override {
-    auto search = read_log_search(request, config_.output.max_limit);
+    auto search = read_log_search(request, config_.output.max_limit, *inventory_, clock_);
     if (!search) {
       co_return tl::unexpected(search.error());
     }
-    const TargetPlacement* placement = inventory_->placement(search->target, search->env);
-    if (placement == nullptr) {
-      co_return fail(Errc::not_found, search->target + " does not run in " + search->env);
-    }
-    auto patterns = fill_paths(config_.paths, *search, *placement);
+    auto patterns = fill_paths(config_.paths, *search, *search->placement);
     if (!patterns) {
       co_return tl::unexpected(patterns.error());
     }
@@ -140,8 +121,8 @@ class FileLogsAction final : public opsgate::Action {
     job.format = config_.format;
     job.max_bytes_per_file = config_.max_bytes_per_file;
     job.max_files = config_.max_files;
-    job.end_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.now().time_since_epoch()).count();
-    job.start_ns = job.end_ns - search->range_s * kNanosPerSecond;
+    job.start_ns = search->start_ns;
+    job.end_ns = search->end_ns;
     job.contains = search->contains;
     job.level = search->level;
     job.limit = search->limit;
@@ -179,7 +160,8 @@ LogFileConfig parse_logfile_config(const ConfigNode& node) {
       node.fail("paths", *problem);
     }
   }
-  config.format = parse_format(node);
+  config.format = node.choice_or<LineFormat>(
+      "format", "auto", {{"auto", LineFormat::automatic}, {"logfmt", LineFormat::logfmt}, {"json", LineFormat::json}});
   config.max_bytes_per_file = static_cast<std::size_t>(node.integer_or(
       "max_bytes_per_file", static_cast<std::int64_t>(config.max_bytes_per_file), kMinBytesPerFile, kMaxBytesPerFile));
   config.max_files =

@@ -119,7 +119,8 @@ TimeZone load_zone(const LogOutputConfig& output, const std::string& section) {
   return std::move(*zone);
 }
 
-Result<LogSearch> read_log_search(const ActionRequest& request, std::size_t max_limit) {
+Result<LogSearch> read_log_search(const ActionRequest& request, std::size_t max_limit, const Inventory& inventory,
+                                  const Clock& clock) {
   const json& p = request.params;
   LogSearch search;
   const auto text = [&p](const char* key) -> std::string {
@@ -143,6 +144,13 @@ Result<LogSearch> read_log_search(const ActionRequest& request, std::size_t max_
     search.asked_limit = static_cast<std::size_t>(std::max<std::int64_t>(1, it->get<std::int64_t>()));
   }
   search.limit = std::min(search.asked_limit, std::max<std::size_t>(1, max_limit));
+  search.placement = inventory.placement(search.target, search.env);
+  if (search.placement == nullptr) {
+    return fail(Errc::not_found, search.target + " does not run in " + search.env);
+  }
+  constexpr std::int64_t kNanosPerSecond = 1'000'000'000;
+  search.end_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock.now().time_since_epoch()).count();
+  search.start_ns = search.end_ns - search.range_s * kNanosPerSecond;
   return search;
 }
 

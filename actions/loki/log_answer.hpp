@@ -15,13 +15,15 @@
 #include "src/core/time_zone.hpp"
 #include "src/core/action_request.hpp"
 #include "src/core/action_result.hpp"
+#include "src/core/clock.hpp"
 #include "src/core/config_node.hpp"
 #include "src/core/error.hpp"
 
 namespace opsgate::actions::loki {
 
 // The validated parameters of one request (the pipeline has checked them
-// against the catalogue; this only reads them).
+// against the catalogue; this only reads them), where its target runs, and
+// the time window it covers.
 struct LogSearch {
   std::string target;
   std::string env;
@@ -30,6 +32,9 @@ struct LogSearch {
   std::int64_t range_s = 3600;
   std::size_t limit = 20;
   std::size_t asked_limit = 20;  // before max_limit was applied
+  const TargetPlacement* placement = nullptr;  // in the inventory; never null in a read LogSearch
+  std::int64_t start_ns = 0;  // end_ns - range_s
+  std::int64_t end_ns = 0;    // the clock's now
 };
 
 // Reads max_limit, line_width and timezone of a backend's section (the
@@ -41,7 +46,11 @@ LogOutputConfig read_log_output(const ConfigNode& node);
 // `section` otherwise (a config built by hand).
 TimeZone load_zone(const LogOutputConfig& output, const std::string& section);
 
-Result<LogSearch> read_log_search(const ActionRequest& request, std::size_t max_limit);
+// The start of every logs.search, whichever backend: reads the request (its
+// limit cut to max_limit), finds where the target runs (Errc::not_found when
+// it does not run in that environment) and the window ending at clock.now().
+Result<LogSearch> read_log_search(const ActionRequest& request, std::size_t max_limit, const Inventory& inventory,
+                                  const Clock& clock);
 
 struct LogEntry {
   std::int64_t unix_ns = 0;

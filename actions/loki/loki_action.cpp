@@ -18,25 +18,6 @@ namespace {
 
 namespace asio = boost::asio;
 
-constexpr std::int64_t kNanosPerSecond = 1'000'000'000;
-
-LevelFilter parse_level_filter(const ConfigNode& node) {
-  const std::string value = node.str_or("level_filter", "label");
-  if (value == "label") {
-    return LevelFilter::label;
-  }
-  if (value == "logfmt") {
-    return LevelFilter::logfmt;
-  }
-  if (value == "json") {
-    return LevelFilter::json;
-  }
-  if (value == "line") {
-    return LevelFilter::line;
-  }
-  node.fail("level_filter", "expected label, logfmt, json or line, not '" + value + "'");
-}
-
 std::string source_phrase(const std::string& selector) { return "the selector is " + selector; }
 
 // The `logs.search` action over Loki's HTTP API. Built by make_loki_logs_action
@@ -56,26 +37,21 @@ class LokiLogsAction final : public opsgate::Action {
   const ActionSpec& spec() const override { return spec_; }
 
   asio::awaitable<Result<ActionResult>> execute(ActionRequest request) override {
-    auto search = read_log_search(request, config_.output.max_limit);
+    auto search = read_log_search(request, config_.output.max_limit, *inventory_, clock_);
     if (!search) {
       co_return tl::unexpected(search.error());
     }
-    const TargetPlacement* placement = inventory_->placement(search->target, search->env);
-    if (placement == nullptr || placement->loki_selector.empty()) {
+    const std::string& selector = search->placement->loki_selector;
+    if (selector.empty()) {
       co_return fail(Errc::not_found, search->target + " has no Loki stream selector in " + search->env);
     }
-    const LogqlSearch logql{placement->loki_selector, search->contains, search->level, config_.level_filter,
-                            config_.level_label};
+    const LogqlSearch logql{selector, search->contains, search->level, config_.level_filter, config_.level_label};
     const std::string lines_query = build_lines_query(logql);
-    const std::int64_t end_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                    clock_.now().time_since_epoch())
-                                    .count();
-    const std::int64_t start_ns = end_ns - search->range_s * kNanosPerSecond;
 
     const std::vector<std::pair<std::string, std::string>> params{
         {"query", lines_query},
-        {"start", std::to_string(start_ns)},
-        {"end", std::to_string(end_ns)},
+        {"start", std::to_string(search->start_ns)},
+        {"end", std::to_string(search->end_ns)},
         {"limit", std::to_string(search->limit)},
         {"direction", "backward"}};
     net::HttpClientRequest lines_request = request_for("/loki/api/v1/query_range?" + net::form_encode(params));
@@ -97,7 +73,7 @@ class LokiLogsAction final : public opsgate::Action {
 
     LogAnswer answer;
     answer.backend = "loki";
-    answer.source = source_phrase(placement->loki_selector);
+    answer.source = source_phrase(selector);
     answer.entries = std::move(*entries);
     // Loki stops at `limit`: a full page probably means more lines match.
     answer.more = answer.entries.size() >= search->limit;
@@ -107,7 +83,7 @@ class LokiLogsAction final : public opsgate::Action {
     if (count_query) {
       answer.data["count_query"] = *count_query;
       const std::vector<std::pair<std::string, std::string>> count_params{{"query", *count_query},
-                                                                          {"time", std::to_string(end_ns)}};
+                                                                          {"time", std::to_string(search->end_ns)}};
       net::HttpClientRequest count_request = request_for("/loki/api/v1/query?" + net::form_encode(count_params));
       auto count_response = co_await client_.send(std::move(count_request));
       add_counts(answer, *search, count_response);
@@ -179,7 +155,11 @@ LokiConfig parse_loki_config(const ConfigNode& node) {
   if (!config.tenant.empty() && !std::regex_match(config.tenant, tenant_re)) {
     node.fail("tenant", "a Loki tenant id is 1 to 150 letters, digits and _ . ! * ' ( ) - (| joins tenants)");
   }
-  config.level_filter = parse_level_filter(node);
+  config.level_filter = node.choice_or<LevelFilter>("level_filter", "label",
+                                                    {{"label", LevelFilter::label},
+                                                     {"logfmt", LevelFilter::logfmt},
+                                                     {"json", LevelFilter::json},
+                                                     {"line", LevelFilter::line}});
   config.level_label = node.str_or("level_label", config.level_label);
   if (!is_label_name(config.level_label)) {
     node.fail("level_label", "'" + config.level_label + "' is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)");

@@ -10,11 +10,6 @@
 
 namespace opsgate::adapters::discord {
 
-// "0a1B" -> bytes (nullopt for odd length or a non-hex character), and back:
-// the shared encoding helpers.
-using encoding::hex_decode;
-using encoding::hex_encode;
-
 // A verified Ed25519 public key (32 bytes). Immutable; shared by all requests.
 class Ed25519PublicKey {
  public:

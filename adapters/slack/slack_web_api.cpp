@@ -120,7 +120,8 @@ asio::awaitable<Result<json>> WebApi::send(std::string method, std::string conte
     co_return fail(response.error().code, method + ": " + response.error().message);
   }
   if (response->status == 429) {
-    const auto wait = net::retry_after(*response).value_or(std::chrono::seconds(0));
+    const auto wait = std::chrono::duration_cast<std::chrono::seconds>(
+        net::retry_after(*response).value_or(std::chrono::milliseconds(0)));
     co_return fail(Errc::unavailable, method + ": rate limited by Slack (Retry-After " + std::to_string(wait.count()) + " s)");
   }
   if (response->status >= 500) {

@@ -34,9 +34,9 @@ Result<DecodedJwt> decode_jwt(std::string_view token) {
   if (second == std::string_view::npos || token.find('.', second + 1) != std::string_view::npos) {
     return fail(Errc::denied, "the token is not three dot-separated parts");
   }
-  const auto header_text = base64url_decode(token.substr(0, first));
-  const auto claims_text = base64url_decode(token.substr(first + 1, second - first - 1));
-  const auto signature = base64url_decode(token.substr(second + 1));
+  const auto header_text = encoding::base64url_decode(token.substr(0, first));
+  const auto claims_text = encoding::base64url_decode(token.substr(first + 1, second - first - 1));
+  const auto signature = encoding::base64url_decode(token.substr(second + 1));
   if (!header_text || !claims_text || !signature) {
     return fail(Errc::denied, "the token is not base64url");
   }
@@ -58,8 +58,8 @@ Result<DecodedJwt> decode_jwt(std::string_view token) {
 }
 
 Result<std::shared_ptr<const RsaPublicKey>> RsaPublicKey::from_jwk(std::string_view n, std::string_view e) {
-  const auto modulus = base64url_decode(n);
-  const auto exponent = base64url_decode(e);
+  const auto modulus = encoding::base64url_decode(n);
+  const auto exponent = encoding::base64url_decode(e);
   if (!modulus || !exponent || modulus->empty() || exponent->empty() || exponent->size() > 8) {
     return fail(Errc::invalid_input, "the key's n or e is not base64url");
   }

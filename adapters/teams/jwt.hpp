@@ -15,11 +15,6 @@
 
 namespace opsgate::adapters::teams {
 
-// RFC 4648 §5 without padding (padding is tolerated when decoding): the shared
-// encoding helpers, under the names JWT callers use.
-using encoding::base64url_decode;
-using encoding::base64url_encode;
-
 // A token split and decoded, not yet trusted.
 struct DecodedJwt {
   nlohmann::json header;         // an object

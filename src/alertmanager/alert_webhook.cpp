@@ -32,26 +32,6 @@ constexpr std::size_t kMaxAlertsAudited = 10;
 constexpr std::size_t kMaxAuditedValue = 300;   // characters per label or annotation value
 constexpr std::size_t kMaxAuditedJson = 8000;   // the whole alerts array, dumped
 
-AlertChannel parse_channel(const ConfigNode& node, const std::string& key, const std::string& text) {
-  const auto colon = text.find(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    node.fail(key, "expected <platform>:<channel>, e.g. slack:C0123 or shell:alerts; got '" + text + "'");
-  }
-  return {text.substr(0, colon), text.substr(colon + 1)};
-}
-
-std::map<std::string, AlertChannel> parse_channel_map(const ConfigNode& node) {
-  if (!node.is_map()) {
-    node.fail_here("expected a mapping of names to <platform>:<channel>");
-  }
-  std::map<std::string, AlertChannel> out;
-  for (const auto& [name, value] : node.entries()) {
-    out[name] = parse_channel(node, name, value.as_string());
-  }
-  node.finish();
-  return out;
-}
-
 std::string text_of(const json& object, const char* key) {
   if (!object.is_object()) {
     return "";
@@ -106,29 +86,7 @@ AlertWebhookConfig parse_alert_webhook_config(const ConfigNode& node, const Inve
   config.repeat_interval = node.duration_or("repeat_interval", config.repeat_interval);
   config.principal = node.str_or("principal", config.principal);
   config.triage = node.boolean_or("triage", true);
-  const ConfigNode channels = node.child("channels");
-  if (!channels.is_map()) {
-    node.fail("channels", "expected {default: shell:alerts, teams: {...}, targets: {...}}");
-  }
-  if (channels.has("default")) {
-    config.default_channel = parse_channel(channels, "default", channels.str("default"));
-  }
-  if (const auto teams = channels.optional_child("teams")) {
-    config.team_channels = parse_channel_map(*teams);
-  }
-  if (const auto targets = channels.optional_child("targets")) {
-    config.target_channels = parse_channel_map(*targets);
-    for (const auto& [name, channel] : config.target_channels) {
-      const Target* target = inventory.find_target(name);
-      if (target == nullptr || target->name != name) {
-        targets->fail(name, "not a target of the inventory");
-      }
-    }
-  }
-  channels.finish();
-  if (!config.default_channel && config.team_channels.empty() && config.target_channels.empty()) {
-    node.fail("channels", "names no channel: give at least `default: <platform>:<channel>`");
-  }
+  config.channels = read_channel_routes(node, inventory);
   node.finish();
   return config;
 }
@@ -150,18 +108,6 @@ struct AlertWebhook::State {
       : config(std::move(c)), inventory(std::move(i)), adapters(std::move(a)), runner(std::move(r)), audit(l),
         clock(k) {}
   ~State() { pool.join(); }
-
-  std::optional<AlertChannel> channel_for(const std::string& target) const {
-    if (const auto found = config.target_channels.find(target); found != config.target_channels.end()) {
-      return found->second;
-    }
-    if (const Target* t = inventory->find_target(target)) {
-      if (const auto found = config.team_channels.find(t->team); found != config.team_channels.end()) {
-        return found->second;
-      }
-    }
-    return config.default_channel;
-  }
 
   // SQLite, on the pool.
   // Also forgets resolved groups quiet for longer than repeat_interval: their
@@ -463,8 +409,9 @@ asio::awaitable<net::HttpResponse> AlertWebhook::handle(net::HttpRequest request
         ++repeats;
       }
     } else {
-      const std::optional<AlertChannel> channel =
-          bucket.target.empty() ? s->config.default_channel : s->channel_for(bucket.target);
+      const std::optional<ChannelRef> channel = bucket.target.empty()
+                                                    ? s->config.channels.default_channel
+                                                    : s->config.channels.channel_for(bucket.target, *s->inventory);
       if (!channel) {
         spdlog::warn("alertmanager: no channel for {} (alertmanager.channels)",
                      bucket.target.empty() ? "unmapped alerts" : bucket.target);

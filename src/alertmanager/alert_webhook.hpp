@@ -42,6 +42,7 @@
 #include "src/core/audit_log.hpp"
 #include "src/core/chat_event.hpp"
 #include "src/core/clock.hpp"
+#include "src/core/channel_routes.hpp"
 #include "src/core/config_node.hpp"
 #include "src/core/inventory.hpp"
 #include "src/core/secret.hpp"
@@ -49,11 +50,6 @@
 #include "src/net/http_types.hpp"
 
 namespace opsgate::alertmanager {
-
-struct AlertChannel {
-  std::string platform;
-  std::string channel;
-};
 
 // The `alertmanager` section, validated once at start-up.
 struct AlertWebhookConfig {
@@ -63,9 +59,7 @@ struct AlertWebhookConfig {
   std::chrono::seconds repeat_interval{4 * 3600};
   std::string principal = "system:alertmanager";
   bool triage = true;
-  std::optional<AlertChannel> default_channel;
-  std::map<std::string, AlertChannel> team_channels;
-  std::map<std::string, AlertChannel> target_channels;
+  ChannelRoutes channels;
 };
 
 // Throws ConfigError (file:line:key) for an unknown key, a missing or empty

@@ -34,7 +34,7 @@ std::string warning_at(const ConfigNode& node, const std::string& key, const std
   return what;  // not reached: fail() always throws
 }
 
-void check_channel(const ConfigNode& node, const std::string& key, const alertmanager::AlertChannel& channel,
+void check_channel(const ConfigNode& node, const std::string& key, const ChannelRef& channel,
                    const std::set<std::string>& platforms, std::vector<std::string>& warnings) {
   if (platforms.count(channel.platform) == 0) {
     warnings.push_back(warning_at(node, key, "posts to " + channel.platform + ":" + channel.channel + ", but no " +
@@ -49,16 +49,16 @@ void check_alertmanager(const Config& config, const Components& c, std::vector<s
   const alertmanager::AlertWebhookConfig& alerts = *c.alertmanager;
   const std::set<std::string> platforms = enabled_platforms(c);
   const ConfigNode channels = node.child("channels");
-  if (alerts.default_channel) {
-    check_channel(channels, "default", *alerts.default_channel, platforms, warnings);
+  if (alerts.channels.default_channel) {
+    check_channel(channels, "default", *alerts.channels.default_channel, platforms, warnings);
   }
   if (const auto teams = channels.optional_child("teams")) {
-    for (const auto& [team, channel] : alerts.team_channels) {
+    for (const auto& [team, channel] : alerts.channels.team_channels) {
       check_channel(*teams, team, channel, platforms, warnings);
     }
   }
   if (const auto targets = channels.optional_child("targets")) {
-    for (const auto& [target, channel] : alerts.target_channels) {
+    for (const auto& [target, channel] : alerts.channels.target_channels) {
       check_channel(*targets, target, channel, platforms, warnings);
     }
   }

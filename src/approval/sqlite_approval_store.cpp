@@ -7,6 +7,7 @@
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/VariadicBind.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -165,26 +166,13 @@ Result<Approval> create_tx(SQLite::Database& db, const ApprovalDraft& d) {
          action, params, break_glass_reason, request_hash, rule_id, approvers, quorum, preview_text,
          preview_fingerprint, requester_groups, co_requesters)
         VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))");
-      insert.bind(1, id);
-      insert.bind(2, created);
-      insert.bind(3, expires);
-      insert.bind(4, d.origin_request_id);
-      insert.bind(5, d.requester.id);
-      insert.bind(6, d.requester.display_name);
-      insert.bind(7, d.platform);
-      insert.bind(8, d.channel);
-      insert.bind(9, d.thread);
-      insert.bind(10, d.request.action);
-      insert.bind(11, d.request.params.dump(-1, ' ', false, json::error_handler_t::replace));
-      insert.bind(12, d.request.break_glass_reason);
-      insert.bind(13, hash_of(d.request));
-      insert.bind(14, d.requirement.rule_id);
-      insert.bind(15, json(d.requirement.approvers).dump());
-      insert.bind(16, d.requirement.quorum);
-      insert.bind(17, d.preview_text);
-      insert.bind(18, d.preview_fingerprint);
-      insert.bind(19, json(d.requester.groups).dump(-1, ' ', false, json::error_handler_t::replace));
-      insert.bind(20, json(d.co_requesters).dump(-1, ' ', false, json::error_handler_t::replace));
+      SQLite::bind(insert, id, created, expires, d.origin_request_id, d.requester.id, d.requester.display_name,
+                   d.platform, d.channel, d.thread, d.request.action,
+                   d.request.params.dump(-1, ' ', false, json::error_handler_t::replace), d.request.break_glass_reason,
+                   hash_of(d.request), d.requirement.rule_id, json(d.requirement.approvers).dump(),
+                   d.requirement.quorum, d.preview_text, d.preview_fingerprint,
+                   json(d.requester.groups).dump(-1, ' ', false, json::error_handler_t::replace),
+                   json(d.co_requesters).dump(-1, ' ', false, json::error_handler_t::replace));
       if (insert.exec() == 1) {
         auto a = load(db, id);
         return *a;
@@ -257,12 +245,7 @@ Result<VoteOutcome> vote_tx(SQLite::Database& db, const std::string& id, const P
     SQLite::Statement insert(
         db,
         "INSERT OR IGNORE INTO approval_votes (approval_id, voter, vote, reason, ts_ms, person) VALUES (?,?,?,?,?,?)");
-    insert.bind(1, id);
-    insert.bind(2, voter.id);
-    insert.bind(3, approve ? "approve" : "deny");
-    insert.bind(4, reason);
-    insert.bind(5, ms(now));
-    insert.bind(6, person);
+    SQLite::bind(insert, id, voter.id, approve ? "approve" : "deny", reason, ms(now), person);
     if (insert.exec() == 0) {
       return refuse("You already voted on `" + id + "`; each person counts once.", a);
     }
@@ -270,10 +253,7 @@ Result<VoteOutcome> vote_tx(SQLite::Database& db, const std::string& id, const P
       SQLite::Statement deny(
           db,
           "UPDATE approvals SET state='denied', decided_by=?, reason=?, decided_ms=? WHERE id=? AND state='pending'");
-      deny.bind(1, voter.id);
-      deny.bind(2, reason);
-      deny.bind(3, ms(now));
-      deny.bind(4, id);
+      SQLite::bind(deny, voter.id, reason, ms(now), id);
       deny.exec();
       a.state = "denied";
       a.decided_by = voter.id;
@@ -293,9 +273,7 @@ Result<VoteOutcome> vote_tx(SQLite::Database& db, const std::string& id, const P
     // from the reload above and is refused.
     SQLite::Statement grant(
         db, "UPDATE approvals SET state='granted', decided_by=?, decided_ms=? WHERE id=? AND state='pending'");
-    grant.bind(1, voter.id);
-    grant.bind(2, ms(now));
-    grant.bind(3, id);
+    SQLite::bind(grant, voter.id, ms(now), id);
     if (grant.exec() != 1) {
       return refuse("Approval `" + id + "` was decided meanwhile.", a);
     }
@@ -323,9 +301,7 @@ Result<VoteOutcome> cancel_tx(SQLite::Database& db, const std::string& id, const
     }
     SQLite::Statement cancel(
         db, "UPDATE approvals SET state='cancelled', decided_by=?, decided_ms=? WHERE id=? AND state='pending'");
-    cancel.bind(1, who.id);
-    cancel.bind(2, ms(now));
-    cancel.bind(3, id);
+    SQLite::bind(cancel, who.id, ms(now), id);
     cancel.exec();
     a.state = "cancelled";
     return VoteOutcome{VoteResult::denied, "cancelled by the requester", a};
@@ -393,11 +369,7 @@ Result<Approval> restart_vote_tx(SQLite::Database& db, const std::string& id, co
     const std::int64_t lifetime = found->expires_ms - found->created_ms;
     SQLite::Statement reopen(db, R"(UPDATE approvals SET state='pending', decided_by=NULL, decided_ms=NULL,
       created_ms=?, expires_ms=?, preview_text=?, preview_fingerprint=? WHERE id=? AND state='granted')");
-    reopen.bind(1, ms(now));
-    reopen.bind(2, ms(now) + lifetime);
-    reopen.bind(3, preview_text);
-    reopen.bind(4, preview_fingerprint);
-    reopen.bind(5, id);
+    SQLite::bind(reopen, ms(now), ms(now) + lifetime, preview_text, preview_fingerprint, id);
     if (reopen.exec() != 1) {
       return fail(Errc::conflict, "approval `" + id + "` changed meanwhile");
     }
@@ -439,10 +411,8 @@ Result<RateVerdict> reserve_tx(SQLite::Database& db, const RateReservation& r) {
           "AND action IN (SELECT value FROM json_each(?))";
       sql += check.per == "subject" ? " AND person = ?" : " AND target IN (SELECT value FROM json_each(?))";
       SQLite::Statement q(db, sql);
-      q.bind(1, since);
-      q.bind(2, r.request_id);
-      q.bind(3, json(check.actions).dump());
-      q.bind(4, check.per == "subject" ? r.person : json(check.targets).dump());
+      SQLite::bind(q, since, r.request_id, json(check.actions).dump(),
+                   check.per == "subject" ? r.person : json(check.targets).dump());
       q.executeStep();
       const std::int64_t counted = q.getColumn(0).getInt64();
       if (counted < check.limit) {
@@ -460,11 +430,7 @@ Result<RateVerdict> reserve_tx(SQLite::Database& db, const RateReservation& r) {
       SQLite::Statement insert(db,
                                "INSERT OR IGNORE INTO rate_reservations (request_id, person, action, target, ts_ms) "
                                "VALUES (?,?,?,?,?)");
-      insert.bind(1, r.request_id);
-      insert.bind(2, r.person);
-      insert.bind(3, r.action);
-      insert.bind(4, r.target);
-      insert.bind(5, ms(r.now));
+      SQLite::bind(insert, r.request_id, r.person, r.action, r.target, ms(r.now));
       insert.exec();
     }
     return RateVerdict{};

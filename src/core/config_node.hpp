@@ -43,6 +43,11 @@ class ConfigNode {
   std::int64_t integer_or(const std::string& key, std::int64_t fallback, std::int64_t min, std::int64_t max) const;
   std::chrono::seconds duration_or(const std::string& key, std::chrono::seconds fallback) const;
   std::vector<std::string> strings_or(const std::string& key, std::vector<std::string> fallback = {}) const;
+  // One of a fixed set of names, as the value paired with it: `fallback` when
+  // absent; otherwise "expected a, b or c, not 'x'".
+  template <class Value>
+  Value choice_or(const std::string& key, const std::string& fallback,
+                  const std::vector<std::pair<std::string, Value>>& names) const;
   // A credential: `{env: NAME}`, `{file: PATH}`, or a string (with ${env:...}).
   Secret secret(const std::string& key) const;
   std::optional<Secret> optional_secret(const std::string& key) const;
@@ -76,6 +81,20 @@ class ConfigNode {
   std::string path_;
   mutable std::set<std::string> used_;
 };
+
+template <class Value>
+Value ConfigNode::choice_or(const std::string& key, const std::string& fallback,
+                            const std::vector<std::pair<std::string, Value>>& names) const {
+  const std::string value = str_or(key, fallback);
+  std::string listed;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i].first == value) {
+      return names[i].second;
+    }
+    listed += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i].first;
+  }
+  fail(key, "expected " + listed + ", not '" + value + "'");
+}
 
 // Expands ${env:NAME} and ${env:NAME:-default}. Returns an error text for an
 // unset variable without default, or a malformed reference.

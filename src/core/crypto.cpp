@@ -4,34 +4,89 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 
 #include <stdexcept>
 
 namespace opsgate::crypto {
 
-std::string sha256(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  // EVP_Digest fails only on allocation failure or a broken OpenSSL build;
-  // an unchecked failure would hand out an uninitialised buffer as a hash.
-  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("OpenSSL could not compute SHA-256 (out of memory?)");
+namespace {
+
+// OpenSSL 3 looks an algorithm up and allocates a context on every one-shot
+// call (EVP_Digest, HMAC), which cost more than hashing an audit event or a
+// Slack request's few hundred bytes. Each thread fetches SHA-256 and HMAC once
+// and reuses its contexts. These calls fail only on allocation failure or a
+// broken OpenSSL build: nothing a caller can handle, so they throw, and an
+// unchecked failure never hands out an uninitialised buffer as a hash.
+class Sha256Contexts {
+ public:
+  Sha256Contexts()
+      : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)),
+        digest_(EVP_MD_CTX_new()),
+        mac_(EVP_MAC_fetch(nullptr, "HMAC", nullptr)),
+        hmac_(mac_ != nullptr ? EVP_MAC_CTX_new(mac_) : nullptr) {
+    if (md_ == nullptr || digest_ == nullptr || mac_ == nullptr || hmac_ == nullptr) {
+      release();
+      throw std::runtime_error("OpenSSL has no SHA-256 or HMAC");
+    }
   }
-  return std::string(reinterpret_cast<const char*>(digest), length);
+  ~Sha256Contexts() { release(); }
+  Sha256Contexts(const Sha256Contexts&) = delete;
+  Sha256Contexts& operator=(const Sha256Contexts&) = delete;
+
+  std::string digest(std::string_view data) {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_DigestInit_ex2(digest_, md_, nullptr) != 1 || EVP_DigestUpdate(digest_, data.data(), data.size()) != 1 ||
+        EVP_DigestFinal_ex(digest_, out, &length) != 1) {
+      throw std::runtime_error("OpenSSL could not compute SHA-256 (out of memory?)");
+    }
+    return std::string(reinterpret_cast<const char*>(out), length);
+  }
+
+  std::string hmac(std::string_view key, std::string_view message) {
+    char digest_name[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest_name, 0), OSSL_PARAM_construct_end()};
+    unsigned char out[EVP_MAX_MD_SIZE];
+    std::size_t length = 0;
+    // An empty key is a valid HMAC key; OpenSSL wants a non-null pointer for it.
+    static const unsigned char kEmpty = 0;
+    const auto* key_bytes = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+    if (EVP_MAC_init(hmac_, key_bytes, key.size(), params) != 1 ||
+        EVP_MAC_update(hmac_, reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1 ||
+        EVP_MAC_final(hmac_, out, &length, sizeof out) != 1) {
+      throw std::runtime_error("OpenSSL could not compute HMAC-SHA256 (out of memory?)");
+    }
+    return std::string(reinterpret_cast<const char*>(out), length);
+  }
+
+ private:
+  void release() {
+    EVP_MAC_CTX_free(hmac_);
+    EVP_MAC_free(mac_);
+    EVP_MD_CTX_free(digest_);
+    EVP_MD_free(md_);
+  }
+
+  EVP_MD* md_;
+  EVP_MD_CTX* digest_;
+  EVP_MAC* mac_;
+  EVP_MAC_CTX* hmac_;
+};
+
+Sha256Contexts& contexts() {
+  thread_local Sha256Contexts per_thread;
+  return per_thread;
 }
+
+}  // namespace
+
+std::string sha256(std::string_view data) { return contexts().digest(data); }
 
 std::string sha256_hex(std::string_view data) { return encoding::hex_encode(sha256(data)); }
 
-std::string hmac_sha256(std::string_view key, std::string_view message) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
-           message.size(), mac, &length) == nullptr) {
-    throw std::runtime_error("OpenSSL could not compute HMAC-SHA256 (out of memory?)");
-  }
-  return std::string(reinterpret_cast<const char*>(mac), length);
-}
+std::string hmac_sha256(std::string_view key, std::string_view message) { return contexts().hmac(key, message); }
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
   return encoding::hex_encode(hmac_sha256(key, message));

@@ -40,7 +40,7 @@ asio::awaitable<net::HttpResponse> on_check(std::shared_ptr<Hook> hook, net::Htt
   const AzureConfig& config = hook->config;
   if (!config.username.empty()) {
     const std::string expected = "Basic " + encoding::base64_encode(config.username + ":" + config.password.reveal());
-    if (!constant_time_equal(request.header_or_empty("Authorization"), expected)) {
+    if (!crypto::constant_time_equal(request.header_or_empty("Authorization"), expected)) {
       spdlog::warn("azure: refused a check call from {}: Authorization does not match gates.azure.username/password",
                    request.remote_address);
       co_return net::HttpResponse::text(401, "unauthorized\n");

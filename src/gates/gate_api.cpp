@@ -219,7 +219,7 @@ class WebhookNotifier final : public Notifier {
     request.body = gate_json.dump(-1, ' ', false, json::error_handler_t::replace);
     request.headers = {{"Content-Type", "application/json"},
                        {"X-Opsgate-Gate", gate.id},
-                       {"X-Opsgate-Signature-256", "sha256=" + hmac_sha256_hex(client->callback_secret.reveal(), request.body)}};
+                       {"X-Opsgate-Signature-256", "sha256=" + crypto::hmac_sha256_hex(client->callback_secret.reveal(), request.body)}};
     request.connect_timeout = std::chrono::seconds(5);
     request.timeout = std::chrono::seconds(30);
     auto answer = co_await http_.send(std::move(request));

@@ -138,6 +138,28 @@ std::string final_message(const json& gate) {
   return "gate " + id + " is " + state;
 }
 
+// After a call that did not succeed: an answer from `refused_from` up to 499
+// but 429 is a refusal, said once; otherwise the next backoff pause, said
+// with `verb`, unless it would end past give_up_at. nullopt: stop (exit 2).
+std::optional<std::chrono::milliseconds> pause_after(const Result<net::HttpClientResponse>& answer, int refused_from,
+                                                     const std::string& server, const char* verb,
+                                                     net::Backoff& backoff,
+                                                     std::chrono::steady_clock::time_point give_up_at) {
+  if (answer && answer->status >= refused_from && answer->status < 500 && answer->status != 429) {
+    std::fprintf(stderr, "opsgate gate: refused (HTTP %d): %s\n", answer->status, error_text(*answer).c_str());
+    return std::nullopt;
+  }
+  const std::string why = answer ? "HTTP " + std::to_string(answer->status) : answer.error().message;
+  const auto wait = backoff.next();
+  if (std::chrono::steady_clock::now() + wait > give_up_at) {
+    std::fprintf(stderr, "opsgate gate: cannot reach %s: %s; giving up\n", server.c_str(), why.c_str());
+    return std::nullopt;
+  }
+  std::fprintf(stderr, "opsgate gate: %s: %s; %s in %.1fs\n", server.c_str(), why.c_str(), verb,
+               static_cast<double>(wait.count()) / 1000.0);
+  return wait;
+}
+
 asio::awaitable<void> run_gate(Run* run, net::HttpClient* http) {
   const Options& o = run->options;
   const auto started = std::chrono::steady_clock::now();
@@ -162,21 +184,12 @@ asio::awaitable<void> run_gate(Run* run, net::HttpClient* http) {
       gate = json::parse(answer->body, nullptr, false);
       break;
     }
-    if (answer && answer->status < 500 && answer->status != 429) {
-      std::fprintf(stderr, "opsgate gate: refused (HTTP %d): %s\n", answer->status, error_text(*answer).c_str());
+    const auto wait = pause_after(answer, 0, o.server, "retrying", backoff, give_up_at);
+    if (!wait) {
       run->exit_code = 2;
       co_return;
     }
-    const std::string why = answer ? "HTTP " + std::to_string(answer->status) : answer.error().message;
-    const auto wait = backoff.next();
-    if (std::chrono::steady_clock::now() + wait > give_up_at) {
-      std::fprintf(stderr, "opsgate gate: cannot reach %s: %s; giving up\n", o.server.c_str(), why.c_str());
-      run->exit_code = 2;
-      co_return;
-    }
-    std::fprintf(stderr, "opsgate gate: %s: %s; retrying in %.1fs\n", o.server.c_str(), why.c_str(),
-                 static_cast<double>(wait.count()) / 1000.0);
-    pause.expires_after(wait);
+    pause.expires_after(*wait);
     co_await pause.async_wait(asio::use_awaitable);
   }
   if (!gate.is_object()) {
@@ -214,20 +227,12 @@ asio::awaitable<void> run_gate(Run* run, net::HttpClient* http) {
         continue;
       }
     }
-    if (answer && answer->status >= 400 && answer->status < 500 && answer->status != 429) {
-      std::fprintf(stderr, "opsgate gate: refused (HTTP %d): %s\n", answer->status, error_text(*answer).c_str());
+    const auto wait = pause_after(answer, 400, o.server, "reconnecting", backoff, give_up_at);
+    if (!wait) {
       run->exit_code = 2;
       co_return;
     }
-    const std::string why = answer ? "HTTP " + std::to_string(answer->status) : answer.error().message;
-    const auto wait = backoff.next();
-    if (std::chrono::steady_clock::now() + wait > give_up_at) {
-      std::fprintf(stderr, "opsgate gate: cannot reach %s: %s; giving up\n", o.server.c_str(), why.c_str());
-      run->exit_code = 2;
-      co_return;
-    }
-    std::fprintf(stderr, "opsgate gate: %s; reconnecting in %.1fs\n", why.c_str(), static_cast<double>(wait.count()) / 1000.0);
-    pause.expires_after(wait);
+    pause.expires_after(*wait);
     co_await pause.async_wait(asio::use_awaitable);
   }
   if (run->interrupted && gate.value("state", "pending") == "pending") {

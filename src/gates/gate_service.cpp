@@ -122,7 +122,7 @@ asio::awaitable<Result<Created>> GateService::create(GateAsk ask) {
   gate.client = ask.client;
   gate.source = ask.source;
   gate.dedup_key = ask.dedup_key;
-  gate.body_hash = sha256_hex(request_json(ask.request).dump(-1, ' ', false, json::error_handler_t::replace));
+  gate.body_hash = crypto::sha256_hex(request_json(ask.request).dump(-1, ' ', false, json::error_handler_t::replace));
   gate.request = ask.request;
   gate.requester = "ci:" + ask.client;
   gate.callback_kind = ask.callback_kind;
@@ -154,7 +154,7 @@ asio::awaitable<Result<Created>> GateService::create(GateAsk ask) {
   const auto now = deps_.clock.now();
   gate.created_ms = to_unix_ms(now);
   gate.id = new_gate_id(gate.created_ms);
-  const auto channel = config_.channel_for(gate.request.target, inventory);
+  const auto channel = config_.channels.channel_for(gate.request.target, inventory);
   gate.platform = channel ? channel->platform : std::string{};
   gate.channel = channel ? channel->channel : std::string{};
   const auto policy = deps_.policy();

@@ -4,6 +4,7 @@
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/VariadicBind.h>
 
 #include "src/store/sqlite_store.hpp"
 
@@ -106,27 +107,10 @@ Result<GateStore::Inserted> insert_tx(SQLite::Database& db, const Gate& g) {
     SQLite::Statement q(db, R"(INSERT INTO gates (id, client, source, dedup_key, body_hash, request, state, requester,
         triggered_principal, created_ms, expires_ms, decided_ms, decided_by, comment, rule_id, approvers, quorum,
         callback_kind, callback, platform, channel) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?))");
-    q.bind(1, g.id);
-    q.bind(2, g.client);
-    q.bind(3, g.source);
-    q.bind(4, g.dedup_key);
-    q.bind(5, g.body_hash);
-    q.bind(6, dump(request_json(g.request)));
-    q.bind(7, std::string(to_string(g.state)));
-    q.bind(8, g.requester);
-    q.bind(9, g.triggered_principal);
-    q.bind(10, g.created_ms);
-    q.bind(11, g.expires_ms);
-    q.bind(12, g.decided_ms);
-    q.bind(13, g.decided_by);
-    q.bind(14, g.comment);
-    q.bind(15, g.rule_id);
-    q.bind(16, dump(json(g.approvers)));
-    q.bind(17, g.quorum);
-    q.bind(18, g.callback_kind);
-    q.bind(19, dump(g.callback));
-    q.bind(20, g.platform);
-    q.bind(21, g.channel);
+    SQLite::bind(q, g.id, g.client, g.source, g.dedup_key, g.body_hash, dump(request_json(g.request)),
+                 std::string(to_string(g.state)), g.requester, g.triggered_principal, g.created_ms, g.expires_ms,
+                 g.decided_ms, g.decided_by, g.comment, g.rule_id, dump(json(g.approvers)), g.quorum, g.callback_kind,
+                 dump(g.callback), g.platform, g.channel);
     q.exec();
     return GateStore::Inserted{g, true};
   } catch (const std::exception& e) {
@@ -191,10 +175,7 @@ Result<void> set_thread_tx(SQLite::Database& db, const std::string& id, const st
                            const std::string& channel, const std::string& thread) {
   try {
     SQLite::Statement q(db, "UPDATE gates SET platform=?, channel=?, thread=? WHERE id=?");
-    q.bind(1, platform);
-    q.bind(2, channel);
-    q.bind(3, thread);
-    q.bind(4, id);
+    SQLite::bind(q, platform, channel, thread, id);
     q.exec();
     return {};
   } catch (const std::exception& e) {
@@ -208,11 +189,7 @@ Result<std::optional<Gate>> decide_tx(SQLite::Database& db, const std::string& i
   try {
     SQLite::Statement q(
         db, "UPDATE gates SET state=?, decided_by=?, comment=?, decided_ms=? WHERE id=? AND state='pending'");
-    q.bind(1, std::string(to_string(state)));
-    q.bind(2, by);
-    q.bind(3, comment);
-    q.bind(4, now_ms);
-    q.bind(5, id);
+    SQLite::bind(q, std::string(to_string(state)), by, comment, now_ms, id);
     if (q.exec() != 1) {
       return std::optional<Gate>{};
     }
@@ -221,10 +198,7 @@ Result<std::optional<Gate>> decide_tx(SQLite::Database& db, const std::string& i
       SQLite::Statement out(db,
                             "INSERT INTO gate_outbox (gate_id, state, first_ms, next_ms, deadline_ms) "
                             "VALUES (?, 'pending', ?, ?, ?)");
-      out.bind(1, id);
-      out.bind(2, now_ms);
-      out.bind(3, now_ms);
-      out.bind(4, deadline_ms);
+      SQLite::bind(out, id, now_ms, now_ms, deadline_ms);
       out.exec();
     }
     return gate;
@@ -268,10 +242,7 @@ Result<void> retry_at_tx(SQLite::Database& db, std::int64_t delivery_id, std::in
   try {
     SQLite::Statement q(db,
                         "UPDATE gate_outbox SET attempts=attempts+1, next_ms=?, last_error=?, alerted=? WHERE id=?");
-    q.bind(1, next_ms);
-    q.bind(2, error);
-    q.bind(3, alerted ? 1 : 0);
-    q.bind(4, delivery_id);
+    SQLite::bind(q, next_ms, error, alerted ? 1 : 0, delivery_id);
     q.exec();
     return {};
   } catch (const std::exception& e) {

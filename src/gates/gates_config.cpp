@@ -11,25 +11,6 @@ namespace opsgate::gates {
 
 namespace {
 
-GateChannel parse_channel(const ConfigNode& node, const std::string& key, const std::string& text) {
-  const auto colon = text.find(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    node.fail(key, "expected <platform>:<channel>, e.g. slack:C0OPS or shell:terminal; got '" + text + "'");
-  }
-  return GateChannel{text.substr(0, colon), text.substr(colon + 1)};
-}
-
-std::map<std::string, GateChannel> parse_channel_map(const ConfigNode& node) {
-  if (!node.is_map()) {
-    node.fail_here("expected a mapping of names to <platform>:<channel>");
-  }
-  std::map<std::string, GateChannel> out;
-  for (const auto& [name, value] : node.entries()) {
-    out[name] = parse_channel(node, name, value.as_string());
-  }
-  return out;
-}
-
 bool contains(const std::vector<std::string>& list, const std::string& value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
@@ -44,11 +25,11 @@ const GateClient* GatesConfig::client_by_token(const std::string& token) const {
   if (token.empty()) {
     return nullptr;
   }
-  const std::string digest = sha256_hex(token);
+  const std::string digest = crypto::sha256_hex(token);
   const GateClient* found = nullptr;
   for (const auto& c : clients) {
     // Every client is compared, in constant time: the answer time says nothing.
-    if (constant_time_equal(c.token_sha256, digest)) {
+    if (crypto::constant_time_equal(c.token_sha256, digest)) {
       found = &c;
     }
   }
@@ -62,18 +43,6 @@ const GateClient* GatesConfig::client(const std::string& name) const {
     }
   }
   return nullptr;
-}
-
-std::optional<GateChannel> GatesConfig::channel_for(const std::string& target, const Inventory& inventory) const {
-  if (const auto found = target_channels.find(target); found != target_channels.end()) {
-    return found->second;
-  }
-  if (const Target* t = inventory.find_target(target)) {
-    if (const auto found = team_channels.find(t->team); found != team_channels.end()) {
-      return found->second;
-    }
-  }
-  return default_channel;
 }
 
 GatesConfig parse_gates_config(const ConfigNode& node, const Inventory& inventory) {
@@ -93,28 +62,7 @@ GatesConfig parse_gates_config(const ConfigNode& node, const Inventory& inventor
   if (config.tick.count() < 1) {
     node.fail("tick", "must be at least 1s");
   }
-  const ConfigNode channels = node.child("channels");
-  if (!channels.is_map()) {
-    node.fail("channels", "expected {default: slack:C0OPS, teams: {...}, targets: {...}}");
-  }
-  if (channels.has("default")) {
-    config.default_channel = parse_channel(channels, "default", channels.str("default"));
-  }
-  if (const auto teams = channels.optional_child("teams")) {
-    config.team_channels = parse_channel_map(*teams);
-  }
-  if (const auto targets = channels.optional_child("targets")) {
-    config.target_channels = parse_channel_map(*targets);
-    for (const auto& [name, channel] : config.target_channels) {
-      if (inventory.find_target(name) == nullptr) {
-        targets->fail(name, "is not a target in the inventory");
-      }
-    }
-  }
-  channels.finish();
-  if (!config.default_channel && config.team_channels.empty() && config.target_channels.empty()) {
-    node.fail("channels", "names no channel: give at least `default: <platform>:<channel>`");
-  }
+  config.channels = read_channel_routes(node, inventory);
   if (const auto identities = node.optional_child("identities")) {
     if (!identities->is_map()) {
       identities->fail_here("expected a mapping of CI user names to principals, e.g. {alice: slack:T0AAA:U0ALICE}");
@@ -138,7 +86,7 @@ GatesConfig parse_gates_config(const ConfigNode& node, const Inventory& inventor
       if (token.reveal().size() < 16) {
         client_node.fail("token", "is shorter than 16 characters; use a long random token (openssl rand -hex 32)");
       }
-      client.token_sha256 = sha256_hex(token.reveal());
+      client.token_sha256 = crypto::sha256_hex(token.reveal());
       client.targets = client_node.strings_or("targets");
       client.envs = client_node.strings_or("envs");
       if (client.targets.empty()) {

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "src/core/channel_routes.hpp"
 #include "src/core/config_node.hpp"
 #include "src/core/inventory.hpp"
 #include "src/core/secret.hpp"
@@ -34,11 +35,6 @@ namespace opsgate::gates {
 struct GithubConfig;  // github.hpp
 struct AzureConfig;   // azure.hpp
 struct GitlabConfig;  // gitlab.hpp
-
-struct GateChannel {
-  std::string platform;
-  std::string channel;
-};
 
 struct GateClient {
   std::string name;
@@ -52,9 +48,7 @@ struct GateClient {
 
 struct GatesConfig {
   std::string public_url;  // without trailing '/'
-  std::optional<GateChannel> default_channel;
-  std::map<std::string, GateChannel> team_channels;
-  std::map<std::string, GateChannel> target_channels;
+  ChannelRoutes channels;
   std::map<std::string, std::string> identities;  // CI user name -> principal id
   std::vector<GateClient> clients;
   bool show_metrics = true;
@@ -68,7 +62,6 @@ struct GatesConfig {
 
   const GateClient* client_by_token(const std::string& token) const;
   const GateClient* client(const std::string& name) const;
-  std::optional<GateChannel> channel_for(const std::string& target, const Inventory& inventory) const;
 };
 
 // Throws ConfigError (file:line: key) on the first mistake: an unknown key, a
@@ -82,10 +75,5 @@ GatesConfig parse_gates_config(const ConfigNode& node, const Inventory& inventor
 // its line; the result holds the inventory's own spelling.
 std::map<std::string, std::string> read_platform_targets(const ConfigNode& map, const Inventory& inventory);
 std::map<std::string, std::string> read_platform_environments(const ConfigNode& map, const Inventory& inventory);
-
-// The shared digests and the constant-time compare (src/core/crypto.hpp).
-using crypto::constant_time_equal;
-using crypto::hmac_sha256_hex;
-using crypto::sha256_hex;
 
 }  // namespace opsgate::gates

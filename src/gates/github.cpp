@@ -47,8 +47,8 @@ GithubConfig parse_github_config(const ConfigNode& node, const Inventory& invent
 }
 
 bool github_signature_ok(std::string_view secret, std::string_view raw_body, std::string_view header) {
-  const std::string expected = "sha256=" + hmac_sha256_hex(secret, raw_body);
-  return constant_time_equal(expected, header);
+  const std::string expected = "sha256=" + crypto::hmac_sha256_hex(secret, raw_body);
+  return crypto::constant_time_equal(expected, header);
 }
 
 Result<std::string> github_app_jwt(const std::string& private_key_pem, const std::string& issuer, std::int64_t now_s) {

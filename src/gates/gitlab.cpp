@@ -27,7 +27,7 @@ struct Hook {
 };
 
 asio::awaitable<net::HttpResponse> on_hook(std::shared_ptr<Hook> hook, net::HttpRequest request) {
-  if (!constant_time_equal(request.header_or_empty("X-Gitlab-Token"), hook->config.webhook_token.reveal())) {
+  if (!crypto::constant_time_equal(request.header_or_empty("X-Gitlab-Token"), hook->config.webhook_token.reveal())) {
     spdlog::warn("gitlab: refused a webhook from {}: X-Gitlab-Token does not match gates.gitlab.webhook_token",
                  request.remote_address);
     co_return net::HttpResponse::text(401, "bad token\n");

@@ -67,9 +67,9 @@ bool looks_like_version(const std::string& text) {
 
 // The raw text after the first word: a PromQL query or a deny reason keeps its spacing.
 std::string rest_after_first_word(std::string_view text) {
-  const std::string t(nlu::trim(text));
+  const std::string t(text::trim(text));
   const auto space = t.find_first_of(" \t");
-  return space == std::string::npos ? std::string{} : std::string(nlu::trim(std::string_view(t).substr(space + 1)));
+  return space == std::string::npos ? std::string{} : std::string(text::trim(std::string_view(t).substr(space + 1)));
 }
 
 struct Assigner {
@@ -215,7 +215,7 @@ std::optional<ParseResult> approval_command(std::string_view text, bool prefixed
   result.confidence = prefixed ? kPrefixedConfidence : kBareConfidence;
   result.request.action = *action;
   result.request.params = json{{"id", words[k].raw}};
-  std::string_view rest = nlu::trim(std::string_view(cleaned).substr(words[k].end));
+  std::string_view rest = text::trim(std::string_view(cleaned).substr(words[k].end));
   if (*action != "deny") {
     // "approve 42 please" is fine; "approve 2 more people for the offsite" is not a decision.
     for (std::size_t j = k + 1; j < words.size(); ++j) {
@@ -230,15 +230,15 @@ std::optional<ParseResult> approval_command(std::string_view text, bool prefixed
   // The reason, as typed, minus the connective: "deny 42: not during the freeze",
   // "deny 7kq2m because no ticket", "deny 42 reason=freeze".
   while (!rest.empty() && in(rest.substr(0, 1), {"-", ":", ",", ".", ";", "="})) {
-    rest = nlu::trim(rest.substr(1));
+    rest = text::trim(rest.substr(1));
   }
   for (std::string_view lead : {"because", "since", "reason:", "reason=", "reason", "bc", "as"}) {
     if (rest.size() > lead.size() && to_lower(rest.substr(0, lead.size())) == lead &&
         (rest[lead.size()] == ' ' || lead.back() == ':' || lead.back() == '=') &&
         to_lower(rest.substr(0, 11)) != "because of ") {
-      rest = nlu::trim(rest.substr(lead.size()));
+      rest = text::trim(rest.substr(lead.size()));
       while (!rest.empty() && (rest.front() == ':' || rest.front() == '=')) {
-        rest = nlu::trim(rest.substr(1));
+        rest = text::trim(rest.substr(1));
       }
       break;
     }
@@ -247,7 +247,7 @@ std::optional<ParseResult> approval_command(std::string_view text, bool prefixed
     rest = rest.substr(1, rest.size() - 2);
   }
   if (!rest.empty()) {
-    result.request.params["reason"] = nlu::sanitize_utf8(rest, kMaxReasonBytes);
+    result.request.params["reason"] = text::sanitize_utf8(rest, kMaxReasonBytes);
   }
   return result;
 }
@@ -257,13 +257,13 @@ std::optional<ParseResult> approval_command(std::string_view text, bool prefixed
 CommandParser::CommandParser(std::shared_ptr<const Inventory> inventory) : inventory_(std::move(inventory)) {}
 
 ParseResult CommandParser::parse(std::string_view raw) const {
-  std::string text(nlu::trim(raw));
+  std::string text(text::trim(raw));
   bool prefixed = false;
   if (!text.empty() && text.front() == '!') {
-    text = nlu::trim(std::string_view(text).substr(1));
+    text = text::trim(std::string_view(text).substr(1));
     prefixed = true;
   } else if (to_lower(text.substr(0, 4)) == "/ops" && (text.size() == 4 || std::isspace(static_cast<unsigned char>(text[4])) != 0)) {
-    text = nlu::trim(std::string_view(text).substr(4));
+    text = text::trim(std::string_view(text).substr(4));
     prefixed = true;
   }
   // Bare sentences may end with punctuation ("help?", "restart cart in staging.").

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <variant>
 
-#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -19,11 +20,14 @@ namespace {
 
 using nlohmann::json;
 namespace asio = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
 
 constexpr std::size_t kMaxQuestionBytes = 300;
 constexpr std::size_t kMaxOptions = 6;
 constexpr std::size_t kMaxOptionBytes = 80;
 constexpr std::size_t kMaxResponseBytes = 1024 * 1024;
+// The ceiling of the first pause before a 5xx is sent again (net::Backoff doubles it).
+constexpr std::chrono::milliseconds kRetryBase{250};
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -103,23 +107,6 @@ std::int64_t token_count(const json& usage, const char* key) {
     return -1;
   }
   return usage[key].get<std::int64_t>();
-}
-
-// Retry-After in seconds, or Azure's retry-after-ms; nullopt when absent or unreadable.
-std::optional<std::chrono::milliseconds> retry_after(const net::HttpClientResponse& response) {
-  if (auto ms = response.header("retry-after-ms")) {
-    const std::string v(*ms);
-    if (!v.empty() && v.size() < 10 && std::all_of(v.begin(), v.end(), ::isdigit)) {
-      return std::chrono::milliseconds(std::stoll(v));
-    }
-  }
-  if (auto s = response.header("retry-after")) {
-    const std::string v(*s);
-    if (!v.empty() && v.size() < 7 && std::all_of(v.begin(), v.end(), ::isdigit)) {
-      return std::chrono::seconds(std::stoll(v));
-    }
-  }
-  return std::nullopt;
 }
 
 ParseResult rejected_question(std::string question, std::vector<std::string> options = {}) {
@@ -228,70 +215,57 @@ ParseResult LlmParser::parse(std::string_view) const {
 
 asio::awaitable<ParseResult> LlmParser::parse_async(ParseInput input) const {
   const auto start = std::chrono::steady_clock::now();
-  const auto deadline = start + connection_.timeout;
   LlmCall call;
   call.connection = connection_.name;
   call.provider = connection_.provider;
   call.model = connection_.model_name();
   call.prompt_version = prompt_.version;
-  const std::string body = dump(request_body(input));
 
   ParseResult result = ParseResult::none("llm");
   std::string error;
   std::string rejected;
-  for (int attempt = 0;; ++attempt) {
-    const auto remaining =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (remaining.count() <= 0) {
-      error = "timeout";
-      break;
+  net::HttpClientRequest request;
+  request.method = "POST";
+  request.url = connection_.url();
+  request.headers = connection_.auth_headers();
+  request.body = dump(request_body(input));
+  request.timeout = connection_.timeout;
+  request.connect_timeout = std::min(connection_.timeout, connection_.connect_timeout);
+  request.max_response_bytes = kMaxResponseBytes;
+  request.verify_tls = connection_.verify_tls;
+  request.ca_file = connection_.ca_file;
+  // 429 and 5xx mean "not processed": the HttpClient sends again, up to
+  // max_retries, after the server's Retry-After (one past the deadline is the
+  // answer) or a net::Backoff pause. The deadline below bounds them all.
+  request.max_retries = connection_.max_retries;
+  request.retry_status = [](int status) { return status >= 500; };
+  request.retry_base = kRetryBase;
+  request.retry_cap = connection_.timeout;
+  request.max_retry_after = connection_.timeout;
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer deadline(executor, start + connection_.timeout);
+  auto outcome = co_await (http_.send(std::move(request)) || deadline.async_wait(asio::use_awaitable));
+  if (outcome.index() == 1) {
+    error = "timeout";
+    spdlog::warn("llm {}: no usable answer within the {} ms deadline", connection_.name, connection_.timeout.count());
+  } else if (auto& response = std::get<0>(outcome); !response) {
+    error = response.error().code == Errc::timeout ? "timeout" : "unavailable";
+    spdlog::warn("llm {}: {}", connection_.name, response.error().message);
+  } else if (const int status = response->status; status == 429 || status >= 500) {
+    error = "http_" + std::to_string(status);
+    spdlog::warn("llm {}: HTTP {}{}; retried at most {} time(s) within the {} ms deadline", connection_.name, status,
+                 status == 429 ? " (rate limited)" : "", connection_.max_retries, connection_.timeout.count());
+  } else if (status != 200) {
+    // 400 (schema, context length), 401, 403, 404: a configuration problem; never retried.
+    error = "http_" + std::to_string(status);
+    const json j = json::parse(response->body, nullptr, false);
+    std::string message;
+    if (!j.is_discarded() && j.is_object() && j.contains("error") && j["error"].is_object()) {
+      message = j["error"].value("message", std::string{});
     }
-    net::HttpClientRequest request;
-    request.method = "POST";
-    request.url = connection_.url();
-    request.headers = connection_.auth_headers();
-    request.body = body;
-    request.timeout = remaining;
-    request.connect_timeout = std::min(remaining, connection_.connect_timeout);
-    request.max_response_bytes = kMaxResponseBytes;
-    request.verify_tls = connection_.verify_tls;
-    request.ca_file = connection_.ca_file;
-    auto response = co_await http_.send(std::move(request));
-    if (!response) {
-      error = response.error().code == Errc::timeout ? "timeout" : "unavailable";
-      spdlog::warn("llm {}: {}", connection_.name, response.error().message);
-      break;
-    }
-    const int status = response->status;
-    if (status == 429 || status >= 500) {
-      error = "http_" + std::to_string(status);
-      const auto hinted = retry_after(*response);
-      const std::chrono::milliseconds wait = hinted.value_or(std::chrono::milliseconds(250 << attempt));
-      if (attempt >= connection_.max_retries || std::chrono::steady_clock::now() + wait >= deadline) {
-        spdlog::warn("llm {}: HTTP {}{}; not retrying within the {} ms deadline", connection_.name, status,
-                     hinted ? " (Retry-After " + std::to_string(hinted->count()) + " ms)" : std::string{},
-                     connection_.timeout.count());
-        break;
-      }
-      auto executor = co_await asio::this_coro::executor;
-      asio::steady_timer timer(executor, wait);
-      auto token = asio::as_tuple(asio::use_awaitable);
-      auto waited = co_await timer.async_wait(token);
-      (void)waited;
-      continue;
-    }
-    if (status != 200) {
-      // 400 (schema, context length), 401, 403, 404: a configuration problem; never retried.
-      error = "http_" + std::to_string(status);
-      const json j = json::parse(response->body, nullptr, false);
-      std::string message;
-      if (!j.is_discarded() && j.is_object() && j.contains("error") && j["error"].is_object()) {
-        message = j["error"].value("message", std::string{});
-      }
-      spdlog::error("llm {}: HTTP {} from {}: {}", connection_.name, status, connection_.url().substr(0, 200),
-                    clean_text(message, 300));
-      break;
-    }
+    spdlog::error("llm {}: HTTP {} from {}: {}", connection_.name, status, connection_.url().substr(0, 200),
+                  clean_text(message, 300));
+  } else {
     Completion completion = interpret_completion(response->body, *inventory_);
     call.tokens_in = completion.tokens_in;
     call.tokens_out = completion.tokens_out;
@@ -299,7 +273,6 @@ asio::awaitable<ParseResult> LlmParser::parse_async(ParseInput input) const {
     error = completion.error;
     rejected = completion.rejected;
     result = std::move(completion.result);
-    break;
   }
   call.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   const auto price = prices_.find(call.model);

@@ -228,9 +228,9 @@ void Analysis::resolve_targets() {
     return std::count_if(items_.begin(), items_.end(),
                          [](const Item& it) { return it.kind == Kind::target && !it.has_concept; });
   };
-  // Typos are corrected only when the message names no target at all: with
-  // a real name present, a near miss is more likely an ordinary word.
-  if (plain_targets() == 0) {
+  // A word that is a near miss of one spelling of `kind` becomes it (fuzzy);
+  // a tie between targets is kept, to ask which was meant.
+  const auto correct_typos = [&](Kind kind, const auto& spellings, int max_distance) {
     for (auto& it : items_) {
       if (it.kind != Kind::word) {
         continue;
@@ -239,33 +239,24 @@ void Analysis::resolve_targets() {
       if (nlu::is_filler(n) || nlu::is_polite(n) || !is_name_like(n)) {
         continue;
       }
-      const auto r = nlu::closest(n, vocabulary_.target_spellings, 5, 6, 2);
+      const auto r = nlu::closest(n, spellings, 5, 6, max_distance);
       if (r.outcome == nlu::FuzzyResult::Outcome::unique) {
-        it.kind = Kind::target;
+        it.kind = kind;
         it.index = r.owner;
         it.fuzzy = true;
-      } else if (r.outcome == nlu::FuzzyResult::Outcome::tie && tied_targets_.empty()) {
+      } else if (kind == Kind::target && r.outcome == nlu::FuzzyResult::Outcome::tie && tied_targets_.empty()) {
         tied_targets_ = r.tied;
         tied_word_ = it.text;
       }
     }
+  };
+  // Typos are corrected only when the message names no target at all: with
+  // a real name present, a near miss is more likely an ordinary word.
+  if (plain_targets() == 0) {
+    correct_typos(Kind::target, vocabulary_.target_spellings, 2);
   }
   if (std::none_of(items_.begin(), items_.end(), [](const Item& it) { return it.kind == Kind::env; })) {
-    for (auto& it : items_) {
-      if (it.kind != Kind::word) {
-        continue;
-      }
-      const std::string& n = norms_[it.first];
-      if (nlu::is_filler(n) || nlu::is_polite(n) || !is_name_like(n)) {
-        continue;
-      }
-      const auto r = nlu::closest(n, vocabulary_.env_spellings, 5, 6, 1);
-      if (r.outcome == nlu::FuzzyResult::Outcome::unique) {
-        it.kind = Kind::env;
-        it.index = r.owner;
-        it.fuzzy = true;
-      }
-    }
+    correct_typos(Kind::env, vocabulary_.env_spellings, 1);
   }
   // A name that is also a verb ("search the payments logs") is the verb when
   // another target is named, it leads its clause, and what follows reads as

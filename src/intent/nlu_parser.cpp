@@ -17,14 +17,14 @@ ParseResult NluParser::parse(std::string_view text) const {
     return ParseResult::none(std::string(kParserName));
   }
   const std::string cleaned = nlu::clean_message(text);
-  std::string_view body = nlu::trim(cleaned);
+  std::string_view body = text::trim(cleaned);
   // The command prefixes mean nothing more here; the command parser has
   // already had its chance.
   if (!body.empty() && body.front() == '!') {
-    body = nlu::trim(body.substr(1));
+    body = text::trim(body.substr(1));
   } else if (body.size() >= 4 && to_lower(body.substr(0, 4)) == "/ops" &&
              (body.size() == 4 || body[4] == ' ')) {
-    body = nlu::trim(body.substr(4));
+    body = text::trim(body.substr(4));
   }
   if (body.empty()) {
     return ParseResult::none(std::string(kParserName));
@@ -46,7 +46,7 @@ ParseResult NluParser::parse(std::string_view text) const {
     ParseResult r;
     r.kind = ParseKind::request;
     r.request.action = "metrics.promql";
-    r.request.params = json{{"query", nlu::sanitize_utf8(*query, nlu::kMaxQueryBytes + 1)}};
+    r.request.params = json{{"query", text::sanitize_utf8(*query, nlu::kMaxQueryBytes + 1)}};
     r.confidence = kNluConfident;
     r.parser = std::string(kParserName);
     return r;

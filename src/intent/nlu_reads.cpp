@@ -74,7 +74,7 @@ ParseResult Analysis::logs(double confidence) const {
   // "containing", "search for".
   for (const auto& it : items_) {
     if (it.kind == Kind::quote) {
-      params["contains"] = nlu::sanitize_utf8(it.text, kMaxContainsBytes);
+      params["contains"] = text::sanitize_utf8(it.text, kMaxContainsBytes);
       break;
     }
   }
@@ -107,7 +107,7 @@ ParseResult Analysis::logs(double confidence) const {
         }
       }
       if (!text.empty()) {
-        params["contains"] = nlu::sanitize_utf8(text, kMaxContainsBytes);
+        params["contains"] = text::sanitize_utf8(text, kMaxContainsBytes);
       }
     }
   }

@@ -194,22 +194,26 @@ std::vector<Word> split_words(std::string_view text) {
   std::vector<Word> words;
   bool boundary = false;
   std::size_t i = 0;
+  // The quote at i closes at `close`: its trimmed inside is one word.
+  const auto take_quoted = [&](std::size_t close) {
+    Word w;
+    w.raw = std::string(text::trim(text.substr(i + 1, close - i - 1)));
+    w.begin = i;
+    w.end = close + 1;
+    w.quoted = true;
+    w.boundary_before = boundary;
+    boundary = false;
+    if (!w.raw.empty()) {
+      words.push_back(std::move(w));
+    }
+    i = close + 1;
+  };
   while (i < text.size()) {
     const char c = text[i];
     if (c == '"') {
       const std::size_t close = text.find('"', i + 1);
       if (close != std::string_view::npos && close > i + 1) {
-        Word w;
-        w.raw = std::string(trim(text.substr(i + 1, close - i - 1)));
-        w.begin = i;
-        w.end = close + 1;
-        w.quoted = true;
-        w.boundary_before = boundary;
-        boundary = false;
-        if (!w.raw.empty()) {
-          words.push_back(std::move(w));
-        }
-        i = close + 1;
+        take_quoted(close);
         continue;
       }
       ++i;
@@ -218,17 +222,7 @@ std::vector<Word> split_words(std::string_view text) {
     if (c == '\'' && can_open_single(text, i)) {
       const std::size_t close = find_single_close(text, i);
       if (close != std::string_view::npos) {
-        Word w;
-        w.raw = std::string(trim(text.substr(i + 1, close - i - 1)));
-        w.begin = i;
-        w.end = close + 1;
-        w.quoted = true;
-        w.boundary_before = boundary;
-        boundary = false;
-        if (!w.raw.empty()) {
-          words.push_back(std::move(w));
-        }
-        i = close + 1;
+        take_quoted(close);
         continue;
       }
     }
@@ -284,7 +278,7 @@ std::vector<Word> split_words(std::string_view text) {
 }
 
 std::string_view unwrap_code(std::string_view text) {
-  std::string_view t = trim(text);
+  std::string_view t = text::trim(text);
   if (t.size() >= 6 && t.substr(0, 3) == "```" && t.substr(t.size() - 3) == "```") {
     t = t.substr(3, t.size() - 6);
     for (std::string_view tag : {"promql", "prometheus", "prom", "pql"}) {
@@ -294,10 +288,10 @@ std::string_view unwrap_code(std::string_view text) {
         break;
       }
     }
-    return trim(t);
+    return text::trim(t);
   }
   if (t.size() >= 2 && t.front() == '`' && t.back() == '`' && t.find('`', 1) == t.size() - 1) {
-    return trim(t.substr(1, t.size() - 2));
+    return text::trim(t.substr(1, t.size() - 2));
   }
   return t;
 }

@@ -32,11 +32,6 @@ struct Word {
 // only when they pair up: an apostrophe in "it's" never opens a quote.
 std::vector<Word> split_words(std::string_view text);
 
-// The shared helpers (src/core/text.hpp), under the names this module's
-// callers use: sanitize_utf8 makes free text we pass on valid UTF-8.
-using text::sanitize_utf8;
-using text::trim;
-
 // A query as pasted: the inside of "```...```" or "`...`", without a
 // PromQL language tag on the fence ("```promql\n...", also after
 // clean_message turned the newline into a space). Other text is returned

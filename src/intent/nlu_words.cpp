@@ -136,7 +136,7 @@ std::optional<std::string> promql_query(std::string_view body) {
   if (const auto open = body.find('`'); open != std::string_view::npos) {
     const auto close = body.find('`', open + 1);
     if (close != std::string_view::npos && close > open + 1) {
-      const std::string_view inside = nlu::trim(body.substr(open + 1, close - open - 1));
+      const std::string_view inside = text::trim(body.substr(open + 1, close - open - 1));
       const auto outside = plain_words(std::string(body.substr(0, open)) + " " + std::string(body.substr(close + 1)));
       if (any_of_words(outside, kLogs)) {
         return std::nullopt;

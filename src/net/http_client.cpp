@@ -596,9 +596,9 @@ class HttpClientImpl : public std::enable_shared_from_this<HttpClientImpl> {
       if (retries_left && status == 429) {
         // Not processed: safe to send again whatever the method, after the
         // server's Retry-After (a longer one than the caller will wait is its answer).
-        const auto asked = retry_after(t->response).value_or(std::chrono::seconds(0));
+        const auto asked = retry_after(t->response).value_or(std::chrono::milliseconds(0));
         if (asked <= t->request.max_retry_after) {
-          worker_retry(std::move(t), unit_random, std::chrono::duration_cast<std::chrono::milliseconds>(asked));
+          worker_retry(std::move(t), unit_random, asked);
           return;
         }
       } else if (retries_left && detail::retry_status(t->request.retry_status, idempotent, static_cast<int>(status))) {

@@ -26,8 +26,10 @@ bool may_resend(const Error& error, Idempotent idempotent);
 // True when `error` means the request went out but its fate is unknown.
 bool outcome_unknown(const Error& error);
 
-// The Retry-After header in seconds (delay-seconds form), nullopt when absent
-// or not a non-negative integer. HttpClient honours it on its own retries.
-std::optional<std::chrono::seconds> retry_after(const HttpClientResponse& response);
+// The pause a 429 asks for: Azure OpenAI's `retry-after-ms` when present and a
+// whole number, else the Retry-After header in seconds (delay-seconds form);
+// nullopt when neither is a non-negative integer. HttpClient honours it on its
+// own retries.
+std::optional<std::chrono::milliseconds> retry_after(const HttpClientResponse& response);
 
 }  // namespace opsgate::net

@@ -88,6 +88,30 @@ class Connection final : public WebSocketClientImpl {
         [](websocket::request_type& request) { request.set(beast::http::field::user_agent, "opsgate/0.1"); }));
   }
 
+  // The TCP connect, within connect_timeout (which goes on bounding a TLS handshake).
+  asio::awaitable<Result<void>> connect_tcp(asio::ip::tcp::resolver::results_type endpoints, std::string where) {
+    auto& lowest = beast::get_lowest_layer(ws_);
+    lowest.expires_after(options_.connect_timeout);
+    auto [ec, endpoint] = co_await lowest.async_connect(endpoints, as_tuple(use_awaitable));
+    (void)endpoint;
+    if (ec) {
+      co_return fail(ec == beast::error::timeout ? Errc::timeout : Errc::unavailable,
+                     "cannot connect to " + where + ": " + ec.message());
+    }
+    co_return Result<void>{};
+  }
+
+  // The WebSocket upgrade; from here on the stream's own timeouts apply.
+  asio::awaitable<Result<void>> upgrade(std::string host_header, std::string target, std::string where) {
+    beast::get_lowest_layer(ws_).expires_never();
+    configure();
+    auto [ec] = co_await ws_.async_handshake(host_header, target, as_tuple(use_awaitable));
+    if (ec) {
+      co_return tl::unexpected(upgrade_failed(ec, where, options_.connect_timeout));
+    }
+    co_return Result<void>{};
+  }
+
   asio::awaitable<Result<std::string>> read() override {
     beast::flat_buffer buffer;
     auto [ec, n] = co_await ws_.async_read(buffer, as_tuple(use_awaitable));
@@ -214,19 +238,13 @@ asio::awaitable<Result<void>> WebSocketClient::connect(std::string url) {
 
   if (!parsed->tls) {
     auto connection = std::make_shared<Connection<PlainStream>>(options_, executor_);
-    auto& lowest = beast::get_lowest_layer(connection->ws());
-    lowest.expires_after(options_.connect_timeout);
-    auto [cec, endpoint] = co_await lowest.async_connect(endpoints, as_tuple(use_awaitable));
-    (void)endpoint;
-    if (cec) {
-      co_return fail(cec == beast::error::timeout ? Errc::timeout : Errc::unavailable,
-                     "cannot connect to " + where + ": " + cec.message());
+    auto connected = co_await connection->connect_tcp(endpoints, where);
+    if (!connected) {
+      co_return connected;
     }
-    lowest.expires_never();
-    connection->configure();
-    auto [hec] = co_await connection->ws().async_handshake(host_header, target, as_tuple(use_awaitable));
-    if (hec) {
-      co_return tl::unexpected(upgrade_failed(hec, where, options_.connect_timeout));
+    auto upgraded = co_await connection->upgrade(host_header, target, where);
+    if (!upgraded) {
+      co_return upgraded;
     }
     impl_ = std::move(connection);
     co_return Result<void>{};
@@ -246,13 +264,9 @@ asio::awaitable<Result<void>> WebSocketClient::connect(std::string url) {
     tls_->set_verify_mode(options_.verify_tls ? asio::ssl::verify_peer : asio::ssl::verify_none);
   }
   auto connection = std::make_shared<Connection<TlsStream>>(options_, executor_, *tls_);
-  auto& lowest = beast::get_lowest_layer(connection->ws());
-  lowest.expires_after(options_.connect_timeout);
-  auto [cec, endpoint] = co_await lowest.async_connect(endpoints, as_tuple(use_awaitable));
-  (void)endpoint;
-  if (cec) {
-    co_return fail(cec == beast::error::timeout ? Errc::timeout : Errc::unavailable,
-                   "cannot connect to " + where + ": " + cec.message());
+  auto connected = co_await connection->connect_tcp(endpoints, where);
+  if (!connected) {
+    co_return connected;
   }
   auto& tls_stream = connection->ws().next_layer();
   // SNI, and the certificate must name the host we asked for.
@@ -266,11 +280,9 @@ asio::awaitable<Result<void>> WebSocketClient::connect(std::string url) {
   if (tec) {
     co_return fail(Errc::unavailable, "TLS handshake with " + where + " failed: " + tec.message());
   }
-  lowest.expires_never();
-  connection->configure();
-  auto [hec] = co_await connection->ws().async_handshake(host_header, target, as_tuple(use_awaitable));
-  if (hec) {
-    co_return tl::unexpected(upgrade_failed(hec, where, options_.connect_timeout));
+  auto upgraded = co_await connection->upgrade(host_header, target, where);
+  if (!upgraded) {
+    co_return upgraded;
   }
   impl_ = std::move(connection);
   co_return Result<void>{};

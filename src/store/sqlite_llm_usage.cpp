@@ -2,6 +2,7 @@
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/VariadicBind.h>
 #include <spdlog/spdlog.h>
 
 #include "src/store/sqlite_store.hpp"
@@ -16,21 +17,15 @@ void SqliteLlmUsageLog::record(LlmUsage usage) {
     SQLite::Statement insert(db,
                              "INSERT INTO llm_usage (ts_ms, team, action, connection, provider, model, tokens_in, "
                              "tokens_out, cost_usd, latency_ms, error) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
-    insert.bind(1, usage.ts_ms);
-    insert.bind(2, usage.team);
-    insert.bind(3, usage.action);
-    insert.bind(4, usage.connection);
-    insert.bind(5, usage.provider);
-    insert.bind(6, usage.model);
-    if (usage.tokens_in >= 0) {
-      insert.bind(7, usage.tokens_in);
+    SQLite::bind(insert, usage.ts_ms, usage.team, usage.action, usage.connection, usage.provider, usage.model,
+                 usage.tokens_in, usage.tokens_out, usage.cost_usd, usage.latency_ms, usage.error);
+    // A negative count is unknown: NULL, never a number summed with the others.
+    if (usage.tokens_in < 0) {
+      insert.bind(7);
     }
-    if (usage.tokens_out >= 0) {
-      insert.bind(8, usage.tokens_out);
+    if (usage.tokens_out < 0) {
+      insert.bind(8);
     }
-    insert.bind(9, usage.cost_usd);
-    insert.bind(10, usage.latency_ms);
-    insert.bind(11, usage.error);
     insert.exec();
     return true;
   };

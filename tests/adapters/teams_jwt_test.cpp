@@ -62,14 +62,14 @@ std::string reason(const opsgate::Result<json>& r) { return r ? std::string("acc
 TEST_SUITE("adapters/teams/jwt") {
   TEST_CASE("base64url round-trips every length and refuses foreign characters") {
     for (const std::string text : {"", "a", "ab", "abc", "abcd", "\xff\xfe\x00\x01 binary"}) {
-      const auto decoded = teams::base64url_decode(teams::base64url_encode(text));
+      const auto decoded = opsgate::encoding::base64url_decode(opsgate::encoding::base64url_encode(text));
       REQUIRE(decoded);
       CHECK(*decoded == text);
     }
-    CHECK(teams::base64url_encode("\xfb\xff") == "-_8");
-    CHECK_FALSE(teams::base64url_decode("ab+/"));
-    CHECK_FALSE(teams::base64url_decode("a"));
-    CHECK(teams::base64url_decode("YQ==") == std::optional<std::string>("a"));
+    CHECK(opsgate::encoding::base64url_encode("\xfb\xff") == "-_8");
+    CHECK_FALSE(opsgate::encoding::base64url_decode("ab+/"));
+    CHECK_FALSE(opsgate::encoding::base64url_decode("a"));
+    CHECK(opsgate::encoding::base64url_decode("YQ==") == std::optional<std::string>("a"));
   }
 
   TEST_CASE("malformed tokens are refused without throwing") {
@@ -168,14 +168,14 @@ TEST_SUITE("adapters/teams/jwt") {
     json claims = f.claims();
     claims["aud"] = kAppId;
     claims["serviceurl"] = "https://smba.trafficmanager.net/emea/";
-    const std::string forged_payload = teams::base64url_encode(claims.dump());
+    const std::string forged_payload = opsgate::encoding::base64url_encode(claims.dump());
     const auto first = token.find('.');
     const auto second = token.find('.', first + 1);
     const std::string tampered = token.substr(0, first + 1) + forged_payload + token.substr(second);
     CHECK(reason(f.check(tampered, "https://smba.trafficmanager.net/emea/")) == "bad signature");
     RsaSigner impostor("key-1");  // same kid, different key
     CHECK(reason(f.check(impostor.sign(f.claims()))) == "bad signature");
-    const std::string no_kid = teams::base64url_encode(R"({"alg":"RS256"})") + token.substr(first);
+    const std::string no_kid = opsgate::encoding::base64url_encode(R"({"alg":"RS256"})") + token.substr(first);
     CHECK(reason(f.check(no_kid)) == "the token names no kid");
     std::string empty;
     CHECK(reason(run_on(f.io, f.validator.validate(empty, std::string("msteams"), std::string(kServiceUrl)))) == "no bearer token");

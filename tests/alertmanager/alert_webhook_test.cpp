@@ -52,8 +52,8 @@ class Harness {
   explicit Harness(const std::string& db) {
     AlertWebhookConfig config;
     config.token = opsgate::Secret(kToken, "test");
-    config.default_channel = opsgate::alertmanager::AlertChannel{"test", "alerts"};
-    config.team_channels["discovery"] = opsgate::alertmanager::AlertChannel{"test", "discovery-oncall"};
+    config.channels.default_channel = opsgate::ChannelRef{"test", "alerts"};
+    config.channels.team_channels["discovery"] = opsgate::ChannelRef{"test", "discovery-oncall"};
     webhook_ = std::make_unique<AlertWebhook>(
         config, inventory(), db, [this](std::string_view p) -> opsgate::Adapter* { return p == "test" ? &adapter : nullptr; },
         [this](opsgate::ChatEvent origin, opsgate::ActionRequest request) { return record(std::move(origin), std::move(request)); },

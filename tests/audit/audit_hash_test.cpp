@@ -4,7 +4,7 @@
 
 TEST_SUITE("audit/audit_hash") {
   TEST_CASE("sha256_hex matches the FIPS 180-2 test vector in lowercase hex") {
-    CHECK(opsgate::audit::sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(opsgate::crypto::sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   }
 
   TEST_CASE("the hash covers seq, so the same event at another position hashes differently") {

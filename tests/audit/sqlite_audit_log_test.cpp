@@ -58,7 +58,7 @@ TEST_SUITE("audit/sqlite_audit_log") {
       const auto& event = (*events)[i];
       CHECK(event.seq == static_cast<std::int64_t>(i) + 1);
       CHECK(event.hash.size() == 64);
-      CHECK(event.hash == opsgate::audit::sha256_hex(event.prev_hash + opsgate::canonical_audit_text(event)));
+      CHECK(event.hash == opsgate::crypto::sha256_hex(event.prev_hash + opsgate::canonical_audit_text(event)));
       if (i > 0) {
         CHECK(event.prev_hash == (*events)[i - 1].hash);
       }

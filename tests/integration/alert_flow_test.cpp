@@ -59,7 +59,7 @@ struct Flow {
     pipeline->add_adapter(adapter);
     alertmanager::AlertWebhookConfig config;
     config.token = Secret(kToken, "test");
-    config.default_channel = alertmanager::AlertChannel{"test", "alerts"};
+    config.channels.default_channel = ChannelRef{"test", "alerts"};
     webhook = std::make_unique<alertmanager::AlertWebhook>(
         config, inventory, dir.file("opsgate.db"),
         [this](std::string_view p) -> Adapter* { return p == "test" ? &adapter : nullptr; },

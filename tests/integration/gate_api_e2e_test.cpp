@@ -20,45 +20,14 @@ constexpr const char* kToken = "jenkins-e2e-token-0123456789abcdef";
 constexpr const char* kOtherToken = "argo-e2e-token-0123456789abcdef00";
 constexpr const char* kHookSecret = "hook-secret-0123456789";
 
-std::string gate_config(const TempDir& dir, const std::string& slack_api, std::uint16_t port, const std::string& hook) {
-  const std::string backend = std::string(OPSGATE_SOURCE_DIR) + "/scripts/demo-backend";
-  return R"(storage:
-  path: )" + dir.file("opsgate.db") + R"(
-server:
-  listen: 127.0.0.1:)" + std::to_string(port) + R"(
-default_env: prod
-environments:
-  prod: {synonyms: [production]}
-  staging: {synonyms: [stage]}
-targets:
-  cart: {team: shop, namespace: "shop-{env}"}
-  checkout: {team: shop, namespace: "shop-{env}"}
-intent:
-  parsers: [command]
-adapters:
-  slack:
-    mode: http
-    bot_token: )" + std::string(kGateSlackBotToken) + R"(
-    signing_secret: )" + kSecret + R"(
-    api_base: )" + slack_api + R"(
-    usergroups: [S0SRE]
-    post_interval_ms: 20
-actions:
-  exec:
-    timeout: 20s
-    commands:
-      rollout.status: [)" + backend + R"(, status, "{env}", "{target}"]
-    env:
-      OPSGATE_DEMO_STATE: )" + dir.file("demo") + R"(
-gates:
-  public_url: https://opsgate.example
-  channels:
-    default: slack:C0OPS
+// Two API clients: jenkins (cart, prod and staging, with a signed callback) and argo (any target, staging only).
+GatePlatform api_platform(const std::string& hook) {
+  return {kSecret, "ci:jenkins, ci:argo", R"(  public_url: https://opsgate.example
   identities:
     alice: slack:T0AAA:U0ALICE
   clients:
     jenkins:
-      token: )" + kToken + R"(
+      token: )" + std::string(kToken) + R"(
       targets: [cart]
       envs: [prod, staging]
       callback:
@@ -68,24 +37,8 @@ gates:
       token: )" + kOtherToken + R"(
       targets: ["*"]
       envs: [staging]
-policy:
-  groups:
-    shop: {members: [slack:T0AAA:U0ALICE]}
-    sre: {platform_groups: ["slack:usergroup:S0SRE"]}
-  roles:
-    deployer: {actions: [rollout.deploy]}
-    reader: {actions: [rollout.status]}
-  bindings:
-    - {subjects: [ci:jenkins, ci:argo, group:shop], roles: [deployer]}
-    - {subjects: [group:shop, group:sre], roles: [reader]}
-  rules:
-    - id: prod-deploys-need-sre
-      description: prod deploys need an SRE
-      match: {kinds: [write], envs: [prod]}
-      effect: require_approval
-      approvers: [group:sre]
-      expiry: 60m
-)";
+)",
+          true};
 }
 
 struct Answer {
@@ -132,7 +85,7 @@ struct World : GateSlack {
   GateCallbackReceiver hook{kHookSecret};
   TempDir dir;
   std::uint16_t port = free_port();
-  World() { dir.write("opsgate.yaml", gate_config(dir, slack.api_base(), port, hook.url())); }
+  World() { dir.write("opsgate.yaml", gate_serve_config(dir, slack.api_base(), port, api_platform(hook.url()))); }
 };
 
 }  // namespace

@@ -99,8 +99,8 @@ TEST_SUITE("intent/nlu") {
   }
 
   TEST_CASE("sanitize_utf8 replaces invalid sequences and cuts on a character boundary") {
-    CHECK(sanitize_utf8("ok\xff", 100) == "ok\xEF\xBF\xBD");
-    CHECK(sanitize_utf8("\xed\xa0\x80", 100) == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
-    CHECK(sanitize_utf8("a\xC3\xA9", 2) == "a");
+    CHECK(opsgate::text::sanitize_utf8("ok\xff", 100) == "ok\xEF\xBF\xBD");
+    CHECK(opsgate::text::sanitize_utf8("\xed\xa0\x80", 100) == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+    CHECK(opsgate::text::sanitize_utf8("a\xC3\xA9", 2) == "a");
   }
 }

@@ -699,5 +699,10 @@ TEST_SUITE("net/http_client_support") {
     CHECK_FALSE(opsgate::net::retry_after(response));
     response.headers = {{"Retry-After", "-1"}};
     CHECK_FALSE(opsgate::net::retry_after(response));
+    // Azure OpenAI's retry-after-ms, preferred to Retry-After when both are sent.
+    response.headers = {{"Retry-After", "1"}, {"retry-after-ms", "20"}};
+    CHECK(opsgate::net::retry_after(response) == std::chrono::milliseconds(20));
+    response.headers = {{"Retry-After", "99999999999999999"}};
+    CHECK(opsgate::net::retry_after(response) == std::chrono::hours(24));  // clamped, never overflowing
   }
 }

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "src/core/crypto.hpp"
 #include "src/gates/gates_config.hpp"
 #include "tests/support/loopback_http_server.hpp"
 
@@ -48,8 +49,8 @@ class GateCallbackReceiver {
 
   static boost::asio::awaitable<net::HttpResponse> handle(std::shared_ptr<State> state, net::HttpRequest request) {
     std::lock_guard lock(state->mutex);
-    const std::string expected = "sha256=" + gates::hmac_sha256_hex(state->secret, request.body);
-    if (!gates::constant_time_equal(request.header_or_empty("X-Opsgate-Signature-256"), expected)) {
+    const std::string expected = "sha256=" + crypto::hmac_sha256_hex(state->secret, request.body);
+    if (!crypto::constant_time_equal(request.header_or_empty("X-Opsgate-Signature-256"), expected)) {
       ++state->refused;
       co_return net::HttpResponse::text(401, "bad signature\n");
     }

@@ -1,8 +1,9 @@
 #pragma once
 // What the gate end-to-end tests (tests/integration/gate_*_e2e_test.cpp) share:
 // the `opsgate serve` configuration around the platform's own `gates:` part
-// (storage, server, inventory, the Slack adapter against the stand-in, and a
-// policy where prod deploys need an SRE and staging ones expire in 3 s), a
+// (storage, server, inventory of cart and checkout, the Slack adapter against
+// the stand-in, and a policy where prod deploys need an SRE and staging ones
+// expire in 3 s), a
 // Slack stand-in with alice, bob and the SRE group, one HTTP round trip, and
 // a signed click on an approval button.
 
@@ -24,12 +25,27 @@ inline constexpr const char* kGateSlackBotToken = "xoxb-e2e-bot";
 
 // The platform's part of the config: `gates_section` is the YAML under
 // `gates:` after the default channel (two-space indented), `ci_subject` the
-// principal the platform's requests come as ("ci:github").
+// principal(s) the platform's requests come as ("ci:github", or
+// "ci:jenkins, ci:argo" for two API clients). With `rollout_status`, the demo
+// backend answers rollout.status, so a gate card says what runs now.
 struct GatePlatform {
   std::string slack_secret;
   std::string ci_subject;
   std::string gates_section;
+  bool rollout_status = false;
 };
+
+// The `actions:` section that runs rollout.status on scripts/demo-backend (state in `dir`).
+inline std::string gate_rollout_status_actions(const TempDir& dir) {
+  const std::string backend = std::string(OPSGATE_SOURCE_DIR) + "/scripts/demo-backend";
+  return R"(actions:
+  exec:
+    timeout: 20s
+    commands:
+      rollout.status: [)" + backend + R"(, status, "{env}", "{target}"]
+    env:
+      OPSGATE_DEMO_STATE: )" + dir.file("demo") + "\n";
+}
 
 inline std::string gate_serve_config(const TempDir& dir, const std::string& slack_api, std::uint16_t port,
                                      const GatePlatform& platform) {
@@ -43,6 +59,7 @@ environments:
   staging: {synonyms: [stage]}
 targets:
   cart: {team: shop, namespace: "shop-{env}"}
+  checkout: {team: shop, namespace: "shop-{env}"}
 intent:
   parsers: [command]
 adapters:
@@ -53,7 +70,7 @@ adapters:
     api_base: )" + slack_api + R"(
     usergroups: [S0SRE]
     post_interval_ms: 20
-gates:
+)" + (platform.rollout_status ? gate_rollout_status_actions(dir) : std::string{}) + R"(gates:
   channels:
     default: slack:C0OPS
 )" + platform.gates_section + R"(policy:

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/teams/jwt.hpp"
+#include "src/core/crypto.hpp"
 #include "src/gates/gates_config.hpp"
 #include "tests/support/loopback_http_server.hpp"
 
@@ -184,7 +185,7 @@ inline std::string github_delivery(const std::string& secret, const std::string&
   return "POST /webhooks/github HTTP/1.1\r\nHost: opsgate\r\nContent-Type: application/json\r\n"
          "User-Agent: GitHub-Hookshot/abc123\r\nX-GitHub-Event: deployment_protection_rule\r\nX-GitHub-Delivery: " +
          delivery_id + "\r\nX-GitHub-Hook-ID: 292430182\r\nX-Hub-Signature-256: sha256=" +
-         gates::hmac_sha256_hex(secret, raw) + "\r\nContent-Length: " + std::to_string(raw.size()) + "\r\n\r\n" + raw;
+         crypto::hmac_sha256_hex(secret, raw) + "\r\nContent-Length: " + std::to_string(raw.size()) + "\r\n\r\n" + raw;
 }
 
 inline nlohmann::json github_requested(const std::string& environment, std::int64_t run_id, const std::string& creator) {

@@ -92,8 +92,8 @@ class RsaSigner {
 
   std::string sign(const json& claims, const std::string& alg = "RS256", const std::string& kid_override = "") const {
     const json header = {{"alg", alg}, {"typ", "JWT"}, {"kid", kid_override.empty() ? kid_ : kid_override}};
-    const std::string input = adapters::teams::base64url_encode(header.dump()) + "." +
-                              adapters::teams::base64url_encode(claims.dump());
+    const std::string input = encoding::base64url_encode(header.dump()) + "." +
+                              encoding::base64url_encode(claims.dump());
     const EVP_MD* md = alg == "RS384" ? EVP_sha384() : alg == "RS512" ? EVP_sha512() : EVP_sha256();
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
     std::size_t length = 0;
@@ -104,7 +104,7 @@ class RsaSigner {
                    reinterpret_cast<const unsigned char*>(input.data()), input.size());
     EVP_MD_CTX_free(ctx);
     signature.resize(length);
-    return input + "." + adapters::teams::base64url_encode(signature);
+    return input + "." + encoding::base64url_encode(signature);
   }
 
  private:
@@ -114,7 +114,7 @@ class RsaSigner {
     std::string bytes(static_cast<std::size_t>(BN_num_bytes(bn)), '\0');
     BN_bn2bin(bn, reinterpret_cast<unsigned char*>(bytes.data()));
     BN_free(bn);
-    return adapters::teams::base64url_encode(bytes);
+    return encoding::base64url_encode(bytes);
   }
 
   std::string kid_;
@@ -132,17 +132,17 @@ inline const RsaSigner& shared_signer() {
 inline std::string hs256_token(const json& claims, const std::string& kid, const std::string& secret) {
   const json header = {{"alg", "HS256"}, {"typ", "JWT"}, {"kid", kid}};
   const std::string input =
-      adapters::teams::base64url_encode(header.dump()) + "." + adapters::teams::base64url_encode(claims.dump());
+      encoding::base64url_encode(header.dump()) + "." + encoding::base64url_encode(claims.dump());
   unsigned char mac[EVP_MAX_MD_SIZE];
   std::size_t length = 0;
   EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, secret.data(), secret.size(),
             reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, sizeof mac, &length);
-  return input + "." + adapters::teams::base64url_encode(std::string(reinterpret_cast<char*>(mac), length));
+  return input + "." + encoding::base64url_encode(std::string(reinterpret_cast<char*>(mac), length));
 }
 
 inline std::string unsigned_token(const json& claims, const std::string& kid) {
   const json header = {{"alg", "none"}, {"typ", "JWT"}, {"kid", kid}};
-  return adapters::teams::base64url_encode(header.dump()) + "." + adapters::teams::base64url_encode(claims.dump()) + ".";
+  return encoding::base64url_encode(header.dump()) + "." + encoding::base64url_encode(claims.dump()) + ".";
 }
 
 // One call the connector stand-in received.
