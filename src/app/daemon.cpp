@@ -212,7 +212,7 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
     http = std::make_unique<net::HttpServer>(io.get_executor(), components.server);
     if (components.alertmanager) {
       alert_webhook = std::make_unique<alertmanager::AlertWebhook>(
-          *components.alertmanager, config.inventory, config.storage_path, adapter_of,
+          *components.alertmanager, config.inventory, alertmanager::make_sqlite_alert_thread_store(database), adapter_of,
           [&pipeline](ChatEvent origin, ActionRequest request) {
             return pipeline.on_system_request(std::move(origin), std::move(request));
           },
