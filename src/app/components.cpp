@@ -156,7 +156,8 @@ void add_discord(const ConfigNode& node, SectionBuild& build) {
                     ")");
   if (discord.enabled) {
     c.chat_adapters.push_back(
-        adapters::discord::make_discord_adapter(std::move(discord), build.executor, *c.http, *c.clock, c.replays));
+        adapters::discord::make_discord_adapter(std::move(discord), build.executor, *c.http, *c.clock, c.replays,
+                                               c.leadership));
   }
 }
 

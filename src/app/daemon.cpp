@@ -18,6 +18,7 @@
 
 #include "src/app/app_config.hpp"
 #include "src/app/components.hpp"
+#include "src/app/database_health.hpp"
 #include "src/approval/sqlite_approval_store.hpp"
 #include "src/approval/workflow.hpp"
 #include "src/audit/sqlite_audit_log.hpp"
@@ -28,6 +29,7 @@
 #include "src/gates/gate_service.hpp"
 #include "src/gates/gate_store.hpp"
 #include "src/gates/platforms.hpp"
+#include "src/store/sqlite_leader_lease.hpp"
 #include "src/store/sqlite_llm_usage.hpp"
 #include "src/store/sqlite_store.hpp"
 
@@ -342,9 +344,35 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
                    }));
   }
 
+  // /readyz fails while the database does not answer.
+  std::unique_ptr<DatabaseHealth> database_health;
+  if (http) {
+    database_health = std::make_unique<DatabaseHealth>(
+        config.storage_path, [database] { return database->ping(); },
+        [server = http.get()](bool ok, std::string detail) { server->set_ready("database", ok, std::move(detail)); },
+        std::chrono::seconds(5));
+    adapter_cancels.push_back(std::make_unique<asio::cancellation_signal>());
+    asio::co_spawn(io, database_health->run(),
+                   asio::bind_cancellation_slot(adapter_cancels.back()->slot(), [](std::exception_ptr e) {
+                     log_exception("database probe", e);
+                   }));
+  }
+
+  // What must run once across replicas runs while this one holds the lease
+  // (on SQLite, one process owns the file: always).
+  store::SqliteLeaderLease leader_lease;
+  adapter_cancels.push_back(std::make_unique<asio::cancellation_signal>());
+  asio::co_spawn(io, components.leadership->run(leader_lease),
+                 asio::bind_cancellation_slot(adapter_cancels.back()->slot(), [](std::exception_ptr e) {
+                   log_exception("leader lease", e);
+                 }));
+
   if (gate_service) {
     adapter_cancels.push_back(std::make_unique<asio::cancellation_signal>());
-    asio::co_spawn(io, gate_service->run(), asio::bind_cancellation_slot(adapter_cancels.back()->slot(), [](std::exception_ptr e) {
+    // Gate expiry and outbound callbacks: one replica, or a callback goes out twice.
+    auto gate_timers = [&gate_service] { return gate_service->run(); };
+    asio::co_spawn(io, components.leadership->run_while_leader("gate expiry and callbacks", gate_timers),
+                   asio::bind_cancellation_slot(adapter_cancels.back()->slot(), [](std::exception_ptr e) {
                      log_exception("gates", e);
                    }));
   }
