@@ -14,6 +14,7 @@
 #include "src/core/error.hpp"
 
 namespace opsgate::store {
+class PgStore;
 class SqliteStore;
 }
 
@@ -46,5 +47,7 @@ class AlertThreadStore {
 
 // On the daemon's SQLite store (its writer thread; loads see every save).
 std::shared_ptr<AlertThreadStore> make_sqlite_alert_thread_store(std::shared_ptr<store::SqliteStore> store);
+// On PostgreSQL, shared by the replicas (the same writer/reader split).
+std::shared_ptr<AlertThreadStore> make_pg_alert_thread_store(std::shared_ptr<store::PgStore> store);
 
 }  // namespace opsgate::alertmanager

@@ -161,8 +161,20 @@ CREATE TABLE llm_usage (
 CREATE INDEX llm_usage_ts ON llm_usage(ts_ms);
 )sql";
 
+// Version 2: the leader lease (src/store/pg_leader_lease.hpp): one row per
+// lease name; expiry by the database's clock; the fencing token rises at
+// each takeover.
+constexpr const char* kVersion2 = R"sql(
+CREATE TABLE leases (
+  name       TEXT PRIMARY KEY,
+  holder     TEXT NOT NULL,
+  token      BIGINT NOT NULL,
+  expires_at TIMESTAMPTZ NOT NULL
+);
+)sql";
+
 // Index = version - 1. A new version is a new entry here and kPgSchemaVersion + 1.
-constexpr const char* kVersions[] = {kVersion1};
+constexpr const char* kVersions[] = {kVersion1, kVersion2};
 static_assert(sizeof(kVersions) / sizeof(kVersions[0]) == kPgSchemaVersion);
 
 int current_version(pqxx::connection_base& connection) {

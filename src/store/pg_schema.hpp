@@ -16,7 +16,7 @@ namespace opsgate::store {
 
 // The version this opsgate writes; a database with a higher one was made by
 // a newer opsgate and is refused rather than misread.
-inline constexpr int kPgSchemaVersion = 1;
+inline constexpr int kPgSchemaVersion = 2;
 
 // Brings the database behind `connection` to kPgSchemaVersion and returns the
 // version it had before (0: empty). Throws pqxx exceptions on I/O errors.
