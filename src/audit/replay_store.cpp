@@ -2,10 +2,12 @@
 
 #include <algorithm>
 
+#include <pqxx/pqxx>
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
 #include "src/audit/audit_hash.hpp"
+#include "src/store/pg_store.hpp"
 #include "src/store/sqlite_store.hpp"
 
 namespace opsgate::audit {
@@ -27,7 +29,7 @@ void ReplayStore::widen_window(std::chrono::seconds at_least) {
 Result<void> ReplayStore::open() {
   {
     std::lock_guard lock(mutex_);
-    if (store_) {
+    if (store_ || pg_) {
       return {};
     }
   }
@@ -42,9 +44,19 @@ Result<void> ReplayStore::open() {
   return open(std::move(*opened));
 }
 
+Result<void> ReplayStore::open(std::shared_ptr<store::PgStore> store) {
+  std::lock_guard lock(mutex_);
+  if (store_ || pg_) {
+    return {};
+  }
+  path_ = store->where();
+  pg_ = std::move(store);
+  return {};
+}
+
 Result<void> ReplayStore::open(std::shared_ptr<store::SqliteStore> store) {
   std::lock_guard lock(mutex_);
-  if (store_) {
+  if (store_ || pg_) {
     return {};
   }
   path_ = store->path();
@@ -82,18 +94,51 @@ Result<bool> record_key(SQLite::Database& db, const std::string& key, std::int64
   return upsert.exec() > 0;
 }
 
+// The same on PostgreSQL: the unique key decides between replicas (a second
+// INSERT of the key waits for the first's transaction, then finds it).
+// Asynchronous commit, as SQLite's synchronous=NORMAL: visible to every
+// replica at once; a crash of the server may forget a retry window's key.
+Result<bool> record_key(pqxx::transaction_base& tx, const std::string& key, std::int64_t now_ms, std::int64_t cutoff,
+                        bool purge) {
+  tx.exec0("SET LOCAL synchronous_commit = off");
+  if (purge) {
+    tx.exec_params0("DELETE FROM seen_events WHERE seen_ms < $1", cutoff);
+  }
+  const pqxx::result upserted = tx.exec_params(
+      "INSERT INTO seen_events(key, seen_ms) VALUES ($1, $2) "
+      "ON CONFLICT (key) DO UPDATE SET seen_ms = excluded.seen_ms WHERE seen_events.seen_ms < $3",
+      key, now_ms, cutoff);
+  return upserted.affected_rows() > 0;
+}
+
 }  // namespace
 
 Result<bool> ReplayStore::first_time(std::string_view key, std::chrono::system_clock::time_point now) {
   const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   const std::string stored = key.size() > kMaxKeyBytes ? "sha256:" + sha256_hex(key) : std::string(key);
-  std::lock_guard lock(mutex_);
-  if (!store_) {
+  std::unique_lock lock(mutex_);
+  if (!store_ && !pg_) {
     return fail(Errc::storage, "the replay table is not open (internal: the daemon opens it at start-up)");
   }
   const std::int64_t cutoff = now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(window_).count();
   const bool purge = now_ms - last_purge_ms_ > kPurgeEveryMs;
+  if (purge) {
+    last_purge_ms_ = now_ms;  // one caller purges; it is only housekeeping
+  }
   Result<bool> first = fail(Errc::internal, "not checked");
+  if (pg_) {
+    // Not under the mutex: each check is its own transaction on the pool,
+    // and one slow round trip must not queue every other acknowledgement.
+    const std::shared_ptr<store::PgStore> pg = pg_;
+    lock.unlock();
+    first = pg->transact_now<bool>(
+        [&](pqxx::transaction_base& tx) { return record_key(tx, stored, now_ms, cutoff, purge); });
+    if (!first) {
+      return fail(Errc::storage, "replay table (seen_events) in PostgreSQL at " + pg->where() + ": " +
+                                     first.error().message);
+    }
+    return first;
+  }
   if (db_) {
     try {
       first = record_key(*db_, stored, now_ms, cutoff, purge);
@@ -105,11 +150,9 @@ Result<bool> ReplayStore::first_time(std::string_view key, std::chrono::system_c
         store_->write_now<bool>([&](SQLite::Database& db) { return record_key(db, stored, now_ms, cutoff, purge); });
   }
   if (!first) {
+    last_purge_ms_ = purge ? 0 : last_purge_ms_;  // try the purge again with the next check
     return fail(Errc::storage, "replay table (seen_events) in " + path_ + ": " + first.error().message +
                                    " (is the disk full or the file read-only?)");
-  }
-  if (purge) {
-    last_purge_ms_ = now_ms;
   }
   return first;
 }

@@ -340,9 +340,10 @@ void PgStore::write_batch(std::vector<PgWriteJob>& batch) {
   }
 }
 
-Result<void> PgStore::with_reader(const std::function<void(pqxx::transaction_base&)>& fn) {
+Result<void> PgStore::with_pooled(const std::function<void(pqxx::transaction_base&)>& fn, bool writable) {
   // Two tries: an idle connection may have died with a server restart since
-  // it was last used; a read is safe to run again on a fresh one.
+  // it was last used. What did not reach it (nothing was committed: a lost
+  // COMMIT is in_doubt_error, never retried) runs again on a fresh one.
   for (int attempt = 1;; ++attempt) {
     std::unique_ptr<Connection> connection;
     {
@@ -373,9 +374,15 @@ Result<void> PgStore::with_reader(const std::function<void(pqxx::transaction_bas
       if (fresh) {
         connection = connect(options_);
       }
-      pqxx::read_transaction tx(connection->c);
-      fn(tx);
-      tx.commit();
+      if (writable) {
+        pqxx::work tx(connection->c);
+        fn(tx);
+        tx.commit();
+      } else {
+        pqxx::read_transaction tx(connection->c);
+        fn(tx);
+        tx.commit();
+      }
       return {};
     } catch (const pqxx::broken_connection& e) {
       connection.reset();
@@ -392,7 +399,7 @@ Result<void> PgStore::with_reader(const std::function<void(pqxx::transaction_bas
 }
 
 Result<void> PgStore::ping() {
-  return with_reader([](pqxx::transaction_base& tx) { tx.exec1("SELECT 1"); });
+  return with_pooled([](pqxx::transaction_base& tx) { tx.exec1("SELECT 1"); }, false);
 }
 
 boost::asio::awaitable<Result<void>> PgStore::ping_async() {

@@ -109,6 +109,14 @@ class PgStore {
   template <class T>
   boost::asio::awaitable<Result<T>> read(std::function<Result<T>(pqxx::transaction_base&)> fn);
 
+  // `fn` in a read-write transaction of its own on a pooled connection,
+  // committed before this returns: for one small statement that must be
+  // decided in the database at once (a delivery's dedup on the
+  // acknowledgement path), not queued behind the group commit. Blocking:
+  // call it from a thread that may wait for the network.
+  template <class T>
+  Result<T> transact_now(std::function<Result<T>(pqxx::transaction_base&)> fn);
+
   // `SELECT 1` on a reader connection: the database answers (readiness).
   Result<void> ping();
   boost::asio::awaitable<Result<void>> ping_async();
@@ -146,8 +154,9 @@ class PgStore {
   template <class T>
   PgWriteJob job_for(std::function<Result<T>(pqxx::transaction_base&)> fn, std::shared_ptr<Slot<T>> slot,
                      std::int64_t batch_lock);
-  // Runs `fn` in a read-only transaction on a pooled connection; converts library exceptions.
-  Result<void> with_reader(const std::function<void(pqxx::transaction_base&)>& fn);
+  // Runs `fn` in a transaction (read-only unless `writable`) on a pooled
+  // connection and commits it; converts library exceptions.
+  Result<void> with_pooled(const std::function<void(pqxx::transaction_base&)>& fn, bool writable);
 
   void run_writer();
   void write_batch(std::vector<PgWriteJob>& batch);
@@ -246,7 +255,18 @@ boost::asio::awaitable<Result<T>> PgStore::write(std::function<Result<T>(pqxx::t
 template <class T>
 Result<T> PgStore::read_now(std::function<Result<T>(pqxx::transaction_base&)> fn) {
   std::optional<Result<T>> result;
-  Result<void> ran = with_reader([&](pqxx::transaction_base& tx) { result = fn(tx); });
+  Result<void> ran = with_pooled([&](pqxx::transaction_base& tx) { result = fn(tx); }, false);
+  if (!ran) {
+    return tl::unexpected(ran.error());
+  }
+  return std::move(*result);
+}
+
+template <class T>
+Result<T> PgStore::transact_now(std::function<Result<T>(pqxx::transaction_base&)> fn) {
+  std::optional<Result<T>> result;
+  // A failed Result still commits what fn did: fn decides by what it wrote.
+  Result<void> ran = with_pooled([&](pqxx::transaction_base& tx) { result = fn(tx); }, true);
   if (!ran) {
     return tl::unexpected(ran.error());
   }
