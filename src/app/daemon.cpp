@@ -19,6 +19,7 @@
 #include "src/app/app_config.hpp"
 #include "src/app/components.hpp"
 #include "src/app/database_health.hpp"
+#include "src/app/shared_stores.hpp"
 #include "src/approval/sqlite_approval_store.hpp"
 #include "src/approval/workflow.hpp"
 #include "src/audit/sqlite_audit_log.hpp"
@@ -29,8 +30,6 @@
 #include "src/gates/gate_service.hpp"
 #include "src/gates/gate_store.hpp"
 #include "src/gates/platforms.hpp"
-#include "src/store/sqlite_leader_lease.hpp"
-#include "src/store/sqlite_llm_usage.hpp"
 #include "src/store/sqlite_store.hpp"
 
 namespace opsgate::app {
@@ -156,9 +155,11 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
     }
   }
 
+  // Alert threads, gates, LLM spending, the leader lease: on the same database.
+  SharedStores shared = shared_stores(database);
   // Language-model spending is kept as data: today's is read back so a
   // restart does not reset a team's daily budget.
-  store::SqliteLlmUsageLog llm_usage(database);
+  LlmUsageLog& llm_usage = *shared.llm_usage;
   if (components.llm_accounting) {
     components.llm_accounting->attach_usage_log(&llm_usage);
     if (auto seeded = components.llm_accounting->seed_from_usage_log(clock.now()); !seeded) {
@@ -190,7 +191,7 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
   std::unique_ptr<gates::GateStore> gate_store;
   std::unique_ptr<gates::GateService> gate_service;
   if (components.gates && options.http) {
-    auto opened = gates::GateStore::open(database);
+    auto opened = shared.open_gates();
     if (!opened) {
       std::fprintf(stderr, "opsgate: %s\n", opened.error().message.c_str());
       return 1;
@@ -214,7 +215,7 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
     http = std::make_unique<net::HttpServer>(io.get_executor(), components.server);
     if (components.alertmanager) {
       alert_webhook = std::make_unique<alertmanager::AlertWebhook>(
-          *components.alertmanager, config.inventory, alertmanager::make_sqlite_alert_thread_store(database), adapter_of,
+          *components.alertmanager, config.inventory, shared.alert_threads, adapter_of,
           [&pipeline](ChatEvent origin, ActionRequest request) {
             return pipeline.on_system_request(std::move(origin), std::move(request));
           },
@@ -348,7 +349,7 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
   std::unique_ptr<DatabaseHealth> database_health;
   if (http) {
     database_health = std::make_unique<DatabaseHealth>(
-        config.storage_path, [database] { return database->ping(); },
+        shared.where, shared.ping,
         [server = http.get()](bool ok, std::string detail) { server->set_ready("database", ok, std::move(detail)); },
         std::chrono::seconds(5));
     adapter_cancels.push_back(std::make_unique<asio::cancellation_signal>());
@@ -360,9 +361,8 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
 
   // What must run once across replicas runs while this one holds the lease
   // (on SQLite, one process owns the file: always).
-  store::SqliteLeaderLease leader_lease;
   adapter_cancels.push_back(std::make_unique<asio::cancellation_signal>());
-  asio::co_spawn(io, components.leadership->run(leader_lease),
+  asio::co_spawn(io, components.leadership->run(*shared.lease),
                  asio::bind_cancellation_slot(adapter_cancels.back()->slot(), [](std::exception_ptr e) {
                    log_exception("leader lease", e);
                  }));
