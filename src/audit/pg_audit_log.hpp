@@ -40,7 +40,7 @@ class PgAuditLog final : public QueuedAuditLog {
 
   // Stops accepting appends and waits until what is queued has committed
   // (or failed); closes the store when it is the log's own. Idempotent.
-  void close();
+  void close() override;
 
   std::int64_t commits() const;
   const std::string& where() const override;

@@ -36,6 +36,10 @@ class QueuedAuditLog : public opsgate::AuditLog {
                                                           std::function<void()> queued) final;
   void append_later(AuditEvent event) final;
 
+  // Stops accepting appends and waits until what is queued has committed
+  // (or failed); closes the store when it is the log's own. Idempotent.
+  virtual void close() = 0;
+
   // Events committed so far by this process.
   std::int64_t committed_events() const { return committed_events_.load(std::memory_order_relaxed); }
 

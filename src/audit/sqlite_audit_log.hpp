@@ -52,7 +52,7 @@ class SqliteAuditLog final : public QueuedAuditLog {
   // Stops accepting appends and waits until what is already queued has been
   // committed (or failed); closes the store when it is the log's own.
   // Blocks for that drain; idempotent; the destructor calls it.
-  void close();
+  void close() override;
 
   // Number of committed transactions of the store (a batch of appends, and
   // whatever other tables wrote with them, is one): each is one fsync of the

@@ -55,6 +55,9 @@ struct PgOptions {
 // Every key in one place, so two uses never collide.
 inline constexpr std::int64_t kPgMigrationLock = 0x6f70736761746501;  // "opsgate" + 01: schema migration
 inline constexpr std::int64_t kPgAuditChainLock = 0x6f70736761746502;  // the audit chain's head
+inline constexpr std::int64_t kPgRateLimitLock = 0x6f70736761746503;   // rate limits: check + reserve as one step
+// Per approval, session-level, held by the replica running a granted one:
+// hashtextextended('opsgate.approval:' || id, 0) (src/approval/pg_approval_store.cpp).
 
 // One unit of work for the writer thread.
 struct PgWriteJob {
