@@ -24,8 +24,8 @@ bool DatabaseHealth::check_now() {
   }
   const bool was_ok = ok_.exchange(probed.has_value(), std::memory_order_acq_rel);
   if (!probed && (was_ok || !reported_)) {
-    spdlog::error("database {} unreachable: {}; this replica refuses every request (each is answered that the "
-                  "audit log cannot be written) and /readyz fails until it answers again",
+    spdlog::error("database {} unreachable: {}; this replica acts on nothing (requests are refused, or answered "
+                  "that the audit log cannot be written) and /readyz fails until it answers again",
                   what_, probed.error().message);
   } else if (probed && !was_ok) {
     spdlog::info("database {} answers again; requests are handled again", what_);

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <thread>
 
 #include <pqxx/pqxx>
 
@@ -219,5 +220,50 @@ TEST_SUITE("integration/replicas") {
     CHECK(pair.count("kind='received'") == kRequests);
     const auto verify = run_command(std::string(OPSGATE_BINARY) + " audit verify --config " + pair.dir.file("a.yaml"));
     CHECK_MESSAGE(verify.exit_code == 0, verify.out);
+  }
+
+  TEST_CASE("a replica that loses PostgreSQL fails /readyz and refuses events, and recovers when it is back") {
+    if (auto missing = PostgresCluster::missing()) {
+      MESSAGE("skipped: " << *missing);
+      return;
+    }
+    PostgresCluster cluster(PostgresCluster::Options{});
+    cluster.create_database("outage");
+    SlackStandIn slack({"xoxb-e2e-bot"});
+    slack.add_user("U0ALICE", "alice");
+    TempDir dir;
+    ::setenv("OPSGATE_TEST_PG_DSN", cluster.dsn("outage").c_str(), 1);
+    dir.write("a.yaml", replica_config(dir, "a", slack.api_base()));
+    ServeProcess a(dir, "a.yaml", "a.log");
+    INFO("replica a:\n" << a.log());
+    const std::uint16_t port = a.port();
+    REQUIRE(port != 0);
+    const auto ready = [port](int status) {
+      for (int i = 0; i < 300; ++i) {  // the probe runs every 5 s
+        const auto response = http_request(port, "GET", "/readyz");
+        if (response && response->status == status) {
+          return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      return false;
+    };
+    REQUIRE(ready(200));
+    cluster.stop();
+    REQUIRE(ready(503));
+    CHECK(http_request(port, "GET", "/readyz")->body.find("database") != std::string::npos);
+    // Refused before anything is done (its dedup cannot be decided): Slack delivers it again later.
+    const int refused = post(port, "/slack/events", "application/json",
+                             slack_mention("EvDown", "U0ALICE", "whoami", "1767225800.000100").dump());
+    CHECK(refused >= 500);
+    CHECK(a.log().find("unreachable") != std::string::npos);
+    // Back: ready again, and the same event is handled.
+    cluster.start_again();
+    REQUIRE(ready(200));
+    CHECK(post(port, "/slack/events", "application/json",
+               slack_mention("EvDown", "U0ALICE", "whoami", "1767225800.000100").dump(),
+               "X-Slack-Retry-Num: 1\r\nX-Slack-Retry-Reason: http_error\r\n") == 200);
+    REQUIRE(slack.wait_until([&] { return !slack.calls("chat.postMessage").empty(); }));
+    CHECK(a.stop() == 0);
   }
 }

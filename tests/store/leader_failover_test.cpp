@@ -117,10 +117,12 @@ TEST_SUITE("store/leader_failover") {
     REQUIRE(run_until(io, [&] { return a->finished == 2; }));
   }
 
-  // Skipped: PgStore's writer keeps a connection the server dropped (libpq
-  // still calls it open), so after the server restarts every write fails
-  // with "not connected" and it never reconnects (found by this test; the
-  // store is in the pg engineer's area). Remove the skip once it reconnects.
+  // Skipped: here, after the server restarts, the first renewal fails with
+  // "Could not obtain client encoding: not connected" and the PgStore writer
+  // never logs losing the connection nor comes back within 15 s, so the
+  // replica does not lead again (not yet understood; PgStore is the pg
+  // engineer's; through `opsgate serve` the same restart does recover, see
+  // replicas_e2e_test). Run with --no-skip; remove the skip once it passes.
   TEST_CASE("the leader leads again, with a new token, when PostgreSQL is back" * doctest::skip(true)) {
     opsgate::test::PostgresCluster cluster(opsgate::test::PostgresCluster::Options{});
     cluster.create_database("failover");
