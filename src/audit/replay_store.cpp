@@ -101,6 +101,10 @@ Result<bool> record_key(SQLite::Database& db, const std::string& key, std::int64
 Result<bool> record_key(pqxx::transaction_base& tx, const std::string& key, std::int64_t now_ms, std::int64_t cutoff,
                         bool purge) {
   tx.exec0("SET LOCAL synchronous_commit = off");
+  // This runs on the acknowledgement path: a slow server (or the other
+  // replica's insert of the same key, not yet committed) gets a second, as
+  // SQLite's busy timeout here, then the delivery is refused, not held.
+  tx.exec0("SET LOCAL statement_timeout = 1000");
   if (purge) {
     tx.exec_params0("DELETE FROM seen_events WHERE seen_ms < $1", cutoff);
   }

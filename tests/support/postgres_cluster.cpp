@@ -92,6 +92,9 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log, uid_t 
         ::_exit(126);
       }
     }
+    if (!die_with_parent) {
+      ::setsid();  // its own session: a signal to the test's process group leaves it
+    }
     // After the change of user, which clears it.
     if (die_with_parent) {
       ::prctl(PR_SET_PDEATHSIG, SIGQUIT);
@@ -152,7 +155,12 @@ PostgresCluster& PostgresCluster::shared() {
   static std::unique_ptr<PostgresCluster> cluster;
   std::lock_guard lock(mutex);
   if (!cluster) {
-    cluster = std::make_unique<PostgresCluster>(Options{});
+    const char* state = std::getenv("OPSGATE_TEST_PG_STATE");
+    if (state != nullptr && *state != '\0' && fs::exists(state)) {
+      cluster = attach(state);
+    } else {
+      cluster = std::make_unique<PostgresCluster>(Options{});
+    }
   }
   return *cluster;
 }
@@ -209,6 +217,9 @@ PostgresCluster::PostgresCluster(Options options) : options_(options) {
 }
 
 PostgresCluster::~PostgresCluster() {
+  if (!owned_) {
+    return;
+  }
   stop();
   std::error_code ec;
   fs::remove_all(dir_, ec);
@@ -221,7 +232,7 @@ void PostgresCluster::start_server() {
                 "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=" + dir_, "-c", "fsync=off", "-c",
                 "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "shared_buffers=32MB", "-c",
                 "max_connections=200", "-c", "log_min_messages=warning"},
-               dir_ + "/postgres.log", run_uid_, run_gid_, true);
+               dir_ + "/postgres.log", run_uid_, run_gid_, !options_.outlive_this_process);
 }
 
 bool PostgresCluster::wait_ready() {
@@ -264,6 +275,41 @@ void PostgresCluster::start_again() {
 void PostgresCluster::restart() {
   stop();
   start_again();
+}
+
+void PostgresCluster::detach_to(const std::string& state_file) {
+  std::ofstream out(state_file, std::ios::trunc);
+  out << port_ << ' ' << dir_ << ' ' << pid_ << '\n';
+  if (!out) {
+    throw std::runtime_error("cannot write " + state_file);
+  }
+  owned_ = false;
+}
+
+std::unique_ptr<PostgresCluster> PostgresCluster::attach(const std::string& state_file) {
+  std::ifstream in(state_file);
+  std::unique_ptr<PostgresCluster> cluster(new PostgresCluster());
+  int port = 0;
+  if (!(in >> port >> cluster->dir_ >> cluster->pid_)) {
+    throw std::runtime_error("cannot read the test cluster's state from " + state_file);
+  }
+  cluster->port_ = static_cast<std::uint16_t>(port);
+  cluster->owned_ = false;
+  return cluster;
+}
+
+void PostgresCluster::stop_detached(const std::string& state_file) {
+  auto cluster = attach(state_file);
+  const pid_t pid = cluster->pid_;
+  if (pid > 0 && ::kill(pid, SIGQUIT) == 0) {
+    // Not our child: wait for it to be gone, bounded.
+    for (int i = 0; i < 2000 && ::kill(pid, 0) == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  std::error_code ec;
+  fs::remove_all(cluster->dir_, ec);
+  fs::remove(state_file, ec);
 }
 
 std::string PostgresCluster::log_tail() const { return read_tail(dir_ + "/postgres.log"); }

@@ -9,7 +9,11 @@
 // (CI) they run as the `postgres` user, otherwise as the caller.
 //
 // One cluster per test binary: PostgresCluster::shared() starts it on first
-// use; each test case takes a fresh database (fresh_database()).
+// use; each test case takes a fresh database (fresh_database()). Under ctest,
+// where each case is a process of its own, one cluster serves the whole run:
+// the fixture tests `postgres_cluster_start|stop` (tests/CMakeLists.txt) run
+// `postgres_cluster start|stop <state file>`, and shared() attaches to the
+// cluster named by $OPSGATE_TEST_PG_STATE instead of starting one.
 
 #include <sys/types.h>
 
@@ -25,6 +29,9 @@ class PostgresCluster {
  public:
   struct Options {
     std::chrono::seconds ready_timeout{60};
+    // The server keeps running when this process ends (the ctest fixture);
+    // stop it with stop_detached().
+    bool outlive_this_process = false;
   };
 
   // Why this machine cannot run it (no PostgreSQL server binaries), or nullopt.
@@ -56,11 +63,20 @@ class PostgresCluster {
   // Stops the server as a crash would (SIGQUIT to the postmaster) and starts
   // it again on the same port and data; for reconnect tests. Throws on failure.
   void restart();
+  // Writes "port dir pid" for attach() and leaves the server running when
+  // this object is destroyed (Options::outlive_this_process).
+  void detach_to(const std::string& state_file);
+  // The cluster a state file names; this object does not stop it.
+  static std::unique_ptr<PostgresCluster> attach(const std::string& state_file);
+  // Stops the cluster a state file names and removes its folder and the file.
+  static void stop_detached(const std::string& state_file);
+
   // Stops it (immediate shutdown); start_again() brings it back.
   void stop();
   void start_again();
 
  private:
+  PostgresCluster() = default;
   void start_server();
   bool wait_ready();
 
@@ -72,6 +88,7 @@ class PostgresCluster {
   uid_t run_uid_ = 0;  // 0: run as ourselves
   gid_t run_gid_ = 0;
   int next_database_ = 0;
+  bool owned_ = true;  // false: attached or detached; the destructor leaves it running
 };
 
 }  // namespace opsgate::test
