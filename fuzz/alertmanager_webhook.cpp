@@ -8,6 +8,7 @@
 
 #include "fuzz/fuzz_support.hpp"
 #include "src/alertmanager/alert_webhook.hpp"
+#include "src/store/sqlite_store.hpp"
 #include "tests/support/fakes.hpp"
 #include "tests/support/system_fakes.hpp"
 
@@ -21,21 +22,16 @@ asio::awaitable<void> ignore(opsgate::ChatEvent, opsgate::ActionRequest) { co_re
 
 struct Harness {
   Harness() {
-    const char* tmp = std::getenv("TMPDIR");
-    const std::string dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
-    path = dir + "/opsgate-fuzz-alertmanager-" + std::to_string(::getpid()) + ".db";
-    std::remove(path.c_str());
+    store = *opsgate::store::SqliteStore::open(":memory:");
     opsgate::alertmanager::AlertWebhookConfig config;
     config.token = opsgate::Secret(kToken, "fuzz");
     config.channels.default_channel = opsgate::ChannelRef{"test", "alerts"};
     webhook = std::make_unique<opsgate::alertmanager::AlertWebhook>(
-        config, opsgate::fuzz::demo_config().inventory, path,
+        config, opsgate::fuzz::demo_config().inventory, opsgate::alertmanager::make_sqlite_alert_thread_store(store),
         [this](std::string_view p) -> opsgate::Adapter* { return p == "test" ? &adapter : nullptr; }, ignore, audit,
         clock);
   }
-  ~Harness() { std::remove(path.c_str()); }
-
-  std::string path;
+  std::shared_ptr<opsgate::store::SqliteStore> store;
   opsgate::test::ThreadingAdapter adapter;
   opsgate::test::FixedClock clock;
   opsgate::test::MemoryAuditLog audit;

@@ -11,6 +11,7 @@ OPSGATE_PACKAGES=(
   libsqlitecpp-dev libsqlite3-dev sqlite3 doctest-dev libyaml-cpp-dev libssl-dev
   libexpected-dev libcli11-dev prometheus openssl
   libfmt-dev libhowardhinnant-date-dev tzdata
+  libpqxx-dev postgresql-15
 )
 
 # The sanitizer build (scripts/test's second pass, scripts/fuzz) is clang's:

@@ -94,13 +94,14 @@ net::HttpResponse ephemeral(std::string text) {
 class DiscordAdapterImpl final : public DiscordAdapter {
  public:
   DiscordAdapterImpl(DiscordConfig config, asio::any_io_executor executor, net::HttpClient& http, const Clock& clock,
-                     std::shared_ptr<audit::ReplayStore> replays)
+                     std::shared_ptr<audit::ReplayStore> replays, std::shared_ptr<Leadership> leadership)
       : config_(std::move(config)),
         key_(*Ed25519PublicKey::from_hex(config_.public_key)),
         executor_(std::move(executor)),
         rest_(http, rest_options(config_)),
         clock_(clock),
-        replays_(std::move(replays)) {}
+        replays_(std::move(replays)),
+        leadership_(std::move(leadership)) {}
 
   std::string_view platform() const override { return "discord"; }
 
@@ -130,7 +131,18 @@ class DiscordAdapterImpl final : public DiscordAdapter {
           server_->set_ready("discord_gateway", ok, std::move(detail));
         }
       };
-      co_await run_gateway(std::move(options), rest_, std::move(hooks));
+      if (leadership_ == nullptr) {
+        co_await run_gateway(std::move(options), rest_, std::move(hooks));
+      } else {
+        // One session across replicas: Discord would deliver every message to each.
+        auto session = [this, options, hooks] { return run_gateway(options, rest_, hooks); };
+        auto on_change = [this](bool leading) {
+          if (!leading && server_ != nullptr) {
+            server_->set_ready("discord_gateway", true, "standby: another replica holds the gateway session");
+          }
+        };
+        co_await leadership_->run_while_leader("the Discord gateway session", session, on_change);
+      }
     }
     auto cs = co_await asio::this_coro::cancellation_state;
     if (cs.cancelled() != asio::cancellation_type::none) {
@@ -557,6 +569,7 @@ class DiscordAdapterImpl final : public DiscordAdapter {
   EventSink* sink_ = nullptr;
   const Clock& clock_;
   std::shared_ptr<audit::ReplayStore> replays_;  // interaction ids already handled (the daemon's one store)
+  std::shared_ptr<Leadership> leadership_;       // null: the gateway always runs
   std::mutex mutex_;
   BoundedMap<InteractionRef> interactions_{kMaxRemembered, kMaxRememberedBytes};  // thread -> token
   BoundedMap<InteractionRef> last_click_{kMaxRemembered, kMaxRememberedBytes};    // approval id -> latest click
@@ -572,8 +585,10 @@ class DiscordAdapterImpl final : public DiscordAdapter {
 
 std::unique_ptr<DiscordAdapter> make_discord_adapter(DiscordConfig config, asio::any_io_executor executor,
                                                      net::HttpClient& http, const Clock& clock,
-                                                     std::shared_ptr<audit::ReplayStore> replays) {
-  return std::make_unique<DiscordAdapterImpl>(std::move(config), std::move(executor), http, clock, std::move(replays));
+                                                     std::shared_ptr<audit::ReplayStore> replays,
+                                                     std::shared_ptr<Leadership> leadership) {
+  return std::make_unique<DiscordAdapterImpl>(std::move(config), std::move(executor), http, clock, std::move(replays),
+                                              std::move(leadership));
 }
 
 json command_definitions(const DiscordConfig& config) {

@@ -16,6 +16,7 @@
 
 #include "src/core/clock.hpp"
 #include "src/core/config_node.hpp"
+#include "src/core/leadership.hpp"
 #include "src/core/secret.hpp"
 #include "src/core/webhook_receiver.hpp"
 #include "src/net/http_client.hpp"
@@ -67,9 +68,13 @@ DiscordConfig parse_discord_config(const ConfigNode& node);
 class DiscordAdapter : public WebhookAdapter {};
 
 // `replays` is the daemon's replay store (interaction ids), opened before requests arrive.
+// `leadership`: the gateway session runs only while this replica leads (one
+// session across replicas; interactions are answered by every replica); null:
+// always (one process).
 std::unique_ptr<DiscordAdapter> make_discord_adapter(DiscordConfig config, boost::asio::any_io_executor executor,
                                                      net::HttpClient& http, const Clock& clock,
-                                                     std::shared_ptr<audit::ReplayStore> replays);
+                                                     std::shared_ptr<audit::ReplayStore> replays,
+                                                     std::shared_ptr<Leadership> leadership = nullptr);
 
 // The slash command definitions opsgate registers (one `/ops text:` command).
 nlohmann::json command_definitions(const DiscordConfig& config);

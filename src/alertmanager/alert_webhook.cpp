@@ -5,11 +5,6 @@
 #include <set>
 #include <stdexcept>
 
-#include <SQLiteCpp/SQLiteCpp.h>
-#include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -58,17 +53,6 @@ struct Bucket {
   bool firing = false;  // any alert of the bucket still firing
 };
 
-// A row of alert_threads: where the group's thread is, and its story so far.
-struct ThreadRow {
-  std::string platform;
-  std::string channel;
-  std::string thread;
-  std::int64_t opened_ms = 0;
-  std::int64_t last_ms = 0;  // the last firing or resolution
-  std::int64_t fired = 1;    // times the group started firing while this thread was its home
-  bool resolved = false;
-};
-
 }  // namespace
 
 AlertWebhookConfig parse_alert_webhook_config(const ConfigNode& node, const Inventory& inventory) {
@@ -98,84 +82,22 @@ struct AlertWebhook::State {
   Runner runner;
   AuditLog& audit;
   const Clock& clock;
-  std::unique_ptr<SQLite::Database> db;  // used on `pool` only
-  asio::thread_pool pool{1};
+  std::shared_ptr<AlertThreadStore> threads;
   std::mutex mutex;                   // guards busy
   std::set<std::string> busy;         // bucket keys being handled now
 
-  State(AlertWebhookConfig c, std::shared_ptr<const Inventory> i, AdapterLookup a, Runner r, AuditLog& l,
-        const Clock& k)
+  State(AlertWebhookConfig c, std::shared_ptr<const Inventory> i, std::shared_ptr<AlertThreadStore> t,
+        AdapterLookup a, Runner r, AuditLog& l, const Clock& k)
       : config(std::move(c)), inventory(std::move(i)), adapters(std::move(a)), runner(std::move(r)), audit(l),
-        clock(k) {}
-  ~State() { pool.join(); }
+        clock(k), threads(std::move(t)) {}
 
-  // SQLite, on the pool.
-  // Also forgets resolved groups quiet for longer than repeat_interval: their
-  // next firing is a new incident, so the table stays as small as the
-  // groups of the last few hours.
-  std::optional<ThreadRow> load(const std::string& key, std::int64_t now_ms) {
-    SQLite::Statement prune(*db, "DELETE FROM alert_threads WHERE resolved = 1 AND last_ms < ?");
-    prune.bind(1, static_cast<int64_t>(now_ms - std::chrono::milliseconds(config.repeat_interval).count()));
-    prune.exec();
-    SQLite::Statement q(*db, "SELECT platform, channel, thread, opened_ms, last_ms, fired, resolved FROM alert_threads "
-                             "WHERE key = ?");
-    q.bind(1, key);
-    if (!q.executeStep()) {
-      return std::nullopt;
-    }
-    return ThreadRow{q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
-                     q.getColumn(3).getInt64(),  q.getColumn(4).getInt64(),  q.getColumn(5).getInt64(),
-                     q.getColumn(6).getInt() != 0};
-  }
-  void store(const std::string& key, const ThreadRow& row, const Bucket& bucket) {
-    SQLite::Statement q(*db,
-                        "INSERT OR REPLACE INTO alert_threads (key, platform, channel, thread, target, env, opened_ms, "
-                        "last_ms, fired, resolved) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    q.bind(1, key);
-    q.bind(2, row.platform);
-    q.bind(3, row.channel);
-    q.bind(4, row.thread);
-    q.bind(5, bucket.target);
-    q.bind(6, bucket.env);
-    q.bind(7, static_cast<int64_t>(row.opened_ms));
-    q.bind(8, static_cast<int64_t>(row.last_ms));
-    q.bind(9, static_cast<int64_t>(row.fired));
-    q.bind(10, row.resolved ? 1 : 0);
-    q.exec();
-  }
 };
 
 AlertWebhook::AlertWebhook(AlertWebhookConfig config, std::shared_ptr<const Inventory> inventory,
-                           std::string database_path, AdapterLookup adapters, Runner runner, AuditLog& audit,
-                           const Clock& clock)
-    : state_(std::make_shared<State>(std::move(config), std::move(inventory), std::move(adapters), std::move(runner),
-                                     audit, clock)) {
-  try {
-    state_->db = std::make_unique<SQLite::Database>(database_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    state_->db->exec("PRAGMA busy_timeout = 5000");
-    state_->db->exec(
-        "CREATE TABLE IF NOT EXISTS alert_threads (key TEXT PRIMARY KEY, platform TEXT NOT NULL, channel TEXT NOT "
-        "NULL, thread TEXT NOT NULL, target TEXT NOT NULL, env TEXT NOT NULL, opened_ms INTEGER NOT NULL)");
-    // Columns added later: a database written by an older opsgate gains them.
-    std::set<std::string> columns;
-    SQLite::Statement info(*state_->db, "PRAGMA table_info(alert_threads)");
-    while (info.executeStep()) {
-      columns.insert(info.getColumn(1).getString());
-    }
-    if (columns.count("last_ms") == 0) {
-      state_->db->exec("ALTER TABLE alert_threads ADD COLUMN last_ms INTEGER NOT NULL DEFAULT 0");
-      state_->db->exec("UPDATE alert_threads SET last_ms = opened_ms");
-    }
-    if (columns.count("fired") == 0) {
-      state_->db->exec("ALTER TABLE alert_threads ADD COLUMN fired INTEGER NOT NULL DEFAULT 1");
-    }
-    if (columns.count("resolved") == 0) {
-      state_->db->exec("ALTER TABLE alert_threads ADD COLUMN resolved INTEGER NOT NULL DEFAULT 0");
-    }
-  } catch (const std::exception& e) {
-    throw std::runtime_error("alertmanager: cannot open " + database_path + " for the alert threads: " + e.what());
-  }
-}
+                           std::shared_ptr<AlertThreadStore> threads, AdapterLookup adapters, Runner runner,
+                           AuditLog& audit, const Clock& clock)
+    : state_(std::make_shared<State>(std::move(config), std::move(inventory), std::move(threads), std::move(adapters),
+                                     std::move(runner), audit, clock)) {}
 
 AlertWebhook::~AlertWebhook() = default;
 
@@ -324,7 +246,6 @@ asio::awaitable<net::HttpResponse> AlertWebhook::handle(net::HttpRequest request
   int resolved = 0;
   int unmapped = 0;
   std::string failure;
-  const auto home = co_await asio::this_coro::executor;
   for (auto& [key, bucket] : buckets) {
     {
       std::lock_guard lock(s->mutex);
@@ -343,24 +264,17 @@ asio::awaitable<net::HttpResponse> AlertWebhook::handle(net::HttpRequest request
     } release{s, key};
 
     const std::int64_t now_ms = to_unix_ms(s->clock.now());
-    co_await asio::post(s->pool, asio::use_awaitable);
-    std::optional<ThreadRow> known;
-    std::string db_error;
-    try {
-      known = s->load(key, now_ms);
-    } catch (const std::exception& e) {
-      db_error = e.what();
-    }
-    co_await asio::post(home, asio::use_awaitable);
-    if (!db_error.empty()) {
-      failure = "alert threads database: " + db_error;
+    const std::int64_t repeat_ms = std::chrono::milliseconds(s->config.repeat_interval).count();
+    auto loaded = co_await s->threads->load(key, now_ms - repeat_ms);
+    if (!loaded) {
+      failure = "alert threads database: " + loaded.error().message;
       break;
     }
-    const std::int64_t repeat_ms = std::chrono::milliseconds(s->config.repeat_interval).count();
+    const std::optional<AlertThread> known = std::move(*loaded);
 
     // What happened to this group, for the audit log and the answer.
     std::string what;
-    std::optional<ThreadRow> row;  // the thread, once known or opened
+    std::optional<AlertThread> row;  // the thread, once known or opened
     if (!bucket.firing) {
       if (!known || known->resolved) {
         continue;  // resolved before we saw it firing, or already told
@@ -455,18 +369,13 @@ asio::awaitable<net::HttpResponse> AlertWebhook::handle(net::HttpRequest request
         failure = "posting to " + channel->platform + ":" + channel->channel + " failed: " + posted.error().message;
         break;
       }
-      row = ThreadRow{channel->platform, channel->channel, *posted, now_ms, now_ms, 1, false};
+      row = AlertThread{channel->platform, channel->channel, *posted, bucket.target, bucket.env, now_ms, now_ms, 1,
+                        false};
     }
 
-    co_await asio::post(s->pool, asio::use_awaitable);
-    try {
-      s->store(key, *row, bucket);
-    } catch (const std::exception& e) {
-      db_error = e.what();
-    }
-    co_await asio::post(home, asio::use_awaitable);
-    if (!db_error.empty()) {
-      spdlog::error("alertmanager: could not remember the thread of {}: {}", key, db_error);
+    auto saved = co_await s->threads->save(key, *row);
+    if (!saved) {
+      spdlog::error("alertmanager: could not remember the thread of {}: {}", key, saved.error().message);
     }
 
     // The alert as received, so `opsgate audit show` can say why this thread exists.

@@ -10,7 +10,7 @@
 // repeat_interval of its resolution goes back to its thread ("firing again,
 // 3rd time in 2h") without a second triage. Alerts that map to no target are
 // posted once with a hint. Which thread belongs to which group is kept in
-// SQLite (the daemon's database), so a restart opens no duplicates. Every
+// the daemon's database (an AlertThreadStore), so a restart opens no duplicates. Every
 // received group is appended to the audit log (`alert_received`) with the
 // alerts as Alertmanager sent them (bounded, secrets redacted), so the log
 // says why a thread was opened.
@@ -37,6 +37,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "src/alertmanager/alert_thread_store.hpp"
 #include "src/core/action_request.hpp"
 #include "src/core/adapter.hpp"
 #include "src/core/audit_log.hpp"
@@ -69,8 +70,7 @@ AlertWebhookConfig parse_alert_webhook_config(const ConfigNode& node, const Inve
 
 // Owned by the daemon, which installs its route (POST /alertmanager to
 // handle()); handle() may run on any connection strand, concurrently (state
-// is in SQLite, behind one worker thread, and an in-memory set of groups
-// being handled).
+// is in the AlertThreadStore, and an in-memory set of groups being handled).
 class AlertWebhook : public WebhookReceiver {
  public:
   // The adapter of a platform, or null; looked up per request.
@@ -78,10 +78,11 @@ class AlertWebhook : public WebhookReceiver {
   // Runs a system request (Pipeline::on_system_request).
   using Runner = std::function<boost::asio::awaitable<void>(ChatEvent, ActionRequest)>;
 
-  // Throws std::runtime_error when the database cannot be opened. `audit`
-  // and `clock` must outlive the webhook.
-  AlertWebhook(AlertWebhookConfig config, std::shared_ptr<const Inventory> inventory, std::string database_path,
-               AdapterLookup adapters, Runner runner, AuditLog& audit, const Clock& clock);
+  // `threads` is the daemon's store of alert threads; `audit` and `clock`
+  // must outlive the webhook.
+  AlertWebhook(AlertWebhookConfig config, std::shared_ptr<const Inventory> inventory,
+               std::shared_ptr<AlertThreadStore> threads, AdapterLookup adapters, Runner runner, AuditLog& audit,
+               const Clock& clock);
   ~AlertWebhook();
   AlertWebhook(const AlertWebhook&) = delete;
   AlertWebhook& operator=(const AlertWebhook&) = delete;

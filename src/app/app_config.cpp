@@ -9,4 +9,11 @@ Config load_app_config(const std::optional<std::string>& path) {
   return load_config(ConfigNode::parse(std::string(kEmbeddedDemoConfig), std::string(kEmbeddedName)));
 }
 
+audit::AuditSource audit_source(const Config& config) {
+  if (config.storage_backend == StorageBackend::postgres && config.postgres) {
+    return audit::AuditSource::postgres(config.postgres->dsn.reveal());
+  }
+  return config.storage_path;
+}
+
 }  // namespace opsgate::app

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "src/audit/audit_reader.hpp"
 #include "src/core/config.hpp"
 
 namespace opsgate::app {
@@ -17,5 +18,8 @@ inline constexpr std::string_view kEmbeddedPolicyName = "<embedded config/policy
 
 // Throws ConfigError (file:line: key: what is wrong).
 Config load_app_config(const std::optional<std::string>& path);
+
+// Where the config's audit log is: storage.path, or PostgreSQL with storage.backend: postgres.
+audit::AuditSource audit_source(const Config& config);
 
 }  // namespace opsgate::app

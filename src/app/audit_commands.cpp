@@ -33,7 +33,7 @@ int print_events(const Result<std::vector<AuditEvent>>& events) {
 }  // namespace
 
 int run_audit_command(const std::string& sub, const std::vector<std::string>& args, const AuditCommandOptions& options) {
-  const std::string& db = options.database_path;
+  const audit::AuditSource& db = options.database;
   if (sub == "tail") {
     std::size_t n = 20;
     if (options.count) {
@@ -72,7 +72,7 @@ int run_audit_command(const std::string& sub, const std::vector<std::string>& ar
     if (!report->ok) {
       std::printf("audit log BROKEN at event #%lld: %s\n(%lld events checked; %s)\n",
                   static_cast<long long>(report->first_bad_seq), report->reason.c_str(),
-                  static_cast<long long>(report->count), db.c_str());
+                  static_cast<long long>(report->count), db.describe().c_str());
       return 1;
     }
     std::printf("audit log ok: %lld events, hash chain intact, head %s\n", static_cast<long long>(report->count),

@@ -5,10 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "src/audit/audit_reader.hpp"
+
 namespace opsgate::app {
 
 struct AuditCommandOptions {
-  std::string database_path;
+  audit::AuditSource database{""};  // the config's storage: a SQLite file or PostgreSQL
   std::optional<std::string> format;  // export: jsonl | csv
   std::optional<std::string> output;  // export: file instead of stdout
   std::optional<std::string> count;   // tail: -n

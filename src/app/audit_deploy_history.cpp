@@ -18,7 +18,7 @@ constexpr std::int64_t kScanned = 500;  // newest events of the target read per 
 // Owned by the triage action (shared); deploys() may run concurrently.
 class AuditDeployHistory final : public actions::triage::DeployHistory {
  public:
-  explicit AuditDeployHistory(std::string path) : path_(std::move(path)), pool_(1) {}
+  explicit AuditDeployHistory(audit::AuditSource source) : path_(std::move(source)), pool_(1) {}
   ~AuditDeployHistory() override { pool_.join(); }
 
   std::string name() const override { return "the audit log"; }
@@ -61,14 +61,14 @@ class AuditDeployHistory final : public actions::triage::DeployHistory {
   }
 
  private:
-  std::string path_;
+  audit::AuditSource path_;
   asio::thread_pool pool_;
 };
 
 }  // namespace
 
-std::shared_ptr<actions::triage::DeployHistory> make_audit_deploy_history(std::string database_path) {
-  return std::make_shared<AuditDeployHistory>(std::move(database_path));
+std::shared_ptr<actions::triage::DeployHistory> make_audit_deploy_history(audit::AuditSource database) {
+  return std::make_shared<AuditDeployHistory>(std::move(database));
 }
 
 }  // namespace opsgate::app

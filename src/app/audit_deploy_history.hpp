@@ -7,9 +7,10 @@
 #include <string>
 
 #include "actions/triage/triage_action.hpp"
+#include "src/audit/audit_reader.hpp"
 
 namespace opsgate::app {
 
-std::shared_ptr<actions::triage::DeployHistory> make_audit_deploy_history(std::string database_path);
+std::shared_ptr<actions::triage::DeployHistory> make_audit_deploy_history(audit::AuditSource database);
 
 }  // namespace opsgate::app

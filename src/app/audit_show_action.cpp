@@ -17,8 +17,8 @@ constexpr std::size_t kShown = 15;
 
 class AuditShowAction final : public Action {
  public:
-  AuditShowAction(std::string path, std::shared_ptr<const Inventory> inventory)
-      : path_(std::move(path)), inventory_(std::move(inventory)), pool_(1) {}
+  AuditShowAction(audit::AuditSource source, std::shared_ptr<const Inventory> inventory)
+      : path_(std::move(source)), inventory_(std::move(inventory)), pool_(1) {}
   ~AuditShowAction() override { pool_.join(); }
 
   const ActionSpec& spec() const override { return *find_action("audit.show"); }
@@ -49,15 +49,15 @@ class AuditShowAction final : public Action {
   }
 
  private:
-  std::string path_;
+  audit::AuditSource path_;
   std::shared_ptr<const Inventory> inventory_;
   asio::thread_pool pool_;
 };
 
 }  // namespace
 
-std::unique_ptr<Action> make_audit_show_action(std::string database_path, std::shared_ptr<const Inventory> inventory) {
-  return std::make_unique<AuditShowAction>(std::move(database_path), std::move(inventory));
+std::unique_ptr<Action> make_audit_show_action(audit::AuditSource database, std::shared_ptr<const Inventory> inventory) {
+  return std::make_unique<AuditShowAction>(std::move(database), std::move(inventory));
 }
 
 }  // namespace opsgate::app

@@ -223,7 +223,7 @@ void add_commands(CLI::App& app, Chosen& chosen) {
       return [&chosen, options, id, sub] {
         chosen.run = [options, id, sub](const Config& config) {
           AuditCommandOptions with_db = *options;
-          with_db.database_path = config.storage_path;
+          with_db.database = audit_source(config);
           const std::vector<std::string> args = id->empty() ? std::vector<std::string>{} : std::vector{*id};
           return run_audit_command(sub, args, with_db);
         };

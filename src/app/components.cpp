@@ -156,7 +156,8 @@ void add_discord(const ConfigNode& node, SectionBuild& build) {
                     ")");
   if (discord.enabled) {
     c.chat_adapters.push_back(
-        adapters::discord::make_discord_adapter(std::move(discord), build.executor, *c.http, *c.clock, c.replays));
+        adapters::discord::make_discord_adapter(std::move(discord), build.executor, *c.http, *c.clock, c.replays,
+                                               c.leadership));
   }
 }
 
@@ -234,7 +235,7 @@ void add_triage(const ConfigNode& node, SectionBuild& build) {
   sources.logs = c.actions.find("logs.search");
   sources.rollout = c.actions.find("rollout.status");
   sources.logs_backend = build.logs_backend;
-  sources.deploy_histories.push_back(make_audit_deploy_history(config.storage_path));
+  sources.deploy_histories.push_back(make_audit_deploy_history(audit_source(config)));
   sources.clock = c.clock;
   build.add_action(
       actions::triage::make_triage_action(actions::triage::parse_triage_config(node), config.inventory,
@@ -369,7 +370,7 @@ Components build_components(const Config& config, boost::asio::any_io_executor e
   c.notes.push_back(std::string("adapters: shell ") + (c.shell.enabled ? "on" : "off") +
                     (c.shell.allow_impersonation ? " (impersonation allowed)" : ""));
 
-  c.actions.add(make_audit_show_action(config.storage_path, config.inventory));
+  c.actions.add(make_audit_show_action(audit_source(config), config.inventory));
   if (config.actions) {
     // `timeout` is a setting of the section (read by load_config), not a backend.
     build_section(*config.actions, kActionBackends, "action backend", {"timeout"}, build);

@@ -19,6 +19,7 @@
 #include "src/core/adapter.hpp"
 #include "src/core/config.hpp"
 #include "src/core/intent_parser.hpp"
+#include "src/core/leadership.hpp"
 #include "src/core/policy_engine.hpp"
 #include "src/core/clock.hpp"
 #include "src/core/metrics.hpp"
@@ -52,6 +53,9 @@ struct Components {
   std::vector<std::unique_ptr<WebhookAdapter>> chat_adapters;
   // The one replay store every adapter shares (in the storage file); the daemon opens it.
   std::shared_ptr<audit::ReplayStore> replays;
+  // Which replica runs what must run once (the Discord gateway, gate timers);
+  // the daemon renews it on the database's lease.
+  std::shared_ptr<Leadership> leadership = std::make_shared<Leadership>(LeadershipOptions{});
   std::optional<alertmanager::AlertWebhookConfig> alertmanager;  // POST /alertmanager, when configured
   std::optional<gates::GatesConfig> gates;         // deployment gates (/api/v1/gates, webhooks), when configured
   std::vector<std::string> notes;  // one line per component, for `config check`

@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "src/app/components.hpp"
+#include "src/store/pg_store.hpp"
 
 namespace opsgate::app {
 
@@ -12,7 +13,14 @@ int run_config_check(const Config& config) {
   boost::asio::io_context io;
   const Components components = build_components(config, io.get_executor());
   std::cout << "config ok: " << config.source << "\n";
-  std::cout << "storage: " << config.storage_path << "\n";
+  if (config.storage_backend == StorageBackend::postgres && config.postgres) {
+    // Where, and where the DSN came from: never the DSN itself (it may hold a password).
+    std::cout << "storage: PostgreSQL at " << store::pg_describe(config.postgres->dsn.reveal()) << " (dsn from "
+              << config.postgres->dsn.source() << "); gates, LLM usage and alert threads in " << config.storage_path
+              << "\n";
+  } else {
+    std::cout << "storage: " << config.storage_path << "\n";
+  }
   std::cout << "default_env: " << config.inventory->default_env() << "\n";
   for (const auto& env : config.inventory->environments()) {
     std::cout << "environment " << env.name;

@@ -18,8 +18,12 @@
 
 #include "src/app/app_config.hpp"
 #include "src/app/components.hpp"
+#include "src/app/database_health.hpp"
+#include "src/app/shared_stores.hpp"
+#include "src/approval/pg_approval_store.hpp"
 #include "src/approval/sqlite_approval_store.hpp"
 #include "src/approval/workflow.hpp"
+#include "src/audit/pg_audit_log.hpp"
 #include "src/audit/sqlite_audit_log.hpp"
 #include "src/intent/llm_accounting.hpp"
 #include "src/core/log_exception.hpp"
@@ -28,7 +32,7 @@
 #include "src/gates/gate_service.hpp"
 #include "src/gates/gate_store.hpp"
 #include "src/gates/platforms.hpp"
-#include "src/store/sqlite_llm_usage.hpp"
+#include "src/store/pg_store.hpp"
 #include "src/store/sqlite_store.hpp"
 
 namespace opsgate::app {
@@ -129,24 +133,55 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
   std::shared_ptr<store::SqliteStore> database = std::move(*opened_store);
 
   SystemClock clock;
-  auto audit_log = audit::SqliteAuditLog::attach(database, clock);
-  if (!audit_log) {
-    std::fprintf(stderr, "opsgate: %s\n", audit_log.error().message.c_str());
-    return 1;
+  // storage.backend: postgres (several replicas): the audit log, approvals,
+  // rate limits and replays live in PostgreSQL; the tables not moved there
+  // yet (gates, LLM usage, alert threads) stay in storage.path.
+  std::shared_ptr<store::PgStore> pg;
+  std::unique_ptr<audit::QueuedAuditLog> audit_log;
+  std::unique_ptr<approval::RulesApprovalStore> approval_store;
+  std::string audit_where = config.storage_path;
+  if (config.storage_backend == StorageBackend::postgres && config.postgres) {
+    store::PgOptions pg_options;
+    pg_options.dsn = config.postgres->dsn.reveal();
+    pg_options.pool_size = config.postgres->pool_size;
+    pg_options.connect_timeout = config.postgres->connect_timeout;
+    pg_options.statement_timeout = config.postgres->statement_timeout;
+    pg_options.application_name = owner;
+    auto opened_pg = store::PgStore::open(pg_options);
+    if (!opened_pg) {
+      std::fprintf(stderr, "opsgate: %s\n", opened_pg.error().message.c_str());
+      return 1;
+    }
+    pg = std::move(*opened_pg);
+    audit_where = pg->where();
+    audit_log = std::move(*audit::PgAuditLog::attach(pg, clock));
+    approval_store = std::move(*approval::PgApprovalStore::open(pg));
+    if (auto opened = components.replays->open(pg); !opened) {
+      std::fprintf(stderr, "opsgate: %s\n", opened.error().message.c_str());
+      return 1;
+    }
+    spdlog::info("storage: PostgreSQL at {} (audit log, approvals, rate limits, replays)", audit_where);
+  } else {
+    auto attached = audit::SqliteAuditLog::attach(database, clock);
+    if (!attached) {
+      std::fprintf(stderr, "opsgate: %s\n", attached.error().message.c_str());
+      return 1;
+    }
+    audit_log = std::move(*attached);
+    auto opened_approvals = approval::SqliteApprovalStore::open(database);
+    if (!opened_approvals) {
+      std::fprintf(stderr, "opsgate: %s\n", opened_approvals.error().message.c_str());
+      return 1;
+    }
+    approval_store = std::move(*opened_approvals);
+    // Replays and redeliveries of every platform, in the same file.
+    if (auto opened = components.replays->open(database); !opened) {
+      std::fprintf(stderr, "opsgate: %s\n", opened.error().message.c_str());
+      return 1;
+    }
   }
-  auto& audit = **audit_log;
-
-  auto approval_store = approval::SqliteApprovalStore::open(database);
-  if (!approval_store) {
-    std::fprintf(stderr, "opsgate: %s\n", approval_store.error().message.c_str());
-    return 1;
-  }
-  auto& approvals = **approval_store;
-  // Replays and redeliveries of every platform, in the same file.
-  if (auto opened = components.replays->open(database); !opened) {
-    std::fprintf(stderr, "opsgate: %s\n", opened.error().message.c_str());
-    return 1;
-  }
+  auto& audit = *audit_log;
+  auto& approvals = *approval_store;
   if (auto interrupted = approvals.recover_interrupted(); interrupted && !interrupted->empty()) {
     for (const auto& a : *interrupted) {
       spdlog::warn("approval {} ({} by {}) was granted but opsgate stopped before it finished; marked failed",
@@ -154,9 +189,11 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
     }
   }
 
+  // Alert threads, gates, LLM spending, the leader lease: on the same database.
+  SharedStores shared = pg ? shared_stores(pg) : shared_stores(database);
   // Language-model spending is kept as data: today's is read back so a
   // restart does not reset a team's daily budget.
-  store::SqliteLlmUsageLog llm_usage(database);
+  LlmUsageLog& llm_usage = *shared.llm_usage;
   if (components.llm_accounting) {
     components.llm_accounting->attach_usage_log(&llm_usage);
     if (auto seeded = components.llm_accounting->seed_from_usage_log(clock.now()); !seeded) {
@@ -188,7 +225,7 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
   std::unique_ptr<gates::GateStore> gate_store;
   std::unique_ptr<gates::GateService> gate_service;
   if (components.gates && options.http) {
-    auto opened = gates::GateStore::open(database);
+    auto opened = shared.open_gates();
     if (!opened) {
       std::fprintf(stderr, "opsgate: %s\n", opened.error().message.c_str());
       return 1;
@@ -212,7 +249,7 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
     http = std::make_unique<net::HttpServer>(io.get_executor(), components.server);
     if (components.alertmanager) {
       alert_webhook = std::make_unique<alertmanager::AlertWebhook>(
-          *components.alertmanager, config.inventory, config.storage_path, adapter_of,
+          *components.alertmanager, config.inventory, shared.alert_threads, adapter_of,
           [&pipeline](ChatEvent origin, ActionRequest request) {
             return pipeline.on_system_request(std::move(origin), std::move(request));
           },
@@ -237,7 +274,7 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
       std::fprintf(stderr, "opsgate: %s\n", started.error().message.c_str());
       return 1;
     }
-    http->set_ready("audit_log", true, config.storage_path);
+    http->set_ready("audit_log", true, audit_where);
     if (logs_to_file) {
       // The log (with its "listening" line) is in the file now; the person
       // at the terminal still needs the address, and so do scripts.
@@ -342,9 +379,34 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
                    }));
   }
 
+  // /readyz fails while the database does not answer.
+  std::unique_ptr<DatabaseHealth> database_health;
+  if (http) {
+    database_health = std::make_unique<DatabaseHealth>(
+        shared.where, shared.ping,
+        [server = http.get()](bool ok, std::string detail) { server->set_ready("database", ok, std::move(detail)); },
+        std::chrono::seconds(5));
+    adapter_cancels.push_back(std::make_unique<asio::cancellation_signal>());
+    asio::co_spawn(io, database_health->run(),
+                   asio::bind_cancellation_slot(adapter_cancels.back()->slot(), [](std::exception_ptr e) {
+                     log_exception("database probe", e);
+                   }));
+  }
+
+  // What must run once across replicas runs while this one holds the lease
+  // (on SQLite, one process owns the file: always).
+  adapter_cancels.push_back(std::make_unique<asio::cancellation_signal>());
+  asio::co_spawn(io, components.leadership->run(*shared.lease),
+                 asio::bind_cancellation_slot(adapter_cancels.back()->slot(), [](std::exception_ptr e) {
+                   log_exception("leader lease", e);
+                 }));
+
   if (gate_service) {
     adapter_cancels.push_back(std::make_unique<asio::cancellation_signal>());
-    asio::co_spawn(io, gate_service->run(), asio::bind_cancellation_slot(adapter_cancels.back()->slot(), [](std::exception_ptr e) {
+    // Gate expiry and outbound callbacks: one replica, or a callback goes out twice.
+    auto gate_timers = [&gate_service] { return gate_service->run(); };
+    asio::co_spawn(io, components.leadership->run_while_leader("gate expiry and callbacks", gate_timers),
+                   asio::bind_cancellation_slot(adapter_cancels.back()->slot(), [](std::exception_ptr e) {
                      log_exception("gates", e);
                    }));
   }
@@ -364,6 +426,9 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
     components.llm_accounting->attach_usage_log(nullptr);
   }
   database->close();
+  if (pg) {
+    pg->close();
+  }
   spdlog::info("stopped");
   spdlog::shutdown();
   return 0;

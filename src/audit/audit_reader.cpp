@@ -4,14 +4,18 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <system_error>
 #include <utility>
+#include <variant>
 
+#include <pqxx/pqxx>
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
 
 #include "src/audit/audit_hash.hpp"
+#include "src/store/pg_store.hpp"
 
 namespace opsgate::audit {
 
@@ -33,9 +37,25 @@ struct Row {
   bool params_valid = true;
 };
 
-Row read_row(SQLite::Statement& stmt) {
+// The row as read: params kept as stored text, parsed when valid.
+Row make_row(AuditEvent event, std::string params_text) {
   Row row;
-  AuditEvent& e = row.event;
+  row.event = std::move(event);
+  row.params_text = std::move(params_text);
+  json params = json::parse(row.params_text, nullptr, false);
+  if (params.is_discarded()) {
+    // Shown as the raw text so a damaged row can still be read; verify()
+    // reports it.
+    row.params_valid = false;
+    row.event.params = row.params_text;
+  } else {
+    row.event.params = std::move(params);
+  }
+  return row;
+}
+
+Row read_row(SQLite::Statement& stmt) {
+  AuditEvent e;
   e.seq = stmt.getColumn(0).getInt64();
   e.ts_ms = stmt.getColumn(1).getInt64();
   // getString, not getText: it keeps embedded NULs and arbitrary bytes, so
@@ -46,35 +66,55 @@ Row read_row(SQLite::Statement& stmt) {
   e.channel = stmt.getColumn(5).getString();
   e.principal = stmt.getColumn(6).getString();
   e.action = stmt.getColumn(7).getString();
-  row.params_text = stmt.getColumn(8).getString();
   e.outcome = stmt.getColumn(9).getString();
   e.detail = stmt.getColumn(10).getString();
   e.prev_hash = stmt.getColumn(11).getString();
   e.hash = stmt.getColumn(12).getString();
-  json params = json::parse(row.params_text, nullptr, false);
-  if (params.is_discarded()) {
-    // Shown as the raw text so a damaged row can still be read; verify()
-    // reports it.
-    row.params_valid = false;
-    e.params = row.params_text;
-  } else {
-    e.params = std::move(params);
-  }
-  return row;
+  return make_row(std::move(e), stmt.getColumn(8).getString());
 }
 
-std::vector<AuditEvent> read_all(SQLite::Statement& stmt) {
-  std::vector<AuditEvent> events;
-  while (stmt.executeStep()) {
-    events.push_back(read_row(stmt).event);
-  }
-  return events;
+// NULL reads as empty, as SQLite's getString does.
+std::string text_of(const pqxx::field& field) {
+  return field.is_null() ? std::string() : std::string(field.c_str(), field.size());
 }
 
-// Opens `path` read-only and runs fn(db), turning every library exception
-// into a Result error that names the file.
-template <class F>
-auto with_db(const std::string& path, F&& fn) -> decltype(fn(std::declval<SQLite::Database&>())) {
+Row read_row(const pqxx::row& r) {
+  AuditEvent e;
+  e.seq = r[0].as<std::int64_t>();
+  e.ts_ms = r[1].as<std::int64_t>();
+  e.request_id = text_of(r[2]);
+  e.kind = text_of(r[3]);
+  e.platform = text_of(r[4]);
+  e.channel = text_of(r[5]);
+  e.principal = text_of(r[6]);
+  e.action = text_of(r[7]);
+  e.outcome = text_of(r[9]);
+  e.detail = text_of(r[10]);
+  e.prev_hash = text_of(r[11]);
+  e.hash = text_of(r[12]);
+  return make_row(std::move(e), text_of(r[8]));
+}
+
+using Param = std::variant<std::int64_t, std::string>;
+// Called for each row in order; false stops the walk.
+using RowSink = std::function<bool(const Row&)>;
+
+// `sql` with SQLite's ? placeholders as PostgreSQL's $1, $2, ...
+std::string numbered_placeholders(const std::string& sql) {
+  std::string out;
+  int n = 0;
+  for (char c : sql) {
+    if (c == '?') {
+      out += "$" + std::to_string(++n);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+Result<void> rows_from_sqlite(const std::string& path, const std::string& sql, const std::vector<Param>& params,
+                              const RowSink& sink) {
   std::error_code ec;
   if (!fs::exists(path, ec)) {
     return fail(Errc::not_found, "no audit log at " + path + ": start opsgate once or check storage.path");
@@ -85,10 +125,85 @@ auto with_db(const std::string& path, F&& fn) -> decltype(fn(std::declval<SQLite
     if (!db.tableExists("audit_events")) {
       return fail(Errc::storage, path + " is not an opsgate audit log (it has no audit_events table)");
     }
-    return fn(db);
+    SQLite::Statement stmt(db, sql);
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const int index = static_cast<int>(i) + 1;
+      std::visit([&](const auto& value) { stmt.bind(index, value); }, params[i]);
+    }
+    // Streams the rows: the log can be far larger than memory.
+    while (stmt.executeStep()) {
+      if (!sink(read_row(stmt))) {
+        break;
+      }
+    }
+    return {};
   } catch (const std::exception& e) {
     return fail(Errc::storage, "cannot read the audit log at " + path + ": " + e.what());
   }
+}
+
+Result<void> rows_from_postgres(const AuditSource& source, const std::string& sql, const std::vector<Param>& params,
+                                const RowSink& sink) {
+  try {
+    store::PgOptions options;
+    options.dsn = source.pg_dsn;
+    pqxx::connection connection(store::pg_connection_string(options));
+    pqxx::read_transaction tx(connection);
+    if (tx.exec1("SELECT to_regclass('audit_events') IS NULL")[0].as<bool>()) {
+      return fail(Errc::storage, "the PostgreSQL database at " + source.describe() +
+                                     " holds no opsgate audit log (no audit_events table): start opsgate once, or "
+                                     "check storage.postgres.dsn");
+    }
+    // A cursor fetched in pages: the log can be far larger than memory.
+    std::vector<std::string> texts;
+    for (const Param& param : params) {
+      texts.push_back(std::visit(
+          [](const auto& value) -> std::string {
+            if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::string>) {
+              return value;
+            } else {
+              return std::to_string(value);
+            }
+          },
+          param));
+    }
+    tx.exec_params0("DECLARE audit_rows NO SCROLL CURSOR FOR " + numbered_placeholders(sql),
+                    pqxx::prepare::make_dynamic_params(texts));
+    for (;;) {
+      const pqxx::result page = tx.exec("FETCH 1000 FROM audit_rows");
+      for (const pqxx::row& r : page) {
+        if (!sink(read_row(r))) {
+          return {};
+        }
+      }
+      if (page.size() < 1000) {
+        return {};
+      }
+    }
+  } catch (const std::exception& e) {
+    return fail(Errc::storage, "cannot read the audit log in PostgreSQL at " + source.describe() + ": " + e.what());
+  }
+}
+
+Result<void> for_each_row(const AuditSource& source, const std::string& sql, const std::vector<Param>& params,
+                          const RowSink& sink) {
+  if (source.is_postgres()) {
+    return rows_from_postgres(source, sql, params, sink);
+  }
+  return rows_from_sqlite(source.path, sql, params, sink);
+}
+
+Result<std::vector<AuditEvent>> all_events(const AuditSource& source, const std::string& sql,
+                                           const std::vector<Param>& params) {
+  std::vector<AuditEvent> events;
+  Result<void> walked = for_each_row(source, sql, params, [&events](const Row& row) {
+    events.push_back(row.event);
+    return true;
+  });
+  if (!walked) {
+    return tl::unexpected(walked.error());
+  }
+  return events;
 }
 
 // Chat text lands in these cells. A spreadsheet runs a cell that starts with
@@ -152,124 +267,142 @@ Result<void> check_stream(const std::ostream& out, const std::string& path) {
 
 }  // namespace
 
-Result<std::vector<AuditEvent>> tail(const std::string& path, std::int64_t n) {
-  return with_db(path, [&](SQLite::Database& db) -> Result<std::vector<AuditEvent>> {
-    SQLite::Statement stmt(db, std::string("SELECT * FROM (SELECT ") + kColumns +
-                                   " FROM audit_events ORDER BY seq DESC LIMIT ?) ORDER BY seq ASC");
-    stmt.bind(1, std::max<std::int64_t>(n, 0));
-    return read_all(stmt);
-  });
+std::string AuditSource::describe() const { return is_postgres() ? store::pg_describe(pg_dsn) : path; }
+
+Result<std::vector<AuditEvent>> tail(const AuditSource& source, std::int64_t n) {
+  return all_events(source,
+                    std::string("SELECT * FROM (SELECT ") + kColumns +
+                        " FROM audit_events ORDER BY seq DESC LIMIT ?) AS recent ORDER BY seq ASC",
+                    {std::max<std::int64_t>(n, 0)});
 }
 
-Result<std::vector<AuditEvent>> of_kind_since(const std::string& path, const std::string& kind, std::int64_t since_ms) {
-  return with_db(path, [&](SQLite::Database& db) -> Result<std::vector<AuditEvent>> {
-    SQLite::Statement stmt(db, std::string("SELECT ") + kColumns +
-                                   " FROM audit_events WHERE kind = ? AND ts_ms >= ? ORDER BY seq");
-    stmt.bind(1, kind);
-    stmt.bind(2, since_ms);
-    return read_all(stmt);
-  });
+Result<std::vector<AuditEvent>> of_kind_since(const AuditSource& source, const std::string& kind,
+                                              std::int64_t since_ms) {
+  return all_events(source,
+                    std::string("SELECT ") + kColumns + " FROM audit_events WHERE kind = ? AND ts_ms >= ? ORDER BY seq",
+                    {kind, since_ms});
 }
 
-Result<std::vector<AuditEvent>> by_request(const std::string& path, const std::string& request_id) {
-  return with_db(path, [&](SQLite::Database& db) -> Result<std::vector<AuditEvent>> {
-    SQLite::Statement stmt(db,
-                           std::string("SELECT ") + kColumns + " FROM audit_events WHERE request_id = ? ORDER BY seq");
-    stmt.bind(1, request_id);
-    return read_all(stmt);
-  });
+Result<std::vector<AuditEvent>> by_request(const AuditSource& source, const std::string& request_id) {
+  return all_events(source, std::string("SELECT ") + kColumns + " FROM audit_events WHERE request_id = ? ORDER BY seq",
+                    {request_id});
 }
 
-Result<AuditEvent> by_seq(const std::string& path, std::int64_t seq) {
-  return with_db(path, [&](SQLite::Database& db) -> Result<AuditEvent> {
-    SQLite::Statement stmt(db, std::string("SELECT ") + kColumns + " FROM audit_events WHERE seq = ?");
-    stmt.bind(1, seq);
-    if (!stmt.executeStep()) {
-      return fail(Errc::not_found, "no audit event #" + std::to_string(seq) + " in " + path);
-    }
-    return read_row(stmt).event;
-  });
+Result<AuditEvent> by_seq(const AuditSource& source, std::int64_t seq) {
+  auto events = all_events(source, std::string("SELECT ") + kColumns + " FROM audit_events WHERE seq = ?", {seq});
+  if (!events) {
+    return tl::unexpected(events.error());
+  }
+  if (events->empty()) {
+    return fail(Errc::not_found, "no audit event #" + std::to_string(seq) + " in " + source.describe());
+  }
+  return std::move(events->front());
 }
 
-Result<std::vector<AuditEvent>> recent_for_target(const std::string& path, const std::string& target,
+Result<std::vector<AuditEvent>> recent_for_target(const AuditSource& source, const std::string& target,
                                                   std::int64_t limit) {
-  return with_db(path, [&](SQLite::Database& db) -> Result<std::vector<AuditEvent>> {
-    // CASE, not AND: json_extract raises an error on malformed JSON, and
-    // SQLite does not promise to evaluate AND's operands in order. One
-    // damaged row must not hide every other row.
-    SQLite::Statement stmt(db, std::string("SELECT * FROM (SELECT ") + kColumns +
-                                   " FROM audit_events WHERE CASE WHEN json_valid(params) THEN "
-                                   "json_extract(params, '$.target') END = ? ORDER BY seq DESC LIMIT ?) "
-                                   "ORDER BY seq ASC");
-    stmt.bind(1, target);
-    stmt.bind(2, std::max<std::int64_t>(limit, 0));
-    return read_all(stmt);
-  });
+  if (source.is_postgres()) {
+    // Newest first, the JSON read here: PostgreSQL 15 has no json_valid,
+    // and one damaged row must not fail the query for every other row.
+    std::vector<AuditEvent> found;
+    const std::size_t wanted = static_cast<std::size_t>(std::max<std::int64_t>(limit, 0));
+    if (wanted == 0) {
+      return found;
+    }
+    Result<void> walked = for_each_row(
+        source,
+        std::string("SELECT ") + kColumns + " FROM audit_events WHERE strpos(params, '\"target\"') > 0 ORDER BY seq DESC",
+        {}, [&](const Row& row) {
+          const json& params = row.event.params;
+          if (row.params_valid && params.is_object() && params.contains("target") && params["target"] == target) {
+            found.push_back(row.event);
+          }
+          return found.size() < wanted;
+        });
+    if (!walked) {
+      return tl::unexpected(walked.error());
+    }
+    std::reverse(found.begin(), found.end());
+    return found;
+  }
+  // CASE, not AND: json_extract raises an error on malformed JSON, and
+  // SQLite does not promise to evaluate AND's operands in order. One
+  // damaged row must not hide every other row.
+  return all_events(source,
+                    std::string("SELECT * FROM (SELECT ") + kColumns +
+                        " FROM audit_events WHERE CASE WHEN json_valid(params) THEN "
+                        "json_extract(params, '$.target') END = ? ORDER BY seq DESC LIMIT ?) AS recent "
+                        "ORDER BY seq ASC",
+                    {target, std::max<std::int64_t>(limit, 0)});
 }
 
-Result<VerifyReport> verify(const std::string& path) {
-  return with_db(path, [&](SQLite::Database& db) -> Result<VerifyReport> {
-    // Streams the rows: the log can be far larger than memory.
-    SQLite::Statement stmt(db, std::string("SELECT ") + kColumns + " FROM audit_events ORDER BY seq");
-    VerifyReport report;
-    report.head_hash = std::string(kGenesisHash);
-    std::int64_t prev_seq = 0;
-    while (stmt.executeStep()) {
-      const Row row = read_row(stmt);
-      const AuditEvent& event = row.event;
-      ++report.count;
-      std::string problem;
-      if (event.seq != prev_seq + 1) {
-        problem = "expected seq " + std::to_string(prev_seq + 1) + " (a row was deleted or reordered)";
-      } else if (event.prev_hash != report.head_hash) {
-        problem = prev_seq == 0 ? "prev_hash is not the genesis hash (the log does not start here)"
-                                : "prev_hash does not match seq " + std::to_string(prev_seq) + "'s hash";
-      } else if (!row.params_valid) {
-        problem = "params is not valid JSON (the row was edited)";
-      } else if (compute_audit_hash(report.head_hash, event) != event.hash) {
-        problem = "hash does not match its contents (the row was edited)";
-      }
-      if (!problem.empty()) {
-        report.ok = false;
-        report.first_bad_seq = event.seq;
-        report.reason = "seq " + std::to_string(event.seq) + ": " + problem;
-        return report;
-      }
-      prev_seq = event.seq;
-      report.head_hash = event.hash;
-    }
-    return report;
-  });
+Result<VerifyReport> verify(const AuditSource& source) {
+  VerifyReport report;
+  report.head_hash = std::string(kGenesisHash);
+  std::int64_t prev_seq = 0;
+  Result<void> walked = for_each_row(
+      source, std::string("SELECT ") + kColumns + " FROM audit_events ORDER BY seq", {}, [&](const Row& row) {
+        const AuditEvent& event = row.event;
+        ++report.count;
+        std::string problem;
+        if (event.seq != prev_seq + 1) {
+          problem = "expected seq " + std::to_string(prev_seq + 1) + " (a row was deleted or reordered)";
+        } else if (event.prev_hash != report.head_hash) {
+          problem = prev_seq == 0 ? "prev_hash is not the genesis hash (the log does not start here)"
+                                  : "prev_hash does not match seq " + std::to_string(prev_seq) + "'s hash";
+        } else if (!row.params_valid) {
+          problem = "params is not valid JSON (the row was edited)";
+        } else if (compute_audit_hash(report.head_hash, event) != event.hash) {
+          problem = "hash does not match its contents (the row was edited)";
+        }
+        if (!problem.empty()) {
+          report.ok = false;
+          report.first_bad_seq = event.seq;
+          report.reason = "seq " + std::to_string(event.seq) + ": " + problem;
+          return false;
+        }
+        prev_seq = event.seq;
+        report.head_hash = event.hash;
+        return true;
+      });
+  if (!walked) {
+    return tl::unexpected(walked.error());
+  }
+  return report;
 }
 
-Result<void> export_jsonl(const std::string& path, std::ostream& out) {
-  return with_db(path, [&](SQLite::Database& db) -> Result<void> {
-    SQLite::Statement stmt(db, std::string("SELECT ") + kColumns + " FROM audit_events ORDER BY seq");
-    while (stmt.executeStep() && out) {
-      out << to_json(read_row(stmt).event).dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
-    }
-    return check_stream(out, path);
-  });
+Result<void> export_jsonl(const AuditSource& source, std::ostream& out) {
+  Result<void> walked =
+      for_each_row(source, std::string("SELECT ") + kColumns + " FROM audit_events ORDER BY seq", {},
+                   [&out](const Row& row) {
+                     out << to_json(row.event).dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
+                     return static_cast<bool>(out);
+                   });
+  if (!walked) {
+    return walked;
+  }
+  return check_stream(out, source.describe());
 }
 
-Result<void> export_csv(const std::string& path, std::ostream& out) {
-  return with_db(path, [&](SQLite::Database& db) -> Result<void> {
-    SQLite::Statement stmt(db, std::string("SELECT ") + kColumns + " FROM audit_events ORDER BY seq");
-    out << "seq,time,ts_ms,request_id,kind,platform,channel,principal,action,params,outcome,detail,prev_hash,hash\r\n";
-    while (stmt.executeStep() && out) {
-      const Row row = read_row(stmt);
-      const AuditEvent& e = row.event;
-      out << e.seq << ',' << format_utc_ms(e.ts_ms) << ',' << e.ts_ms << ',';
-      for (const std::string* field : {&e.request_id, &e.kind, &e.platform, &e.channel, &e.principal, &e.action,
-                                       &row.params_text, &e.outcome, &e.detail, &e.prev_hash}) {
-        write_csv_field(out, *field);
-        out << ',';
-      }
-      write_csv_field(out, e.hash);
-      out << "\r\n";
-    }
-    return check_stream(out, path);
-  });
+Result<void> export_csv(const AuditSource& source, std::ostream& out) {
+  out << "seq,time,ts_ms,request_id,kind,platform,channel,principal,action,params,outcome,detail,prev_hash,hash\r\n";
+  Result<void> walked = for_each_row(
+      source, std::string("SELECT ") + kColumns + " FROM audit_events ORDER BY seq", {}, [&out](const Row& row) {
+        const AuditEvent& e = row.event;
+        out << e.seq << ',' << format_utc_ms(e.ts_ms) << ',' << e.ts_ms << ',';
+        for (const std::string* field : {&e.request_id, &e.kind, &e.platform, &e.channel, &e.principal, &e.action,
+                                         &row.params_text, &e.outcome, &e.detail, &e.prev_hash}) {
+          write_csv_field(out, *field);
+          out << ',';
+        }
+        write_csv_field(out, e.hash);
+        out << "\r\n";
+        return static_cast<bool>(out);
+      });
+  if (!walked) {
+    return walked;
+  }
+  return check_stream(out, source.describe());
 }
 
 std::string format_utc_ms(std::int64_t unix_ms) {

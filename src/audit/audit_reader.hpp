@@ -1,7 +1,9 @@
 #pragma once
-// Read-only access to an audit log file for the CLI (`opsgate audit tail |
-// show | verify | export`). Free functions; each opens the file read-only,
-// runs one query and closes it, so they are safe while the daemon writes.
+// Read-only access to an audit log for the CLI (`opsgate audit tail | show |
+// verify | export`) and the audit actions. Free functions; each opens the
+// SQLite file read-only (or a PostgreSQL connection with a read-only
+// transaction), runs one query and closes it, so they are safe while the
+// daemon (or several replicas) write.
 
 #include <cstdint>
 #include <ostream>
@@ -12,6 +14,24 @@
 #include "src/core/error.hpp"
 
 namespace opsgate::audit {
+
+// Where an audit log is: a SQLite file (a path converts to one) or a
+// PostgreSQL database (storage.backend: postgres).
+struct AuditSource {
+  AuditSource(std::string sqlite_path) : path(std::move(sqlite_path)) {}  // NOLINT: a path is a source
+  AuditSource(const char* sqlite_path) : path(sqlite_path) {}             // NOLINT
+  static AuditSource postgres(std::string dsn) {
+    AuditSource source("");
+    source.pg_dsn = std::move(dsn);
+    return source;
+  }
+  bool is_postgres() const { return !pg_dsn.empty(); }
+  // The file, or PostgreSQL's host:port/dbname (never the password): for messages.
+  std::string describe() const;
+
+  std::string path;    // the SQLite file
+  std::string pg_dsn;  // non-empty: the PostgreSQL database (a secret: never printed)
+};
 
 // The outcome of walking the hash chain. A report with ok == false is a
 // successful verification that found tampering; Result errors mean the file
@@ -26,25 +46,25 @@ struct VerifyReport {
 };
 
 // The newest n events, oldest first.
-Result<std::vector<AuditEvent>> tail(const std::string& path, std::int64_t n);
+Result<std::vector<AuditEvent>> tail(const AuditSource& source, std::int64_t n);
 // Every event of one kind ("parsed") at or after since_ms, in seq order.
-Result<std::vector<AuditEvent>> of_kind_since(const std::string& path, const std::string& kind, std::int64_t since_ms);
+Result<std::vector<AuditEvent>> of_kind_since(const AuditSource& source, const std::string& kind, std::int64_t since_ms);
 // Every event of one request, in seq order.
-Result<std::vector<AuditEvent>> by_request(const std::string& path, const std::string& request_id);
+Result<std::vector<AuditEvent>> by_request(const AuditSource& source, const std::string& request_id);
 // One event; Errc::not_found if there is no such seq.
-Result<AuditEvent> by_seq(const std::string& path, std::int64_t seq);
+Result<AuditEvent> by_seq(const AuditSource& source, std::int64_t seq);
 // The newest `limit` events whose params have "target": target, oldest first.
-Result<std::vector<AuditEvent>> recent_for_target(const std::string& path, const std::string& target,
+Result<std::vector<AuditEvent>> recent_for_target(const AuditSource& source, const std::string& target,
                                                   std::int64_t limit);
 
 // Walks every row in seq order and stops at the first that breaks the chain.
-Result<VerifyReport> verify(const std::string& path);
+Result<VerifyReport> verify(const AuditSource& source);
 
 // One JSON object per line (to_json(event)), in seq order.
-Result<void> export_jsonl(const std::string& path, std::ostream& out);
+Result<void> export_jsonl(const AuditSource& source, std::ostream& out);
 // A header row, then one RFC 4180 row per event (CRLF line ends, fields with
 // commas, quotes or line breaks quoted).
-Result<void> export_csv(const std::string& path, std::ostream& out);
+Result<void> export_csv(const AuditSource& source, std::ostream& out);
 
 // One line for people: `2026-11-25T13:01:02.123Z #12 req=ab12 received
 // shell:alice restart {"env":"staging","target":"cart"} ok — detail`.

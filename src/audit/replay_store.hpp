@@ -14,6 +14,11 @@
 // waits in SQLite's busy handler while the writer commits (measured: that
 // wait on the I/O thread serialised every Slack request, bench/README.md).
 // The table itself belongs to the store's schema.
+//
+// On PostgreSQL (several replicas) the check is one INSERT ... ON CONFLICT in
+// a transaction of its own on the store's pool: the database decides which
+// replica saw a delivery first, and a retry that lands on the other replica
+// is a repeat there too.
 
 #include <chrono>
 #include <memory>
@@ -31,7 +36,8 @@ class Database;
 
 namespace opsgate::store {
 class SqliteStore;
-}
+class PgStore;
+}  // namespace opsgate::store
 
 namespace opsgate::audit {
 
@@ -48,6 +54,8 @@ class ReplayStore {
   Result<void> open();
   // On the daemon's one store (its schema; ":memory:": its connection); once.
   Result<void> open(std::shared_ptr<store::SqliteStore> store);
+  // On PostgreSQL (storage.backend: postgres); once.
+  Result<void> open(std::shared_ptr<store::PgStore> store);
 
   // True when `key` was not seen within the window (it is recorded now);
   // false for a repeat. An error (store not opened, disk) must be treated as
@@ -65,6 +73,7 @@ class ReplayStore {
   std::mutex mutex_;
   std::string path_;
   std::shared_ptr<store::SqliteStore> store_;
+  std::shared_ptr<store::PgStore> pg_;
   std::unique_ptr<SQLite::Database> db_;  // null for ":memory:" (the store's connection holds the rows)
   std::chrono::seconds window_;
   std::int64_t last_purge_ms_ = 0;

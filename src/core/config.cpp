@@ -49,6 +49,41 @@ void check_selector(const ConfigNode& node, const std::string& key, const std::s
   }
 }
 
+// storage.backend and storage.postgres.
+void read_storage_backend(const ConfigNode& storage, Config& config) {
+  const std::string backend = storage.str_or("backend", "sqlite");
+  if (backend == "sqlite") {
+    if (storage.has("postgres")) {
+      storage.fail("postgres", "is used only with backend: postgres (the backend is sqlite)");
+    }
+    return;
+  }
+  if (backend != "postgres") {
+    storage.fail("backend", "expected sqlite or postgres, got '" + backend + "'");
+  }
+  if (!storage.has("postgres")) {
+    storage.fail("backend", "postgres needs storage.postgres.dsn, e.g. postgres: {dsn: {env: OPSGATE_PG_DSN}}");
+  }
+  config.storage_backend = StorageBackend::postgres;
+  const ConfigNode node = storage.child("postgres");
+  PostgresStorage pg;
+  pg.dsn = node.secret("dsn");
+  if (pg.dsn.empty()) {
+    node.fail("dsn", "is empty; give a libpq connection string such as host=db port=5432 dbname=opsgate user=opsgate");
+  }
+  pg.pool_size = static_cast<std::size_t>(node.integer_or("pool_size", 4, 1, 64));
+  pg.connect_timeout = node.duration_or("connect_timeout", pg.connect_timeout);
+  if (pg.connect_timeout < std::chrono::seconds(1) || pg.connect_timeout > std::chrono::seconds(300)) {
+    node.fail("connect_timeout", "must be between 1s and 300s");
+  }
+  pg.statement_timeout = node.duration_or("statement_timeout", pg.statement_timeout);
+  if (pg.statement_timeout < std::chrono::seconds(1) || pg.statement_timeout > std::chrono::seconds(3600)) {
+    node.fail("statement_timeout", "must be between 1s and 1h");
+  }
+  node.finish();
+  config.postgres = std::move(pg);
+}
+
 }  // namespace
 
 Inventory load_inventory(const ConfigNode& root) {
@@ -164,6 +199,7 @@ Config load_config(const ConfigNode& root) {
   config.source = root.file();
   if (auto storage = root.optional_child("storage")) {
     config.storage_path = storage->str_or("path", "var/opsgate.db");
+    read_storage_backend(*storage, config);
     storage->finish();
   } else {
     config.storage_path = "var/opsgate.db";

@@ -4,6 +4,8 @@
 // belong to extensions (server, adapters, actions, policy) are kept as
 // ConfigNodes and validated by their own factories at start-up.
 
+#include <chrono>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,9 +24,21 @@ struct IntentConfig {
   std::optional<ConfigNode> node;
 };
 
+// storage.postgres: the shared database of several replicas (issue #21).
+struct PostgresStorage {
+  Secret dsn;                    // libpq connection string or URI; {env: ...}/{file: ...}
+  std::size_t pool_size = 4;     // reader connections (the writer has one more of its own)
+  std::chrono::seconds connect_timeout{5};
+  std::chrono::seconds statement_timeout{30};  // a hung database fails a write instead of blocking it
+};
+
+enum class StorageBackend { sqlite, postgres };
+
 struct Config {
   std::string source;        // file path, or "<embedded config/demo.yaml>"
   std::string storage_path;  // the SQLite file: audit log, approvals, dedup
+  StorageBackend storage_backend = StorageBackend::sqlite;
+  std::optional<PostgresStorage> postgres;  // set when storage_backend is postgres
   std::shared_ptr<const Inventory> inventory;
   IntentConfig intent;
   std::chrono::seconds action_timeout{60};

@@ -6,6 +6,8 @@
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/VariadicBind.h>
 
+#include "src/gates/gate_store_pg.hpp"
+#include "src/store/pg_store.hpp"
 #include "src/store/sqlite_store.hpp"
 
 namespace opsgate::gates {
@@ -85,7 +87,13 @@ Result<std::unique_ptr<GateStore>> GateStore::open(std::shared_ptr<store::Sqlite
   return std::unique_ptr<GateStore>(new GateStore(std::move(store)));
 }
 
+Result<std::unique_ptr<GateStore>> GateStore::open(std::shared_ptr<store::PgStore> store) {
+  return std::unique_ptr<GateStore>(new GateStore(std::move(store)));
+}
+
 GateStore::GateStore(std::shared_ptr<store::SqliteStore> store) : store_(std::move(store)) {}
+
+GateStore::GateStore(std::shared_ptr<store::PgStore> store) : pg_(std::move(store)) {}
 
 GateStore::~GateStore() = default;
 
@@ -277,173 +285,217 @@ Result<std::vector<std::string>> delivery_states_tx(SQLite::Database& db, const 
 }
 }  // namespace
 
+// ---- dispatch: one backend per store ----
+
+template <class T>
+Result<T> GateStore::on_writer_now(SqliteWork<T> sqlite, PgWork<T> pg) {
+  if (pg_) {
+    return pg_->write_now<T>(std::move(pg));
+  }
+  return store_->write_now<T>(std::move(sqlite));
+}
+
+template <class T>
+Result<T> GateStore::on_reader_now(SqliteWork<T> sqlite, PgWork<T> pg) {
+  if (pg_) {
+    return pg_->read_now<T>(std::move(pg));
+  }
+  return store_->read_now<T>(std::move(sqlite));
+}
+
+template <class T>
+boost::asio::awaitable<Result<T>> GateStore::on_writer(SqliteWork<T> sqlite, PgWork<T> pg) {
+  if (pg_) {
+    Result<T> result = co_await pg_->write<T>(std::move(pg));
+    co_return result;
+  }
+  Result<T> result = co_await store_->write<T>(std::move(sqlite));
+  co_return result;
+}
+
+template <class T>
+boost::asio::awaitable<Result<T>> GateStore::on_reader(SqliteWork<T> sqlite, PgWork<T> pg) {
+  if (pg_) {
+    Result<T> result = co_await pg_->read<T>(std::move(pg));
+    co_return result;
+  }
+  Result<T> result = co_await store_->read<T>(std::move(sqlite));
+  co_return result;
+}
+
 Result<GateStore::Inserted> GateStore::insert_now(const Gate& g) {
-  return store_->write_now<GateStore::Inserted>([&](SQLite::Database& db) { return insert_tx(db, g); });
-}
-
-Result<Gate> GateStore::get_now(const std::string& id) {
-  return store_->read_now<Gate>([&](SQLite::Database& db) { return get_tx(db, id); });
-}
-
-Result<std::optional<Gate>> GateStore::by_approval_now(const std::string& approval_id) {
-  return store_->read_now<std::optional<Gate>>([&](SQLite::Database& db) { return by_approval_tx(db, approval_id); });
-}
-
-Result<std::optional<Gate>> GateStore::by_key_now(const std::string& client, const std::string& dedup_key) {
-  return store_->read_now<std::optional<Gate>>([&](SQLite::Database& db) { return by_key_tx(db, client, dedup_key); });
-}
-
-Result<std::vector<Gate>> GateStore::pending_now() {
-  return store_->read_now<std::vector<Gate>>([&](SQLite::Database& db) { return pending_tx(db); });
-}
-
-Result<void> GateStore::set_approval_now(const std::string& id, const std::string& approval_id) {
-  return store_->write_now<void>([&](SQLite::Database& db) { return set_approval_tx(db, id, approval_id); });
-}
-
-Result<void> GateStore::set_thread_now(const std::string& id, const std::string& platform, const std::string& channel,
-                                       const std::string& thread) {
-  return store_->write_now<void>(
-      [&](SQLite::Database& db) { return set_thread_tx(db, id, platform, channel, thread); });
-}
-
-Result<std::optional<Gate>> GateStore::decide_now(const std::string& id, GateState state, const std::string& by,
-                                                  const std::string& comment, std::int64_t now_ms,
-                                                  std::int64_t deadline_ms) {
-  return store_->write_now<std::optional<Gate>>(
-      [&](SQLite::Database& db) { return decide_tx(db, id, state, by, comment, now_ms, deadline_ms); });
-}
-
-Result<std::vector<Delivery>> GateStore::due_now(std::int64_t now_ms) {
-  return store_->read_now<std::vector<Delivery>>([&](SQLite::Database& db) { return due_tx(db, now_ms); });
-}
-
-Result<void> GateStore::delivered_now(std::int64_t delivery_id, std::int64_t now_ms) {
-  return store_->write_now<void>([&](SQLite::Database& db) { return delivered_tx(db, delivery_id, now_ms); });
-}
-
-Result<void> GateStore::retry_at_now(std::int64_t delivery_id, std::int64_t next_ms, const std::string& error,
-                                     bool alerted) {
-  return store_->write_now<void>(
-      [&](SQLite::Database& db) { return retry_at_tx(db, delivery_id, next_ms, error, alerted); });
-}
-
-Result<void> GateStore::give_up_now(std::int64_t delivery_id, const std::string& error) {
-  return store_->write_now<void>([&](SQLite::Database& db) { return give_up_tx(db, delivery_id, error); });
-}
-
-Result<std::vector<std::string>> GateStore::delivery_states_now(const std::string& gate_id) {
-  return store_->read_now<std::vector<std::string>>(
-      [&](SQLite::Database& db) { return delivery_states_tx(db, gate_id); });
+  return on_writer_now<GateStore::Inserted>([&](SQLite::Database& db) { return insert_tx(db, g); },
+                          [&](pqxx::transaction_base& tx) { return on_pg::insert_tx(tx, g); });
 }
 
 boost::asio::awaitable<Result<GateStore::Inserted>> GateStore::insert(Gate g) {
-  // A named function, moved in: GCC 12 destroys a temporary in a co_await operand twice.
-  std::function<Result<GateStore::Inserted>(SQLite::Database&)> work = [g = std::move(g)](SQLite::Database& db) {
-    return insert_tx(db, g);
-  };
-  Result<GateStore::Inserted> result = co_await store_->write<GateStore::Inserted>(std::move(work));
+  // Named functions, moved in: GCC 12 destroys a temporary in a co_await operand twice.
+  SqliteWork<GateStore::Inserted> sqlite = [g](SQLite::Database& db) { return insert_tx(db, g); };
+  PgWork<GateStore::Inserted> pg = [g](pqxx::transaction_base& tx) { return on_pg::insert_tx(tx, g); };
+  Result<GateStore::Inserted> result = co_await on_writer<GateStore::Inserted>(std::move(sqlite), std::move(pg));
   co_return result;
+}
+
+Result<Gate> GateStore::get_now(const std::string& id) {
+  return on_reader_now<Gate>([&](SQLite::Database& db) { return get_tx(db, id); },
+                          [&](pqxx::transaction_base& tx) { return on_pg::get_tx(tx, id); });
 }
 
 boost::asio::awaitable<Result<Gate>> GateStore::get(std::string id) {
-  std::function<Result<Gate>(SQLite::Database&)> work = [id = std::move(id)](SQLite::Database& db) {
-    return get_tx(db, id);
-  };
-  Result<Gate> result = co_await store_->read<Gate>(std::move(work));
+  // Named functions, moved in: GCC 12 destroys a temporary in a co_await operand twice.
+  SqliteWork<Gate> sqlite = [id](SQLite::Database& db) { return get_tx(db, id); };
+  PgWork<Gate> pg = [id](pqxx::transaction_base& tx) { return on_pg::get_tx(tx, id); };
+  Result<Gate> result = co_await on_reader<Gate>(std::move(sqlite), std::move(pg));
   co_return result;
+}
+
+Result<std::optional<Gate>> GateStore::by_approval_now(const std::string& approval_id) {
+  return on_reader_now<std::optional<Gate>>([&](SQLite::Database& db) { return by_approval_tx(db, approval_id); },
+                          [&](pqxx::transaction_base& tx) { return on_pg::by_approval_tx(tx, approval_id); });
 }
 
 boost::asio::awaitable<Result<std::optional<Gate>>> GateStore::by_approval(std::string approval_id) {
-  std::function<Result<std::optional<Gate>>(SQLite::Database&)> work =
-      [approval_id = std::move(approval_id)](SQLite::Database& db) { return by_approval_tx(db, approval_id); };
-  Result<std::optional<Gate>> result = co_await store_->read<std::optional<Gate>>(std::move(work));
+  // Named functions, moved in: GCC 12 destroys a temporary in a co_await operand twice.
+  SqliteWork<std::optional<Gate>> sqlite = [approval_id](SQLite::Database& db) { return by_approval_tx(db, approval_id); };
+  PgWork<std::optional<Gate>> pg = [approval_id](pqxx::transaction_base& tx) { return on_pg::by_approval_tx(tx, approval_id); };
+  Result<std::optional<Gate>> result = co_await on_reader<std::optional<Gate>>(std::move(sqlite), std::move(pg));
   co_return result;
+}
+
+Result<std::optional<Gate>> GateStore::by_key_now(const std::string& client, const std::string& dedup_key) {
+  return on_reader_now<std::optional<Gate>>([&](SQLite::Database& db) { return by_key_tx(db, client, dedup_key); },
+                          [&](pqxx::transaction_base& tx) { return on_pg::by_key_tx(tx, client, dedup_key); });
 }
 
 boost::asio::awaitable<Result<std::optional<Gate>>> GateStore::by_key(std::string client, std::string dedup_key) {
-  std::function<Result<std::optional<Gate>>(SQLite::Database&)> work =
-      [client = std::move(client), dedup_key = std::move(dedup_key)](SQLite::Database& db) {
-        return by_key_tx(db, client, dedup_key);
-      };
-  Result<std::optional<Gate>> result = co_await store_->read<std::optional<Gate>>(std::move(work));
+  // Named functions, moved in: GCC 12 destroys a temporary in a co_await operand twice.
+  SqliteWork<std::optional<Gate>> sqlite = [client, dedup_key](SQLite::Database& db) { return by_key_tx(db, client, dedup_key); };
+  PgWork<std::optional<Gate>> pg = [client, dedup_key](pqxx::transaction_base& tx) { return on_pg::by_key_tx(tx, client, dedup_key); };
+  Result<std::optional<Gate>> result = co_await on_reader<std::optional<Gate>>(std::move(sqlite), std::move(pg));
   co_return result;
+}
+
+Result<std::vector<Gate>> GateStore::pending_now() {
+  return on_reader_now<std::vector<Gate>>([&](SQLite::Database& db) { return pending_tx(db); },
+                          [&](pqxx::transaction_base& tx) { return on_pg::pending_tx(tx); });
 }
 
 boost::asio::awaitable<Result<std::vector<Gate>>> GateStore::pending() {
-  std::function<Result<std::vector<Gate>>(SQLite::Database&)> work = [](SQLite::Database& db) {
-    return pending_tx(db);
-  };
-  Result<std::vector<Gate>> result = co_await store_->read<std::vector<Gate>>(std::move(work));
+  // Named functions, moved in: GCC 12 destroys a temporary in a co_await operand twice.
+  SqliteWork<std::vector<Gate>> sqlite = [](SQLite::Database& db) { return pending_tx(db); };
+  PgWork<std::vector<Gate>> pg = [](pqxx::transaction_base& tx) { return on_pg::pending_tx(tx); };
+  Result<std::vector<Gate>> result = co_await on_reader<std::vector<Gate>>(std::move(sqlite), std::move(pg));
   co_return result;
+}
+
+Result<void> GateStore::set_approval_now(const std::string& id, const std::string& approval_id) {
+  return on_writer_now<void>([&](SQLite::Database& db) { return set_approval_tx(db, id, approval_id); },
+                          [&](pqxx::transaction_base& tx) { return on_pg::set_approval_tx(tx, id, approval_id); });
 }
 
 boost::asio::awaitable<Result<void>> GateStore::set_approval(std::string id, std::string approval_id) {
-  std::function<Result<void>(SQLite::Database&)> work = [id = std::move(id),
-                                                         approval_id = std::move(approval_id)](SQLite::Database& db) {
-    return set_approval_tx(db, id, approval_id);
-  };
-  Result<void> result = co_await store_->write<void>(std::move(work));
+  // Named functions, moved in: GCC 12 destroys a temporary in a co_await operand twice.
+  SqliteWork<void> sqlite = [id, approval_id](SQLite::Database& db) { return set_approval_tx(db, id, approval_id); };
+  PgWork<void> pg = [id, approval_id](pqxx::transaction_base& tx) { return on_pg::set_approval_tx(tx, id, approval_id); };
+  Result<void> result = co_await on_writer<void>(std::move(sqlite), std::move(pg));
   co_return result;
 }
 
-boost::asio::awaitable<Result<void>> GateStore::set_thread(std::string id, std::string platform, std::string channel,
-                                                           std::string thread) {
-  std::function<Result<void>(SQLite::Database&)> work =
-      [id = std::move(id), platform = std::move(platform), channel = std::move(channel),
-       thread = std::move(thread)](SQLite::Database& db) { return set_thread_tx(db, id, platform, channel, thread); };
-  Result<void> result = co_await store_->write<void>(std::move(work));
+Result<void> GateStore::set_thread_now(const std::string& id, const std::string& platform, const std::string& channel, const std::string& thread) {
+  return on_writer_now<void>([&](SQLite::Database& db) { return set_thread_tx(db, id, platform, channel, thread); },
+                          [&](pqxx::transaction_base& tx) { return on_pg::set_thread_tx(tx, id, platform, channel, thread); });
+}
+
+boost::asio::awaitable<Result<void>> GateStore::set_thread(std::string id, std::string platform, std::string channel, std::string thread) {
+  // Named functions, moved in: GCC 12 destroys a temporary in a co_await operand twice.
+  SqliteWork<void> sqlite = [id, platform, channel, thread](SQLite::Database& db) { return set_thread_tx(db, id, platform, channel, thread); };
+  PgWork<void> pg = [id, platform, channel, thread](pqxx::transaction_base& tx) { return on_pg::set_thread_tx(tx, id, platform, channel, thread); };
+  Result<void> result = co_await on_writer<void>(std::move(sqlite), std::move(pg));
   co_return result;
 }
 
-boost::asio::awaitable<Result<std::optional<Gate>>> GateStore::decide(std::string id, GateState state, std::string by,
-                                                                      std::string comment, std::int64_t now_ms,
-                                                                      std::int64_t deadline_ms) {
-  std::function<Result<std::optional<Gate>>(SQLite::Database&)> work =
-      [id = std::move(id), state, by = std::move(by), comment = std::move(comment), now_ms,
-       deadline_ms](SQLite::Database& db) { return decide_tx(db, id, state, by, comment, now_ms, deadline_ms); };
-  Result<std::optional<Gate>> result = co_await store_->write<std::optional<Gate>>(std::move(work));
+Result<std::optional<Gate>> GateStore::decide_now(const std::string& id, GateState state, const std::string& by, const std::string& comment, std::int64_t now_ms, std::int64_t deadline_ms) {
+  return on_writer_now<std::optional<Gate>>([&](SQLite::Database& db) { return decide_tx(db, id, state, by, comment, now_ms, deadline_ms); },
+                          [&](pqxx::transaction_base& tx) { return on_pg::decide_tx(tx, id, state, by, comment, now_ms, deadline_ms); });
+}
+
+boost::asio::awaitable<Result<std::optional<Gate>>> GateStore::decide(std::string id, GateState state, std::string by, std::string comment, std::int64_t now_ms, std::int64_t deadline_ms) {
+  // Named functions, moved in: GCC 12 destroys a temporary in a co_await operand twice.
+  SqliteWork<std::optional<Gate>> sqlite = [id, state, by, comment, now_ms, deadline_ms](SQLite::Database& db) { return decide_tx(db, id, state, by, comment, now_ms, deadline_ms); };
+  PgWork<std::optional<Gate>> pg = [id, state, by, comment, now_ms, deadline_ms](pqxx::transaction_base& tx) { return on_pg::decide_tx(tx, id, state, by, comment, now_ms, deadline_ms); };
+  Result<std::optional<Gate>> result = co_await on_writer<std::optional<Gate>>(std::move(sqlite), std::move(pg));
   co_return result;
+}
+
+Result<std::vector<Delivery>> GateStore::due_now(std::int64_t now_ms) {
+  if (pg_) {
+    return pg_->write_now<std::vector<Delivery>>([&](pqxx::transaction_base& tx) { return on_pg::due_tx(tx, now_ms); });
+  }
+  return store_->read_now<std::vector<Delivery>>([&](SQLite::Database& db) { return due_tx(db, now_ms); });
 }
 
 boost::asio::awaitable<Result<std::vector<Delivery>>> GateStore::due(std::int64_t now_ms) {
-  std::function<Result<std::vector<Delivery>>(SQLite::Database&)> work = [now_ms](SQLite::Database& db) {
-    return due_tx(db, now_ms);
-  };
+  if (pg_) {
+    std::function<Result<std::vector<Delivery>>(pqxx::transaction_base&)> claim = [now_ms](pqxx::transaction_base& tx) {
+      return on_pg::due_tx(tx, now_ms);
+    };
+    Result<std::vector<Delivery>> claimed = co_await pg_->write<std::vector<Delivery>>(std::move(claim));
+    co_return claimed;
+  }
+  std::function<Result<std::vector<Delivery>>(SQLite::Database&)> work = [now_ms](SQLite::Database& db) { return due_tx(db, now_ms); };
   Result<std::vector<Delivery>> result = co_await store_->read<std::vector<Delivery>>(std::move(work));
   co_return result;
 }
 
+Result<void> GateStore::delivered_now(std::int64_t delivery_id, std::int64_t now_ms) {
+  return on_writer_now<void>([&](SQLite::Database& db) { return delivered_tx(db, delivery_id, now_ms); },
+                          [&](pqxx::transaction_base& tx) { return on_pg::delivered_tx(tx, delivery_id, now_ms); });
+}
+
 boost::asio::awaitable<Result<void>> GateStore::delivered(std::int64_t delivery_id, std::int64_t now_ms) {
-  std::function<Result<void>(SQLite::Database&)> work = [delivery_id, now_ms](SQLite::Database& db) {
-    return delivered_tx(db, delivery_id, now_ms);
-  };
-  Result<void> result = co_await store_->write<void>(std::move(work));
+  // Named functions, moved in: GCC 12 destroys a temporary in a co_await operand twice.
+  SqliteWork<void> sqlite = [delivery_id, now_ms](SQLite::Database& db) { return delivered_tx(db, delivery_id, now_ms); };
+  PgWork<void> pg = [delivery_id, now_ms](pqxx::transaction_base& tx) { return on_pg::delivered_tx(tx, delivery_id, now_ms); };
+  Result<void> result = co_await on_writer<void>(std::move(sqlite), std::move(pg));
   co_return result;
 }
 
-boost::asio::awaitable<Result<void>> GateStore::retry_at(std::int64_t delivery_id, std::int64_t next_ms,
-                                                         std::string error, bool alerted) {
-  std::function<Result<void>(SQLite::Database&)> work = [delivery_id, next_ms, error = std::move(error),
-                                                         alerted](SQLite::Database& db) {
-    return retry_at_tx(db, delivery_id, next_ms, error, alerted);
-  };
-  Result<void> result = co_await store_->write<void>(std::move(work));
+Result<void> GateStore::retry_at_now(std::int64_t delivery_id, std::int64_t next_ms, const std::string& error, bool alerted) {
+  return on_writer_now<void>([&](SQLite::Database& db) { return retry_at_tx(db, delivery_id, next_ms, error, alerted); },
+                          [&](pqxx::transaction_base& tx) { return on_pg::retry_at_tx(tx, delivery_id, next_ms, error, alerted); });
+}
+
+boost::asio::awaitable<Result<void>> GateStore::retry_at(std::int64_t delivery_id, std::int64_t next_ms, std::string error, bool alerted) {
+  // Named functions, moved in: GCC 12 destroys a temporary in a co_await operand twice.
+  SqliteWork<void> sqlite = [delivery_id, next_ms, error, alerted](SQLite::Database& db) { return retry_at_tx(db, delivery_id, next_ms, error, alerted); };
+  PgWork<void> pg = [delivery_id, next_ms, error, alerted](pqxx::transaction_base& tx) { return on_pg::retry_at_tx(tx, delivery_id, next_ms, error, alerted); };
+  Result<void> result = co_await on_writer<void>(std::move(sqlite), std::move(pg));
   co_return result;
+}
+
+Result<void> GateStore::give_up_now(std::int64_t delivery_id, const std::string& error) {
+  return on_writer_now<void>([&](SQLite::Database& db) { return give_up_tx(db, delivery_id, error); },
+                          [&](pqxx::transaction_base& tx) { return on_pg::give_up_tx(tx, delivery_id, error); });
 }
 
 boost::asio::awaitable<Result<void>> GateStore::give_up(std::int64_t delivery_id, std::string error) {
-  std::function<Result<void>(SQLite::Database&)> work = [delivery_id, error = std::move(error)](SQLite::Database& db) {
-    return give_up_tx(db, delivery_id, error);
-  };
-  Result<void> result = co_await store_->write<void>(std::move(work));
+  // Named functions, moved in: GCC 12 destroys a temporary in a co_await operand twice.
+  SqliteWork<void> sqlite = [delivery_id, error](SQLite::Database& db) { return give_up_tx(db, delivery_id, error); };
+  PgWork<void> pg = [delivery_id, error](pqxx::transaction_base& tx) { return on_pg::give_up_tx(tx, delivery_id, error); };
+  Result<void> result = co_await on_writer<void>(std::move(sqlite), std::move(pg));
   co_return result;
 }
 
+Result<std::vector<std::string>> GateStore::delivery_states_now(const std::string& gate_id) {
+  return on_reader_now<std::vector<std::string>>([&](SQLite::Database& db) { return delivery_states_tx(db, gate_id); },
+                          [&](pqxx::transaction_base& tx) { return on_pg::delivery_states_tx(tx, gate_id); });
+}
+
 boost::asio::awaitable<Result<std::vector<std::string>>> GateStore::delivery_states(std::string gate_id) {
-  std::function<Result<std::vector<std::string>>(SQLite::Database&)> work =
-      [gate_id = std::move(gate_id)](SQLite::Database& db) { return delivery_states_tx(db, gate_id); };
-  Result<std::vector<std::string>> result = co_await store_->read<std::vector<std::string>>(std::move(work));
+  // Named functions, moved in: GCC 12 destroys a temporary in a co_await operand twice.
+  SqliteWork<std::vector<std::string>> sqlite = [gate_id](SQLite::Database& db) { return delivery_states_tx(db, gate_id); };
+  PgWork<std::vector<std::string>> pg = [gate_id](pqxx::transaction_base& tx) { return on_pg::delivery_states_tx(tx, gate_id); };
+  Result<std::vector<std::string>> result = co_await on_reader<std::vector<std::string>>(std::move(sqlite), std::move(pg));
   co_return result;
 }
 

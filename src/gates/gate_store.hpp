@@ -7,6 +7,7 @@
 // two. Owned by the daemon; any strand.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,7 +18,14 @@
 #include "src/core/error.hpp"
 #include "src/gates/gate.hpp"
 
+namespace SQLite {
+class Database;
+}
+namespace pqxx {
+class transaction_base;
+}
 namespace opsgate::store {
+class PgStore;
 class SqliteStore;
 }
 
@@ -39,6 +47,10 @@ class GateStore {
   static Result<std::unique_ptr<GateStore>> open(const std::string& path);
   // On the daemon's one store.
   static Result<std::unique_ptr<GateStore>> open(std::shared_ptr<store::SqliteStore> store);
+  // On PostgreSQL, shared by the replicas: due() there claims the callbacks
+  // it returns (FOR UPDATE SKIP LOCKED, pushed kClaimMs into the future),
+  // so two replicas never deliver the same one at once.
+  static Result<std::unique_ptr<GateStore>> open(std::shared_ptr<store::PgStore> store);
   ~GateStore();
 
   struct Inserted {
@@ -60,6 +72,7 @@ class GateStore {
   Result<std::optional<Gate>> decide_now(const std::string& id, GateState state, const std::string& by,
                                      const std::string& comment, std::int64_t now_ms, std::int64_t deadline_ms);
 
+  // Pending callbacks whose time has come (at most 64).
   Result<std::vector<Delivery>> due_now(std::int64_t now_ms);
   Result<void> delivered_now(std::int64_t delivery_id, std::int64_t now_ms);
   Result<void> retry_at_now(std::int64_t delivery_id, std::int64_t next_ms, const std::string& error, bool alerted);
@@ -84,7 +97,28 @@ class GateStore {
 
  private:
   explicit GateStore(std::shared_ptr<store::SqliteStore> store);
-  std::shared_ptr<store::SqliteStore> store_;
+  explicit GateStore(std::shared_ptr<store::PgStore> store);
+
+  // Each operation is written once per backend; these run the one that applies.
+  template <class T>
+  using SqliteWork = std::function<Result<T>(SQLite::Database&)>;
+  template <class T>
+  using PgWork = std::function<Result<T>(pqxx::transaction_base&)>;
+  template <class T>
+  Result<T> on_writer_now(SqliteWork<T> sqlite, PgWork<T> pg);
+  template <class T>
+  Result<T> on_reader_now(SqliteWork<T> sqlite, PgWork<T> pg);
+  template <class T>
+  boost::asio::awaitable<Result<T>> on_writer(SqliteWork<T> sqlite, PgWork<T> pg);
+  template <class T>
+  boost::asio::awaitable<Result<T>> on_reader(SqliteWork<T> sqlite, PgWork<T> pg);
+
+  std::shared_ptr<store::SqliteStore> store_;  // one of the two is set
+  std::shared_ptr<store::PgStore> pg_;
 };
+
+// How long a replica has to deliver the callbacks it claimed before another
+// may take them over (PostgreSQL).
+inline constexpr std::int64_t kClaimMs = 60000;
 
 }  // namespace opsgate::gates

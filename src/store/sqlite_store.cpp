@@ -1,5 +1,9 @@
 #include "src/store/sqlite_store.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -287,6 +291,25 @@ void SqliteStore::give_back_reader(std::unique_ptr<SQLite::Database> reader) {
   if (idle_readers_.size() < kMaxIdleReaders) {
     idle_readers_.push_back(std::move(reader));
   }
+}
+
+Result<void> SqliteStore::ping() {
+  if (!in_memory_) {
+    const std::string folder = std::filesystem::path(path_).parent_path().string();
+    for (const std::string& p : {path_, folder.empty() ? std::string(".") : folder}) {
+      if (::access(p.c_str(), W_OK) != 0) {
+        return fail(Errc::storage, "the database " + path_ + " cannot be written (" + p + ": " +
+                                       std::strerror(errno) + "); check the volume and its permissions");
+      }
+    }
+  }
+  auto answered = read_now<int>([](SQLite::Database& db) -> Result<int> {
+    return db.execAndGet("SELECT count(*) FROM sqlite_master").getInt();
+  });
+  if (!answered) {
+    return tl::unexpected(answered.error());
+  }
+  return {};
 }
 
 }  // namespace opsgate::store

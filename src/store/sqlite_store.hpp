@@ -105,6 +105,11 @@ class SqliteStore {
   // Blocks for that drain; idempotent; the destructor calls it.
   void close();
 
+  // Whether the database answers and can be written: a query on a reader
+  // connection, and the file and its folder (for the write-ahead log)
+  // writable. For /readyz; blocking, so not on the I/O thread.
+  Result<void> ping();
+
   const std::string& path() const { return path_; }
   // Transactions committed (each one fsync of the write-ahead log).
   std::int64_t commits() const { return commits_.load(std::memory_order_relaxed); }

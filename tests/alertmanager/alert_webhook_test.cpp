@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "src/alertmanager/alert_webhook.hpp"
+#include "src/store/sqlite_store.hpp"
 #include "tests/support/fakes.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/system_fakes.hpp"
@@ -50,12 +51,15 @@ struct Ran {
 class Harness {
  public:
   explicit Harness(const std::string& db) {
+    auto opened = opsgate::store::SqliteStore::open(db);
+    REQUIRE(opened);
+    store_ = std::move(*opened);
     AlertWebhookConfig config;
     config.token = opsgate::Secret(kToken, "test");
     config.channels.default_channel = opsgate::ChannelRef{"test", "alerts"};
     config.channels.team_channels["discovery"] = opsgate::ChannelRef{"test", "discovery-oncall"};
     webhook_ = std::make_unique<AlertWebhook>(
-        config, inventory(), db, [this](std::string_view p) -> opsgate::Adapter* { return p == "test" ? &adapter : nullptr; },
+        config, inventory(), opsgate::alertmanager::make_sqlite_alert_thread_store(store_), [this](std::string_view p) -> opsgate::Adapter* { return p == "test" ? &adapter : nullptr; },
         [this](opsgate::ChatEvent origin, opsgate::ActionRequest request) { return record(std::move(origin), std::move(request)); },
         audit, clock);
   }
@@ -89,6 +93,7 @@ class Harness {
   }
 
   asio::io_context io_;
+  std::shared_ptr<opsgate::store::SqliteStore> store_;
   std::unique_ptr<AlertWebhook> webhook_;
 };
 

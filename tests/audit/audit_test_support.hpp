@@ -75,7 +75,7 @@ inline AuditEvent make_event(std::string request_id, std::string kind, nlohmann:
   return event;
 }
 
-inline boost::asio::awaitable<void> append_into(SqliteAuditLog* log, AuditEvent event,
+inline boost::asio::awaitable<void> append_into(AuditLog* log, AuditEvent event,
                                                 std::optional<Result<std::int64_t>>* out) {
   Result<std::int64_t> result = co_await log->append(std::move(event));
   *out = std::move(result);
@@ -88,7 +88,7 @@ inline void rethrow_if_failed(std::exception_ptr error) {
 }
 
 // Spawns one coroutine per event on `io`; results land in `out` as they complete.
-inline void spawn_appends(boost::asio::io_context& io, SqliteAuditLog& log, std::vector<AuditEvent> events,
+inline void spawn_appends(boost::asio::io_context& io, AuditLog& log, std::vector<AuditEvent> events,
                           std::vector<std::optional<Result<std::int64_t>>>& out) {
   out.assign(events.size(), std::nullopt);
   for (std::size_t i = 0; i < events.size(); ++i) {
@@ -108,7 +108,7 @@ inline std::vector<Result<std::int64_t>> unwrap(std::vector<std::optional<Result
 }
 
 // Appends the events concurrently on a fresh io_context and runs it to completion.
-inline std::vector<Result<std::int64_t>> append_all(SqliteAuditLog& log, std::vector<AuditEvent> events) {
+inline std::vector<Result<std::int64_t>> append_all(AuditLog& log, std::vector<AuditEvent> events) {
   boost::asio::io_context io;
   std::vector<std::optional<Result<std::int64_t>>> slots;
   spawn_appends(io, log, std::move(events), slots);
@@ -116,7 +116,7 @@ inline std::vector<Result<std::int64_t>> append_all(SqliteAuditLog& log, std::ve
   return unwrap(slots);
 }
 
-inline Result<std::int64_t> append_one(SqliteAuditLog& log, AuditEvent event) {
+inline Result<std::int64_t> append_one(AuditLog& log, AuditEvent event) {
   std::vector<AuditEvent> events;
   events.push_back(std::move(event));
   return std::move(append_all(log, std::move(events)).front());

@@ -13,6 +13,7 @@
 #include "src/audit/audit_reader.hpp"
 #include "src/audit/sqlite_audit_log.hpp"
 #include "src/core/pipeline.hpp"
+#include "src/store/sqlite_store.hpp"
 #include "tests/support/fakes.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/system_fakes.hpp"
@@ -41,6 +42,7 @@ struct Flow {
   std::shared_ptr<const PolicyEngine> policy = std::make_shared<test::AllowAllPolicy>();
   ActionRegistry actions;
   test::CountingAction* triage = nullptr;
+  std::shared_ptr<store::SqliteStore> database;
   std::unique_ptr<audit::SqliteAuditLog> audit;
   test::ThreadingAdapter adapter;
   std::unique_ptr<Pipeline> pipeline;
@@ -51,7 +53,10 @@ struct Flow {
     auto action = std::make_unique<test::CountingAction>("triage", "triage: checkout error rate 14% (was 0.5%)");
     triage = action.get();
     actions.add(std::move(action));
-    auto opened = audit::SqliteAuditLog::open(dir.file("opsgate.db"), clock);
+    auto store = store::SqliteStore::open(dir.file("opsgate.db"));
+    REQUIRE(store);
+    database = std::move(*store);
+    auto opened = audit::SqliteAuditLog::attach(database, clock);
     REQUIRE(opened);
     audit = std::move(*opened);
     pipeline = std::make_unique<Pipeline>(
@@ -61,7 +66,7 @@ struct Flow {
     config.token = Secret(kToken, "test");
     config.channels.default_channel = ChannelRef{"test", "alerts"};
     webhook = std::make_unique<alertmanager::AlertWebhook>(
-        config, inventory, dir.file("opsgate.db"),
+        config, inventory, alertmanager::make_sqlite_alert_thread_store(database),
         [this](std::string_view p) -> Adapter* { return p == "test" ? &adapter : nullptr; },
         [this](ChatEvent origin, ActionRequest request) {
           return pipeline->on_system_request(std::move(origin), std::move(request));
@@ -147,6 +152,7 @@ TEST_SUITE("integration/alert_flow") {
     REQUIRE(answer["opened"].size() == 1);
     const std::string id = answer["opened"][0]["audit"];
     f.audit->close();
+    f.database->close();
 
     auto events = audit::by_request(f.dir.file("opsgate.db"), id);
     REQUIRE(events);

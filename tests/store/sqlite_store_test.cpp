@@ -1,4 +1,5 @@
 #include <atomic>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -152,5 +153,20 @@ TEST_SUITE("store/sqlite_store") {
     auto second = store::SqliteStore::open(path, store::StoreOptions{.lock_owner = "opsgate shell"});
     REQUIRE_FALSE(second.has_value());
     CHECK(second.error().message.find("opsgate serve") != std::string::npos);
+  }
+
+  TEST_CASE("ping answers while the file can be read and written, and names it when its folder is gone") {
+    TempDir dir;
+    std::filesystem::create_directories(dir.file("data"));
+    const std::string path = dir.file("data/opsgate.db");
+    auto database = open_store(path);
+    CHECK(database->ping().has_value());
+    std::filesystem::rename(dir.file("data"), dir.file("moved"));  // the volume went away
+    auto failed = database->ping();
+    REQUIRE_FALSE(failed.has_value());
+    CHECK(failed.error().message.find(path) != std::string::npos);
+    CHECK(failed.error().message.find("cannot be written") != std::string::npos);
+    std::filesystem::rename(dir.file("moved"), dir.file("data"));
+    CHECK(database->ping().has_value());
   }
 }

@@ -1,0 +1,156 @@
+#include "src/audit/queued_audit_log.hpp"
+
+#include <utility>
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "src/audit/audit_hash.hpp"
+
+namespace opsgate::audit {
+
+namespace asio = boost::asio;
+
+namespace {
+
+using AppendHandler = asio::any_completion_handler<void(Result<std::int64_t>)>;
+
+// Completion always goes through post(): the coroutine resumes on its own
+// executor, never inline on the writer thread or inside enqueue().
+template <class UnitT>
+void complete(UnitT& unit, Result<std::int64_t> result) {
+  if (!unit.handler) {
+    return;
+  }
+  auto work = std::move(unit.work);
+  asio::post(work, [handler = std::move(unit.handler), result = std::move(result)]() mutable {
+    std::move(*handler)(std::move(result));
+  });
+}
+
+}  // namespace
+
+boost::asio::awaitable<Result<std::int64_t>> QueuedAuditLog::append(AuditEvent event) {
+  std::vector<AuditEvent> events;
+  events.push_back(std::move(event));
+  std::function<void()> nobody;
+  Result<std::int64_t> result = co_await append_all(std::move(events), std::move(nobody));
+  co_return result;
+}
+
+boost::asio::awaitable<Result<std::int64_t>> QueuedAuditLog::append_all(std::vector<AuditEvent> events,
+                                                                        std::function<void()> queued) {
+  if (events.empty()) {
+    if (queued) {
+      queued();
+    }
+    co_return fail(Errc::internal, "append_all called with no events (a bug)");
+  }
+  auto initiate = [this](auto handler, std::vector<AuditEvent> unit_events, std::function<void()> on_queued) {
+    auto unit = std::make_shared<Unit>();
+    unit->events = std::move(unit_events);
+    unit->work = asio::any_io_executor(
+        asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked));
+    unit->handler = std::make_unique<AppendHandler>(std::move(handler));
+    enqueue(std::move(unit));
+    if (on_queued) {
+      on_queued();
+    }
+  };
+  Result<std::int64_t> result =
+      co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<std::int64_t>)>(
+          std::move(initiate), asio::use_awaitable, std::move(events), std::move(queued));
+  co_return result;
+}
+
+void QueuedAuditLog::append_later(AuditEvent event) {
+  auto unit = std::make_shared<Unit>();
+  unit->events.push_back(std::move(event));
+  const std::string kind = unit->events.front().kind;
+  const std::string request_id = unit->events.front().request_id;
+  if (!enqueue(std::move(unit))) {
+    spdlog::error("[{}] audit event '{}' not recorded: the audit log at {} refused it (closed or overloaded)",
+                  request_id, kind, where());
+  }
+}
+
+bool QueuedAuditLog::enqueue(std::shared_ptr<Unit> unit) {
+  {
+    std::lock_guard lock(mutex_);
+    if (closing_) {
+      complete(*unit, fail(Errc::storage, "audit log is closed (" + where() + ")"));
+      return false;
+    }
+    ++outstanding_;
+  }
+  return submit_unit(std::move(unit));
+}
+
+void QueuedAuditLog::stamp_times(Unit& unit) const {
+  const std::int64_t now_ms = to_unix_ms(clock_.now());
+  for (AuditEvent& event : unit.events) {
+    if (event.ts_ms == 0) {
+      event.ts_ms = now_ms;
+    }
+  }
+}
+
+QueuedAuditLog::ChainHead QueuedAuditLog::write_events(
+    Unit& unit, ChainHead head, const std::function<void(const AuditEvent&, const std::string& params)>& insert) {
+  std::int64_t seq = head.seq;
+  std::string prev = std::move(head.hash);
+  for (AuditEvent& event : unit.events) {
+    event.seq = ++seq;
+    const std::string params = event.params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    // Hash what verify() will read back: the stored text, re-parsed
+    // (an empty object reads back as itself; skip the parse).
+    if (!(event.params.is_object() && event.params.empty())) {
+      event.params = nlohmann::json::parse(params);
+    }
+    event.prev_hash = prev;
+    event.hash = compute_audit_hash(prev, event);
+    insert(event, params);
+    prev = event.hash;
+  }
+  // Only a unit written whole moves the head (a throw above leaves it).
+  unit.end = ChainHead{seq, std::move(prev)};
+  unit.written = true;
+  return unit.end;
+}
+
+void QueuedAuditLog::finish_unit(Unit& unit, bool committed, const Error* error) {
+  on_finished(unit, committed);
+  if (committed && unit.written) {
+    committed_events_.fetch_add(static_cast<std::int64_t>(unit.events.size()), std::memory_order_relaxed);
+  }
+  Result<std::int64_t> result = unit.end.seq;
+  if (error != nullptr) {
+    result = fail(Errc::storage, error->message + " (audit events of " +
+                                     (unit.events.empty() ? std::string("?") : unit.events.front().request_id) + ")");
+  } else if (!unit.written) {
+    result = tl::unexpected(unit.refusal.value_or(Error{Errc::storage, "audit events not written"}));
+  }
+  if (!unit.handler && !result) {
+    spdlog::error("audit events nobody waited for (reply outcomes) were not recorded: {}", result.error().message);
+  }
+  complete(unit, std::move(result));
+  std::lock_guard lock(mutex_);
+  --outstanding_;
+  if (outstanding_ == 0) {
+    drained_.notify_all();
+  }
+}
+
+void QueuedAuditLog::drain() {
+  std::unique_lock lock(mutex_);
+  closing_ = true;
+  // Units still queued in the store call back into this object.
+  drained_.wait(lock, [this] { return outstanding_ == 0; });
+}
+
+}  // namespace opsgate::audit

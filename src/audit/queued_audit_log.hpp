@@ -1,0 +1,105 @@
+#pragma once
+// What an audit log does whatever its database: appends become units queued
+// for the store's writer thread (a unit's events are written in order, in one
+// savepoint, never split), the awaiting coroutine resumes on its own executor
+// once the transaction holding them has committed, and close() waits for
+// what is queued. The backends (SqliteAuditLog, PgAuditLog) only hand a unit
+// to their store and write its rows. append* from any thread or strand;
+// close() from the owning thread.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+
+#include "src/core/audit_log.hpp"
+#include "src/core/clock.hpp"
+#include "src/core/error.hpp"
+
+namespace opsgate::audit {
+
+class QueuedAuditLog : public opsgate::AuditLog {
+ public:
+  ~QueuedAuditLog() override = default;
+
+  boost::asio::awaitable<Result<std::int64_t>> append(AuditEvent event) final;
+  boost::asio::awaitable<Result<std::int64_t>> append_all(std::vector<AuditEvent> events,
+                                                          std::function<void()> queued) final;
+  void append_later(AuditEvent event) final;
+
+  // Stops accepting appends and waits until what is queued has committed
+  // (or failed); closes the store when it is the log's own. Idempotent.
+  virtual void close() = 0;
+
+  // Events committed so far by this process.
+  std::int64_t committed_events() const { return committed_events_.load(std::memory_order_relaxed); }
+
+ protected:
+  // The head of the chain: the last row's seq and hash.
+  struct ChainHead {
+    std::int64_t seq = 0;
+    std::string hash;
+    bool operator==(const ChainHead&) const = default;
+  };
+
+  // One queued unit: its events and how it completes.
+  struct Unit {
+    std::vector<AuditEvent> events;
+    // Boxed because Boost 1.81's any_completion_handler move-assignment
+    // recurses until the stack overflows (fixed in 1.82). Null for
+    // append_later(): nobody waits.
+    std::unique_ptr<boost::asio::any_completion_handler<void(Result<std::int64_t>)>> handler;
+    // The handler's executor with outstanding work tracked, so the io_context
+    // does not run out of work (and return from run()) while the writer holds
+    // the only reference to a suspended coroutine.
+    boost::asio::any_io_executor work;
+    // Set by the backend's writer.
+    bool written = false;
+    ChainHead end;
+    std::optional<Error> refusal;
+  };
+
+  explicit QueuedAuditLog(const Clock& clock) : clock_(clock) {}
+
+  // Hands `unit` to the store's writer (stamp_times() as on_queued,
+  // finish_unit() as done). False when refused; finish_unit has then run.
+  virtual bool submit_unit(std::shared_ptr<Unit> unit) = 0;
+  // Where the log is, for messages ("/var/lib/opsgate/opsgate.db", "db:5432/opsgate").
+  virtual const std::string& where() const = 0;
+  // Called by finish_unit before the unit completes (the backend's own bookkeeping).
+  virtual void on_finished(Unit& /*unit*/, bool /*committed*/) {}
+
+  // Fills ts_ms of events that have none from the clock; call under the
+  // store's queue lock, so timestamps never go backwards as seq grows.
+  void stamp_times(Unit& unit) const;
+  // Writes `unit`'s events after `head` through `insert` (one row each):
+  // seq, prev_hash and hash from the shared hash code; returns the new head.
+  // `insert` gets the sealed event and its params as stored.
+  static ChainHead write_events(Unit& unit, ChainHead head,
+                                const std::function<void(const AuditEvent&, const std::string& params)>& insert);
+  // After the store's batch, on its writer thread.
+  void finish_unit(Unit& unit, bool committed, const Error* error);
+  // Stops accepting appends and waits until every queued unit has finished.
+  void drain();
+
+ private:
+  bool enqueue(std::shared_ptr<Unit> unit);
+
+  const Clock& clock_;
+  std::mutex mutex_;
+  std::condition_variable drained_;
+  bool closing_ = false;         // guarded by mutex_
+  std::size_t outstanding_ = 0;  // units queued and not yet finished; guarded by mutex_
+  std::atomic<std::int64_t> committed_events_{0};
+};
+
+}  // namespace opsgate::audit
