@@ -50,7 +50,12 @@ int run_audit_command(const std::string& sub, const std::vector<std::string>& ar
       std::fprintf(stderr, "opsgate: usage: opsgate audit show <request-id | event number>\n");
       return 2;
     }
+    // A request id is hex and may, rarely, be all digits: it is looked up as
+    // a request first, so such an id never shows an unrelated event.
     if (all_digits(args[0])) {
+      if (auto as_request = audit::by_request(db, args[0]); as_request && !as_request->empty()) {
+        return print_events(as_request);
+      }
       auto event = audit::by_seq(db, std::stoll(args[0]));
       if (!event) {
         return fail_with(event.error().message);

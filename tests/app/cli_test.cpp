@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "src/audit/sqlite_audit_log.hpp"
+#include "src/core/clock.hpp"
 #include "tests/support/process.hpp"
 
 using opsgate::test::run_command;
@@ -158,5 +160,36 @@ TEST_SUITE("app/cli") {
     const auto tail = opsgate_run("audit tail -n 5 --config " + dir.file("c.yaml"));
     INFO(tail.out);
     CHECK(tail.exit_code == 0);
+  }
+
+  TEST_CASE("audit show takes an all-digit request id as the request, a number no request has as the event number") {
+    TempDir dir;
+    dir.write("c.yaml", "storage: {path: " + dir.file("o.db") + "}\nenvironments: {prod: {}}\n"
+                        "targets: {checkout: {team: shop}}\n");
+    {
+      opsgate::SystemClock clock;
+      auto log = opsgate::audit::SqliteAuditLog::open(dir.file("o.db"), clock);
+      REQUIRE(log);
+      for (const char* request : {"0123456789012345", "other-request", "other-request"}) {
+        opsgate::AuditEvent event;
+        event.request_id = request;
+        event.kind = "received";
+        event.platform = "shell";
+        event.principal = "shell:alice";
+        (*log)->append_later(event);
+      }
+      (*log)->close();
+    }
+    // Hex request ids are all digits about once in 2,000: such an id is the request's story.
+    const auto by_request = opsgate_run("audit show 0123456789012345 --config " + dir.file("c.yaml"));
+    INFO(by_request.out);
+    CHECK(by_request.exit_code == 0);
+    CHECK(has(by_request, "0123456789012345"));
+    CHECK_FALSE(has(by_request, "other-request"));
+    // A number that is no request's id is still an event number.
+    const auto by_seq = opsgate_run("audit show 3 --config " + dir.file("c.yaml"));
+    INFO(by_seq.out);
+    CHECK(by_seq.exit_code == 0);
+    CHECK(has(by_seq, "other-request"));
   }
 }
