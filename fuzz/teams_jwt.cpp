@@ -6,6 +6,7 @@
 #include "adapters/teams/jwt.hpp"
 #include "adapters/teams/token_validator.hpp"
 #include "fuzz/fuzz_support.hpp"
+#include "src/core/encoding.hpp"
 
 using namespace opsgate::adapters::teams;
 
@@ -18,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1767225600));
     (void)check_claims(decoded->claims, settings, now, "https://smba.trafficmanager.net/amer/");
   }
-  (void)base64url_decode(text);
+  (void)opsgate::encoding::base64url_decode(text);
   (void)parse_jwks(std::string(text));
   return 0;
 }
