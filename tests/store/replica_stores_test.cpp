@@ -31,7 +31,6 @@ using opsgate::test::PostgresCluster;
 namespace {
 
 struct SqliteBackend {
-  static constexpr bool kShared = false;  // one process per file
   TempDir dir;
   std::shared_ptr<store::SqliteStore> store = *store::SqliteStore::open(dir.file("opsgate.db"));
 
@@ -41,7 +40,6 @@ struct SqliteBackend {
 };
 
 struct PgBackend {
-  static constexpr bool kShared = true;  // several replicas, each with its own PgStore
   std::string dsn = PostgresCluster::shared().fresh_database();
   std::shared_ptr<store::PgStore> store = open();
 
