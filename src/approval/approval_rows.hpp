@@ -53,6 +53,10 @@ class ApprovalRows {
   // Granted approvals whose run was interrupted (the process that granted
   // them is gone) move to failed with `reason`, and are returned.
   virtual std::vector<Approval> fail_interrupted(const std::string& reason) = 0;
+  // While running: granted approvals whose runner's session is gone (no
+  // session, this one included, holds their run lock) move to failed with
+  // `reason`. A backend with one process per database has none.
+  virtual std::vector<Approval> fail_orphaned(const std::string& /*reason*/) { return {}; }
   virtual int set_thread(const std::string& id, const std::string& thread) = 0;
 
   // Voters of `id` with their vote ("approve", "deny"), oldest first.

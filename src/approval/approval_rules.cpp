@@ -254,6 +254,10 @@ Result<std::vector<Approval>> recover_interrupted(ApprovalRows& rows) {
   return rows.fail_interrupted("opsgate restarted before the approved request finished");
 }
 
+Result<std::vector<Approval>> take_over_orphaned(ApprovalRows& rows) {
+  return rows.fail_orphaned("the replica running it stopped before it finished; it was not run again");
+}
+
 Result<RateVerdict> reserve(ApprovalRows& rows, const RateReservation& r) {
   // The check and the reservation are one step for every writer (SQLite's
   // write lock; on PostgreSQL the batch's rate lock), so a burst cannot

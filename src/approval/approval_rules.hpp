@@ -29,6 +29,7 @@ Result<std::vector<Approval>> expire(ApprovalRows& rows, std::chrono::system_clo
 Result<Approval> restart_vote(ApprovalRows& rows, const std::string& id, const std::string& preview_text,
                               const std::string& preview_fingerprint, std::chrono::system_clock::time_point now);
 Result<std::vector<Approval>> recover_interrupted(ApprovalRows& rows);
+Result<std::vector<Approval>> take_over_orphaned(ApprovalRows& rows);
 Result<RateVerdict> reserve(ApprovalRows& rows, const RateReservation& reservation);
 Result<void> release(ApprovalRows& rows, const std::string& request_id);
 Result<Approval> get(ApprovalRows& rows, const std::string& id);

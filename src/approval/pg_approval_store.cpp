@@ -115,6 +115,40 @@ class PgRows final : public ApprovalRows {
     return out;
   }
 
+  std::vector<Approval> fail_orphaned(const std::string& reason) override {
+    // Unlike fail_interrupted (start-up, a fresh session), this runs beside
+    // this replica's own runs, and an advisory lock is re-entrant within its
+    // session: so ask pg_locks whether ANY session holds the run lock (a
+    // one-bigint advisory key shows as classid = high 32 bits, objid = low
+    // 32 bits, objsubid = 1). A run's lock is taken in the transaction that
+    // grants it, so a committed `granted` without a holder is a dead runner.
+    // SKIP LOCKED: a row being finished or voted on now is not orphaned.
+    std::vector<Approval> out;
+    const pqxx::result granted =
+        tx_.exec("SELECT id FROM approvals WHERE state='granted' ORDER BY id FOR UPDATE SKIP LOCKED");
+    for (const pqxx::row& row : granted) {
+      const std::string id = row[0].as<std::string>();
+      const bool held = tx_.exec_params1(std::string("WITH k AS (SELECT ") + kApprovalLock +
+                                             " AS key) SELECT EXISTS (SELECT 1 FROM pg_locks, k "
+                                             "WHERE locktype = 'advisory' AND objsubid = 1 AND granted "
+                                             "AND classid::bigint = ((k.key >> 32) & 4294967295) "
+                                             "AND objid::bigint = (k.key & 4294967295))",
+                                         id)[0]
+                            .as<bool>();
+      if (held) {
+        continue;
+      }
+      const pqxx::result failed = tx_.exec_params(
+          "UPDATE approvals SET state='failed', reason=$2 WHERE id=$1 AND state='granted' RETURNING *", id, reason);
+      for (const pqxx::row& r : failed) {
+        Approval a = read(r);
+        a.state = "granted";  // what it was: the caller reports it as interrupted
+        out.push_back(std::move(a));
+      }
+    }
+    return out;
+  }
+
   void granted_here(const std::string& id) override {
     // Session-level: held past this transaction, until finished_here (or
     // until this replica's connection ends, as when it dies).

@@ -98,6 +98,19 @@ Result<Approval> RulesApprovalStore::restart_vote_now(const std::string& id, con
       [&](ApprovalRows& rows) { return rules::restart_vote(rows, id, preview_text, preview_fingerprint, now); });
 }
 
+asio::awaitable<Result<std::vector<Approval>>> RulesApprovalStore::take_over_orphaned() {
+  auto kept = std::make_shared<Kept<std::vector<Approval>>>();
+  RowsWork work =
+      keeping<std::vector<Approval>>(kept, [](ApprovalRows& rows) { return rules::take_over_orphaned(rows); });
+  Result<void> ran = co_await write_rows(std::move(work), Serialise::rows);
+  co_return outcome(ran, *kept);
+}
+
+Result<std::vector<Approval>> RulesApprovalStore::take_over_orphaned_now() {
+  return run_now<std::vector<Approval>>([this](RowsWork w) { return write_rows_now(std::move(w), Serialise::rows); },
+                                        [](ApprovalRows& rows) { return rules::take_over_orphaned(rows); });
+}
+
 Result<std::vector<Approval>> RulesApprovalStore::recover_interrupted() {
   return run_now<std::vector<Approval>>([this](RowsWork w) { return write_rows_now(std::move(w), Serialise::rows); },
                                         [](ApprovalRows& rows) { return rules::recover_interrupted(rows); });

@@ -35,6 +35,7 @@ class RulesApprovalStore : public ApprovalService, public RateLimiter {
   boost::asio::awaitable<Result<std::vector<Approval>>> pending(std::chrono::system_clock::time_point now) override;
   boost::asio::awaitable<Result<void>> finish(std::string id, bool ok) override;
   boost::asio::awaitable<Result<std::vector<Approval>>> expire_due(std::chrono::system_clock::time_point now) override;
+  boost::asio::awaitable<Result<std::vector<Approval>>> take_over_orphaned() override;
   boost::asio::awaitable<Result<Approval>> restart_vote(std::string id, std::string preview_text,
                                                         std::string preview_fingerprint,
                                                         std::chrono::system_clock::time_point now) override;
@@ -50,6 +51,8 @@ class RulesApprovalStore : public ApprovalService, public RateLimiter {
   // stopped: marked failed at start-up (at most once: opsgate never runs a
   // write it cannot prove has not run).
   Result<std::vector<Approval>> recover_interrupted();
+  // take_over_orphaned on the calling thread (tests race replicas with it).
+  Result<std::vector<Approval>> take_over_orphaned_now();
 
   // Synchronous variants: the same work, waiting on the calling thread;
   // tests call them directly, e.g. to race two votes on two threads.

@@ -483,6 +483,25 @@ asio::awaitable<WorkflowReply> Workflow::expire() {
         "⌛ Approval " + approval.id + " for " + describe(approval.request) + " expired; ask again if it is still needed.";
     reply.notices.push_back(Notice{origin, std::move(message)});
   }
+  // Runs another replica claimed and never finished (it died): failed, once,
+  // by whichever replica sweeps first, and said in the request's thread.
+  auto orphaned = co_await deps_.store.take_over_orphaned();
+  if (!orphaned) {
+    spdlog::error("approval take-over failed: {}", orphaned.error().message);
+    co_return reply;
+  }
+  for (const auto& approval : *orphaned) {
+    const Step origin = origin_of(approval);
+    const std::string detail = "approval " + approval.id +
+                               " was granted, but the replica running it stopped before it finished; marked failed, "
+                               "not run again";
+    spdlog::warn("{} ({} by {})", detail, approval.request.action, approval.requester);
+    co_await record(origin, "approval_interrupted", "failed", detail);
+    say(reply, origin,
+        "⚠️ Approval " + approval.id + " for " + describe(approval.request) +
+            " was granted, but the opsgate replica running it stopped before it finished. It was not run again: "
+            "check the target's state and ask again if it is still needed.");
+  }
   co_return reply;
 }
 

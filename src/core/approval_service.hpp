@@ -93,6 +93,14 @@ class ApprovalService {
   virtual boost::asio::awaitable<Result<void>> finish(std::string id, bool ok) = 0;
   // Moves every pending approval past its deadline to expired and returns them.
   virtual boost::asio::awaitable<Result<std::vector<Approval>>> expire_due(std::chrono::system_clock::time_point now) = 0;
+  // Granted approvals whose runner is gone (another replica died before it
+  // finished them) move to failed and are returned, each to one caller; a
+  // run that is alive anywhere is left alone. Never run again: opsgate never
+  // repeats a write it cannot prove did not run. One process on one file
+  // (SQLite) has no other runner: nothing to take over.
+  virtual boost::asio::awaitable<Result<std::vector<Approval>>> take_over_orphaned() {
+    co_return std::vector<Approval>{};
+  }
   // granted -> pending again with the votes cleared, a new preview and a new
   // expiry from `now`: the live object changed between the preview and the
   // quorum, so what the approvers saw is not what would run.

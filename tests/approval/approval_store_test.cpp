@@ -379,4 +379,33 @@ TEST_SUITE("approval/pg_replicas") {
     REQUIRE(running->finish_now(live, true).has_value());
     CHECK(starting->get_now(live)->state == "executed");
   }
+
+  TEST_CASE("a running replica takes over a dead replica's granted approval once, and never a live one's") {
+    PgBackend backend;
+    const auto policy = demo_policy();
+    auto survivor = backend.open();
+    auto dying = backend.open();
+    const std::string mine = survivor->create_now(draft())->id;
+    REQUIRE(survivor->vote_now(mine, who("shell:bob"), true, "", *policy, kT0)->result == VoteResult::granted);
+    const std::string theirs = dying->create_now(draft())->id;
+    REQUIRE(dying->vote_now(theirs, who("shell:bob"), true, "", *policy, kT0)->result == VoteResult::granted);
+    // Both runs are alive: the survivor's own (its lock is re-entrant in its
+    // own session, so only pg_locks can tell) and the other replica's.
+    CHECK(survivor->take_over_orphaned_now()->empty());
+    CHECK(dying->take_over_orphaned_now()->empty());
+    dying.reset();  // its connections end: as when the process is killed
+    // The server notices the closed connection at once, but give it a moment.
+    std::vector<opsgate::Approval> taken;
+    for (int i = 0; i < 100 && taken.empty(); ++i) {
+      taken = *survivor->take_over_orphaned_now();
+      if (taken.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    REQUIRE(taken.size() == 1);
+    CHECK(taken[0].id == theirs);
+    CHECK(survivor->get_now(theirs)->state == "failed");
+    CHECK(survivor->get_now(mine)->state == "granted");
+    CHECK(survivor->take_over_orphaned_now()->empty());  // once
+    REQUIRE(survivor->finish_now(mine, true).has_value());
+    CHECK(survivor->get_now(mine)->state == "executed");
+  }
 }

@@ -142,10 +142,11 @@ std::string read_tail(const std::string& path) {
 }  // namespace
 
 std::optional<std::string> PostgresCluster::missing() {
-  if (find_bin_dir().empty()) {
-    return std::string(
-        "PostgreSQL's server binaries are not installed (apt-get install postgresql-15; scripts/lib.sh lists it), "
-        "or set OPSGATE_PG_BINDIR to the folder holding initdb and postgres");
+  // Only an explicit opt-out skips: a machine without the server fails the
+  // PostgreSQL tests with the install hint (start() below), never passes them.
+  const char* opt = std::getenv("OPSGATE_PG_TESTS");
+  if (opt != nullptr && std::string(opt) == "0") {
+    return std::string("OPSGATE_PG_TESTS=0: the PostgreSQL tests are skipped");
   }
   return std::nullopt;
 }
@@ -166,10 +167,12 @@ PostgresCluster& PostgresCluster::shared() {
 }
 
 PostgresCluster::PostgresCluster(Options options) : options_(options) {
-  if (auto why = missing()) {
-    throw std::runtime_error(*why);
-  }
   bin_dir_ = find_bin_dir();
+  if (bin_dir_.empty()) {
+    throw std::runtime_error(
+        "PostgreSQL's server binaries are not installed (apt-get install postgresql-15; scripts/lib.sh lists it), "
+        "or set OPSGATE_PG_BINDIR to the folder holding initdb and postgres");
+  }
   if (::geteuid() == 0) {
     // Both refuse to run as root; the Debian package's user owns the cluster.
     const passwd* user = ::getpwnam("postgres");

@@ -34,7 +34,8 @@ class PostgresCluster {
     bool outlive_this_process = false;
   };
 
-  // Why this machine cannot run it (no PostgreSQL server binaries), or nullopt.
+  // Why the PostgreSQL tests are skipped (only OPSGATE_PG_TESTS=0 skips them;
+  // without the server binaries they fail with the install hint), or nullopt.
   static std::optional<std::string> missing();
 
   // The binary's one cluster, started on first use (thread-safe). Throws
