@@ -93,7 +93,7 @@ TEST_SUITE("actions/exec/config") {
     CHECK(templated.find("cannot contain a placeholder") != std::string::npos);
   }
 
-  TEST_CASE("an unknown key names file, line and key") {
+  TEST_CASE("exec: an unknown key names file, line and key") {
     const std::string error =
         exec_config_error("actions:\n  exec:\n    timeot: 5s\n    commands:\n      restart: [/bin/true]\n");
     CHECK(error.find("test.yaml:3: actions.exec.timeot: unknown key") == 0);

@@ -280,7 +280,7 @@ TEST_SUITE("actions/logfile/action") {
 }
 
 TEST_SUITE("actions/logfile/config") {
-  TEST_CASE("every key is read") {
+  TEST_CASE("log file: every key is read") {
     const LogFileConfig config = parse_logfile_config(ConfigNode::parse(
         "paths: [\"var/demo-logs/{target}-{env}.log\", \"/var/log/{namespace}/{deployment}*.log\"]\n"
         "format: json\n"
@@ -305,7 +305,7 @@ TEST_SUITE("actions/logfile/config") {
     CHECK(defaults.threads == 2);
   }
 
-  TEST_CASE("mistakes name the file, line and key") {
+  TEST_CASE("log file: mistakes name the file, line and key") {
     CHECK(config_error("paths: [\"{target}-{pod}.log\"]\n").find("unknown placeholder {pod}") != std::string::npos);
     CHECK(config_error("paths: [\"{target}-{pod}.log\"]\n").find("test.yaml:1") != std::string::npos);
     CHECK(config_error("paths: []\n").find("paths") != std::string::npos);

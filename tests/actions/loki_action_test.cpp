@@ -404,7 +404,7 @@ TEST_SUITE("actions/loki/action") {
 }
 
 TEST_SUITE("actions/loki/config") {
-  TEST_CASE("every key is read") {
+  TEST_CASE("loki: every key is read") {
     const LokiConfig config = parse_loki_config(ConfigNode::parse(
         "url: http://127.0.0.1:3100\n"
         "tenant: shop\n"
@@ -436,7 +436,7 @@ TEST_SUITE("actions/loki/config") {
     CHECK(defaults.tenant.empty());
   }
 
-  TEST_CASE("mistakes name the file, line and key") {
+  TEST_CASE("loki: mistakes name the file, line and key") {
     CHECK(config_error("url: http://l:3100\nlevel_filter: regex\n").find("test.yaml:2") != std::string::npos);
     CHECK(config_error("url: http://l:3100\nlevel_filter: regex\n").find("expected label, logfmt, json or line") !=
           std::string::npos);

@@ -60,7 +60,7 @@ TEST_SUITE("intent/llm config") {
     CHECK(c.context_turns == 4);
   }
 
-  TEST_CASE("mistakes name the file, line and key") {
+  TEST_CASE("llm: mistakes name the file, line and key") {
     CHECK(error_of("connections:\n  a: {type: azure_openai, api_base: 'https://x', deployment: d}\n")
               .find("llm.yaml:3: connections.a.api_version: an azure_openai connection needs api_version") == 0);
     CHECK(error_of("connections:\n  a: {type: bedrock, api_base: 'https://x', model: m}\n").find("connections.a.type: expected openai or azure_openai") != std::string::npos);

@@ -59,7 +59,7 @@ TEST_SUITE("net/http_server_config") {
     CHECK(error.find("'nonsense'") != std::string::npos);
   }
 
-  TEST_CASE("an unknown key names file, line and key") {
+  TEST_CASE("server: an unknown key names file, line and key") {
     const std::string error = config_error("server:\n  listen: 127.0.0.1:8088\n  listne: 0.0.0.0:80\n");
     CHECK(error.find("opsgate.yaml:3: server.listne: unknown key") == 0);
   }

@@ -54,7 +54,7 @@ TEST_SUITE("store/pg_store") {
     CHECK(database->ping().has_value());
   }
 
-  TEST_CASE("writes of many threads share commits, and each completes after its commit") {
+  TEST_CASE("on PostgreSQL, writes of many threads share commits, and each completes after its commit") {
     const std::string dsn = PostgresCluster::shared().fresh_database();
     auto database = open_pg(dsn);
     std::vector<std::thread> threads;
@@ -76,7 +76,7 @@ TEST_SUITE("store/pg_store") {
     CHECK(database->commits() <= 200);
   }
 
-  TEST_CASE("a unit that fails undoes its own changes only, and its neighbours in the transaction commit") {
+  TEST_CASE("on PostgreSQL, a unit that fails undoes its own changes only, and its neighbours in the transaction commit") {
     const std::string dsn = PostgresCluster::shared().fresh_database();
     auto database = open_pg(dsn);
     // A first unit holds the writer until the others are queued, so all three go into one transaction.
