@@ -21,6 +21,8 @@
 
 #include <pqxx/pqxx>
 
+#include "tests/support/process.hpp"
+
 namespace opsgate::test {
 
 namespace fs = std::filesystem;
@@ -49,24 +51,6 @@ std::string find_bin_dir() {
   }
   std::sort(found.begin(), found.end());
   return found.back().second;
-}
-
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof(address);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    if (fd >= 0) {
-      ::close(fd);
-    }
-    throw std::runtime_error("cannot find a free port");
-  }
-  ::close(fd);
-  return ntohs(address.sin_port);
 }
 
 // fork + exec as `uid`/`gid` (0: unchanged) with output appended to `log`.

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "tests/support/http_test_client.hpp"
+#include "tests/support/process.hpp"
 
 namespace opsgate::test {
 
@@ -116,24 +117,6 @@ class PrometheusServer {
       }
     }
     return "";
-  }
-
-  static std::uint16_t free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
-    socklen_t length = sizeof(address);
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-      if (fd >= 0) {
-        ::close(fd);
-      }
-      throw std::runtime_error("cannot find a free port");
-    }
-    ::close(fd);
-    return ntohs(address.sin_port);
   }
 
   // fork + exec with output to `log`; everything the child does between the

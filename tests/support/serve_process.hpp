@@ -27,14 +27,6 @@ extern char** environ;
 
 namespace opsgate::test {
 
-// A loopback port that was free a moment ago (for a server that must come
-// back on the same port after a restart).
-inline std::uint16_t free_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::address_v4::loopback(), 0});
-  return acceptor.local_endpoint().port();
-}
-
 class ServeProcess {
  public:
   // `config_name` and `log_name` are files in `dir`.
