@@ -100,6 +100,7 @@ asio::awaitable<void> Leadership::run(LeaderLease& lease) {
   asio::thread_pool worker(1);  // the lease's round trips block
   asio::steady_timer timer(home);
   bool leading = false;
+  std::int64_t led_with = 0;  // the token of the last renewal that held
   for (;;) {
     const TimePoint sent = steady_clock::now();
     co_await asio::post(worker, asio::use_awaitable);
@@ -116,7 +117,9 @@ asio::awaitable<void> Leadership::run(LeaderLease& lease) {
         spdlog::info("leader lease {}: the database answers again", options_.name);
         failing_ = false;
       }
-      if (answer->has_value() && !leading) {
+      if (answer->has_value() && (!leading || **answer != led_with)) {
+        // A new token while it still believed it led: the lease lapsed during
+        // an outage and was taken again (by this replica).
         spdlog::info("leader lease {}: this replica ({}) leads, fencing token {}", options_.name, options_.holder,
                      **answer);
         standby_logged_ = false;
@@ -128,6 +131,7 @@ asio::awaitable<void> Leadership::run(LeaderLease& lease) {
         standby_logged_ = true;
       }
       leading = answer->has_value();
+      led_with = answer->value_or(0);
     } else {
       on_failure(sent, answer.error());
       if (!failing_) {

@@ -197,6 +197,17 @@ std::size_t PgStore::queued_rows() {
   return queued_rows_;
 }
 
+void PgStore::lost_writer(const std::string& why) {
+  // Dropped, not reused: pqxx would otherwise try to reactivate it inside the
+  // next transaction. ensure_writer() opens a fresh one for the next batch.
+  writer_conn_.reset();
+  if (writer_connected_.exchange(false, std::memory_order_relaxed)) {
+    spdlog::error("lost the connection to PostgreSQL at {} ({}): what was being written failed and nothing is "
+                  "written (fail closed) until a new connection is open; reconnecting",
+                  where_, why);
+  }
+}
+
 bool PgStore::ensure_writer() {
   if (drop_writer_.exchange(false, std::memory_order_relaxed)) {
     writer_conn_.reset();
@@ -208,7 +219,7 @@ bool PgStore::ensure_writer() {
   try {
     writer_conn_ = connect(options_);
     if (!writer_connected_.exchange(true, std::memory_order_relaxed)) {
-      spdlog::warn("the connection to PostgreSQL at {} is back; writes resume", where_);
+      spdlog::warn("the connection to PostgreSQL at {} is open again; writes resume", where_);
     }
     return true;
   } catch (const std::exception& e) {
@@ -316,16 +327,16 @@ void PgStore::write_batch(std::vector<PgWriteJob>& batch) {
     // The connection broke during COMMIT: it may or may not have happened.
     failure = Error{Errc::storage, "lost the connection to PostgreSQL at " + where_ + " during COMMIT (" + e.what() +
                                        "); whether this transaction was recorded is unknown"};
-    writer_conn_.reset();
+    lost_writer(e.what());
   } catch (const pqxx::broken_connection& e) {
-    failure = Error{Errc::storage, "lost the connection to PostgreSQL at " + where_ + ": " + e.what() +
-                                       "; nothing of this transaction was recorded"};
-    writer_conn_.reset();
+    failure = Error{Errc::storage, "lost the connection to PostgreSQL at " + where_ + " (" + e.what() +
+                                       "); nothing of this transaction was recorded"};
+    lost_writer(e.what());
   } catch (const std::exception& e) {
     failure = Error{Errc::storage, "could not write to PostgreSQL at " + where_ + ": " + e.what() +
                                        "; nothing of this transaction was recorded"};
     if (writer_conn_ && !writer_conn_->c.is_open()) {
-      writer_conn_.reset();
+      lost_writer(e.what());
     }
   }
   if (!failure) {

@@ -164,6 +164,8 @@ class PgStore {
   void run_writer();
   void write_batch(std::vector<PgWriteJob>& batch);
   bool ensure_writer();
+  // The writer's connection broke: drop it and say so once (until it is back).
+  void lost_writer(const std::string& why);
   Error storage_error(const std::exception& e) const;
 
   const PgOptions options_;

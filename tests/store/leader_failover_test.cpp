@@ -117,13 +117,15 @@ TEST_SUITE("store/leader_failover") {
     REQUIRE(run_until(io, [&] { return a->finished == 2; }));
   }
 
-  // Skipped: here, after the server restarts, the first renewal fails with
-  // "Could not obtain client encoding: not connected" and the PgStore writer
-  // never logs losing the connection nor comes back within 15 s, so the
-  // replica does not lead again (not yet understood; PgStore is the pg
-  // engineer's; through `opsgate serve` the same restart does recover, see
-  // replicas_e2e_test). Run with --no-skip; remove the skip once it passes.
-  TEST_CASE("the leader leads again, with a new token, when PostgreSQL is back" * doctest::skip(true)) {
+  // PostgreSQL restarts (an immediate stop: every session is cut) and stays
+  // down longer than the lease's ttl: the leader's work stops, its writer
+  // drops the dead connection, and when the server is back it reconnects by
+  // itself and the replica takes the lapsed lease again, with a new token.
+  TEST_CASE("the leader leads again, with a new token, when PostgreSQL is back") {
+    if (auto missing = opsgate::test::PostgresCluster::missing()) {
+      MESSAGE("skipped: " << *missing);
+      return;
+    }
     opsgate::test::PostgresCluster cluster(opsgate::test::PostgresCluster::Options{});
     cluster.create_database("failover");
     asio::io_context io;
@@ -132,8 +134,17 @@ TEST_SUITE("store/leader_failover") {
     const std::int64_t first_token = a->leadership.token();
     cluster.stop();
     REQUIRE(run_until(io, [&] { return a->work.stops == 1; }));
+    // The writer saw the connection go (fail closed), not a hang.
+    REQUIRE(run_until(io, [&] { return !a->store->writer_connected(); }));
+    // Down until the lease has lapsed by the database's clock too: it expires
+    // ttl after the last renewal ran, which was within a round trip of when it
+    // was sent (valid_until + margin); one second covers the round trip.
+    const auto lapsed = a->leadership.valid_until() + Replica::options("").safety_margin + milliseconds(1000);
+    REQUIRE(run_until(io, [&] { return std::chrono::steady_clock::now() > lapsed; }));
+    CHECK(a->work.stops == 1);  // nothing restarted it meanwhile
     cluster.start_again();
     REQUIRE(run_until(io, [&] { return a->work.starts == 2; }));
+    CHECK(a->store->writer_connected());
     CHECK(a->store->ping().has_value());
     CHECK(a->leadership.token() > first_token);  // its lease had lapsed: a takeover
     a->shut_down();
