@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 
@@ -91,6 +92,26 @@ boost::asio::awaitable<net::HttpResponse> serve_metrics(std::shared_ptr<const Me
   response.content_type = kPrometheusContentType;
   response.body = metrics->render();
   co_return response;
+}
+
+// How often pending approvals are expired and a dead replica's granted ones
+// taken over: 15 s. OPSGATE_APPROVAL_SWEEP_MS (50..60000) shortens it for the
+// replica tests (which kill a replica and wait for the other's sweep); it is
+// not a setting, so it is read here and nowhere else.
+std::chrono::milliseconds approval_sweep_interval() {
+  constexpr std::chrono::milliseconds kDefault{15000};
+  const char* text = std::getenv("OPSGATE_APPROVAL_SWEEP_MS");
+  if (text == nullptr || *text == '\0') {
+    return kDefault;
+  }
+  char* end = nullptr;
+  const long ms = std::strtol(text, &end, 10);
+  if (*end != '\0' || ms < 50 || ms > 60000) {
+    spdlog::warn("OPSGATE_APPROVAL_SWEEP_MS={} is not a number of milliseconds from 50 to 60000; sweeping every 15 s",
+                 text);
+    return kDefault;
+  }
+  return std::chrono::milliseconds(ms);
 }
 
 }  // namespace
@@ -297,6 +318,7 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
   // Pending approvals expire on a timer, and once at start-up for those whose
   // deadline passed while opsgate was down.
   bool stopping = false;
+  const std::chrono::milliseconds sweep_interval = approval_sweep_interval();
   asio::steady_timer expiry_timer(io);
   std::function<void()> schedule_expiry = [&] {
     asio::co_spawn(io, pipeline.expire_approvals(), [&](std::exception_ptr e) {
@@ -304,7 +326,7 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
       if (stopping) {
         return;
       }
-      expiry_timer.expires_after(std::chrono::seconds(15));
+      expiry_timer.expires_after(sweep_interval);
       expiry_timer.async_wait([&](boost::system::error_code ec) {
         if (!ec) {
           schedule_expiry();

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
@@ -13,6 +14,7 @@
 #include <pqxx/pqxx>
 
 #include "tests/support/http_test_client.hpp"
+#include "tests/support/k8s_stand_in.hpp"
 #include "tests/support/load_sender.hpp"
 #include "tests/support/postgres_cluster.hpp"
 #include "tests/support/process.hpp"
@@ -26,8 +28,20 @@ namespace {
 
 constexpr const char* kSecret = "replicas-signing-secret-0123456789ab";
 
-std::string replica_config(const TempDir& dir, const std::string& name, const std::string& api_base) {
+// The `actions:` section: the demo backend's restart by default.
+std::string exec_actions(const TempDir& dir) {
   const std::string backend = std::string(OPSGATE_SOURCE_DIR) + "/scripts/demo-backend";
+  return R"(actions:
+  exec:
+    timeout: 20s
+    commands:
+      restart: [)" + backend + R"(, restart, "{env}", "{target}"]
+    env:
+      OPSGATE_DEMO_STATE: )" + dir.file("demo") + "\n";
+}
+
+std::string replica_config(const TempDir& dir, const std::string& name, const std::string& api_base,
+                           const std::string& actions = "") {
   return R"(storage:
   path: )" + dir.file(name + ".db") + R"(
   backend: postgres
@@ -51,14 +65,7 @@ adapters:
     api_base: )" + api_base + R"(
     usergroups: [S0SRE]
     post_interval_ms: 0
-actions:
-  exec:
-    timeout: 20s
-    commands:
-      restart: [)" + backend + R"(, restart, "{env}", "{target}"]
-    env:
-      OPSGATE_DEMO_STATE: )" + dir.file("demo") + R"(
-policy:
+)" + (actions.empty() ? exec_actions(dir) : actions) + R"(policy:
   groups:
     shop: {members: [slack:T0AAA:U0ALICE]}
     sre: {platform_groups: ["slack:usergroup:S0SRE"]}
@@ -92,14 +99,15 @@ std::string event_request(const json& body, bool retry) {
 
 // The cluster, a database, the stand-in and two replicas on it.
 struct Pair {
-  Pair() : slack({"xoxb-e2e-bot"}) {
+  // `actions`: the config's `actions:` section (default: exec_actions).
+  explicit Pair(const std::string& actions = "") : slack({"xoxb-e2e-bot"}) {
     slack.add_user("U0ALICE", "alice");
     slack.add_user("U0BOB", "bob");
     slack.set_usergroup("S0SRE", {"U0BOB"});
     dsn = PostgresCluster::shared().fresh_database();
     ::setenv("OPSGATE_TEST_PG_DSN", dsn.c_str(), 1);
-    dir.write("a.yaml", replica_config(dir, "a", slack.api_base()));
-    dir.write("b.yaml", replica_config(dir, "b", slack.api_base()));
+    dir.write("a.yaml", replica_config(dir, "a", slack.api_base(), actions));
+    dir.write("b.yaml", replica_config(dir, "b", slack.api_base(), actions));
     a = std::make_unique<ServeProcess>(dir, "a.yaml", "a.log");
     b = std::make_unique<ServeProcess>(dir, "b.yaml", "b.log");
     port_a = a->port();
@@ -110,6 +118,12 @@ struct Pair {
     pqxx::nontransaction tx(connection);
     return tx.exec1("SELECT count(*) FROM audit_events WHERE " + where)[0].as<int>();
   }
+  std::string approval_state(const std::string& id) {
+    pqxx::connection connection(dsn);
+    pqxx::nontransaction tx(connection);
+    const pqxx::result r = tx.exec_params("SELECT state FROM approvals WHERE id=$1", id);
+    return r.empty() ? std::string() : r[0][0].as<std::string>();
+  }
 
   SlackStandIn slack;
   TempDir dir;
@@ -119,6 +133,83 @@ struct Pair {
   std::uint16_t port_a = 0;
   std::uint16_t port_b = 0;
 };
+
+// The Kubernetes stand-in and the `actions:` section that points the
+// replicas at it (follow polls every second; the rollout converges only
+// after `rollout_polls` GETs).
+struct Kube {
+  explicit Kube(int rollout_polls) : pki(make_k8s_pki(dir.path())), server(pki, "sa-token-1") {
+    dir.write("token", "sa-token-1\n");
+    server.add_deployment("shop-prod", "cart", "cart", "registry.example/shop/cart:3.1.0", 3);
+    server.set_rollout_polls(rollout_polls);
+  }
+  std::string actions() const {
+    return R"(actions:
+  kubernetes:
+    clusters:
+      prod:
+        api_server: )" + server.url() + R"(
+        token_file: )" + dir.file("token") + R"(
+        ca_file: )" + pki.ca_file + R"(
+    follow: {interval: 1s, timeout: 5m}
+    targets:
+      cart: {image: registry.example/shop/cart, max_replicas: 6}
+)";
+  }
+  // The restarts that reached the API server (dry runs are previews).
+  int restarts() const {
+    int n = 0;
+    for (const auto& w : server.writes()) {
+      n += w.query.find("dryRun") == std::string::npos ? 1 : 0;
+    }
+    return n;
+  }
+  // GETs of the Deployment after the first real PATCH: the rollout being followed.
+  int follow_polls() const {
+    int n = 0;
+    bool patched = false;
+    for (const auto& r : server.requests()) {
+      patched = patched || (r.method == "PATCH" && r.query.find("dryRun") == std::string::npos);
+      n += patched && r.method == "GET" && r.path.find("/deployments/cart") != std::string::npos ? 1 : 0;
+    }
+    return n;
+  }
+
+  TempDir dir;
+  K8sPki pki;
+  K8sStandIn server;
+};
+
+// The approval sweep of the replicas this test starts runs every 200 ms, not 15 s.
+struct FastSweep {
+  FastSweep() { ::setenv("OPSGATE_APPROVAL_SWEEP_MS", "200", 1); }
+  ~FastSweep() { ::unsetenv("OPSGATE_APPROVAL_SWEEP_MS"); }
+};
+
+// Bounded: polls `done` every 50 ms for up to `limit`.
+bool eventually(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+// alice asks on A; bob approves on B, so B runs it. Returns the approval id.
+std::string ask_on_a_approve_on_b(Pair& pair, const std::string& thread) {
+  CHECK(post(pair.port_a, "/slack/events", "application/json",
+             slack_mention("EvKill" + thread, "U0ALICE", "restart cart in prod", thread).dump()) == 200);
+  const auto request = pair.slack.wait_for_post("Approval id ");
+  REQUIRE(request);
+  const std::string id = request->body["blocks"].back()["elements"][0]["value"];
+  const std::string click =
+      "payload=" + form_value(slack_click("U0BOB", "approve", id, request->ts, thread).dump());
+  CHECK(post(pair.port_b, "/slack/interactions", "application/x-www-form-urlencoded", click) == 200);
+  return id;
+}
 
 std::map<std::string, int> replies_by_thread(const SlackStandIn& slack) {
   std::map<std::string, int> out;
@@ -265,5 +356,75 @@ TEST_SUITE("integration/replicas") {
                "X-Slack-Retry-Num: 1\r\nX-Slack-Retry-Reason: http_error\r\n") == 200);
     REQUIRE(slack.wait_until([&] { return !slack.calls("chat.postMessage").empty(); }));
     CHECK(a.stop() == 0);
+  }
+
+  // kill -9: the replica running a granted approval dies. The window is held
+  // open by the Kubernetes stand-in, which receives B's restart PATCH and
+  // does not answer it until B is dead. A's sweep finds the approval granted
+  // with no session holding its run lock: it marks it failed, records
+  // approval_interrupted and says so in the thread; the restart is never sent again.
+  TEST_CASE("kill -9 of the replica running a granted approval: the other marks it failed, it never runs twice") {
+    if (auto missing = PostgresCluster::missing()) {
+      MESSAGE("skipped: " << *missing);
+      return;
+    }
+    FastSweep sweep;
+    Kube kube(3);
+    Pair pair(kube.actions());
+    INFO("replica a:\n" << pair.a->log() << "\nreplica b:\n" << pair.b->log());
+    REQUIRE(pair.port_a != 0);
+    REQUIRE(pair.port_b != 0);
+    kube.server.hold_next("PATCH", "/deployments/cart");
+    const std::string thread = "1767225600.000300";
+    const std::string id = ask_on_a_approve_on_b(pair, thread);
+    REQUIRE(eventually([&] { return kube.server.held() == 1; }));
+    CHECK(pair.approval_state(id) == "granted");
+    pair.b->kill_now();
+    const auto told = pair.slack.wait_for_post("was granted, but the opsgate replica running it stopped",
+                                               std::chrono::seconds(20));
+    REQUIRE(told);
+    CHECK(told->body.value("thread_ts", "") == thread);
+    kube.server.release_held();  // B's PATCH, sent before it died, is the one restart
+    CHECK(pair.a->stop() == 0);
+    CHECK(kube.restarts() == 1);
+    CHECK(pair.approval_state(id) == "failed");
+    CHECK(pair.count("kind='approval_granted'") == 1);
+    CHECK(pair.count("kind='started' AND action='restart'") == 1);
+    CHECK(pair.count("kind='approval_interrupted'") == 1);
+    CHECK(pair.count("kind='finished' AND action='restart'") == 0);
+    const auto verify = run_command(std::string(OPSGATE_BINARY) + " audit verify --config " + pair.dir.file("a.yaml"));
+    CHECK_MESSAGE(verify.exit_code == 0, verify.out);
+  }
+
+  // kill -9 while following the rollout: B restarted cart (one PATCH) and
+  // polls the Deployment, which never converges. A takes the approval over
+  // and marks it failed; nothing patches cart again.
+  TEST_CASE("kill -9 of the replica following a rollout: the other marks it failed, the rollout is not re-run") {
+    if (auto missing = PostgresCluster::missing()) {
+      MESSAGE("skipped: " << *missing);
+      return;
+    }
+    FastSweep sweep;
+    Kube kube(100000);
+    Pair pair(kube.actions());
+    INFO("replica a:\n" << pair.a->log() << "\nreplica b:\n" << pair.b->log());
+    REQUIRE(pair.port_a != 0);
+    REQUIRE(pair.port_b != 0);
+    const std::string thread = "1767225600.000400";
+    const std::string id = ask_on_a_approve_on_b(pair, thread);
+    REQUIRE(eventually([&] { return kube.follow_polls() >= 1; }));
+    REQUIRE(pair.slack.wait_for_post("Restarted cart"));
+    pair.b->kill_now();
+    REQUIRE(pair.slack.wait_for_post("was granted, but the opsgate replica running it stopped",
+                                     std::chrono::seconds(20)));
+    CHECK(pair.a->stop() == 0);
+    CHECK(kube.restarts() == 1);
+    CHECK(pair.approval_state(id) == "failed");
+    CHECK(pair.count("kind='started' AND action='restart'") == 1);
+    CHECK(pair.count("kind='finished' AND action='restart' AND outcome='ok'") == 1);
+    CHECK(pair.count("kind='followed'") == 0);
+    CHECK(pair.count("kind='approval_interrupted'") == 1);
+    const auto verify = run_command(std::string(OPSGATE_BINARY) + " audit verify --config " + pair.dir.file("a.yaml"));
+    CHECK_MESSAGE(verify.exit_code == 0, verify.out);
   }
 }

@@ -9,7 +9,9 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -18,7 +20,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -205,6 +209,9 @@ struct K8sStandIn::Impl {
   int rollout_polls = 3;
   std::string fail_next_rollout;
   std::vector<Failure> failures;
+  std::optional<std::pair<std::string, std::string>> hold;  // method, path part
+  int held = 0;
+  bool released = false;
   std::vector<K8sRequest> seen;
   std::atomic<int> handshake_failures{0};
   std::int64_t resource_version = 1000;
@@ -213,6 +220,7 @@ struct K8sStandIn::Impl {
   ssl::context tls{ssl::context::tls_server};
   asio::io_context io;
   tcp::acceptor acceptor{io};
+  std::vector<std::shared_ptr<asio::steady_timer>> held_timers;  // io thread only; after io: timers die first
   std::thread thread;
   int port = 0;
 
@@ -528,13 +536,30 @@ struct K8sStandIn::Impl {
       r.content_type = std::string(req[http::field::content_type]);
       r.authorization = std::string(req[http::field::authorization]);
       r.body = req.body();
-      Response res;
+      bool hold_this = false;
       {
         std::lock_guard lock(mutex);
         seen.push_back(r);
         if (!log_path.empty()) {
           std::ofstream(log_path, std::ios::app) << r.to_json().dump() << "\n";
         }
+        if (hold && hold->first == r.method && r.path.find(hold->second) != std::string::npos &&
+            r.query.find("dryRun") == std::string::npos) {
+          hold.reset();
+          hold_this = !released;
+          ++held;
+        }
+      }
+      if (hold_this) {
+        // Unanswered until release_held() cancels the timer (or the stand-in stops).
+        auto timer = std::make_shared<asio::steady_timer>(io, asio::steady_timer::time_point::max());
+        held_timers.push_back(timer);
+        auto [hold_ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+        (void)hold_ec;
+      }
+      Response res;
+      {
+        std::lock_guard lock(mutex);
         res = handle(r);
       }
       res.keep_alive(req.keep_alive());
@@ -665,6 +690,30 @@ void K8sStandIn::fail_next(const std::string& method, const std::string& path_pa
                            const std::string& reason, const std::string& message, int times) {
   std::lock_guard lock(impl_->mutex);
   impl_->failures.push_back({method, path_part, code, reason, message, times});
+}
+
+void K8sStandIn::hold_next(const std::string& method, const std::string& path_part) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->hold = std::make_pair(method, path_part);
+  impl_->released = false;
+}
+
+int K8sStandIn::held() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->held;
+}
+
+void K8sStandIn::release_held() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->released = true;
+  }
+  asio::post(impl_->io, [impl = impl_.get()] {
+    for (auto& timer : impl->held_timers) {
+      timer->cancel();
+    }
+    impl->held_timers.clear();
+  });
 }
 
 std::vector<K8sRequest> K8sStandIn::requests() const {

@@ -66,6 +66,14 @@ class K8sStandIn {
   void fail_next(const std::string& method, const std::string& path_part, int code, const std::string& reason,
                  const std::string& message, int times = 1);
 
+  // The next request with this method whose path contains `path_part` (a
+  // dry run excepted) is recorded and then held, unanswered and not applied,
+  // until release_held() — a window that stays open as long as a test needs
+  // (e.g. to kill the process that sent it).
+  void hold_next(const std::string& method, const std::string& path_part);
+  int held() const;  // requests held so far (released or not)
+  void release_held();
+
   std::vector<K8sRequest> requests() const;
   std::vector<K8sRequest> writes() const;  // PATCH requests only
   void clear_requests();

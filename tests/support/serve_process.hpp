@@ -112,6 +112,19 @@ class ServeProcess {
     return -1;
   }
 
+  // SIGKILL, as a node failure or the OOM killer would: no drain, no
+  // release; reaped before this returns.
+  void kill_now() {
+    if (pid_ <= 0) {
+      return;
+    }
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    exit_code_ = -1;
+  }
+
  private:
   std::vector<std::uint16_t> port_lines() const {
     static const std::regex kPort("\\(port ([0-9]+)\\)");
