@@ -253,6 +253,43 @@ TEST_SUITE("store/pg_store") {
     CHECK(database->ping().has_value());
   }
 
+  TEST_CASE("with the server stopped, writes fail at once with a clear error, and resume when it restarts") {
+    if (auto missing = PostgresCluster::missing()) {
+      MESSAGE("skipped: " << *missing);
+      return;
+    }
+    PostgresCluster cluster(PostgresCluster::Options{});  // its own: this test stops it
+    cluster.create_database("restart");
+    store::PgOptions options;
+    options.connect_timeout = std::chrono::seconds(1);
+    auto database = open_pg(cluster.dsn("restart"), options);
+    REQUIRE(database->write_now<void>([](pqxx::transaction_base& tx) { return insert_key(tx, "before"); }));
+    cluster.stop();
+    // The first write finds the dead session, the next ones cannot connect:
+    // each fails (nothing waits for the server), saying what happened.
+    for (int i = 0; i < 3; ++i) {
+      const auto failed = database->write_now<void>([](pqxx::transaction_base& tx) { return insert_key(tx, "down"); });
+      REQUIRE_FALSE(failed.has_value());
+      const std::string& message = failed.error().message;
+      CHECK_MESSAGE((message.find("lost the connection to PostgreSQL at 127.0.0.1:") != std::string::npos ||
+                     message.find("is unreachable; nothing was recorded") != std::string::npos),
+                    message);
+    }
+    CHECK_FALSE(database->writer_connected());
+    cluster.start_again();
+    bool written = false;
+    for (int i = 0; i < 20 && !written; ++i) {  // the writer retries with backoff (200 ms at first)
+      written = database->write_now<void>([](pqxx::transaction_base& tx) { return insert_key(tx, "after"); })
+                    .has_value();
+      if (!written) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      }
+    }
+    CHECK(written);
+    CHECK(database->writer_connected());
+    CHECK(count_keys(cluster.dsn("restart")) == 2);
+  }
+
   TEST_CASE("a URI DSN gets a connect timeout and a keyword DSN keeps its own") {
     store::PgOptions options;
     options.dsn = "postgresql://u@db:5432/opsgate?sslmode=require";
