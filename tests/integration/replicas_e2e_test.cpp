@@ -355,6 +355,7 @@ TEST_SUITE("integration/replicas") {
                slack_mention("EvDown", "U0ALICE", "whoami", "1767225800.000100").dump(),
                "X-Slack-Retry-Num: 1\r\nX-Slack-Retry-Reason: http_error\r\n") == 200);
     REQUIRE(slack.wait_until([&] { return !slack.calls("chat.postMessage").empty(); }));
+    CHECK(a.log().find("answers again") != std::string::npos);  // recovered without a restart, and said so
     CHECK(a.stop() == 0);
   }
 
