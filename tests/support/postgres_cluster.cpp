@@ -214,10 +214,13 @@ PostgresCluster::~PostgresCluster() {
 
 void PostgresCluster::start_server() {
   // Durability settings off: the tests check logic, not fsync; a test
-  // cluster that survives a power cut is not worth the time.
+  // cluster that survives a power cut is not worth the time. A benchmark
+  // asks for them (Options::durable), to compare with SQLite's fsync.
+  const std::string durability = options_.durable ? "on" : "off";
   pid_ = spawn({bin_dir_ + "/postgres", "-D", dir_ + "/data", "-p", std::to_string(port_), "-c",
-                "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=" + dir_, "-c", "fsync=off", "-c",
-                "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "shared_buffers=32MB", "-c",
+                "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=" + dir_, "-c", "fsync=" + durability,
+                "-c", "synchronous_commit=" + durability, "-c", "full_page_writes=" + durability, "-c",
+                "shared_buffers=32MB", "-c",
                 "max_connections=200", "-c", "log_min_messages=warning"},
                dir_ + "/postgres.log", run_uid_, run_gid_, !options_.outlive_this_process);
 }
