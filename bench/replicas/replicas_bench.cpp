@@ -16,13 +16,17 @@
 // posted in that thread. `restart` is a write (exec /bin/true, no approval,
 // a rate-limit reservation and a durable `started` before it runs). For the
 // PostgreSQL set-ups it also prints, per reply, the transactions that wrote
-// (transaction ids handed out) and the WAL written, in the whole cluster.
+// (transaction ids handed out) and the WAL written, in the whole cluster; and
+// for every set-up the CPU time per reply of its opsgate processes ("og") and
+// of all PostgreSQL processes ("pg": idle for SQLite, the others' lease renewals).
 
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,10 +59,63 @@ PgCounters pg_counters(const std::string& dsn) {
   return PgCounters{row[0].as<double>(), row[1].as<double>()};
 }
 
+// CPU time (user + system) of a process, in ms, from /proc/PID/stat; 0 if gone.
+double cpu_ms_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) {
+    return 0;
+  }
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; fields >> field && i <= 15; ++i) {
+    if (i == 14 || i == 15) {  // utime, stime
+      ticks += std::stod(field);
+    }
+  }
+  return ticks * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// CPU of the postmaster and every process it started (backends, WAL writer,
+// checkpointer...), alive now: a backend that ended during the cell is lost,
+// but the replicas keep their connections.
+double cluster_cpu_ms(const opsgate::test::PostgresCluster& cluster) {
+  std::ifstream pid_file(cluster.dir() + "/data/postmaster.pid");
+  pid_t postmaster = 0;
+  pid_file >> postmaster;
+  double total = cpu_ms_of(postmaster);
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    std::ifstream status(entry.path() / "status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("PPid:", 0) == 0) {
+        if (std::stol(line.substr(5)) == postmaster) {
+          total += cpu_ms_of(static_cast<pid_t>(std::stol(name)));
+        }
+        break;
+      }
+    }
+  }
+  return total;
+}
+
 struct Setup {
   std::string name;
   std::string database;  // PostgreSQL's, or empty for SQLite
   std::vector<std::unique_ptr<Serve>> replicas;
+  double cpu_ms() const {
+    double total = 0;
+    for (const auto& r : replicas) {
+      total += cpu_ms_of(r->pid());
+    }
+    return total;
+  }
   std::vector<std::uint16_t> ports() const {
     std::vector<std::uint16_t> out;
     for (const auto& r : replicas) {
@@ -159,8 +216,8 @@ int main(int argc, char** argv) {
     std::printf("replicas: %llu requests per cell, %d round(s); load average at start %s; %u cores\n",
                 static_cast<unsigned long long>(requests), rounds, load_average().c_str(),
                 std::thread::hardware_concurrency());
-    std::printf("%-24s %-18s %5s %10s %8s %8s %8s %7s | %8s %9s %9s\n", "set-up", "mix", "conc", "replies/s", "p50 ms",
-                "p95 ms", "p99 ms", "failed", "x SQLite", "writes/r", "WAL KB/r");
+    std::printf("%-24s %-18s %5s %10s %8s %8s %8s %7s | %8s %9s %9s %8s %8s\n", "set-up", "mix", "conc", "replies/s", "p50 ms",
+                "p95 ms", "p99 ms", "failed", "x SQLite", "writes/r", "WAL KB/r", "og CPU/r", "pg CPU/r");
     std::fflush(stdout);
     for (int round = 0; round < rounds; ++round) {
       for (const int concurrency : concurrencies) {
@@ -168,11 +225,16 @@ int main(int argc, char** argv) {
           double sqlite_rate = 0;
           for (auto& setup : setups) {
             const PgCounters before = setup.database.empty() ? PgCounters{} : pg_counters(admin);
+            const double opsgate_before = setup.cpu_ms();
+            const double postgres_before = cluster_cpu_ms(cluster);
             Cell cell = run_cell(mix, false, setup.ports(), concurrency, requests, replies, ids);
             const double rate = static_cast<double>(cell.ms.size()) / cell.seconds;
             if (sqlite_rate == 0) {
               sqlite_rate = rate;
             }
+            const double opsgate_cpu = setup.cpu_ms() - opsgate_before;
+            const double postgres_cpu = cluster_cpu_ms(cluster) - postgres_before;
+            const double replied = static_cast<double>(std::max<std::size_t>(cell.ms.size(), 1));
             std::string per_reply = "        -         -";
             if (!setup.database.empty()) {
               const PgCounters after = pg_counters(admin);
@@ -182,9 +244,10 @@ int main(int argc, char** argv) {
                             (after.wal_bytes - before.wal_bytes) / n / 1024.0);
               per_reply = text;
             }
-            std::printf("%-24s %-18s %5d %10.0f %8.2f %8.2f %8.2f %7d | %8.2f %s\n", setup.name.c_str(), mix_name(mix),
-                        concurrency, rate, quantile(cell.ms, 0.5), quantile(cell.ms, 0.95), quantile(cell.ms, 0.99),
-                        cell.failed, rate / sqlite_rate, per_reply.c_str());
+            std::printf("%-24s %-18s %5d %10.0f %8.2f %8.2f %8.2f %7d | %8.2f %s %8.3f %8.3f\n", setup.name.c_str(),
+                        mix_name(mix), concurrency, rate, quantile(cell.ms, 0.5), quantile(cell.ms, 0.95),
+                        quantile(cell.ms, 0.99), cell.failed, rate / sqlite_rate, per_reply.c_str(),
+                        opsgate_cpu / replied, postgres_cpu / replied);
             std::fflush(stdout);
           }
         }
