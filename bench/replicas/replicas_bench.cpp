@@ -14,7 +14,7 @@
 // hits them alike; with two replicas connection c goes to replica c % 2. Each
 // event has its own event_id and thread; a figure ends when the reply is
 // posted in that thread. `restart` is a write (exec /bin/true, no approval,
-// a rate-limit reservation and a durable `started` before it runs). For the
+// a durable `started` before it runs). For the
 // PostgreSQL set-ups it also prints, per reply, the transactions that wrote
 // (transaction ids handed out) and the WAL written, in the whole cluster; and
 // for every set-up the CPU time per reply of its opsgate processes ("og") and
