@@ -16,4 +16,13 @@ audit::AuditSource audit_source(const Config& config) {
   return config.storage_path;
 }
 
+LeadershipOptions leadership_options(const Config& config) {
+  LeadershipOptions options;
+  if (config.storage_backend == StorageBackend::postgres && config.postgres) {
+    options.ttl = config.postgres->lease_ttl;
+    options.safety_margin = config.postgres->lease_safety_margin;
+  }
+  return options;
+}
+
 }  // namespace opsgate::app

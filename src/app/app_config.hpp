@@ -8,6 +8,7 @@
 
 #include "src/audit/audit_reader.hpp"
 #include "src/core/config.hpp"
+#include "src/core/leadership.hpp"
 
 namespace opsgate::app {
 
@@ -21,5 +22,9 @@ Config load_app_config(const std::optional<std::string>& path);
 
 // Where the config's audit log is: storage.path, or PostgreSQL with storage.backend: postgres.
 audit::AuditSource audit_source(const Config& config);
+
+// The leader lease's settings: storage.postgres.leader_lease, or the defaults
+// (on SQLite the one process owning the file always leads).
+LeadershipOptions leadership_options(const Config& config);
 
 }  // namespace opsgate::app

@@ -329,6 +329,7 @@ std::shared_ptr<const PolicyEngine> build_policy(const Config& config) { return 
 
 Components build_components(const Config& config, boost::asio::any_io_executor executor) {
   Components c;
+  c.leadership = std::make_shared<Leadership>(leadership_options(config));
   c.http = std::make_unique<net::HttpClient>();
   ParserSetup setup;
   setup.http = c.http.get();

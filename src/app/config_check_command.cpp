@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "src/app/components.hpp"
+#include "src/core/duration.hpp"
 #include "src/store/pg_store.hpp"
 
 namespace opsgate::app {
@@ -16,8 +17,9 @@ int run_config_check(const Config& config) {
   if (config.storage_backend == StorageBackend::postgres && config.postgres) {
     // Where, and where the DSN came from: never the DSN itself (it may hold a password).
     std::cout << "storage: PostgreSQL at " << store::pg_describe(config.postgres->dsn.reveal()) << " (dsn from "
-              << config.postgres->dsn.source() << "); gates, LLM usage and alert threads in " << config.storage_path
-              << "\n";
+              << config.postgres->dsn.source() << "); leader lease ttl "
+              << format_duration(config.postgres->lease_ttl.count()) << ", safety margin "
+              << format_duration(config.postgres->lease_safety_margin.count()) << "; storage.path is not used\n";
   } else {
     std::cout << "storage: " << config.storage_path << "\n";
   }

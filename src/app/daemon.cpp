@@ -142,26 +142,31 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
     spdlog::warn("config: {}", warning);
   }
 
+  const std::string owner = std::string("opsgate ") + (options.http ? "serve" : "shell");
+  const bool on_postgres = config.storage_backend == StorageBackend::postgres && config.postgres;
   // One owner of the database file: one writer thread and group commit for
   // every table. The lock refuses a second daemon or shell on the same file,
   // which would move the audit head under this one and fail its in-flight approvals.
-  const std::string owner = std::string("opsgate ") + (options.http ? "serve" : "shell");
-  auto opened_store = store::SqliteStore::open(config.storage_path, store::StoreOptions{.lock_owner = owner});
-  if (!opened_store) {
-    std::fprintf(stderr, "opsgate: %s\n", opened_store.error().message.c_str());
-    return 1;
+  // On PostgreSQL every store is there: storage.path is not opened at all, so
+  // replicas may share a node or volume and run on a read-only root file system.
+  std::shared_ptr<store::SqliteStore> database;
+  if (!on_postgres) {
+    auto opened_store = store::SqliteStore::open(config.storage_path, store::StoreOptions{.lock_owner = owner});
+    if (!opened_store) {
+      std::fprintf(stderr, "opsgate: %s\n", opened_store.error().message.c_str());
+      return 1;
+    }
+    database = std::move(*opened_store);
   }
-  std::shared_ptr<store::SqliteStore> database = std::move(*opened_store);
 
   SystemClock clock;
   // storage.backend: postgres (several replicas): the audit log, approvals,
-  // rate limits and replays live in PostgreSQL; the tables not moved there
-  // yet (gates, LLM usage, alert threads) stay in storage.path.
+  // rate limits, replays and the stores of shared_stores() live in PostgreSQL.
   std::shared_ptr<store::PgStore> pg;
   std::unique_ptr<audit::QueuedAuditLog> audit_log;
   std::unique_ptr<approval::RulesApprovalStore> approval_store;
   std::string audit_where = config.storage_path;
-  if (config.storage_backend == StorageBackend::postgres && config.postgres) {
+  if (on_postgres) {
     store::PgOptions pg_options;
     pg_options.dsn = config.postgres->dsn.reveal();
     pg_options.pool_size = config.postgres->pool_size;
@@ -447,7 +452,9 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
   if (components.llm_accounting) {
     components.llm_accounting->attach_usage_log(nullptr);
   }
-  database->close();
+  if (database) {
+    database->close();
+  }
   if (pg) {
     pg->close();
   }

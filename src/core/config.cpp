@@ -4,6 +4,8 @@
 #include <regex>
 #include <set>
 
+#include "src/core/duration.hpp"
+
 namespace opsgate {
 
 namespace {
@@ -49,6 +51,28 @@ void check_selector(const ConfigNode& node, const std::string& key, const std::s
   }
 }
 
+// storage.postgres.leader_lease: {ttl, safety_margin}. The leader renews
+// every ttl/3 and stops leader-only work at ttl - safety_margin after a
+// renewal was sent; Leadership refuses a margin over half the ttl.
+void read_leader_lease(const ConfigNode& lease, PostgresStorage& pg) {
+  if (!lease.is_map()) {
+    lease.fail_here("expected a mapping such as {ttl: 15s, safety_margin: 5s}");
+  }
+  pg.lease_ttl = lease.duration_or("ttl", pg.lease_ttl);
+  if (pg.lease_ttl < std::chrono::seconds(3) || pg.lease_ttl > std::chrono::seconds(600)) {
+    lease.fail("ttl", "must be between 3s and 10m (the leader renews every ttl/3; a standby takes over at most a ttl "
+                      "after the leader dies), got " + format_duration(pg.lease_ttl.count()));
+  }
+  pg.lease_safety_margin = lease.duration_or("safety_margin", pg.lease_safety_margin);
+  if (pg.lease_safety_margin < std::chrono::seconds(1) || pg.lease_safety_margin * 2 > pg.lease_ttl) {
+    lease.fail("safety_margin",
+               "must be at least 1s and at most half the ttl (" + format_duration(pg.lease_ttl.count()) +
+                   "), got " + format_duration(pg.lease_safety_margin.count()) +
+                   ": the leader stops leader-only work this long before the lease could pass to another replica");
+  }
+  lease.finish();
+}
+
 // storage.backend and storage.postgres.
 void read_storage_backend(const ConfigNode& storage, Config& config) {
   const std::string backend = storage.str_or("backend", "sqlite");
@@ -79,6 +103,9 @@ void read_storage_backend(const ConfigNode& storage, Config& config) {
   pg.statement_timeout = node.duration_or("statement_timeout", pg.statement_timeout);
   if (pg.statement_timeout < std::chrono::seconds(1) || pg.statement_timeout > std::chrono::seconds(3600)) {
     node.fail("statement_timeout", "must be between 1s and 1h");
+  }
+  if (auto lease = node.optional_child("leader_lease")) {
+    read_leader_lease(*lease, pg);
   }
   node.finish();
   config.postgres = std::move(pg);

@@ -30,6 +30,10 @@ struct PostgresStorage {
   std::size_t pool_size = 4;     // reader connections (the writer has one more of its own)
   std::chrono::seconds connect_timeout{5};
   std::chrono::seconds statement_timeout{30};  // a hung database fails a write instead of blocking it
+  // storage.postgres.leader_lease: the lease that picks the one replica for
+  // leader-only work (Discord gateway, gate timers); see LeadershipOptions.
+  std::chrono::seconds lease_ttl{15};
+  std::chrono::seconds lease_safety_margin{5};
 };
 
 enum class StorageBackend { sqlite, postgres };

@@ -32,6 +32,9 @@ class PostgresCluster {
     // The server keeps running when this process ends (the ctest fixture);
     // stop it with stop_detached().
     bool outlive_this_process = false;
+    // fsync, synchronous_commit and full_page_writes on, as in production
+    // (benchmarks); tests leave them off.
+    bool durable = false;
   };
 
   // Why the PostgreSQL tests are skipped (only OPSGATE_PG_TESTS=0 skips them;
