@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <exception>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -206,6 +207,7 @@ HttpRequest to_request(http::request<http::string_body> message, std::string rem
   if (question != std::string::npos) {
     request.query = request.target.substr(question + 1);
   }
+  request.headers.reserve(static_cast<std::size_t>(std::distance(message.begin(), message.end())));
   for (const auto& field : message) {
     request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
@@ -240,6 +242,23 @@ std::string read_error_message(int status, std::size_t body_limit) {
     return "the request header is larger than the limit of " + std::to_string(kHttpHeaderLimit) + " bytes";
   }
   return "malformed HTTP request";
+}
+
+// Feeds what is already buffered to the parser, as Beast's read operations
+// would, without waiting for more. need_more is not an error: the caller reads on.
+beast::error_code parse_buffered(http::request_parser<http::string_body>& parser, beast::flat_buffer& buffer) {
+  beast::error_code ec;
+  while (buffer.size() > 0 && !parser.is_done()) {
+    const std::size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == http::error::need_more) {
+      return {};
+    }
+    if (ec || used == 0) {
+      return ec;
+    }
+  }
+  return ec;
 }
 
 asio::awaitable<HttpResponse> immediate(HttpResponse response) {
@@ -444,15 +463,22 @@ asio::awaitable<void> run_session(ImplPtr impl, std::shared_ptr<Session> session
     }
     first = false;
 
-    // One deadline from the first byte to the last: a client trickling bytes
-    // (slowloris) cannot keep the connection beyond request_timeout.
     session->phase_ = Phase::reading;
-    session->stream_.expires_after(config.request_timeout);
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(kHttpHeaderLimit));
     parser.body_limit(static_cast<std::uint64_t>(config.body_limit));
-    const auto header_read = co_await http::async_read_header(session->stream_, buffer, parser, kUseTuple);
-    beast::error_code read_ec = std::get<0>(header_read);
+    // A small request usually arrived whole with its first read: parsed here it
+    // costs no further asynchronous read (each one a post and a timer).
+    beast::error_code read_ec = parse_buffered(parser, buffer);
+    if (!read_ec && !parser.is_done()) {
+      // One deadline from the first byte to the last: a client trickling bytes
+      // (slowloris) cannot keep the connection beyond request_timeout.
+      session->stream_.expires_after(config.request_timeout);
+    }
+    if (!read_ec && !parser.is_header_done()) {
+      const auto header_read = co_await http::async_read_header(session->stream_, buffer, parser, kUseTuple);
+      read_ec = std::get<0>(header_read);
+    }
     if (!read_ec && !parser.is_done()) {
       if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};

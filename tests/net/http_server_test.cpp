@@ -320,6 +320,29 @@ TEST_SUITE("net/http_server") {
     CHECK(response->body == "fourth");
   }
 
+  TEST_CASE("a request arriving in pieces is read whole, and one arriving whole with the next behind it too") {
+    // The server parses what one read brought and reads on only for the rest:
+    // both paths, and the switch between them inside one request, are exercised.
+    RunningServer running;
+    running.server().route("POST", "/echo", &echo);
+    running.start();
+    HttpTestConnection connection(running.port());
+    REQUIRE(connection.connected());
+    const std::string body(3000, 'b');
+    const std::string request = make_request("POST", "/echo", body);
+    const std::size_t header_end = request.find("\r\n\r\n");
+    REQUIRE(connection.send(request.substr(0, 20)));                             // half the request line
+    REQUIRE(connection.send(request.substr(20, header_end + 4 + 100 - 20)));      // the header and some body
+    REQUIRE(connection.send(request.substr(header_end + 4 + 100) + make_request("POST", "/echo", "next")));
+    auto response = connection.read_response();
+    REQUIRE(response);
+    CHECK(response->status == 200);
+    CHECK(response->body == body);
+    response = connection.read_response();
+    REQUIRE(response);
+    CHECK(response->body == "next");
+  }
+
   TEST_CASE("a client sending half a header is closed after request_timeout") {
     HttpServerConfig config = loopback_config();
     config.request_timeout = 1s;
