@@ -20,6 +20,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -539,12 +540,23 @@ asio::awaitable<void> reject_connection(std::shared_ptr<Session> session) {
   co_await std::move(refusal);
 }
 
+// Each connection's own strand. Over the io_context's executor itself when
+// that is what the server runs on: a strand of the type-erased executor is a
+// second layer of type erasure, and too large to be held inline, so every
+// completion of the connection copied and released it on the heap.
+asio::any_io_executor connection_strand(const asio::any_io_executor& executor) {
+  if (const auto* context = executor.target<asio::io_context::executor_type>()) {
+    return asio::make_strand(*context);
+  }
+  return asio::make_strand(executor);
+}
+
 asio::awaitable<void> accept_loop(ImplPtr impl) {
   for (;;) {
     if (impl->stopping_) {
       co_return;
     }
-    auto accepted = co_await impl->acceptor_.async_accept(asio::make_strand(impl->executor_), kUseTuple);
+    auto accepted = co_await impl->acceptor_.async_accept(connection_strand(impl->executor_), kUseTuple);
     if (impl->stopping_) {
       co_return;  // a socket accepted just before stop() is dropped (closed by its destructor)
     }
