@@ -448,6 +448,11 @@ asio::awaitable<void> run_session(ImplPtr impl, std::shared_ptr<Session> session
   const HttpServerConfig& config = impl->config_;
   beast::flat_buffer buffer;  // bounded by the parser's header and body limits
   bool first = true;
+  // Synchronous writes on this socket return would_block instead of waiting
+  // (asynchronous operations are not affected): see the write below.
+  beast::error_code mode_ec;
+  session->stream_.socket().non_blocking(true, mode_ec);
+  const bool write_at_once = !mode_ec;
   for (;;) {
     if (session->draining_) {
       break;
@@ -521,11 +526,22 @@ asio::awaitable<void> run_session(ImplPtr impl, std::shared_ptr<Session> session
     keep_alive = keep_alive && !session->draining_;
     const int status = response.status;
     http::response<http::string_body> reply = to_beast(std::move(response), version, keep_alive);
-    session->stream_.expires_after(config.request_timeout);
-    const auto written = co_await http::async_write(session->stream_, reply, kUseTuple);
+    http::serializer<false, http::string_body> serializer(reply);
+    beast::error_code write_ec = asio::error::would_block;
+    if (write_at_once) {
+      // Most answers fit in the socket's send buffer: written now, without an
+      // asynchronous write (a timer, a post and a resumption per request).
+      http::write(session->stream_.socket(), serializer, write_ec);
+    }
+    if (write_ec == asio::error::would_block || write_ec == asio::error::try_again) {
+      // The rest waits for the client to read, within request_timeout.
+      session->stream_.expires_after(config.request_timeout);
+      const auto written = co_await http::async_write(session->stream_, serializer, kUseTuple);
+      write_ec = std::get<0>(written);
+    }
     spdlog::debug("http: connection {} from {}: {} {} -> {}", session->id_, session->remote_address_, method,
                   target, status);
-    if (std::get<0>(written) || !keep_alive) {
+    if (write_ec || !keep_alive) {
       break;
     }
   }
