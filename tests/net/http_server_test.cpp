@@ -106,6 +106,10 @@ asio::awaitable<HttpResponse> echo(HttpRequest request) {
   co_return response;
 }
 
+asio::awaitable<HttpResponse> immediate_response(HttpResponse response) {
+  co_return response;
+}
+
 asio::awaitable<HttpResponse> throwing(HttpRequest /*request*/) {
   throw std::runtime_error("handler bug for the test");
   co_return HttpResponse::text(200, "unreachable");
@@ -341,6 +345,26 @@ TEST_SUITE("net/http_server") {
     response = connection.read_response();
     REQUIRE(response);
     CHECK(response->body == "next");
+  }
+
+  TEST_CASE("an answer larger than the socket's send buffer arrives whole, and the connection serves on") {
+    // Written at once as far as the send buffer takes it, the rest asynchronously.
+    RunningServer running;
+    running.server().route("GET", "/big", [](HttpRequest /*request*/) {
+      return immediate_response(HttpResponse::text(200, std::string(16 * 1024 * 1024, 'x')));
+    });
+    running.start();
+    HttpTestConnection connection(running.port());
+    REQUIRE(connection.connected());
+    REQUIRE(connection.send(make_request("GET", "/big") + make_request("GET", "/healthz")));
+    auto response = connection.read_response();
+    REQUIRE(response);
+    CHECK(response->status == 200);
+    CHECK(response->body.size() == 16 * 1024 * 1024);
+    CHECK(response->body.find_first_not_of('x') == std::string::npos);
+    response = connection.read_response();
+    REQUIRE(response);
+    CHECK(response->body == "ok");
   }
 
   TEST_CASE("a client sending half a header is closed after request_timeout") {
