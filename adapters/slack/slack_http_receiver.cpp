@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "adapters/slack/slack_chatter.hpp"
 #include "adapters/slack/slack_inbound.hpp"
 #include "adapters/slack/slack_signature.hpp"
 #include "src/audit/audit_hash.hpp"
@@ -50,6 +51,12 @@ asio::awaitable<net::HttpResponse> SlackHttpReceiver::on_http(net::HttpRequest r
   SlackInbound in;
   std::string what;
   std::string key;
+  if (route == Route::events && is_channel_chatter(request.body)) {
+    // The common case in a busy channel, and one parse_event ignores: answered
+    // without building the document (chatter is never recorded, see README).
+    spdlog::debug("slack: event ignored: a channel message, not a mention");
+    co_return net::HttpResponse::text(200, "");
+  }
   if (route == Route::events) {
     const json body = json::parse(request.body, nullptr, false);
     in = parse_event(body);

@@ -8,6 +8,8 @@
 #include <openssl/params.h>
 
 #include <stdexcept>
+#include <string>
+#include <string_view>
 
 namespace opsgate::crypto {
 
@@ -53,7 +55,17 @@ class Sha256Contexts {
     // An empty key is a valid HMAC key; OpenSSL wants a non-null pointer for it.
     static const unsigned char kEmpty = 0;
     const auto* key_bytes = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
-    if (EVP_MAC_init(hmac_, key_bytes, key.size(), params) != 1 ||
+    // The same key as last time (a webhook's signing secret, on every request):
+    // a null key and no parameters restart HMAC from the keyed state already
+    // held, without fetching SHA-256 by name and hashing the key again.
+    const bool same_key = keyed_ && key == key_;
+    const int initialised = same_key ? EVP_MAC_init(hmac_, nullptr, 0, nullptr)
+                                     : EVP_MAC_init(hmac_, key_bytes, key.size(), params);
+    if (initialised == 1 && !same_key) {
+      remember_key(key);
+    }
+    keyed_ = initialised == 1;
+    if (!keyed_ ||
         EVP_MAC_update(hmac_, reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1 ||
         EVP_MAC_final(hmac_, out, &length, sizeof out) != 1) {
       throw std::runtime_error("OpenSSL could not compute HMAC-SHA256 (out of memory?)");
@@ -62,7 +74,21 @@ class Sha256Contexts {
   }
 
  private:
+  void remember_key(std::string_view key) {
+    forget_key();
+    key_.assign(key);
+  }
+
+  // The key is a secret: wiped, not only freed.
+  void forget_key() {
+    if (!key_.empty()) {
+      OPENSSL_cleanse(key_.data(), key_.size());
+    }
+    key_.clear();
+  }
+
   void release() {
+    forget_key();
     EVP_MAC_CTX_free(hmac_);
     EVP_MAC_free(mac_);
     EVP_MD_CTX_free(digest_);
@@ -73,6 +99,8 @@ class Sha256Contexts {
   EVP_MD_CTX* digest_;
   EVP_MAC* mac_;
   EVP_MAC_CTX* hmac_;
+  std::string key_;     // the key hmac_ holds, when keyed_
+  bool keyed_ = false;  // hmac_ was initialised with key_ and may restart from it
 };
 
 Sha256Contexts& contexts() {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <exception>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -19,6 +20,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -206,6 +208,7 @@ HttpRequest to_request(http::request<http::string_body> message, std::string rem
   if (question != std::string::npos) {
     request.query = request.target.substr(question + 1);
   }
+  request.headers.reserve(static_cast<std::size_t>(std::distance(message.begin(), message.end())));
   for (const auto& field : message) {
     request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
@@ -240,6 +243,23 @@ std::string read_error_message(int status, std::size_t body_limit) {
     return "the request header is larger than the limit of " + std::to_string(kHttpHeaderLimit) + " bytes";
   }
   return "malformed HTTP request";
+}
+
+// Feeds what is already buffered to the parser, as Beast's read operations
+// would, without waiting for more. need_more is not an error: the caller reads on.
+beast::error_code parse_buffered(http::request_parser<http::string_body>& parser, beast::flat_buffer& buffer) {
+  beast::error_code ec;
+  while (buffer.size() > 0 && !parser.is_done()) {
+    const std::size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == http::error::need_more) {
+      return {};
+    }
+    if (ec || used == 0) {
+      return ec;
+    }
+  }
+  return ec;
 }
 
 asio::awaitable<HttpResponse> immediate(HttpResponse response) {
@@ -428,6 +448,11 @@ asio::awaitable<void> run_session(ImplPtr impl, std::shared_ptr<Session> session
   const HttpServerConfig& config = impl->config_;
   beast::flat_buffer buffer;  // bounded by the parser's header and body limits
   bool first = true;
+  // Synchronous writes on this socket return would_block instead of waiting
+  // (asynchronous operations are not affected): see the write below.
+  beast::error_code mode_ec;
+  session->stream_.socket().non_blocking(true, mode_ec);
+  const bool write_at_once = !mode_ec;
   for (;;) {
     if (session->draining_) {
       break;
@@ -444,15 +469,22 @@ asio::awaitable<void> run_session(ImplPtr impl, std::shared_ptr<Session> session
     }
     first = false;
 
-    // One deadline from the first byte to the last: a client trickling bytes
-    // (slowloris) cannot keep the connection beyond request_timeout.
     session->phase_ = Phase::reading;
-    session->stream_.expires_after(config.request_timeout);
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(kHttpHeaderLimit));
     parser.body_limit(static_cast<std::uint64_t>(config.body_limit));
-    const auto header_read = co_await http::async_read_header(session->stream_, buffer, parser, kUseTuple);
-    beast::error_code read_ec = std::get<0>(header_read);
+    // A small request usually arrived whole with its first read: parsed here it
+    // costs no further asynchronous read (each one a post and a timer).
+    beast::error_code read_ec = parse_buffered(parser, buffer);
+    if (!read_ec && !parser.is_done()) {
+      // One deadline from the first byte to the last: a client trickling bytes
+      // (slowloris) cannot keep the connection beyond request_timeout.
+      session->stream_.expires_after(config.request_timeout);
+    }
+    if (!read_ec && !parser.is_header_done()) {
+      const auto header_read = co_await http::async_read_header(session->stream_, buffer, parser, kUseTuple);
+      read_ec = std::get<0>(header_read);
+    }
     if (!read_ec && !parser.is_done()) {
       if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
@@ -494,11 +526,22 @@ asio::awaitable<void> run_session(ImplPtr impl, std::shared_ptr<Session> session
     keep_alive = keep_alive && !session->draining_;
     const int status = response.status;
     http::response<http::string_body> reply = to_beast(std::move(response), version, keep_alive);
-    session->stream_.expires_after(config.request_timeout);
-    const auto written = co_await http::async_write(session->stream_, reply, kUseTuple);
+    http::serializer<false, http::string_body> serializer(reply);
+    beast::error_code write_ec = asio::error::would_block;
+    if (write_at_once) {
+      // Most answers fit in the socket's send buffer: written now, without an
+      // asynchronous write (a timer, a post and a resumption per request).
+      http::write(session->stream_.socket(), serializer, write_ec);
+    }
+    if (write_ec == asio::error::would_block || write_ec == asio::error::try_again) {
+      // The rest waits for the client to read, within request_timeout.
+      session->stream_.expires_after(config.request_timeout);
+      const auto written = co_await http::async_write(session->stream_, serializer, kUseTuple);
+      write_ec = std::get<0>(written);
+    }
     spdlog::debug("http: connection {} from {}: {} {} -> {}", session->id_, session->remote_address_, method,
                   target, status);
-    if (std::get<0>(written) || !keep_alive) {
+    if (write_ec || !keep_alive) {
       break;
     }
   }
@@ -513,12 +556,23 @@ asio::awaitable<void> reject_connection(std::shared_ptr<Session> session) {
   co_await std::move(refusal);
 }
 
+// Each connection's own strand. Over the io_context's executor itself when
+// that is what the server runs on: a strand of the type-erased executor is a
+// second layer of type erasure, and too large to be held inline, so every
+// completion of the connection copied and released it on the heap.
+asio::any_io_executor connection_strand(const asio::any_io_executor& executor) {
+  if (const auto* context = executor.target<asio::io_context::executor_type>()) {
+    return asio::make_strand(*context);
+  }
+  return asio::make_strand(executor);
+}
+
 asio::awaitable<void> accept_loop(ImplPtr impl) {
   for (;;) {
     if (impl->stopping_) {
       co_return;
     }
-    auto accepted = co_await impl->acceptor_.async_accept(asio::make_strand(impl->executor_), kUseTuple);
+    auto accepted = co_await impl->acceptor_.async_accept(connection_strand(impl->executor_), kUseTuple);
     if (impl->stopping_) {
       co_return;  // a socket accepted just before stop() is dropped (closed by its destructor)
     }

@@ -154,7 +154,15 @@ TEST_SUITE("adapters/slack/http") {
     json chatter = slack_mention("Ev4", "U0ALICE", "lunch?", "1.4");
     chatter["event"]["type"] = "message";
     chatter["event"]["channel_type"] = "channel";
-    h.post_event(chatter);
+    // Chatter is answered before the full parse, but never before the signature check.
+    const std::string chatter_body = chatter.dump();
+    const std::int64_t now = unix_now();
+    auto forged = h.send(events_request(chatter_body, now, adapters::slack::sign("another-secret", std::to_string(now), chatter_body)));
+    REQUIRE(forged);
+    CHECK(forged->status == 401);
+    auto ignored = h.post_event(chatter);
+    REQUIRE(ignored);
+    CHECK(ignored->status == 200);
     json dm = slack_mention("Ev5", "U0ALICE", "whoami", "1.5", "D0DM");
     dm["event"]["type"] = "message";
     dm["event"]["channel_type"] = "im";

@@ -71,6 +71,22 @@ TEST_SUITE("core/crypto") {
     CHECK(crypto::sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   }
 
+  TEST_CASE("hmac with the previous call's key restarts from that key, and a new key replaces it") {
+    // The per-thread context skips re-keying when the key repeats (a webhook's
+    // signing secret): each message must still be hashed under the right key.
+    CHECK(crypto::hmac_sha256_hex("Jefe", "what do ya want for nothing?") ==
+          "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    CHECK(crypto::hmac_sha256_hex("Jefe", "Hi There") ==
+          "6bfb115ca30df3be0dfdffe79a51cbee88186db55acc287af148d7ff6220f92e");
+    CHECK(crypto::hmac_sha256_hex("Jefe", "") == "923598ca6d64af2a5dba79dcd021a8a0fe5c5f557519adaaf0ad532d4506dd30");
+    CHECK(crypto::hmac_sha256_hex(std::string(20, '\x0b'), "Hi There") ==
+          "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    CHECK(crypto::hmac_sha256_hex("Jefe", "Hi There") ==
+          "6bfb115ca30df3be0dfdffe79a51cbee88186db55acc287af148d7ff6220f92e");
+    // A key that is a prefix of the last one is another key.
+    CHECK(crypto::hmac_sha256_hex("Jef", "Hi There") != crypto::hmac_sha256_hex("Jefe", "Hi There"));
+  }
+
   TEST_CASE("constant_time_equal compares content and length") {
     CHECK(crypto::constant_time_equal("secret", "secret"));
     CHECK_FALSE(crypto::constant_time_equal("secret", "secreT"));

@@ -106,6 +106,10 @@ asio::awaitable<HttpResponse> echo(HttpRequest request) {
   co_return response;
 }
 
+asio::awaitable<HttpResponse> immediate_response(HttpResponse response) {
+  co_return response;
+}
+
 asio::awaitable<HttpResponse> throwing(HttpRequest /*request*/) {
   throw std::runtime_error("handler bug for the test");
   co_return HttpResponse::text(200, "unreachable");
@@ -318,6 +322,49 @@ TEST_SUITE("net/http_server") {
     response = connection.read_response();
     REQUIRE(response);
     CHECK(response->body == "fourth");
+  }
+
+  TEST_CASE("a request arriving in pieces is read whole, and one arriving whole with the next behind it too") {
+    // The server parses what one read brought and reads on only for the rest:
+    // both paths, and the switch between them inside one request, are exercised.
+    RunningServer running;
+    running.server().route("POST", "/echo", &echo);
+    running.start();
+    HttpTestConnection connection(running.port());
+    REQUIRE(connection.connected());
+    const std::string body(3000, 'b');
+    const std::string request = make_request("POST", "/echo", body);
+    const std::size_t header_end = request.find("\r\n\r\n");
+    REQUIRE(connection.send(request.substr(0, 20)));                             // half the request line
+    REQUIRE(connection.send(request.substr(20, header_end + 4 + 100 - 20)));      // the header and some body
+    REQUIRE(connection.send(request.substr(header_end + 4 + 100) + make_request("POST", "/echo", "next")));
+    auto response = connection.read_response();
+    REQUIRE(response);
+    CHECK(response->status == 200);
+    CHECK(response->body == body);
+    response = connection.read_response();
+    REQUIRE(response);
+    CHECK(response->body == "next");
+  }
+
+  TEST_CASE("an answer larger than the socket's send buffer arrives whole, and the connection serves on") {
+    // Written at once as far as the send buffer takes it, the rest asynchronously.
+    RunningServer running;
+    running.server().route("GET", "/big", [](HttpRequest /*request*/) {
+      return immediate_response(HttpResponse::text(200, std::string(16 * 1024 * 1024, 'x')));
+    });
+    running.start();
+    HttpTestConnection connection(running.port());
+    REQUIRE(connection.connected());
+    REQUIRE(connection.send(make_request("GET", "/big") + make_request("GET", "/healthz")));
+    auto response = connection.read_response();
+    REQUIRE(response);
+    CHECK(response->status == 200);
+    CHECK(response->body.size() == 16 * 1024 * 1024);
+    CHECK(response->body.find_first_not_of('x') == std::string::npos);
+    response = connection.read_response();
+    REQUIRE(response);
+    CHECK(response->body == "ok");
   }
 
   TEST_CASE("a client sending half a header is closed after request_timeout") {
