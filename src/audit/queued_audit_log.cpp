@@ -71,11 +71,12 @@ boost::asio::awaitable<Result<std::int64_t>> QueuedAuditLog::append_all(std::vec
 void QueuedAuditLog::append_later(AuditEvent event) {
   auto unit = std::make_shared<Unit>();
   unit->events.push_back(std::move(event));
-  const std::string kind = unit->events.front().kind;
-  const std::string request_id = unit->events.front().request_id;
+  // A second reference for the refusal's log line, rather than copying its
+  // strings for every event in case it is refused.
+  const std::shared_ptr<const Unit> kept = unit;
   if (!enqueue(std::move(unit))) {
     spdlog::error("[{}] audit event '{}' not recorded: the audit log at {} refused it (closed or overloaded)",
-                  request_id, kind, where());
+                  kept->events.front().request_id, kept->events.front().kind, where());
   }
 }
 
@@ -103,22 +104,24 @@ void QueuedAuditLog::stamp_times(Unit& unit) const {
 QueuedAuditLog::ChainHead QueuedAuditLog::write_events(
     Unit& unit, ChainHead head, const std::function<void(const AuditEvent&, const std::string& params)>& insert) {
   std::int64_t seq = head.seq;
-  std::string prev = std::move(head.hash);
+  const std::string* prev = &head.hash;  // the previous row's hash, never copied but into the row
+  std::string params;
   for (AuditEvent& event : unit.events) {
     event.seq = ++seq;
-    const std::string params = event.params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    params.clear();
+    append_audit_params(params, event.params);
     // Hash what verify() will read back: the stored text, re-parsed
     // (an empty object reads back as itself; skip the parse).
     if (!(event.params.is_object() && event.params.empty())) {
       event.params = nlohmann::json::parse(params);
     }
-    event.prev_hash = prev;
-    event.hash = compute_audit_hash(prev, event);
+    event.prev_hash = *prev;
+    event.hash = compute_audit_hash(event.prev_hash, event);
     insert(event, params);
-    prev = event.hash;
+    prev = &event.hash;
   }
   // Only a unit written whole moves the head (a throw above leaves it).
-  unit.end = ChainHead{seq, std::move(prev)};
+  unit.end = ChainHead{seq, *prev};
   unit.written = true;
   return unit.end;
 }

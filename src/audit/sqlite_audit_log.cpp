@@ -80,7 +80,9 @@ bool SqliteAuditLog::submit_unit(std::shared_ptr<Unit> unit) {
   job.rows = unit->events.size();
   // Stamped under the store's queue lock so timestamps never go backwards as seq grows.
   job.on_queued = [this, raw = unit.get()] { stamp_times(*raw); };
-  job.work = [this, unit](SQLite::Database&) { return write_unit(*unit); };
+  // `done` holds the unit for the job's lifetime; `work` runs before it and
+  // takes the raw pointer, which fits std::function's inline buffer.
+  job.work = [this, raw = unit.get()](SQLite::Database&) { return write_unit(*raw); };
   job.done = [this, unit](bool committed, const Error* error) { finish_unit(*unit, committed, error); };
   return store_->submit(std::move(job));
 }
