@@ -68,8 +68,30 @@ boost::asio::awaitable<Result<std::int64_t>> QueuedAuditLog::append_all(std::vec
   co_return result;
 }
 
+namespace {
+// Events one merged append_later() unit takes at most (a soft max_batch).
+constexpr std::size_t kMaxLaterEvents = 256;
+}  // namespace
+
 void QueuedAuditLog::append_later(AuditEvent event) {
+  std::unique_lock later(later_mutex_, std::defer_lock);
+  if (merge_later_) {
+    later.lock();
+    if (open_later_ != nullptr && open_later_->events.size() < kMaxLaterEvents) {
+      std::lock_guard lock(mutex_);
+      if (!closing_) {
+        // Still the last unit queued and not taken by the writer: this
+        // event joins it, behind everything appended so far.
+        if (event.ts_ms == 0) {
+          event.ts_ms = to_unix_ms(clock_.now());
+        }
+        open_later_->events.push_back(std::move(event));
+        return;
+      }
+    }
+  }
   auto unit = std::make_shared<Unit>();
+  unit->later = true;
   unit->events.push_back(std::move(event));
   // A second reference for the refusal's log line, rather than copying its
   // strings for every event in case it is refused.
@@ -81,6 +103,7 @@ void QueuedAuditLog::append_later(AuditEvent event) {
 }
 
 bool QueuedAuditLog::enqueue(std::shared_ptr<Unit> unit) {
+  std::lock_guard later(later_mutex_);
   {
     std::lock_guard lock(mutex_);
     if (closing_) {
@@ -89,7 +112,26 @@ bool QueuedAuditLog::enqueue(std::shared_ptr<Unit> unit) {
     }
     ++outstanding_;
   }
-  return submit_unit(std::move(unit));
+  Unit* const raw = unit.get();
+  const bool may_grow = merge_later_ && raw->later;
+  open_later_ = nullptr;  // whatever comes next goes behind this unit
+  const bool accepted = submit_unit(std::move(unit));
+  if (accepted && may_grow) {
+    // Valid until close_later_unit(): the writer calls it before reading the
+    // unit, and on_finished() before the unit can go away.
+    open_later_ = raw;
+  }
+  return accepted;
+}
+
+void QueuedAuditLog::close_later_unit(const Unit& unit) {
+  if (!unit.later) {
+    return;
+  }
+  std::lock_guard later(later_mutex_);
+  if (open_later_ == &unit) {
+    open_later_ = nullptr;
+  }
 }
 
 void QueuedAuditLog::stamp_times(Unit& unit) const {

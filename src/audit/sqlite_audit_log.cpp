@@ -60,7 +60,9 @@ Result<std::unique_ptr<SqliteAuditLog>> SqliteAuditLog::make(std::shared_ptr<sto
 
 SqliteAuditLog::SqliteAuditLog(std::shared_ptr<store::SqliteStore> store, bool owns_store, const Clock& clock,
                                ChainHead head)
-    : QueuedAuditLog(clock), store_(std::move(store)), owns_store_(owns_store), committed_(head), tentative_(head) {}
+    : QueuedAuditLog(clock), store_(std::move(store)), owns_store_(owns_store), committed_(head), tentative_(head) {
+  merge_later_appends();  // write_unit() and on_finished() close the unit first
+}
 
 SqliteAuditLog::~SqliteAuditLog() { close(); }
 
@@ -88,6 +90,7 @@ bool SqliteAuditLog::submit_unit(std::shared_ptr<Unit> unit) {
 }
 
 bool SqliteAuditLog::write_unit(Unit& unit) {
+  close_later_unit(unit);  // its events are read below: none may join it now
   if (tentative_ == committed_) {
     // The first unit of this transaction: is the file still where this
     // process left it? Another writer moving the head would fork the chain.
@@ -129,6 +132,7 @@ bool SqliteAuditLog::write_unit(Unit& unit) {
 }
 
 void SqliteAuditLog::on_finished(Unit& unit, bool committed) {
+  close_later_unit(unit);  // a failed batch finishes units the writer never read
   if (!committed) {
     tentative_ = committed_;  // the transaction is gone: the head is the last committed row
   } else if (unit.written) {

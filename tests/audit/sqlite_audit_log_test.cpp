@@ -242,6 +242,50 @@ TEST_SUITE("audit/sqlite_audit_log") {
     CHECK(report->count == 1);
   }
 
+  TEST_CASE("append_later events that follow each other join one unit yet stay behind earlier appends, in order") {
+    TempDir dir;
+    FixedClock clock(kTestNowMs);
+    const std::string path = dir.file("audit.db");
+    auto log = open_log(path, clock);
+
+    // Hold the writer at BEGIN so everything below queues behind it.
+    SQLite::Database blocker(path, SQLite::OPEN_READWRITE);
+    blocker.exec("BEGIN IMMEDIATE");
+    std::vector<std::string> expected;
+    auto later = [&](int i) {
+      const std::string id = "later-" + std::to_string(i);
+      log->append_later(make_event(id, "replied"));
+      expected.push_back(id);
+    };
+    for (int i = 0; i < 3; ++i) {
+      later(i);
+    }
+    boost::asio::io_context io;
+    std::vector<std::optional<opsgate::Result<std::int64_t>>> slots;
+    spawn_appends(io, *log, {make_event("unit", "received")}, slots);
+    io.poll();  // queued: the later events below go behind it, not into the unit before it
+    expected.push_back("unit");
+    for (int i = 3; i < 303; ++i) {  // more than one merged unit holds
+      later(i);
+    }
+    blocker.exec("COMMIT");
+    io.run();
+    REQUIRE(unwrap(slots).front().has_value());
+    log->close();
+
+    SQLite::Database db(path, SQLite::OPEN_READONLY);
+    SQLite::Statement q(db, "SELECT request_id FROM audit_events ORDER BY seq");
+    std::vector<std::string> stored;
+    while (q.executeStep()) {
+      stored.push_back(q.getColumn(0).getString());
+    }
+    CHECK(stored == expected);
+    auto report = opsgate::audit::verify(path);
+    REQUIRE(report.has_value());
+    CHECK(report->ok);
+    CHECK(report->count == 304);
+  }
+
   TEST_CASE("a write lock held too long fails the append with a storage error naming the file") {
     TempDir dir;
     FixedClock clock(kTestNowMs);
