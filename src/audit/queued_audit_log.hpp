@@ -68,6 +68,9 @@ class QueuedAuditLog : public opsgate::AuditLog {
     std::optional<Error> refusal;
     // append_later()'s: more such events may join it until the writer takes it.
     bool later = false;
+    // Taken by the store's queue (set under its lock): only then do the
+    // writer's heads have anything to do with it.
+    bool queued = false;
   };
 
   explicit QueuedAuditLog(const Clock& clock) : clock_(clock) {}

@@ -81,7 +81,10 @@ bool SqliteAuditLog::submit_unit(std::shared_ptr<Unit> unit) {
   store::WriteJob job;
   job.rows = unit->events.size();
   // Stamped under the store's queue lock so timestamps never go backwards as seq grows.
-  job.on_queued = [this, raw = unit.get()] { stamp_times(*raw); };
+  job.on_queued = [this, raw = unit.get()] {
+    raw->queued = true;
+    stamp_times(*raw);
+  };
   // `done` holds the unit for the job's lifetime; `work` runs before it and
   // takes the raw pointer, which fits std::function's inline buffer.
   job.work = [this, raw = unit.get()](SQLite::Database&) { return write_unit(*raw); };
@@ -133,6 +136,12 @@ bool SqliteAuditLog::write_unit(Unit& unit) {
 
 void SqliteAuditLog::on_finished(Unit& unit, bool committed) {
   close_later_unit(unit);  // a failed batch finishes units the writer never read
+  if (!unit.queued) {
+    // Refused before the queue took it (closed, overloaded), on the appending
+    // thread: the heads are the writer's, and a batch may be open. Resetting
+    // tentative_ here made the next unit of that batch reuse a seq.
+    return;
+  }
   if (!committed) {
     tentative_ = committed_;  // the transaction is gone: the head is the last committed row
   } else if (unit.written) {
