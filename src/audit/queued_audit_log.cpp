@@ -68,18 +68,42 @@ boost::asio::awaitable<Result<std::int64_t>> QueuedAuditLog::append_all(std::vec
   co_return result;
 }
 
+namespace {
+// Events one merged append_later() unit takes at most (a soft max_batch).
+constexpr std::size_t kMaxLaterEvents = 256;
+}  // namespace
+
 void QueuedAuditLog::append_later(AuditEvent event) {
+  std::unique_lock later(later_mutex_, std::defer_lock);
+  if (merge_later_) {
+    later.lock();
+    if (open_later_ != nullptr && open_later_->events.size() < kMaxLaterEvents) {
+      std::lock_guard lock(mutex_);
+      if (!closing_) {
+        // Still the last unit queued and not taken by the writer: this
+        // event joins it, behind everything appended so far.
+        if (event.ts_ms == 0) {
+          event.ts_ms = to_unix_ms(clock_.now());
+        }
+        open_later_->events.push_back(std::move(event));
+        return;
+      }
+    }
+  }
   auto unit = std::make_shared<Unit>();
+  unit->later = true;
   unit->events.push_back(std::move(event));
-  const std::string kind = unit->events.front().kind;
-  const std::string request_id = unit->events.front().request_id;
+  // A second reference for the refusal's log line, rather than copying its
+  // strings for every event in case it is refused.
+  const std::shared_ptr<const Unit> kept = unit;
   if (!enqueue(std::move(unit))) {
     spdlog::error("[{}] audit event '{}' not recorded: the audit log at {} refused it (closed or overloaded)",
-                  request_id, kind, where());
+                  kept->events.front().request_id, kept->events.front().kind, where());
   }
 }
 
 bool QueuedAuditLog::enqueue(std::shared_ptr<Unit> unit) {
+  std::lock_guard later(later_mutex_);
   {
     std::lock_guard lock(mutex_);
     if (closing_) {
@@ -88,7 +112,26 @@ bool QueuedAuditLog::enqueue(std::shared_ptr<Unit> unit) {
     }
     ++outstanding_;
   }
-  return submit_unit(std::move(unit));
+  Unit* const raw = unit.get();
+  const bool may_grow = merge_later_ && raw->later;
+  open_later_ = nullptr;  // whatever comes next goes behind this unit
+  const bool accepted = submit_unit(std::move(unit));
+  if (accepted && may_grow) {
+    // Valid until close_later_unit(): the writer calls it before reading the
+    // unit, and on_finished() before the unit can go away.
+    open_later_ = raw;
+  }
+  return accepted;
+}
+
+void QueuedAuditLog::close_later_unit(const Unit& unit) {
+  if (!unit.later) {
+    return;
+  }
+  std::lock_guard later(later_mutex_);
+  if (open_later_ == &unit) {
+    open_later_ = nullptr;
+  }
 }
 
 void QueuedAuditLog::stamp_times(Unit& unit) const {
@@ -103,22 +146,24 @@ void QueuedAuditLog::stamp_times(Unit& unit) const {
 QueuedAuditLog::ChainHead QueuedAuditLog::write_events(
     Unit& unit, ChainHead head, const std::function<void(const AuditEvent&, const std::string& params)>& insert) {
   std::int64_t seq = head.seq;
-  std::string prev = std::move(head.hash);
+  const std::string* prev = &head.hash;  // the previous row's hash, never copied but into the row
+  std::string params;
   for (AuditEvent& event : unit.events) {
     event.seq = ++seq;
-    const std::string params = event.params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    params.clear();
+    append_audit_params(params, event.params);
     // Hash what verify() will read back: the stored text, re-parsed
     // (an empty object reads back as itself; skip the parse).
     if (!(event.params.is_object() && event.params.empty())) {
       event.params = nlohmann::json::parse(params);
     }
-    event.prev_hash = prev;
-    event.hash = compute_audit_hash(prev, event);
+    event.prev_hash = *prev;
+    event.hash = compute_audit_hash(event.prev_hash, event);
     insert(event, params);
-    prev = event.hash;
+    prev = &event.hash;
   }
   // Only a unit written whole moves the head (a throw above leaves it).
-  unit.end = ChainHead{seq, std::move(prev)};
+  unit.end = ChainHead{seq, *prev};
   unit.written = true;
   return unit.end;
 }

@@ -66,6 +66,11 @@ class QueuedAuditLog : public opsgate::AuditLog {
     bool written = false;
     ChainHead end;
     std::optional<Error> refusal;
+    // append_later()'s: more such events may join it until the writer takes it.
+    bool later = false;
+    // Taken by the store's queue (set under its lock): only then do the
+    // writer's heads have anything to do with it.
+    bool queued = false;
   };
 
   explicit QueuedAuditLog(const Clock& clock) : clock_(clock) {}
@@ -90,6 +95,13 @@ class QueuedAuditLog : public opsgate::AuditLog {
   void finish_unit(Unit& unit, bool committed, const Error* error);
   // Stops accepting appends and waits until every queued unit has finished.
   void drain();
+  // For a backend whose writer calls close_later_unit() before it reads a
+  // unit's events and from on_finished(): then append_later() events that
+  // follow each other join one unit (a reply's `replied` events come in
+  // runs; each its own unit cost the writer a savepoint and a job each).
+  void merge_later_appends() { merge_later_ = true; }
+  // Writer side (or a refusal's on_finished): nothing more joins `unit`.
+  void close_later_unit(const Unit& unit);
 
  private:
   bool enqueue(std::shared_ptr<Unit> unit);
@@ -100,6 +112,13 @@ class QueuedAuditLog : public opsgate::AuditLog {
   bool closing_ = false;         // guarded by mutex_
   std::size_t outstanding_ = 0;  // units queued and not yet finished; guarded by mutex_
   std::atomic<std::int64_t> committed_events_{0};
+
+  bool merge_later_ = false;
+  // Held across a unit's hand-off to the store, so "the last unit queued" is
+  // the store's order too. Recursive: a refused unit finishes (and closes)
+  // inside that hand-off, on the same thread.
+  std::recursive_mutex later_mutex_;
+  Unit* open_later_ = nullptr;  // the last unit queued, if append_later's and not taken; guarded by later_mutex_
 };
 
 }  // namespace opsgate::audit

@@ -60,7 +60,9 @@ Result<std::unique_ptr<SqliteAuditLog>> SqliteAuditLog::make(std::shared_ptr<sto
 
 SqliteAuditLog::SqliteAuditLog(std::shared_ptr<store::SqliteStore> store, bool owns_store, const Clock& clock,
                                ChainHead head)
-    : QueuedAuditLog(clock), store_(std::move(store)), owns_store_(owns_store), committed_(head), tentative_(head) {}
+    : QueuedAuditLog(clock), store_(std::move(store)), owns_store_(owns_store), committed_(head), tentative_(head) {
+  merge_later_appends();  // write_unit() and on_finished() close the unit first
+}
 
 SqliteAuditLog::~SqliteAuditLog() { close(); }
 
@@ -79,13 +81,19 @@ bool SqliteAuditLog::submit_unit(std::shared_ptr<Unit> unit) {
   store::WriteJob job;
   job.rows = unit->events.size();
   // Stamped under the store's queue lock so timestamps never go backwards as seq grows.
-  job.on_queued = [this, raw = unit.get()] { stamp_times(*raw); };
-  job.work = [this, unit](SQLite::Database&) { return write_unit(*unit); };
+  job.on_queued = [this, raw = unit.get()] {
+    raw->queued = true;
+    stamp_times(*raw);
+  };
+  // `done` holds the unit for the job's lifetime; `work` runs before it and
+  // takes the raw pointer, which fits std::function's inline buffer.
+  job.work = [this, raw = unit.get()](SQLite::Database&) { return write_unit(*raw); };
   job.done = [this, unit](bool committed, const Error* error) { finish_unit(*unit, committed, error); };
   return store_->submit(std::move(job));
 }
 
 bool SqliteAuditLog::write_unit(Unit& unit) {
+  close_later_unit(unit);  // its events are read below: none may join it now
   if (tentative_ == committed_) {
     // The first unit of this transaction: is the file still where this
     // process left it? Another writer moving the head would fork the chain.
@@ -127,6 +135,13 @@ bool SqliteAuditLog::write_unit(Unit& unit) {
 }
 
 void SqliteAuditLog::on_finished(Unit& unit, bool committed) {
+  close_later_unit(unit);  // a failed batch finishes units the writer never read
+  if (!unit.queued) {
+    // Refused before the queue took it (closed, overloaded), on the appending
+    // thread: the heads are the writer's, and a batch may be open. Resetting
+    // tentative_ here made the next unit of that batch reuse a seq.
+    return;
+  }
   if (!committed) {
     tentative_ = committed_;  // the transaction is gone: the head is the last committed row
   } else if (unit.written) {

@@ -34,15 +34,28 @@ void append_json_string(std::string& out, const std::string& text) {
 
 }  // namespace
 
+void append_audit_params(std::string& out, const nlohmann::json& params) {
+  if (params.is_object() && params.empty()) {
+    out += "{}";  // most events (meta actions, received): no serializer to set up
+    return;
+  }
+  out += params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string canonical_audit_text(const AuditEvent& event) {
+  std::string out;
+  out.reserve(256 + event.detail.size());
+  append_canonical_audit_text(out, event);
+  return out;
+}
+
+void append_canonical_audit_text(std::string& out, const AuditEvent& event) {
   // Byte for byte what to_json(event) without the hashes dumps (compact, keys
   // sorted), written directly: the writer hashes every event, and building a
   // json object first costs a dozen allocations. Invalid UTF-8 from chat is
   // replaced rather than thrown on; the stored params are the replaced text
   // too, so the hash stays reproducible. tests/core/audit_text_test.cpp holds
   // the two side by side.
-  std::string out;
-  out.reserve(256 + event.detail.size());
   out += "{\"action\":";
   append_json_string(out, event.action);
   out += ",\"channel\":";
@@ -54,7 +67,7 @@ std::string canonical_audit_text(const AuditEvent& event) {
   out += ",\"outcome\":";
   append_json_string(out, event.outcome);
   out += ",\"params\":";
-  out += event.params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  append_audit_params(out, event.params);
   out += ",\"platform\":";
   append_json_string(out, event.platform);
   out += ",\"principal\":";
@@ -66,7 +79,6 @@ std::string canonical_audit_text(const AuditEvent& event) {
   out += ",\"ts_ms\":";
   out += std::to_string(event.ts_ms);
   out += '}';
-  return out;
 }
 
 }  // namespace opsgate

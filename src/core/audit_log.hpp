@@ -54,6 +54,10 @@ class AuditLog {
 // (seq included, so reordering shows), as compact JSON with sorted keys.
 // hash = hex(SHA-256(prev_hash + canonical_audit_text(event))).
 std::string canonical_audit_text(const AuditEvent& event);
+// The same text appended to `out` (the writer reuses one buffer per thread).
+void append_canonical_audit_text(std::string& out, const AuditEvent& event);
+// How params are stored and hashed: compact JSON, invalid UTF-8 replaced.
+void append_audit_params(std::string& out, const nlohmann::json& params);
 nlohmann::json to_json(const AuditEvent& event);
 
 }  // namespace opsgate

@@ -39,12 +39,18 @@ class Sha256Contexts {
 
   std::string digest(std::string_view data) {
     unsigned char out[EVP_MAX_MD_SIZE];
+    const unsigned int length = digest_into(data, {}, out);
+    return std::string(reinterpret_cast<const char*>(out), length);
+  }
+
+  // SHA-256 of first + second into `out` (EVP_MAX_MD_SIZE bytes); returns the length.
+  unsigned int digest_into(std::string_view first, std::string_view second, unsigned char* out) {
     unsigned int length = 0;
-    if (EVP_DigestInit_ex2(digest_, md_, nullptr) != 1 || EVP_DigestUpdate(digest_, data.data(), data.size()) != 1 ||
-        EVP_DigestFinal_ex(digest_, out, &length) != 1) {
+    if (EVP_DigestInit_ex2(digest_, md_, nullptr) != 1 || EVP_DigestUpdate(digest_, first.data(), first.size()) != 1 ||
+        EVP_DigestUpdate(digest_, second.data(), second.size()) != 1 || EVP_DigestFinal_ex(digest_, out, &length) != 1) {
       throw std::runtime_error("OpenSSL could not compute SHA-256 (out of memory?)");
     }
-    return std::string(reinterpret_cast<const char*>(out), length);
+    return length;
   }
 
   std::string hmac(std::string_view key, std::string_view message) {
@@ -112,7 +118,13 @@ Sha256Contexts& contexts() {
 
 std::string sha256(std::string_view data) { return contexts().digest(data); }
 
-std::string sha256_hex(std::string_view data) { return encoding::hex_encode(sha256(data)); }
+std::string sha256_hex(std::string_view data) { return sha256_hex(data, {}); }
+
+std::string sha256_hex(std::string_view first, std::string_view second) {
+  unsigned char raw[EVP_MAX_MD_SIZE];
+  const unsigned int length = contexts().digest_into(first, second, raw);
+  return encoding::hex_encode(std::string_view(reinterpret_cast<const char*>(raw), length));
+}
 
 std::string hmac_sha256(std::string_view key, std::string_view message) { return contexts().hmac(key, message); }
 

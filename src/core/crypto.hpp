@@ -12,6 +12,9 @@ namespace opsgate::crypto {
 std::string sha256(std::string_view data);
 // Lower-case hex of sha256(data).
 std::string sha256_hex(std::string_view data);
+// Lower-case hex of sha256(first + second), without joining the two (the
+// audit chain hashes prev_hash + the event's text for every row).
+std::string sha256_hex(std::string_view first, std::string_view second);
 
 // HMAC-SHA256(key, message) (32 raw bytes); throws like sha256.
 std::string hmac_sha256(std::string_view key, std::string_view message);

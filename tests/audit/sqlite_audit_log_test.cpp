@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <chrono>
+#include <future>
 #include <fstream>
 #include <set>
 #include <string>
@@ -14,6 +16,7 @@
 #include "src/audit/audit_hash.hpp"
 #include "src/audit/audit_reader.hpp"
 #include "src/audit/sqlite_audit_log.hpp"
+#include "src/store/sqlite_store.hpp"
 #include "tests/audit/audit_test_support.hpp"
 
 using opsgate::Errc;
@@ -240,6 +243,113 @@ TEST_SUITE("audit/sqlite_audit_log") {
     REQUIRE(report.has_value());
     CHECK(report->ok);
     CHECK(report->count == 1);
+  }
+
+  TEST_CASE("append_later events that follow each other join one unit yet stay behind earlier appends, in order") {
+    TempDir dir;
+    FixedClock clock(kTestNowMs);
+    const std::string path = dir.file("audit.db");
+    auto log = open_log(path, clock);
+
+    // Hold the writer at BEGIN so everything below queues behind it.
+    SQLite::Database blocker(path, SQLite::OPEN_READWRITE);
+    blocker.exec("BEGIN IMMEDIATE");
+    std::vector<std::string> expected;
+    auto later = [&](int i) {
+      const std::string id = "later-" + std::to_string(i);
+      log->append_later(make_event(id, "replied"));
+      expected.push_back(id);
+    };
+    for (int i = 0; i < 3; ++i) {
+      later(i);
+    }
+    boost::asio::io_context io;
+    std::vector<std::optional<opsgate::Result<std::int64_t>>> slots;
+    spawn_appends(io, *log, {make_event("unit", "received")}, slots);
+    io.poll();  // queued: the later events below go behind it, not into the unit before it
+    expected.push_back("unit");
+    for (int i = 3; i < 303; ++i) {  // more than one merged unit holds
+      later(i);
+    }
+    blocker.exec("COMMIT");
+    io.run();
+    REQUIRE(unwrap(slots).front().has_value());
+    log->close();
+
+    SQLite::Database db(path, SQLite::OPEN_READONLY);
+    SQLite::Statement q(db, "SELECT request_id FROM audit_events ORDER BY seq");
+    std::vector<std::string> stored;
+    while (q.executeStep()) {
+      stored.push_back(q.getColumn(0).getString());
+    }
+    CHECK(stored == expected);
+    auto report = opsgate::audit::verify(path);
+    REQUIRE(report.has_value());
+    CHECK(report->ok);
+    CHECK(report->count == 304);
+  }
+
+  TEST_CASE("an append refused as overloaded while the writer is inside a batch leaves the writer's chain alone") {
+    TempDir dir;
+    FixedClock clock(kTestNowMs);
+    const std::string path = dir.file("audit.db");
+    opsgate::store::StoreOptions options;
+    options.max_queued = 2;
+    auto store = opsgate::store::SqliteStore::open(path, options);
+    REQUIRE(store.has_value());
+    auto attached = SqliteAuditLog::attach(*store, clock);
+    REQUIRE(attached.has_value());
+    auto& log = **attached;
+
+    // A job of the store's writer that waits, inside the batch's transaction,
+    // until the test lets it go; `entered` says it got there.
+    auto gate = [&](std::promise<void>& entered, std::shared_future<void> go) {
+      opsgate::store::WriteJob job;
+      job.work = [&entered, go](SQLite::Database&) {
+        entered.set_value();
+        // Bounded: a broken test fails on the checks below, it does not hang.
+        (void)go.wait_for(std::chrono::seconds(30));
+        return true;
+      };
+      return job;
+    };
+    std::promise<void> first_in, second_in, first_go, second_go;
+    REQUIRE((*store)->submit(gate(first_in, first_go.get_future().share())));
+    REQUIRE(first_in.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+
+    // Queued behind the first gate, so the writer takes them as one batch:
+    // event A is written, then the second gate holds the transaction open.
+    boost::asio::io_context io;
+    std::vector<std::optional<opsgate::Result<std::int64_t>>> a;
+    spawn_appends(io, log, {make_event("a", "received")}, a);
+    io.poll();
+    REQUIRE((*store)->submit(gate(second_in, second_go.get_future().share())));
+    first_go.set_value();
+    REQUIRE(second_in.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+
+    // B and a filler fill the queue (max_queued 2); C is refused as overloaded.
+    std::vector<std::optional<opsgate::Result<std::int64_t>>> b;
+    spawn_appends(io, log, {make_event("b", "received")}, b);
+    io.poll();
+    opsgate::store::WriteJob filler;
+    filler.work = [](SQLite::Database&) { return true; };
+    REQUIRE((*store)->submit(std::move(filler)));
+    log.append_later(make_event("c", "replied"));  // refused: logged, not recorded
+
+    second_go.set_value();
+    io.run();
+    auto results_a = unwrap(a);
+    auto results_b = unwrap(b);
+    REQUIRE(results_a.front().has_value());
+    REQUIRE_MESSAGE(results_b.front().has_value(), results_b.front().error().message);
+    CHECK(*results_a.front() == 1);
+    CHECK(*results_b.front() == 2);
+    log.close();
+    (*store)->close();
+    auto report = opsgate::audit::verify(path);
+    REQUIRE(report.has_value());
+    CHECK(report->ok);
+    CHECK(report->count == 2);
   }
 
   TEST_CASE("a write lock held too long fails the append with a storage error naming the file") {
