@@ -114,24 +114,14 @@ int main(int argc, char** argv) {
     } else if (flag == "--rss-requests") {
       rss_requests = std::stoull(argv[i + 1]);
     } else if (flag == "--concurrency") {
-      concurrencies.clear();
-      for (const auto& c : split_list(argv[i + 1])) {
-        concurrencies.push_back(std::stoi(c));
-      }
+      concurrencies = parse_concurrencies(argv[i + 1]);
     } else if (flag == "--mixes") {
-      mixes.clear();
-      for (const auto& m : split_list(argv[i + 1])) {
-        if (m == "chatter") {
-          mixes.push_back(Mix::chatter);
-        } else if (m == "whoami") {
-          mixes.push_back(Mix::whoami);
-        } else if (m == "metrics") {
-          mixes.push_back(Mix::metrics);
-        } else {
-          std::fprintf(stderr, "e2e_bench: unknown mix %s (chatter, whoami, metrics)\n", m.c_str());
-          return 2;
-        }
+      const auto parsed = parse_mixes(argv[i + 1], {Mix::chatter, Mix::whoami, Mix::metrics});
+      if (!parsed) {
+        std::fprintf(stderr, "e2e_bench: unknown mix in %s (chatter, whoami, metrics)\n", argv[i + 1]);
+        return 2;
       }
+      mixes = *parsed;
     } else {
       std::fprintf(stderr, "e2e_bench: unknown flag %s\n", flag.c_str());
       return 2;

@@ -444,6 +444,31 @@ inline std::vector<std::string> split_list(const std::string& text) {
   return items;
 }
 
+// "1,16,64" → {1, 16, 64}: the --concurrency flag of both benches.
+inline std::vector<int> parse_concurrencies(const std::string& text) {
+  std::vector<int> concurrencies;
+  for (const auto& item : split_list(text)) {
+    concurrencies.push_back(std::stoi(item));
+  }
+  return concurrencies;
+}
+
+// "whoami,restart" → the mixes a bench offers (`offered`), by their flag
+// names; an unknown name is nullopt, for the caller to name in its usage error.
+inline std::optional<std::vector<Mix>> parse_mixes(const std::string& text, const std::vector<Mix>& offered) {
+  static const std::map<std::string, Mix> names{{"chatter", Mix::chatter}, {"whoami", Mix::whoami},
+                                                {"metrics", Mix::metrics}, {"restart", Mix::restart}};
+  std::vector<Mix> mixes;
+  for (const auto& item : split_list(text)) {
+    const auto found = names.find(item);
+    if (found == names.end() || std::find(offered.begin(), offered.end(), found->second) == offered.end()) {
+      return std::nullopt;
+    }
+    mixes.push_back(found->second);
+  }
+  return mixes;
+}
+
 inline std::string load_average() {
   std::ifstream in("/proc/loadavg");
   std::string a, b, c;

@@ -156,24 +156,14 @@ int main(int argc, char** argv) {
     } else if (flag == "--rounds") {
       rounds = std::stoi(argv[i + 1]);
     } else if (flag == "--concurrency") {
-      concurrencies.clear();
-      for (const auto& c : split_list(argv[i + 1])) {
-        concurrencies.push_back(std::stoi(c));
-      }
+      concurrencies = parse_concurrencies(argv[i + 1]);
     } else if (flag == "--mixes") {
-      mixes.clear();
-      for (const auto& m : split_list(argv[i + 1])) {
-        if (m == "whoami") {
-          mixes.push_back(Mix::whoami);
-        } else if (m == "restart") {
-          mixes.push_back(Mix::restart);
-        } else if (m == "metrics") {
-          mixes.push_back(Mix::metrics);
-        } else {
-          std::fprintf(stderr, "replicas_bench: unknown mix %s (whoami, restart, metrics)\n", m.c_str());
-          return 2;
-        }
+      const auto parsed = parse_mixes(argv[i + 1], {Mix::whoami, Mix::restart, Mix::metrics});
+      if (!parsed) {
+        std::fprintf(stderr, "replicas_bench: unknown mix in %s (whoami, restart, metrics)\n", argv[i + 1]);
+        return 2;
       }
+      mixes = *parsed;
     } else {
       std::fprintf(stderr, "replicas_bench: unknown flag %s\n", flag.c_str());
       return 2;
