@@ -8,7 +8,6 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <curl/curl.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -408,7 +407,6 @@ int run_cli(int argc, char** argv) {
     return unexpected(at, at->remaining().front());
   }
 
-  curl_global_init(CURL_GLOBAL_DEFAULT);  // the one process-wide call
   if (chosen.run_alone) {
     return chosen.run_alone();
   }

@@ -16,6 +16,7 @@
 
 #include "src/audit/audit_hash.hpp"
 #include "src/store/pg_store.hpp"
+#include "src/store/pq_library.hpp"
 
 namespace opsgate::audit {
 
@@ -144,6 +145,9 @@ Result<void> rows_from_sqlite(const std::string& path, const std::string& sql, c
 
 Result<void> rows_from_postgres(const AuditSource& source, const std::string& sql, const std::vector<Param>& params,
                                 const RowSink& sink) {
+  if (auto loaded = store::load_libpq(); !loaded) {
+    return tl::unexpected(loaded.error());
+  }
   try {
     store::PgOptions options;
     options.dsn = source.pg_dsn;

@@ -1,3 +1,10 @@
+// SHA-256 goes through OpenSSL's low-level SHA256_* functions (deprecated in
+// 3.0, present in every 3.x): the same implementation EVP dispatches to, but
+// without EVP's first fetch, which loads openssl.cnf and registers the default
+// provider's ~2,000 algorithm names (about 2 MB resident). A process that only
+// hashes its audit log (`opsgate shell`) never pays that; HMAC still uses EVP.
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include "src/core/crypto.hpp"
 
 #include "src/core/encoding.hpp"
@@ -6,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
 #include <openssl/params.h>
+#include <openssl/sha.h>
 
 #include <stdexcept>
 #include <string>
@@ -15,43 +23,35 @@ namespace opsgate::crypto {
 
 namespace {
 
-// OpenSSL 3 looks an algorithm up and allocates a context on every one-shot
-// call (EVP_Digest, HMAC), which cost more than hashing an audit event or a
-// Slack request's few hundred bytes. Each thread fetches SHA-256 and HMAC once
-// and reuses its contexts. These calls fail only on allocation failure or a
-// broken OpenSSL build: nothing a caller can handle, so they throw, and an
+// SHA-256 of first + second into `out` (SHA256_DIGEST_LENGTH bytes); returns
+// the length. Fails only with a broken OpenSSL build: it throws then, so an
 // unchecked failure never hands out an uninitialised buffer as a hash.
-class Sha256Contexts {
+unsigned int digest_into(std::string_view first, std::string_view second, unsigned char* out) {
+  SHA256_CTX context;
+  if (SHA256_Init(&context) != 1 || SHA256_Update(&context, first.data(), first.size()) != 1 ||
+      SHA256_Update(&context, second.data(), second.size()) != 1 || SHA256_Final(out, &context) != 1) {
+    throw std::runtime_error("OpenSSL could not compute SHA-256");
+  }
+  return SHA256_DIGEST_LENGTH;
+}
+
+// OpenSSL 3 looks an algorithm up and allocates a context on every one-shot
+// HMAC call, which costs more than a Slack request's few hundred bytes. Each
+// thread fetches HMAC once, on its first HMAC, and reuses its context. These
+// calls fail only on allocation failure or a broken OpenSSL build: nothing a
+// caller can handle, so they throw.
+class HmacContext {
  public:
-  Sha256Contexts()
-      : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)),
-        digest_(EVP_MD_CTX_new()),
-        mac_(EVP_MAC_fetch(nullptr, "HMAC", nullptr)),
-        hmac_(mac_ != nullptr ? EVP_MAC_CTX_new(mac_) : nullptr) {
-    if (md_ == nullptr || digest_ == nullptr || mac_ == nullptr || hmac_ == nullptr) {
+  HmacContext()
+      : mac_(EVP_MAC_fetch(nullptr, "HMAC", nullptr)), hmac_(mac_ != nullptr ? EVP_MAC_CTX_new(mac_) : nullptr) {
+    if (mac_ == nullptr || hmac_ == nullptr) {
       release();
-      throw std::runtime_error("OpenSSL has no SHA-256 or HMAC");
+      throw std::runtime_error("OpenSSL has no HMAC");
     }
   }
-  ~Sha256Contexts() { release(); }
-  Sha256Contexts(const Sha256Contexts&) = delete;
-  Sha256Contexts& operator=(const Sha256Contexts&) = delete;
-
-  std::string digest(std::string_view data) {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    const unsigned int length = digest_into(data, {}, out);
-    return std::string(reinterpret_cast<const char*>(out), length);
-  }
-
-  // SHA-256 of first + second into `out` (EVP_MAX_MD_SIZE bytes); returns the length.
-  unsigned int digest_into(std::string_view first, std::string_view second, unsigned char* out) {
-    unsigned int length = 0;
-    if (EVP_DigestInit_ex2(digest_, md_, nullptr) != 1 || EVP_DigestUpdate(digest_, first.data(), first.size()) != 1 ||
-        EVP_DigestUpdate(digest_, second.data(), second.size()) != 1 || EVP_DigestFinal_ex(digest_, out, &length) != 1) {
-      throw std::runtime_error("OpenSSL could not compute SHA-256 (out of memory?)");
-    }
-    return length;
-  }
+  ~HmacContext() { release(); }
+  HmacContext(const HmacContext&) = delete;
+  HmacContext& operator=(const HmacContext&) = delete;
 
   std::string hmac(std::string_view key, std::string_view message) {
     char digest_name[] = "SHA256";
@@ -97,36 +97,36 @@ class Sha256Contexts {
     forget_key();
     EVP_MAC_CTX_free(hmac_);
     EVP_MAC_free(mac_);
-    EVP_MD_CTX_free(digest_);
-    EVP_MD_free(md_);
   }
 
-  EVP_MD* md_;
-  EVP_MD_CTX* digest_;
   EVP_MAC* mac_;
   EVP_MAC_CTX* hmac_;
   std::string key_;     // the key hmac_ holds, when keyed_
   bool keyed_ = false;  // hmac_ was initialised with key_ and may restart from it
 };
 
-Sha256Contexts& contexts() {
-  thread_local Sha256Contexts per_thread;
+HmacContext& hmac_context() {
+  thread_local HmacContext per_thread;
   return per_thread;
 }
 
 }  // namespace
 
-std::string sha256(std::string_view data) { return contexts().digest(data); }
+std::string sha256(std::string_view data) {
+  unsigned char raw[SHA256_DIGEST_LENGTH];
+  const unsigned int length = digest_into(data, {}, raw);
+  return std::string(reinterpret_cast<const char*>(raw), length);
+}
 
 std::string sha256_hex(std::string_view data) { return sha256_hex(data, {}); }
 
 std::string sha256_hex(std::string_view first, std::string_view second) {
-  unsigned char raw[EVP_MAX_MD_SIZE];
-  const unsigned int length = contexts().digest_into(first, second, raw);
+  unsigned char raw[SHA256_DIGEST_LENGTH];
+  const unsigned int length = digest_into(first, second, raw);
   return encoding::hex_encode(std::string_view(reinterpret_cast<const char*>(raw), length));
 }
 
-std::string hmac_sha256(std::string_view key, std::string_view message) { return contexts().hmac(key, message); }
+std::string hmac_sha256(std::string_view key, std::string_view message) { return hmac_context().hmac(key, message); }
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
   return encoding::hex_encode(hmac_sha256(key, message));

@@ -37,6 +37,7 @@
 
 #include "src/core/text.hpp"
 #include "src/net/backoff.hpp"
+#include "src/net/curl_library.hpp"
 #include "src/net/http_client_support.hpp"
 #include "src/net/http_types.hpp"
 #include "src/net/resend_rule.hpp"
@@ -80,9 +81,11 @@ struct Transfer {
   Transfer& operator=(const Transfer&) = delete;
   ~Transfer() {
     if (easy != nullptr) {
-      curl_easy_cleanup(easy);
+      curl().easy_cleanup(easy);
     }
-    curl_slist_free_all(header_list);
+    if (header_list != nullptr) {
+      curl().slist_free_all(header_list);
+    }
   }
 };
 
@@ -170,7 +173,7 @@ Result<void> configure(Transfer& t, const HttpClientOptions& options) {
   }
   for (const auto& [name, value] : r.headers) {
     const std::string line = value.empty() ? name + ";" : name + ": " + value;  // "X;" sends an empty header
-    curl_slist* grown = curl_slist_append(t.header_list, line.c_str());
+    curl_slist* grown = curl().slist_append(t.header_list, line.c_str());
     if (grown == nullptr) {
       return fail(Errc::internal, "out of memory building request headers");
     }
@@ -178,14 +181,14 @@ Result<void> configure(Transfer& t, const HttpClientOptions& options) {
   }
   if (!has_header(r, "Expect")) {
     // Without this libcurl waits up to a second for "100 Continue" before a large body.
-    curl_slist* grown = curl_slist_append(t.header_list, "Expect:");
+    curl_slist* grown = curl().slist_append(t.header_list, "Expect:");
     if (grown == nullptr) {
       return fail(Errc::internal, "out of memory building request headers");
     }
     t.header_list = grown;
   }
 
-  t.easy = curl_easy_init();
+  t.easy = curl().easy_init();
   if (t.easy == nullptr) {
     return fail(Errc::internal, "curl_easy_init failed");
   }
@@ -198,49 +201,49 @@ Result<void> configure(Transfer& t, const HttpClientOptions& options) {
       rc = result;
     }
   };
-  set(curl_easy_setopt(e, CURLOPT_URL, r.url.c_str()));
+  set(curl().easy_setopt(e, CURLOPT_URL, r.url.c_str()));
   // Signals cannot interrupt DNS lookups in a multi-threaded daemon; the
   // threaded resolver keeps timeouts working without them.
-  set(curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L));
-  set(curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https"));
-  set(curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms));
-  set(curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_ms));
-  set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, r.verify_tls ? 1L : 0L));
-  set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, r.verify_tls ? 2L : 0L));
+  set(curl().easy_setopt(e, CURLOPT_NOSIGNAL, 1L));
+  set(curl().easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https"));
+  set(curl().easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms));
+  set(curl().easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_ms));
+  set(curl().easy_setopt(e, CURLOPT_SSL_VERIFYPEER, r.verify_tls ? 1L : 0L));
+  set(curl().easy_setopt(e, CURLOPT_SSL_VERIFYHOST, r.verify_tls ? 2L : 0L));
   if (!r.ca_file.empty()) {
-    set(curl_easy_setopt(e, CURLOPT_CAINFO, r.ca_file.c_str()));
+    set(curl().easy_setopt(e, CURLOPT_CAINFO, r.ca_file.c_str()));
   }
   if (r.client_cert_file.empty() != r.client_key_file.empty()) {
     return fail(Errc::invalid_input, "a client certificate for " + t.display_url + " needs both its cert and key file");
   }
   if (!r.client_cert_file.empty()) {
-    set(curl_easy_setopt(e, CURLOPT_SSLCERT, r.client_cert_file.c_str()));
-    set(curl_easy_setopt(e, CURLOPT_SSLKEY, r.client_key_file.c_str()));
+    set(curl().easy_setopt(e, CURLOPT_SSLCERT, r.client_cert_file.c_str()));
+    set(curl().easy_setopt(e, CURLOPT_SSLKEY, r.client_key_file.c_str()));
   }
-  set(curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str()));
-  set(curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.header_list));
-  set(curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""));  // whatever libcurl can decode
-  set(curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_response_bytes)));
-  set(curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &on_header));
-  set(curl_easy_setopt(e, CURLOPT_HEADERDATA, &t));
-  set(curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body));
-  set(curl_easy_setopt(e, CURLOPT_WRITEDATA, &t));
-  set(curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error_text.data()));
+  set(curl().easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str()));
+  set(curl().easy_setopt(e, CURLOPT_HTTPHEADER, t.header_list));
+  set(curl().easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""));  // whatever libcurl can decode
+  set(curl().easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_response_bytes)));
+  set(curl().easy_setopt(e, CURLOPT_HEADERFUNCTION, &on_header));
+  set(curl().easy_setopt(e, CURLOPT_HEADERDATA, &t));
+  set(curl().easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body));
+  set(curl().easy_setopt(e, CURLOPT_WRITEDATA, &t));
+  set(curl().easy_setopt(e, CURLOPT_ERRORBUFFER, t.error_text.data()));
   if (r.method == "GET") {
-    set(curl_easy_setopt(e, CURLOPT_HTTPGET, 1L));
+    set(curl().easy_setopt(e, CURLOPT_HTTPGET, 1L));
   } else if (r.method == "HEAD") {
-    set(curl_easy_setopt(e, CURLOPT_NOBODY, 1L));
+    set(curl().easy_setopt(e, CURLOPT_NOBODY, 1L));
   } else {
     if (r.method != "POST") {
-      set(curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str()));
+      set(curl().easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str()));
     }
     if (r.method == "POST" || !r.body.empty()) {
-      set(curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size())));
-      set(curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data()));
+      set(curl().easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size())));
+      set(curl().easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data()));
     }
   }
   if (rc != CURLE_OK) {
-    return fail(Errc::invalid_input, "cannot set up the request to " + t.display_url + ": " + curl_easy_strerror(rc));
+    return fail(Errc::invalid_input, "cannot set up the request to " + t.display_url + ": " + curl().easy_strerror(rc));
   }
   return {};
 }
@@ -255,15 +258,15 @@ struct Failure {
 // transfer got past connecting (a reused connection reports no connect time).
 bool may_have_been_sent(const Transfer& t) {
   long request_bytes = 0;
-  curl_easy_getinfo(t.easy, CURLINFO_REQUEST_SIZE, &request_bytes);
+  curl().easy_getinfo(t.easy, CURLINFO_REQUEST_SIZE, &request_bytes);
   curl_off_t pretransfer_us = 0;
-  curl_easy_getinfo(t.easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
+  curl().easy_getinfo(t.easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
   return request_bytes > 0 || pretransfer_us > 0;
 }
 
 Failure describe_failure(const Transfer& t, CURLcode code) {
   const std::string& url = t.display_url;
-  const std::string detail = t.error_text[0] != '\0' ? std::string(t.error_text.data()) : curl_easy_strerror(code);
+  const std::string detail = t.error_text[0] != '\0' ? std::string(t.error_text.data()) : curl().easy_strerror(code);
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT: {
       if (!may_have_been_sent(t)) {
@@ -276,7 +279,7 @@ Failure describe_failure(const Transfer& t, CURLcode code) {
     }
     case CURLE_COULDNT_CONNECT: {
       long os_error = 0;
-      curl_easy_getinfo(t.easy, CURLINFO_OS_ERRNO, &os_error);
+      curl().easy_getinfo(t.easy, CURLINFO_OS_ERRNO, &os_error);
       const std::string why = os_error != 0 ? std::strerror(static_cast<int>(os_error)) : detail;
       return {{Errc::unavailable, "cannot connect to " + url + ": " + why}, true};
     }
@@ -351,16 +354,15 @@ struct CancelRequest {
 // submit()/cancel() from any thread; everything named worker_* only on the worker.
 class HttpClientImpl : public std::enable_shared_from_this<HttpClientImpl> {
  public:
-  explicit HttpClientImpl(HttpClientOptions options) : options_(std::move(options)), multi_(curl_multi_init()) {
-    if (multi_ == nullptr) {
-      throw std::runtime_error("curl_multi_init failed");
-    }
-    worker_ = std::thread([this] { run(); });
-  }
+  // Nothing is loaded or started here: libcurl, the multi handle and the
+  // worker thread come with the first request (start()).
+  explicit HttpClientImpl(HttpClientOptions options) : options_(std::move(options)) {}
 
   ~HttpClientImpl() {
     stop();
-    curl_multi_cleanup(multi_);
+    if (CURLM* handle = multi_.load(std::memory_order_acquire); handle != nullptr) {
+      curl().multi_cleanup(handle);
+    }
   }
 
   HttpClientImpl(const HttpClientImpl&) = delete;
@@ -372,7 +374,7 @@ class HttpClientImpl : public std::enable_shared_from_this<HttpClientImpl> {
       std::lock_guard lock(mutex_);
       stopping_ = true;
     }
-    curl_multi_wakeup(multi_);
+    wake();
     if (worker_.joinable()) {
       worker_.join();
     }
@@ -395,6 +397,10 @@ class HttpClientImpl : public std::enable_shared_from_this<HttpClientImpl> {
       return;
     }
     transfer->display_url = *shown;
+    if (auto started = start(); !started) {
+      finish_early(std::move(transfer), tl::unexpected(started.error()));
+      return;
+    }
     if (auto configured = configure(*transfer, options_); !configured) {
       finish_early(std::move(transfer), tl::unexpected(configured.error()));
       return;
@@ -430,7 +436,7 @@ class HttpClientImpl : public std::enable_shared_from_this<HttpClientImpl> {
       finish_early(std::move(transfer), tl::unexpected(*refused));
       return;
     }
-    curl_multi_wakeup(multi_);
+    wake();
   }
 
   void cancel(std::uint64_t id) {
@@ -453,10 +459,44 @@ class HttpClientImpl : public std::enable_shared_from_this<HttpClientImpl> {
       finish_early(std::move(held), std::move(result));
       return;
     }
-    curl_multi_wakeup(multi_);
+    wake();
   }
 
  private:
+  // Loads libcurl (once per process), makes the multi handle and starts the
+  // worker, on the first request; a missing libcurl fails that request (and
+  // each later one) with the loader's message instead of failing start-up.
+  Result<void> start() {
+    std::lock_guard lock(mutex_);
+    if (stopping_) {
+      return fail(Errc::unavailable, "the HTTP client is shutting down");
+    }
+    if (multi_.load(std::memory_order_relaxed) != nullptr) {
+      return {};
+    }
+    auto api = load_curl(options_.curl_library.empty() ? kCurlLibrary : std::string_view(options_.curl_library));
+    if (!api) {
+      return tl::unexpected(api.error());
+    }
+    CURLM* handle = (*api)->multi_init();
+    if (handle == nullptr) {
+      return fail(Errc::internal, "curl_multi_init failed (out of memory?)");
+    }
+    multi_.store(handle, std::memory_order_release);
+    worker_ = std::thread([this] { run(); });
+    return {};
+  }
+
+  // The worker's handle: the worker starts after start() has set it.
+  CURLM* multi() const { return multi_.load(std::memory_order_relaxed); }
+
+  // Wakes the worker's curl_multi_poll; nothing to wake before the first request.
+  void wake() {
+    if (CURLM* handle = multi_.load(std::memory_order_acquire); handle != nullptr) {
+      curl().multi_wakeup(handle);
+    }
+  }
+
   // Completes a transfer that never reached the worker; still asynchronous
   // (posted), as an initiating function must never complete inline.
   static void finish_early(std::unique_ptr<Transfer> t, Result<HttpClientResponse> result) {
@@ -478,7 +518,7 @@ class HttpClientImpl : public std::enable_shared_from_this<HttpClientImpl> {
       }
     }
     if (admitted) {
-      curl_multi_wakeup(multi_);
+      wake();
     }
     post_completion(std::move(t->handler), std::move(t->executor), t->slot, std::move(result));
   }
@@ -509,16 +549,16 @@ class HttpClientImpl : public std::enable_shared_from_this<HttpClientImpl> {
       worker_start_due_retries();
 
       int running = 0;
-      curl_multi_perform(multi_, &running);
+      curl().multi_perform(multi(), &running);
       int left = 0;
-      while (CURLMsg* message = curl_multi_info_read(multi_, &left)) {
+      while (CURLMsg* message = curl().multi_info_read(multi(), &left)) {
         if (message->msg == CURLMSG_DONE) {
           worker_finish(message->easy_handle, message->data.result, unit(random));
         }
       }
 
       long wait_ms = -1;
-      curl_multi_timeout(multi_, &wait_ms);
+      curl().multi_timeout(multi(), &wait_ms);
       if (wait_ms < 0 || wait_ms > kMaxPollMs) {
         wait_ms = kMaxPollMs;
       }
@@ -527,15 +567,15 @@ class HttpClientImpl : public std::enable_shared_from_this<HttpClientImpl> {
         const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(waiting->due - now).count();
         wait_ms = std::min<long>(wait_ms, std::max<long>(until, 0));
       }
-      curl_multi_poll(multi_, nullptr, 0, static_cast<int>(wait_ms), nullptr);
+      curl().multi_poll(multi(), nullptr, 0, static_cast<int>(wait_ms), nullptr);
     }
   }
 
   void worker_start(std::unique_ptr<Transfer> t) {
     CURL* easy = t->easy;
-    const CURLMcode added = curl_multi_add_handle(multi_, easy);
+    const CURLMcode added = curl().multi_add_handle(multi(), easy);
     if (added != CURLM_OK) {
-      auto result = fail(Errc::internal, "cannot start the request to " + t->display_url + ": " + curl_multi_strerror(added));
+      auto result = fail(Errc::internal, "cannot start the request to " + t->display_url + ": " + curl().multi_strerror(added));
       complete(std::move(t), std::move(result));
       return;
     }
@@ -558,7 +598,7 @@ class HttpClientImpl : public std::enable_shared_from_this<HttpClientImpl> {
       if (it->second->id == id) {
         auto t = std::move(it->second);
         active_.erase(it);
-        curl_multi_remove_handle(multi_, t->easy);
+        curl().multi_remove_handle(multi(), t->easy);
         auto result = fail(Errc::unavailable, "the request to " + t->display_url + " was cancelled");
         complete(std::move(t), std::move(result));
         return;
@@ -579,19 +619,19 @@ class HttpClientImpl : public std::enable_shared_from_this<HttpClientImpl> {
   void worker_finish(CURL* easy, CURLcode code, double unit_random) {
     auto found = active_.find(easy);
     if (found == active_.end()) {
-      curl_multi_remove_handle(multi_, easy);
+      curl().multi_remove_handle(multi(), easy);
       return;
     }
     std::unique_ptr<Transfer> t = std::move(found->second);
     active_.erase(found);
-    curl_multi_remove_handle(multi_, easy);
+    curl().multi_remove_handle(multi(), easy);
 
     const bool retries_left = t->retries_done < t->request.max_retries;
     const Idempotent idempotent = t->request.idempotent.value_or(
         detail::retryable_method(t->request.method) ? Idempotent::yes : Idempotent::no);
     if (code == CURLE_OK) {
       long status = 0;
-      curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+      curl().easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
       t->response.status = static_cast<int>(status);
       if (retries_left && status == 429) {
         // Not processed: safe to send again whatever the method, after the
@@ -648,7 +688,7 @@ class HttpClientImpl : public std::enable_shared_from_this<HttpClientImpl> {
       finish_early(std::move(t), std::move(result));
     }
     for (auto& [easy, t] : active_) {
-      curl_multi_remove_handle(multi_, easy);
+      curl().multi_remove_handle(multi(), easy);
       auto result = shutting_down(*t);
       complete(std::move(t), std::move(result));
     }
@@ -665,7 +705,7 @@ class HttpClientImpl : public std::enable_shared_from_this<HttpClientImpl> {
   }
 
   const HttpClientOptions options_;
-  CURLM* const multi_;
+  std::atomic<CURLM*> multi_{nullptr};  // set once by start(), under mutex_
   std::atomic<std::uint64_t> next_id_{0};
 
   std::mutex mutex_;  // guards the five below

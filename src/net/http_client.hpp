@@ -64,6 +64,7 @@ struct HttpClientOptions {
   std::size_t max_in_flight = 256;  // running or waiting to retry; beyond it a request is held
   std::size_t max_held = 4096;      // held beyond max_in_flight, oldest first; beyond both: Errc::unavailable at once
   std::string user_agent = "opsgate/0.1";
+  std::string curl_library = {};  // loaded on the first request; empty: net::kCurlLibrary (curl_library.hpp)
 };
 
 class HttpClientImpl;

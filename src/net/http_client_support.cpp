@@ -5,26 +5,13 @@
 #include <memory>
 #include <string>
 
-#include <curl/curl.h>
-
 #include "src/net/http_types.hpp"
+#include "src/net/outbound_url.hpp"
 
 namespace opsgate::net::detail {
 
 namespace {
 
-
-struct UrlDeleter {
-  void operator()(CURLU* url) const { curl_url_cleanup(url); }
-};
-
-struct CurlString {
-  char* text = nullptr;
-  CurlString() = default;
-  CurlString(const CurlString&) = delete;
-  CurlString& operator=(const CurlString&) = delete;
-  ~CurlString() { curl_free(text); }
-};
 
 // RFC 9110 token characters.
 bool is_token_char(char c) {
@@ -37,35 +24,22 @@ bool is_token_char(char c) {
 }  // namespace
 
 Result<std::string> display_url(const std::string& url) {
-  std::unique_ptr<CURLU, UrlDeleter> parsed(curl_url());
-  if (!parsed) {
-    return fail(Errc::internal, "out of memory parsing a URL");
-  }
   // The URL itself is not quoted in the error: it may hold credentials.
-  const CURLUcode set = curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0);
-  if (set != CURLUE_OK) {
-    return fail(Errc::invalid_input, std::string("invalid URL: ") + curl_url_strerror(set));
+  auto parts = split_url(url);
+  if (!parts) {
+    return fail(Errc::invalid_input, "invalid URL: " + parts.error().message);
   }
-  CurlString scheme;
-  CurlString host;
-  CurlString port;
-  CurlString path;
-  if (curl_url_get(parsed.get(), CURLUPART_SCHEME, &scheme.text, 0) != CURLUE_OK ||
-      curl_url_get(parsed.get(), CURLUPART_HOST, &host.text, 0) != CURLUE_OK) {
+  if (parts->host.empty()) {
     return fail(Errc::invalid_input, "invalid URL: it needs a scheme and a host, e.g. http://127.0.0.1:9090");
   }
-  const std::string scheme_text = scheme.text;
-  if (scheme_text != "http" && scheme_text != "https") {
-    return fail(Errc::invalid_input, "unsupported URL scheme '" + scheme_text + "' (only http and https)");
+  if (parts->scheme != "http" && parts->scheme != "https") {
+    return fail(Errc::invalid_input, "unsupported URL scheme '" + parts->scheme.substr(0, 16) + "' (only http and https)");
   }
-  std::string out = scheme_text + "://" + host.text;
-  if (curl_url_get(parsed.get(), CURLUPART_PORT, &port.text, 0) == CURLUE_OK && port.text != nullptr) {
-    out += std::string(":") + port.text;
+  std::string out = parts->scheme + "://" + parts->host;
+  if (!parts->port.empty()) {
+    out += ":" + parts->port;
   }
-  if (curl_url_get(parsed.get(), CURLUPART_PATH, &path.text, 0) == CURLUE_OK && path.text != nullptr) {
-    out += path.text;
-  }
-  return out;
+  return out + parts->path;
 }
 
 bool retryable_method(std::string_view method) { return method == "GET" || method == "HEAD"; }

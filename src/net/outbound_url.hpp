@@ -21,13 +21,29 @@ enum class UrlSecrecy {
 // The protocol family the caller speaks: http(s) or WebSocket (ws/wss).
 enum class UrlTransport { http, websocket };
 
-// The parts of a URL the rule looks at, as libcurl (which sends the request) parses it.
+// The parts of a URL the rule looks at. Parsed here, strictly, not by libcurl:
+// checking config then needs no libcurl loaded (it is loaded on the first
+// request: curl_library.hpp), and what split_url accepts libcurl (which sends
+// the request) splits the same way.
 struct OutboundUrl {
   std::string scheme;  // lowercase: http, https, ws, wss
-  std::string host;    // as libcurl gives it: IPv6 in brackets ("[::1]")
+  std::string host;    // as written: IPv6 in brackets ("[::1]")
   bool encrypted = false;
   bool has_userinfo = false;
 };
+
+// Every part of an absolute URL with a host; what check_outbound_url and
+// display_url (http_client_support.hpp) read.
+struct UrlParts {
+  std::string scheme;  // lowercase
+  std::string host;    // IPv6 in brackets
+  std::string port;    // empty: none written
+  std::string path;    // "/" when none written
+  bool has_userinfo = false;
+};
+
+// Splits `url` (host empty when it has none); the error says what is wrong without quoting the URL.
+Result<UrlParts> split_url(std::string_view url);
 
 // 127.0.0.0/8, ::1 and the name `localhost` exactly (any case). Not
 // `localhost.example.com`, not `127.0.0.1.nip.io`. Brackets around IPv6 allowed.

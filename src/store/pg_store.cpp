@@ -64,6 +64,9 @@ std::string pg_connection_string(const PgOptions& options) {
 }
 
 std::string pg_describe(const std::string& dsn) {
+  if (auto loaded = load_libpq(); !loaded) {
+    return "<a DSN not read: " + loaded.error().message + ">";
+  }
   char* error = nullptr;
   PQconninfoOption* parsed = PQconninfoParse(dsn.c_str(), &error);
   if (parsed == nullptr) {
@@ -101,6 +104,9 @@ std::string pg_describe(const std::string& dsn) {
 }
 
 Result<std::shared_ptr<PgStore>> PgStore::open(PgOptions options) {
+  if (auto loaded = load_libpq(options.libpq); !loaded) {
+    return tl::unexpected(loaded.error());
+  }
   if (options.dsn.empty()) {
     return fail(Errc::invalid_input, "the PostgreSQL DSN is empty: set storage.postgres.dsn");
   }

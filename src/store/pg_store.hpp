@@ -34,6 +34,7 @@
 
 #include "src/core/error.hpp"
 #include "src/store/await_completion.hpp"
+#include "src/store/pq_library.hpp"
 
 namespace pqxx {
 class transaction_base;
@@ -49,6 +50,7 @@ struct PgOptions {
   std::size_t max_batch = 1024;            // rows committed in one transaction (a unit is never split)
   std::size_t max_queued = 65536;          // rows waiting for the writer; beyond this a write fails fast
   std::string application_name = "opsgate";  // shown in pg_stat_activity
+  std::string libpq{kLibpq};                 // loaded by open() before the first connection (pq_library.hpp)
 };
 
 // Advisory lock keys (pg_advisory_lock's one-bigint form) taken by opsgate.

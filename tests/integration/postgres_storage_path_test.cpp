@@ -57,17 +57,6 @@ int post_event(std::uint16_t port, const nlohmann::json& body) {
   return response ? response->status : 0;
 }
 
-bool ready(std::uint16_t port) {
-  for (int i = 0; i < 200; ++i) {  // bounded: 10 s
-    const auto response = http_request(port, "GET", "/readyz");
-    if (response && response->status == 200) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
 }  // namespace
 
 TEST_SUITE("integration/postgres_storage_path") {
@@ -92,8 +81,8 @@ TEST_SUITE("integration/postgres_storage_path") {
     const std::uint16_t port_b = b.port();
     REQUIRE(port_a != 0);
     REQUIRE(port_b != 0);
-    CHECK(ready(port_a));
-    CHECK(ready(port_b));
+    CHECK(wait_until_ready(port_a));
+    CHECK(wait_until_ready(port_b));
     CHECK(post_event(port_a, slack_mention("EvPathA", "U0ALICE", "whoami", "1767225600.000301")) == 200);
     CHECK(post_event(port_b, slack_mention("EvPathB", "U0ALICE", "whoami", "1767225600.000302")) == 200);
     REQUIRE(slack.wait_until([&] { return slack.calls("chat.postMessage").size() >= 2; }));
@@ -129,8 +118,8 @@ TEST_SUITE("integration/postgres_storage_path") {
     INFO("replica a:\n" << a.log() << "\nreplica b:\n" << b.log());
     REQUIRE(a.port() != 0);
     REQUIRE(b.port() != 0);
-    CHECK(ready(a.port()));
-    CHECK(ready(b.port()));
+    CHECK(wait_until_ready(a.port()));
+    CHECK(wait_until_ready(b.port()));
     CHECK(a.stop() == 0);
     CHECK(b.stop() == 0);
     CHECK_FALSE(std::filesystem::exists(dir.file("shared-volume")));

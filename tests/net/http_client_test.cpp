@@ -447,7 +447,7 @@ TEST_SUITE("net/http_client") {
     server.start();
     const std::size_t before = thread_count();
     HttpClient client;
-    CHECK(thread_count() == before + 1);
+    CHECK(thread_count() == before);  // the worker starts with the first request
 
     asio::io_context io;
     std::vector<std::optional<Result<HttpClientResponse>>> results(100);
@@ -523,6 +523,41 @@ TEST_SUITE("net/http_client") {
     CHECK(refused == 1);
     CHECK(peak->load() <= 2);  // never more than max_in_flight on the wire
     CHECK(arrived->load() == 5);
+  }
+
+  TEST_CASE("without libcurl a request fails with the library's name and the package to install, and the next one too") {
+    StandInServer server;
+    auto arrived = std::make_shared<std::atomic<int>>(0);
+    server.route("GET", "/up", [arrived](HttpRequest) -> asio::awaitable<HttpResponse> {
+      arrived->fetch_add(1);
+      co_return HttpResponse::text(200, "up");
+    });
+    server.start();
+    HttpClient client(HttpClientOptions{.curl_library = "libcurl-opsgate-missing.so.4"});
+    for (int i = 0; i < 2; ++i) {
+      const auto response = send_blocking(client, get(server.url("/up")));
+      REQUIRE_FALSE(response);
+      CHECK(response.error().code == Errc::unavailable);
+      CHECK(response.error().message.find("cannot load libcurl-opsgate-missing.so.4 for outbound HTTP") == 0);
+      CHECK(response.error().message.find("apt-get install libcurl4") != std::string::npos);
+    }
+    CHECK(arrived->load() == 0);
+  }
+
+  TEST_CASE("a client that has sent nothing has started no worker thread") {
+    const std::size_t before = thread_count();
+    {
+      HttpClient idle;
+      CHECK(thread_count() == before);
+    }
+    StandInServer server;  // its two threads are started by start(), after the count
+    server.route("GET", "/up", [](HttpRequest) -> asio::awaitable<HttpResponse> { co_return HttpResponse::text(200, "up"); });
+    HttpClient client;
+    CHECK(thread_count() == before);
+    server.start();
+    const std::size_t started = thread_count();
+    REQUIRE(send_blocking(client, get(server.url("/up"))));
+    CHECK(thread_count() == started + 1);  // the worker, from the first request on
   }
 
   TEST_CASE("destroying the client completes pending requests with unavailable") {

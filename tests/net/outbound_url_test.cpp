@@ -66,4 +66,23 @@ TEST_SUITE("net/outbound_url") {
     REQUIRE_FALSE(bad);
     CHECK(bad.error().message.find("e.g. https://") != std::string::npos);
   }
+
+  // Parsed without libcurl (which is loaded only for the first request), so
+  // the parser refuses what it and libcurl could read differently.
+  TEST_CASE("hosts libcurl would read differently, bad ports and no host are refused with the reason") {
+    const auto delimiters = check_outbound_url("http://localhost&evil.com/x", UrlSecrecy::plain);
+    REQUIRE_FALSE(delimiters);
+    CHECK(delimiters.error().message.find("not a plain name or IP address") != std::string::npos);
+    CHECK_FALSE(check_outbound_url("http://%6cocalhost:9090", UrlSecrecy::sensitive));
+    CHECK_FALSE(check_outbound_url("http://127.0.0.1\\@evil.com/", UrlSecrecy::sensitive));
+    const auto port = check_outbound_url("https://api.example.com:99999/", UrlSecrecy::plain);
+    REQUIRE_FALSE(port);
+    CHECK(port.error().message.find("between 1 and 65535") != std::string::npos);
+    const auto hostless = check_outbound_url("https:///path", UrlSecrecy::plain);
+    REQUIRE_FALSE(hostless);
+    CHECK(hostless.error().message.find("no host") != std::string::npos);
+    CHECK(check_outbound_url("https://api.example.com:443/v1", UrlSecrecy::sensitive));
+    CHECK(check_outbound_url("http://[::1]:9090/x", UrlSecrecy::sensitive)->host == "[::1]");
+    CHECK(check_outbound_url("http://prom_1.monitoring.svc:9090", UrlSecrecy::plain));
+  }
 }

@@ -219,6 +219,19 @@ TEST_SUITE("store/pg_store") {
                          pqxx::sql_error);
   }
 
+  TEST_CASE("without libpq, opening the store is a clear error naming the library and the package, not a crash") {
+    store::PgOptions options;
+    options.dsn = "host=127.0.0.1 port=1 user=opsgate password=hunter2 dbname=nowhere";
+    options.libpq = "libpq-opsgate-missing.so.5";
+    auto opened = store::PgStore::open(options);
+    REQUIRE_FALSE(opened.has_value());
+    CHECK(opened.error().code == opsgate::Errc::unavailable);
+    CHECK(opened.error().message.find("cannot load libpq-opsgate-missing.so.5 for storage.backend: postgres") == 0);
+    CHECK(opened.error().message.find("apt-get install libpq5") != std::string::npos);
+    CHECK(opened.error().message.find("hunter2") == std::string::npos);
+    CHECK(store::load_libpq());  // the real one still loads, before or after
+  }
+
   TEST_CASE("an unreachable server is a clear error naming it, without the password") {
     store::PgOptions options;
     options.dsn = "host=127.0.0.1 port=1 user=opsgate password=hunter2 dbname=nowhere";

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -214,6 +215,18 @@ inline std::optional<TestResponse> http_request(std::uint16_t port, std::string_
     return std::nullopt;
   }
   return connection.read_response();
+}
+
+// Whether GET /readyz answers 200 within 10 s (polled every 50 ms).
+inline bool wait_until_ready(std::uint16_t port) {
+  for (int i = 0; i < 200; ++i) {
+    const auto response = http_request(port, "GET", "/readyz");
+    if (response && response->status == 200) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
 }
 
 }  // namespace opsgate::test

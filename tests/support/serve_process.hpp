@@ -92,6 +92,14 @@ class ServeProcess {
     return 0;
   }
 
+  // /proc/<pid>/maps: which files (libraries) the process has mapped now.
+  std::string maps() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/maps");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
   int stop() {
     if (pid_ <= 0) {
       return exit_code_;
