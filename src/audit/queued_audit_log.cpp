@@ -103,9 +103,12 @@ void QueuedAuditLog::append_later(AuditEvent event) {
 }
 
 bool QueuedAuditLog::enqueue(std::shared_ptr<Unit> unit) {
+  // Destroyed last, outside both locks: what the writer handed back.
+  std::vector<std::shared_ptr<Unit>> spent;
   std::lock_guard later(later_mutex_);
   {
     std::lock_guard lock(mutex_);
+    spent.swap(spent_);
     if (closing_) {
       complete(*unit, fail(Errc::storage, "audit log is closed (" + where() + ")"));
       return false;
@@ -154,7 +157,7 @@ QueuedAuditLog::ChainHead QueuedAuditLog::write_events(
     append_audit_params(params, event.params);
     // Hash what verify() will read back: the stored text, re-parsed
     // (an empty object reads back as itself; skip the parse).
-    if (!(event.params.is_object() && event.params.empty())) {
+    if (!audit_params_empty(event.params)) {
       event.params = nlohmann::json::parse(params);
     }
     event.prev_hash = *prev;
@@ -168,7 +171,16 @@ QueuedAuditLog::ChainHead QueuedAuditLog::write_events(
   return unit.end;
 }
 
+void QueuedAuditLog::finish_unit(std::shared_ptr<Unit> unit, bool committed, const Error* error) {
+  Unit& finished = *unit;
+  finish(finished, committed, error, std::move(unit));
+}
+
 void QueuedAuditLog::finish_unit(Unit& unit, bool committed, const Error* error) {
+  finish(unit, committed, error, nullptr);
+}
+
+void QueuedAuditLog::finish(Unit& unit, bool committed, const Error* error, std::shared_ptr<Unit> keep) {
   on_finished(unit, committed);
   if (committed && unit.written) {
     committed_events_.fetch_add(static_cast<std::int64_t>(unit.events.size()), std::memory_order_relaxed);
@@ -185,6 +197,10 @@ void QueuedAuditLog::finish_unit(Unit& unit, bool committed, const Error* error)
   }
   complete(unit, std::move(result));
   std::lock_guard lock(mutex_);
+  if (keep) {
+    // Before the count drops: once it is 0, close() may return and the log go.
+    spent_.push_back(std::move(keep));
+  }
   --outstanding_;
   if (outstanding_ == 0) {
     drained_.notify_all();

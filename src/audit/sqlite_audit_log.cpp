@@ -88,7 +88,7 @@ bool SqliteAuditLog::submit_unit(std::shared_ptr<Unit> unit) {
   // `done` holds the unit for the job's lifetime; `work` runs before it and
   // takes the raw pointer, which fits std::function's inline buffer.
   job.work = [this, raw = unit.get()](SQLite::Database&) { return write_unit(*raw); };
-  job.done = [this, unit](bool committed, const Error* error) { finish_unit(*unit, committed, error); };
+  job.done = [this, unit](bool committed, const Error* error) { finish_unit(unit, committed, error); };
   return store_->submit(std::move(job));
 }
 

@@ -2,12 +2,26 @@
 
 #include <cstdio>
 
+#include "src/core/audit_log.hpp"
+
 namespace opsgate {
 
-
 std::string ActionRequest::canonical() const {
-  nlohmann::json j{{"action", action}, {"params", params}};
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // Byte for byte json{{"action", action}, {"params", params}}.dump(-1, ' ',
+  // false, replace), written directly: every request logs it, and building
+  // the object first cost a dozen allocations (tests/core/action_request_test.cpp).
+  std::string out;
+  out.reserve(32 + action.size());
+  out += "{\"action\":";
+  append_json_string(out, action);
+  out += ",\"params\":";
+  if (params.is_object() && params.empty()) {
+    out += "{}";
+  } else {
+    out += params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  out += '}';
+  return out;
 }
 
 ParseResult ParseResult::none(std::string parser_name) {

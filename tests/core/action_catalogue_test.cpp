@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "src/core/action_catalogue.hpp"
 
@@ -86,5 +87,24 @@ TEST_SUITE("core/action_catalogue") {
     CHECK(a.canonical() == b.canonical());
     ActionRequest c{"scale", {{"target", "cart"}, {"env", "prod"}, {"replicas", 30}}};
     CHECK(a.canonical() != c.canonical());
+  }
+
+  TEST_CASE("the canonical form is byte for byte the compact JSON of action and params (approval hashes)") {
+    // The definition approvals were hashed with; canonical() writes it directly.
+    auto reference = [](const ActionRequest& r) {
+      nlohmann::json j{{"action", r.action}, {"params", r.params}};
+      return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    };
+    std::vector<ActionRequest> requests{
+        {"whoami"},
+        {"scale", {{"target", "cart"}, {"env", "prod"}, {"replicas", 3}}},
+        {"logs.search", {{"contains", "quote \" backslash \\ tab\t \x01 \x7f ünï 🚀"}, {"range_s", 1800}}},
+        {"bad \xff\xfe utf-8 \"action\"", {{"x", "\xc3"}, {"list", {1, 2.5, nullptr, true}}}},
+        {"", nlohmann::json()},
+        {"a", nlohmann::json::array()},
+    };
+    for (const ActionRequest& r : requests) {
+      CHECK(r.canonical() == reference(r));
+    }
   }
 }
