@@ -1,6 +1,8 @@
 #include "src/core/action_request.hpp"
 
+#include <charconv>
 #include <cstdio>
+#include <system_error>
 
 #include "src/core/audit_log.hpp"
 
@@ -59,9 +61,17 @@ nlohmann::json to_json(const LlmCall& call) {
 }
 
 std::string parse_audit_detail(const ParseResult& result) {
+  // Written into one string sized for the common case (every understood
+  // message has this detail); to_chars gives printf's "%.2f" digits.
   char confidence[32];
-  std::snprintf(confidence, sizeof confidence, "%.2f", result.confidence);
-  std::string detail = "parser=" + result.parser + " confidence=" + confidence;
+  const auto printed = std::to_chars(confidence, confidence + sizeof confidence, result.confidence,
+                                     std::chars_format::fixed, 2);
+  std::string detail;
+  detail.reserve(48 + result.parser.size());
+  detail += "parser=";
+  detail += result.parser;
+  detail += " confidence=";
+  detail.append(confidence, printed.ec == std::errc{} ? printed.ptr : confidence);
   if (result.llm) {
     const LlmCall& c = *result.llm;
     char numbers[160];

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <vector>
 
@@ -87,6 +88,16 @@ TEST_SUITE("core/action_catalogue") {
     CHECK(a.canonical() == b.canonical());
     ActionRequest c{"scale", {{"target", "cart"}, {"env", "prod"}, {"replicas", 30}}};
     CHECK(a.canonical() != c.canonical());
+  }
+
+  TEST_CASE("the parse detail prints the confidence as printf's %.2f does") {
+    for (const double confidence : {0.0, 0.9, 0.905, 0.125, 0.995, 1.0, 0.333333, 0.5049999}) {
+      ParseResult parsed = ParseResult::none("command");
+      parsed.confidence = confidence;
+      char expected[32];
+      std::snprintf(expected, sizeof expected, "%.2f", confidence);
+      CHECK(parse_audit_detail(parsed) == std::string("parser=command confidence=") + expected);
+    }
   }
 
   TEST_CASE("the canonical form is byte for byte the compact JSON of action and params (approval hashes)") {
