@@ -1,5 +1,6 @@
 #include "src/audit/queued_audit_log.hpp"
 
+#include <mutex>
 #include <utility>
 
 #include <boost/asio/associated_executor.hpp>
@@ -20,20 +21,61 @@ namespace {
 
 using AppendHandler = asio::any_completion_handler<void(Result<std::int64_t>)>;
 
-// Completion always goes through post(): the coroutine resumes on its own
-// executor, never inline on the writer thread or inside enqueue().
-template <class UnitT>
-void complete(UnitT& unit, Result<std::int64_t> result) {
+}  // namespace
+
+// Shared with the posted drain, which may run after the log is gone.
+struct QueuedAuditLog::Completions {
+  struct Waiting {
+    std::unique_ptr<AppendHandler> handler;
+    Result<std::int64_t> result;
+  };
+  std::mutex mutex;
+  std::vector<Waiting> waiting;     // guarded by mutex
+  asio::any_io_executor executor;   // whom a drain is posted to (work not tracked), while `posted`; guarded by mutex
+  bool posted = false;              // a drain is queued and has not taken `waiting` yet; guarded by mutex
+
+  static void drain(const std::shared_ptr<Completions>& self) {
+    std::vector<Waiting> ready;
+    {
+      std::lock_guard lock(self->mutex);
+      ready.swap(self->waiting);
+      self->posted = false;
+      self->executor = asio::any_io_executor();
+    }
+    for (Waiting& waiting : ready) {
+      std::move(*waiting.handler)(std::move(waiting.result));
+    }
+  }
+};
+
+QueuedAuditLog::QueuedAuditLog(const Clock& clock) : clock_(clock), completions_(std::make_shared<Completions>()) {}
+
+void QueuedAuditLog::complete(Unit& unit, Result<std::int64_t> result) {
   if (!unit.handler) {
     return;
   }
   auto work = std::move(unit.work);
-  asio::post(work, [handler = std::move(unit.handler), result = std::move(result)]() mutable {
-    std::move(*handler)(std::move(result));
-  });
+  // Compared without the work tracking: a tracked executor kept here would
+  // outlive its io_context if the drain never ran.
+  asio::any_io_executor target = asio::prefer(work, asio::execution::outstanding_work.untracked);
+  std::unique_lock lock(completions_->mutex);
+  if (completions_->posted && completions_->executor != target) {
+    // Another executor (a strand, a second io_context): a post of its own.
+    lock.unlock();
+    asio::post(work, [handler = std::move(unit.handler), result = std::move(result)]() mutable {
+      std::move(*handler)(std::move(result));
+    });
+    return;
+  }
+  completions_->waiting.push_back(Completions::Waiting{std::move(unit.handler), std::move(result)});
+  if (completions_->posted) {
+    return;  // the queued drain resumes it too
+  }
+  completions_->posted = true;
+  completions_->executor = std::move(target);
+  lock.unlock();
+  asio::post(work, [completions = completions_] { Completions::drain(completions); });
 }
-
-}  // namespace
 
 boost::asio::awaitable<Result<std::int64_t>> QueuedAuditLog::append(AuditEvent event) {
   std::vector<AuditEvent> events;

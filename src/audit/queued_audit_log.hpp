@@ -73,7 +73,7 @@ class QueuedAuditLog : public opsgate::AuditLog {
     bool queued = false;
   };
 
-  explicit QueuedAuditLog(const Clock& clock) : clock_(clock) {}
+  explicit QueuedAuditLog(const Clock& clock);
 
   // Hands `unit` to the store's writer (stamp_times() as on_queued,
   // finish_unit() as done). False when refused; finish_unit has then run.
@@ -110,6 +110,11 @@ class QueuedAuditLog : public opsgate::AuditLog {
 
  private:
   bool enqueue(std::shared_ptr<Unit> unit);
+  // Resumes the unit's waiter on its own executor, never inline. Waiters of
+  // one executor are resumed together: one post for what the writer finishes
+  // while the last post has not run yet, not one per unit (each locked the
+  // io_context's queue against the thread running it, and woke it).
+  void complete(Unit& unit, Result<std::int64_t> result);
   // finish_unit's work; `keep` (may be null) goes to spent_.
   void finish(Unit& unit, bool committed, const Error* error, std::shared_ptr<Unit> keep);
 
@@ -122,6 +127,8 @@ class QueuedAuditLog : public opsgate::AuditLog {
   // the appending thread (at most a batch's worth waits); guarded by mutex_.
   std::vector<std::shared_ptr<Unit>> spent_;
   std::atomic<std::int64_t> committed_events_{0};
+  struct Completions;  // waiters to resume with one post (complete())
+  const std::shared_ptr<Completions> completions_;
 
   bool merge_later_ = false;
   // Held across a unit's hand-off to the store, so "the last unit queued" is
