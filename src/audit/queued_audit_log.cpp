@@ -33,12 +33,17 @@ struct QueuedAuditLog::Completions {
   std::vector<Waiting> waiting;     // guarded by mutex
   asio::any_io_executor executor;   // whom a drain is posted to (work not tracked), while `posted`; guarded by mutex
   bool posted = false;              // a drain is queued and has not taken `waiting` yet; guarded by mutex
+  // Units the writer has finished with (finish_unit(shared_ptr)), freed by
+  // the next drain or append; guarded by mutex.
+  std::vector<std::shared_ptr<Unit>> spent;
 
   static void drain(const std::shared_ptr<Completions>& self) {
     std::vector<Waiting> ready;
+    std::vector<std::shared_ptr<Unit>> done;  // freed last, here
     {
       std::lock_guard lock(self->mutex);
       ready.swap(self->waiting);
+      done.swap(self->spent);
       self->posted = false;
       self->executor = asio::any_io_executor();
     }
@@ -147,10 +152,13 @@ void QueuedAuditLog::append_later(AuditEvent event) {
 bool QueuedAuditLog::enqueue(std::shared_ptr<Unit> unit) {
   // Destroyed last, outside both locks: what the writer handed back.
   std::vector<std::shared_ptr<Unit>> spent;
+  {
+    std::lock_guard lock(completions_->mutex);
+    spent.swap(completions_->spent);
+  }
   std::lock_guard later(later_mutex_);
   {
     std::lock_guard lock(mutex_);
-    spent.swap(spent_);
     if (closing_) {
       complete(*unit, fail(Errc::storage, "audit log is closed (" + where() + ")"));
       return false;
@@ -238,11 +246,12 @@ void QueuedAuditLog::finish(Unit& unit, bool committed, const Error* error, std:
     spdlog::error("audit events nobody waited for (reply outcomes) were not recorded: {}", result.error().message);
   }
   complete(unit, std::move(result));
-  std::lock_guard lock(mutex_);
   if (keep) {
     // Before the count drops: once it is 0, close() may return and the log go.
-    spent_.push_back(std::move(keep));
+    std::lock_guard lock(completions_->mutex);
+    completions_->spent.push_back(std::move(keep));
   }
+  std::lock_guard lock(mutex_);
   --outstanding_;
   if (outstanding_ == 0) {
     drained_.notify_all();

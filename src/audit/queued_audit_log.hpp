@@ -93,10 +93,11 @@ class QueuedAuditLog : public opsgate::AuditLog {
                                 const std::function<void(const AuditEvent&, const std::string& params)>& insert);
   // After the store's batch, on its writer thread.
   void finish_unit(Unit& unit, bool committed, const Error* error);
-  // The same, and the unit is handed back: the next append frees it on the
-  // appending thread, where its events were allocated. Freed on the writer,
-  // each string went back to another thread's malloc arena under that
-  // arena's lock, which the appending thread was taking for its own mallocs.
+  // The same, and the unit is handed back: the next resumption of waiters
+  // (complete()) or the next append frees it on the appending side, where
+  // its events were allocated. Freed on the writer, each string went back to
+  // another thread's malloc arena under that arena's lock, which the
+  // appending thread was taking for its own mallocs.
   void finish_unit(std::shared_ptr<Unit> unit, bool committed, const Error* error);
   // Stops accepting appends and waits until every queued unit has finished.
   void drain();
@@ -115,7 +116,7 @@ class QueuedAuditLog : public opsgate::AuditLog {
   // while the last post has not run yet, not one per unit (each locked the
   // io_context's queue against the thread running it, and woke it).
   void complete(Unit& unit, Result<std::int64_t> result);
-  // finish_unit's work; `keep` (may be null) goes to spent_.
+  // finish_unit's work; `keep` (may be null) joins the spent units.
   void finish(Unit& unit, bool committed, const Error* error, std::shared_ptr<Unit> keep);
 
   const Clock& clock_;
@@ -123,11 +124,8 @@ class QueuedAuditLog : public opsgate::AuditLog {
   std::condition_variable drained_;
   bool closing_ = false;         // guarded by mutex_
   std::size_t outstanding_ = 0;  // units queued and not yet finished; guarded by mutex_
-  // Finished units handed back by the writer, freed by the next enqueue() on
-  // the appending thread (at most a batch's worth waits); guarded by mutex_.
-  std::vector<std::shared_ptr<Unit>> spent_;
   std::atomic<std::int64_t> committed_events_{0};
-  struct Completions;  // waiters to resume with one post (complete())
+  struct Completions;  // waiters to resume with one post (complete()), and spent units
   const std::shared_ptr<Completions> completions_;
 
   bool merge_later_ = false;
