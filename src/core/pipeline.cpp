@@ -25,11 +25,24 @@ std::string kind_name(ParseKind kind) {
 }
 
 std::string decision_detail(const Decision& decision) {
-  std::string rules;
+  // One string, appended to (every decided event has this detail).
+  std::string detail;
+  detail.reserve(decision.explanation.size() + 16 + decision.rule_ids.size() * 24);
+  detail += decision.explanation;
+  const std::size_t bare = detail.size();  // nothing of the rule list yet
   for (const auto& id : decision.rule_ids) {
-    rules += (rules.empty() ? "" : ",") + id;
+    if (detail.size() != bare) {
+      detail += ',';
+      detail += id;
+    } else if (!id.empty()) {
+      detail += " [rules: ";
+      detail += id;
+    }
   }
-  return decision.explanation + (rules.empty() ? std::string{} : " [rules: " + rules + "]");
+  if (detail.size() != bare) {
+    detail += ']';
+  }
+  return detail;
 }
 
 }  // namespace

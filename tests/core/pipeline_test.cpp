@@ -100,6 +100,7 @@ TEST_SUITE("core/pipeline") {
     REQUIRE(h.adapter.sent.size() == 1);
     CHECK(h.adapter.sent[0].text == "restarted cart in staging");
     CHECK(h.audit.kinds() == std::vector<std::string>{"received", "parsed", "decided", "started", "finished", "replied"});
+    CHECK(h.audit.events[2].detail == "allowed: rule alice-only [rules: alice-only]");
     const std::string rid = h.audit.events.front().request_id;
     CHECK(rid.size() == 16);  // src/core/request_id.hpp
     for (const auto& e : h.audit.events) {
