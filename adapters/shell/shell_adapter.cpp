@@ -144,9 +144,16 @@ class ShellAdapter final : public Adapter {
   }
 
   asio::awaitable<void> send(OutboundMessage message) override {
-    std::string text = message.text;
+    // The line is built in one string (every piped reply passes here; the
+    // copies and `+` temporaries cost three allocations a reply).
+    std::string line;
+    line.reserve(message.text.size() + 16);
+    if (interactive_) {
+      line += "opsgate: ";
+    }
+    line += message.text;
     if (!message.approval_id.empty() && message.approval_outcome.empty()) {
-      text += "\n  → approve with `approve " + message.approval_id + "`, deny with `deny " + message.approval_id + " <reason>`";
+      line += "\n  → approve with `approve " + message.approval_id + "`, deny with `deny " + message.approval_id + " <reason>`";
     }
     for (const auto& suggestion : message.suggestions) {
       // Some actions already list their suggestions in the text (triage's
@@ -154,9 +161,10 @@ class ShellAdapter final : public Adapter {
       if (message.text.find("`" + suggestion.command + "`") != std::string::npos) {
         continue;
       }
-      text += "\n  → " + suggestion.label + ": `" + suggestion.command + "`";
+      line += "\n  → " + suggestion.label + ": `" + suggestion.command + "`";
     }
-    emit(message.reply_to, (interactive_ ? "opsgate: " : "") + text + "\n");
+    line += '\n';
+    emit(message.reply_to, line);
     co_return;
   }
 

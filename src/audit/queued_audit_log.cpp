@@ -1,5 +1,6 @@
 #include "src/audit/queued_audit_log.hpp"
 
+#include <mutex>
 #include <utility>
 
 #include <boost/asio/associated_executor.hpp>
@@ -20,20 +21,66 @@ namespace {
 
 using AppendHandler = asio::any_completion_handler<void(Result<std::int64_t>)>;
 
-// Completion always goes through post(): the coroutine resumes on its own
-// executor, never inline on the writer thread or inside enqueue().
-template <class UnitT>
-void complete(UnitT& unit, Result<std::int64_t> result) {
+}  // namespace
+
+// Shared with the posted drain, which may run after the log is gone.
+struct QueuedAuditLog::Completions {
+  struct Waiting {
+    std::unique_ptr<AppendHandler> handler;
+    Result<std::int64_t> result;
+  };
+  std::mutex mutex;
+  std::vector<Waiting> waiting;     // guarded by mutex
+  asio::any_io_executor executor;   // whom a drain is posted to (work not tracked), while `posted`; guarded by mutex
+  bool posted = false;              // a drain is queued and has not taken `waiting` yet; guarded by mutex
+  // Units the writer has finished with (finish_unit(shared_ptr)), freed by
+  // the next drain or append; guarded by mutex.
+  std::vector<std::shared_ptr<Unit>> spent;
+
+  static void drain(const std::shared_ptr<Completions>& self) {
+    std::vector<Waiting> ready;
+    std::vector<std::shared_ptr<Unit>> done;  // freed last, here
+    {
+      std::lock_guard lock(self->mutex);
+      ready.swap(self->waiting);
+      done.swap(self->spent);
+      self->posted = false;
+      self->executor = asio::any_io_executor();
+    }
+    for (Waiting& waiting : ready) {
+      std::move(*waiting.handler)(std::move(waiting.result));
+    }
+  }
+};
+
+QueuedAuditLog::QueuedAuditLog(const Clock& clock) : clock_(clock), completions_(std::make_shared<Completions>()) {}
+
+void QueuedAuditLog::complete(Unit& unit, Result<std::int64_t> result) {
   if (!unit.handler) {
     return;
   }
   auto work = std::move(unit.work);
-  asio::post(work, [handler = std::move(unit.handler), result = std::move(result)]() mutable {
-    std::move(*handler)(std::move(result));
-  });
+  // Compared without the work tracking: a tracked executor kept here would
+  // outlive its io_context if the drain never ran.
+  asio::any_io_executor target = asio::prefer(work, asio::execution::outstanding_work.untracked);
+  std::unique_lock lock(completions_->mutex);
+  if (completions_->posted && completions_->executor != target) {
+    // Another executor (a strand, a second io_context): a post of its own.
+    lock.unlock();
+    asio::post(work, [handler = std::move(unit.handler), result = std::move(result)]() mutable {
+      std::move(*handler)(std::move(result));
+    });
+    return;
+  }
+  completions_->waiting.push_back(Completions::Waiting{std::move(unit.handler), std::move(result)});
+  if (completions_->posted) {
+    return;  // the queued drain resumes it too
+  }
+  completions_->posted = true;
+  completions_->executor = std::move(target);
+  lock.unlock();
+  asio::post(work, [completions = completions_] { Completions::drain(completions); });
 }
-
-}  // namespace
 
 boost::asio::awaitable<Result<std::int64_t>> QueuedAuditLog::append(AuditEvent event) {
   std::vector<AuditEvent> events;
@@ -103,6 +150,12 @@ void QueuedAuditLog::append_later(AuditEvent event) {
 }
 
 bool QueuedAuditLog::enqueue(std::shared_ptr<Unit> unit) {
+  // Destroyed last, outside both locks: what the writer handed back.
+  std::vector<std::shared_ptr<Unit>> spent;
+  {
+    std::lock_guard lock(completions_->mutex);
+    spent.swap(completions_->spent);
+  }
   std::lock_guard later(later_mutex_);
   {
     std::lock_guard lock(mutex_);
@@ -154,7 +207,7 @@ QueuedAuditLog::ChainHead QueuedAuditLog::write_events(
     append_audit_params(params, event.params);
     // Hash what verify() will read back: the stored text, re-parsed
     // (an empty object reads back as itself; skip the parse).
-    if (!(event.params.is_object() && event.params.empty())) {
+    if (!audit_params_empty(event.params)) {
       event.params = nlohmann::json::parse(params);
     }
     event.prev_hash = *prev;
@@ -168,7 +221,16 @@ QueuedAuditLog::ChainHead QueuedAuditLog::write_events(
   return unit.end;
 }
 
+void QueuedAuditLog::finish_unit(std::shared_ptr<Unit> unit, bool committed, const Error* error) {
+  Unit& finished = *unit;
+  finish(finished, committed, error, std::move(unit));
+}
+
 void QueuedAuditLog::finish_unit(Unit& unit, bool committed, const Error* error) {
+  finish(unit, committed, error, nullptr);
+}
+
+void QueuedAuditLog::finish(Unit& unit, bool committed, const Error* error, std::shared_ptr<Unit> keep) {
   on_finished(unit, committed);
   if (committed && unit.written) {
     committed_events_.fetch_add(static_cast<std::int64_t>(unit.events.size()), std::memory_order_relaxed);
@@ -184,6 +246,11 @@ void QueuedAuditLog::finish_unit(Unit& unit, bool committed, const Error* error)
     spdlog::error("audit events nobody waited for (reply outcomes) were not recorded: {}", result.error().message);
   }
   complete(unit, std::move(result));
+  if (keep) {
+    // Before the count drops: once it is 0, close() may return and the log go.
+    std::lock_guard lock(completions_->mutex);
+    completions_->spent.push_back(std::move(keep));
+  }
   std::lock_guard lock(mutex_);
   --outstanding_;
   if (outstanding_ == 0) {

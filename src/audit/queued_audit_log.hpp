@@ -73,7 +73,7 @@ class QueuedAuditLog : public opsgate::AuditLog {
     bool queued = false;
   };
 
-  explicit QueuedAuditLog(const Clock& clock) : clock_(clock) {}
+  explicit QueuedAuditLog(const Clock& clock);
 
   // Hands `unit` to the store's writer (stamp_times() as on_queued,
   // finish_unit() as done). False when refused; finish_unit has then run.
@@ -93,6 +93,12 @@ class QueuedAuditLog : public opsgate::AuditLog {
                                 const std::function<void(const AuditEvent&, const std::string& params)>& insert);
   // After the store's batch, on its writer thread.
   void finish_unit(Unit& unit, bool committed, const Error* error);
+  // The same, and the unit is handed back: the next resumption of waiters
+  // (complete()) or the next append frees it on the appending side, where
+  // its events were allocated. Freed on the writer, each string went back to
+  // another thread's malloc arena under that arena's lock, which the
+  // appending thread was taking for its own mallocs.
+  void finish_unit(std::shared_ptr<Unit> unit, bool committed, const Error* error);
   // Stops accepting appends and waits until every queued unit has finished.
   void drain();
   // For a backend whose writer calls close_later_unit() before it reads a
@@ -105,6 +111,13 @@ class QueuedAuditLog : public opsgate::AuditLog {
 
  private:
   bool enqueue(std::shared_ptr<Unit> unit);
+  // Resumes the unit's waiter on its own executor, never inline. Waiters of
+  // one executor are resumed together: one post for what the writer finishes
+  // while the last post has not run yet, not one per unit (each locked the
+  // io_context's queue against the thread running it, and woke it).
+  void complete(Unit& unit, Result<std::int64_t> result);
+  // finish_unit's work; `keep` (may be null) joins the spent units.
+  void finish(Unit& unit, bool committed, const Error* error, std::shared_ptr<Unit> keep);
 
   const Clock& clock_;
   std::mutex mutex_;
@@ -112,6 +125,8 @@ class QueuedAuditLog : public opsgate::AuditLog {
   bool closing_ = false;         // guarded by mutex_
   std::size_t outstanding_ = 0;  // units queued and not yet finished; guarded by mutex_
   std::atomic<std::int64_t> committed_events_{0};
+  struct Completions;  // waiters to resume with one post (complete()), and spent units
+  const std::shared_ptr<Completions> completions_;
 
   bool merge_later_ = false;
   // Held across a unit's hand-off to the store, so "the last unit queued" is

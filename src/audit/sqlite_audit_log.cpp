@@ -1,9 +1,12 @@
 #include "src/audit/sqlite_audit_log.hpp"
 
+#include <algorithm>
+#include <array>
 #include <utility>
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
+#include <sqlite3.h>
 
 #include "src/audit/audit_hash.hpp"
 #include "src/store/sqlite_store.hpp"
@@ -12,9 +15,31 @@ namespace opsgate::audit {
 
 namespace {
 
-constexpr const char* kInsert =
-    "INSERT INTO audit_events(seq, ts_ms, request_id, kind, platform, channel, principal, action, "
-    "params, outcome, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+constexpr int kColumns = 13;
+
+// INSERTs of 1..kRowsPerInsert rows (index: rows): one statement per unit of
+// up to that many events (a request's trail has four or five) costs SQLite
+// one statement's start and end instead of one per row. OR ROLLBACK: a
+// statement of several rows that may stop half-way (ABORT, the default)
+// makes SQLite keep a statement journal, which spilled to a temporary file
+// and cost five pwrite calls a message. The table refuses none of the rows
+// the writer seals (seq follows the head it checked, no value is null); if
+// it ever did, the batch's transaction is rolled back and the batch fails
+// whole. Built once; the store's statement cache is keyed by their addresses.
+const std::array<std::string, SqliteAuditLog::kRowsPerInsert + 1>& insert_statements() {
+  static const auto statements = [] {
+    std::array<std::string, SqliteAuditLog::kRowsPerInsert + 1> sql;
+    for (std::size_t rows = 1; rows < sql.size(); ++rows) {
+      sql[rows] = "INSERT OR ROLLBACK INTO audit_events(seq, ts_ms, request_id, kind, platform, channel, principal, action, "
+                  "params, outcome, detail, prev_hash, hash) VALUES ";
+      for (std::size_t row = 0; row < rows; ++row) {
+        sql[rows] += row == 0 ? "(?,?,?,?,?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?,?,?,?,?)";
+      }
+    }
+    return sql;
+  }();
+  return statements;
+}
 
 constexpr const char* kHead = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1";
 
@@ -80,6 +105,7 @@ void SqliteAuditLog::fail_next_commits_for_test(int n) { store_->fail_next_commi
 bool SqliteAuditLog::submit_unit(std::shared_ptr<Unit> unit) {
   store::WriteJob job;
   job.rows = unit->events.size();
+  job.self_contained = true;  // write_unit: one INSERT, or a savepoint of its own
   // Stamped under the store's queue lock so timestamps never go backwards as seq grows.
   job.on_queued = [this, raw = unit.get()] {
     raw->queued = true;
@@ -87,12 +113,12 @@ bool SqliteAuditLog::submit_unit(std::shared_ptr<Unit> unit) {
   };
   // `done` holds the unit for the job's lifetime; `work` runs before it and
   // takes the raw pointer, which fits std::function's inline buffer.
-  job.work = [this, raw = unit.get()](SQLite::Database&) { return write_unit(*raw); };
-  job.done = [this, unit](bool committed, const Error* error) { finish_unit(*unit, committed, error); };
+  job.work = [this, raw = unit.get()](SQLite::Database& db) { return write_unit(*raw, db); };
+  job.done = [this, unit](bool committed, const Error* error) { finish_unit(unit, committed, error); };
   return store_->submit(std::move(job));
 }
 
-bool SqliteAuditLog::write_unit(Unit& unit) {
+bool SqliteAuditLog::write_unit(Unit& unit, SQLite::Database& db) {
   close_later_unit(unit);  // its events are read below: none may join it now
   if (tentative_ == committed_) {
     // The first unit of this transaction: is the file still where this
@@ -112,26 +138,63 @@ bool SqliteAuditLog::write_unit(Unit& unit) {
       return false;
     }
   }
-  SQLite::Statement& insert = store_->statement(kInsert);
-  tentative_ = write_events(unit, tentative_, [&insert](const AuditEvent& event, const std::string& params) {
-    insert.bind(1, event.seq);
-    insert.bind(2, event.ts_ms);
-    // Not copied by SQLite: every string outlives the exec() below.
-    insert.bindNoCopy(3, event.request_id);
-    insert.bindNoCopy(4, event.kind);
-    insert.bindNoCopy(5, event.platform);
-    insert.bindNoCopy(6, event.channel);
-    insert.bindNoCopy(7, event.principal);
-    insert.bindNoCopy(8, event.action);
-    insert.bindNoCopy(9, params);
-    insert.bindNoCopy(10, event.outcome);
-    insert.bindNoCopy(11, event.detail);
-    insert.bindNoCopy(12, event.prev_hash);
-    insert.bindNoCopy(13, event.hash);
-    insert.exec();
-    insert.reset();
-  });
+  // Read now: append_later() events joined the unit until close_later_unit().
+  const std::size_t rows = unit.events.size();
+  const bool one_statement = rows <= kRowsPerInsert;
+  if (!one_statement) {
+    store_->statement("SAVEPOINT audit_unit").exec();  // the store opened none (self_contained)
+  }
+  try {
+    write_rows(unit, rows);
+  } catch (const std::exception&) {
+    if (!one_statement && sqlite3_get_autocommit(db.getHandle()) == 0) {
+      store_->statement("ROLLBACK TO audit_unit").exec();
+      store_->statement("RELEASE audit_unit").exec();
+    }
+    throw;
+  }
+  if (!one_statement) {
+    store_->statement("RELEASE audit_unit").exec();
+  }
   return true;
+}
+
+void SqliteAuditLog::write_rows(Unit& unit, std::size_t rows) {
+  const auto& inserts = insert_statements();
+  SQLite::Statement* insert = nullptr;
+  std::size_t written = 0;  // rows of the unit bound so far
+  std::size_t bound = 0;    // rows bound to *insert
+  std::size_t chunk = 0;    // rows *insert takes
+  tentative_ = write_events(unit, tentative_, [&](const AuditEvent& event, const std::string& params) {
+    if (bound == 0) {
+      chunk = std::min(kRowsPerInsert, rows - written);
+      insert = &store_->statement(inserts[chunk].c_str());
+    }
+    const int at = static_cast<int>(bound) * kColumns;
+    // The params text is the writer's buffer, reused for the next row: each
+    // row of a statement keeps its own copy (capacity kept, so no allocation).
+    params_[bound] = params;
+    insert->bind(at + 1, event.seq);
+    insert->bind(at + 2, event.ts_ms);
+    // Not copied by SQLite: every string outlives the exec() below.
+    insert->bindNoCopy(at + 3, event.request_id);
+    insert->bindNoCopy(at + 4, event.kind);
+    insert->bindNoCopy(at + 5, event.platform);
+    insert->bindNoCopy(at + 6, event.channel);
+    insert->bindNoCopy(at + 7, event.principal);
+    insert->bindNoCopy(at + 8, event.action);
+    insert->bindNoCopy(at + 9, params_[bound]);
+    insert->bindNoCopy(at + 10, event.outcome);
+    insert->bindNoCopy(at + 11, event.detail);
+    insert->bindNoCopy(at + 12, event.prev_hash);
+    insert->bindNoCopy(at + 13, event.hash);
+    ++written;
+    if (++bound == chunk) {
+      insert->exec();
+      insert->reset();
+      bound = 0;
+    }
+  });
 }
 
 void SqliteAuditLog::on_finished(Unit& unit, bool committed) {

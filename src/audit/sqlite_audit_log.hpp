@@ -4,6 +4,7 @@
 // completes on is destroyed); append() may be called from any thread or
 // strand, open() and close() from the owning thread.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -32,6 +33,9 @@ struct AuditLogOptions {
 
 class SqliteAuditLog final : public QueuedAuditLog {
  public:
+  // Rows one INSERT statement takes (a unit of up to this many is one statement).
+  static constexpr std::size_t kRowsPerInsert = 8;
+
   // Opens (creating if needed) the database at `path` with a store of its own
   // (tools, tests, benchmarks), reads the chain head. `clock` must outlive the log.
   static Result<std::unique_ptr<SqliteAuditLog>> open(std::string path, const Clock& clock,
@@ -73,7 +77,9 @@ class SqliteAuditLog final : public QueuedAuditLog {
   bool submit_unit(std::shared_ptr<Unit> unit) override;
   void on_finished(Unit& unit, bool committed) override;
   // On the writer thread, inside the store's transaction.
-  bool write_unit(Unit& unit);
+  bool write_unit(Unit& unit, SQLite::Database& db);
+  // The unit's `rows` events, kRowsPerInsert to a statement.
+  void write_rows(Unit& unit, std::size_t rows);
 
   std::shared_ptr<store::SqliteStore> store_;
   const bool owns_store_;
@@ -82,6 +88,8 @@ class SqliteAuditLog final : public QueuedAuditLog {
   // transaction now open. Writer thread only.
   ChainHead committed_;
   ChainHead tentative_;
+  // The params text of each row bound to the INSERT being filled. Writer thread only.
+  std::array<std::string, kRowsPerInsert> params_;
 };
 
 }  // namespace opsgate::audit

@@ -1,13 +1,29 @@
 #include "src/core/action_request.hpp"
 
+#include <charconv>
 #include <cstdio>
+#include <system_error>
+
+#include "src/core/audit_log.hpp"
 
 namespace opsgate {
 
-
 std::string ActionRequest::canonical() const {
-  nlohmann::json j{{"action", action}, {"params", params}};
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // Byte for byte json{{"action", action}, {"params", params}}.dump(-1, ' ',
+  // false, replace), written directly: every request logs it, and building
+  // the object first cost a dozen allocations (tests/core/action_request_test.cpp).
+  std::string out;
+  out.reserve(32 + action.size());
+  out += "{\"action\":";
+  append_json_string(out, action);
+  out += ",\"params\":";
+  if (params.is_object() && params.empty()) {
+    out += "{}";
+  } else {
+    out += params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  out += '}';
+  return out;
 }
 
 ParseResult ParseResult::none(std::string parser_name) {
@@ -45,9 +61,17 @@ nlohmann::json to_json(const LlmCall& call) {
 }
 
 std::string parse_audit_detail(const ParseResult& result) {
+  // Written into one string sized for the common case (every understood
+  // message has this detail); to_chars gives printf's "%.2f" digits.
   char confidence[32];
-  std::snprintf(confidence, sizeof confidence, "%.2f", result.confidence);
-  std::string detail = "parser=" + result.parser + " confidence=" + confidence;
+  const auto printed = std::to_chars(confidence, confidence + sizeof confidence, result.confidence,
+                                     std::chars_format::fixed, 2);
+  std::string detail;
+  detail.reserve(48 + result.parser.size());
+  detail += "parser=";
+  detail += result.parser;
+  detail += " confidence=";
+  detail.append(confidence, printed.ec == std::errc{} ? printed.ptr : confidence);
   if (result.llm) {
     const LlmCall& c = *result.llm;
     char numbers[160];

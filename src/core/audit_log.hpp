@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -24,7 +25,9 @@ struct AuditEvent {
   std::string channel;
   std::string principal;    // "shell:alice"
   std::string action;       // canonical action name, empty before parsing
-  nlohmann::json params = nlohmann::json::object();
+  // Null means {} (stored and hashed as "{}"): an empty object allocates its
+  // map, and most events (received, meta actions) have no params.
+  nlohmann::json params;
   std::string outcome;      // ok, error, allow, deny, needs_approval, none, clarify, ...
   std::string detail;       // human-readable detail
   std::string prev_hash;    // hex SHA-256, filled by the log
@@ -56,8 +59,16 @@ class AuditLog {
 std::string canonical_audit_text(const AuditEvent& event);
 // The same text appended to `out` (the writer reuses one buffer per thread).
 void append_canonical_audit_text(std::string& out, const AuditEvent& event);
-// How params are stored and hashed: compact JSON, invalid UTF-8 replaced.
+// How params are stored and hashed: compact JSON, invalid UTF-8 replaced;
+// null (an event's default) is written as {}.
 void append_audit_params(std::string& out, const nlohmann::json& params);
+// True for params stored as "{}" (null or an empty object).
+inline bool audit_params_empty(const nlohmann::json& params) {
+  return params.is_null() || (params.is_object() && params.empty());
+}
+// Appends `text` as a JSON string exactly as nlohmann's
+// dump(-1, ' ', false, error_handler_t::replace) writes it.
+void append_json_string(std::string& out, std::string_view text);
 nlohmann::json to_json(const AuditEvent& event);
 
 }  // namespace opsgate

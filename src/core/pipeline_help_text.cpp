@@ -32,21 +32,33 @@ std::string Pipeline::help_text(const Principal& principal) const {
 }
 
 std::string Pipeline::whoami_text(const Principal& principal) const {
-  std::string text = "You are " + principal.id;
+  // Appended into one string sized up front: the `+` temporaries cost an
+  // allocation each, for every whoami.
   const std::string policy_view = deps_.policy()->describe(principal);
+  std::string text;
+  text.reserve(64 + principal.id.size() + principal.display_name.size() + policy_view.size() +
+               principal.groups.size() * 24);
+  text += "You are ";
+  text += principal.id;
   if (!principal.display_name.empty()) {
-    text += " (" + principal.display_name + ")";
+    text += " (";
+    text += principal.display_name;
+    text += ")";
   }
   if (principal.groups.empty()) {
     text += ", in no platform groups.";
   } else {
     text += ", in groups: ";
     for (std::size_t i = 0; i < principal.groups.size(); ++i) {
-      text += (i ? ", " : "") + principal.groups[i];
+      text += i ? ", " : "";
+      text += principal.groups[i];
     }
     text += ".";
   }
-  return text + " In the policy: " + policy_view + ".";
+  text += " In the policy: ";
+  text += policy_view;
+  text += ".";
+  return text;
 }
 
 }  // namespace opsgate

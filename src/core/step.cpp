@@ -18,8 +18,8 @@ AuditEvent step_event(const Clock& clock, const Step& step, std::string kind, st
   e.channel = step.event.channel;
   e.principal = step.event.principal.id;
   e.action = step.request.action;
-  if (!(step.request.params.is_object() && step.request.params.empty())) {
-    e.params = step.request.params;  // else the default {}: copying an empty object still allocates
+  if (!audit_params_empty(step.request.params)) {
+    e.params = step.request.params;  // else the default (null, stored as {}): an empty object still allocates
   }
   e.outcome = std::move(outcome);
   // Cut on a character boundary: the detail often quotes chat text, and a

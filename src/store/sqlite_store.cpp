@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <system_error>
 #include <utility>
 
@@ -231,17 +232,27 @@ void SqliteStore::write_batch(std::vector<WriteJob>& batch) {
       // A savepoint per unit: one unit's refusal or error undoes its own
       // changes only, never its neighbours'. Prepared once: parsing these
       // three for every unit cost more than the unit's INSERT.
-      statement("SAVEPOINT unit").exec();
+      const bool savepoint = !batch[i].self_contained;
+      if (savepoint) {
+        statement("SAVEPOINT unit").exec();
+      }
       bool keep = false;
       try {
         keep = batch[i].work(*db_);
       } catch (const std::exception& e) {
         thrown[i] = storage_error(e);
       }
-      if (!keep) {
-        statement("ROLLBACK TO unit").exec();
+      if (savepoint) {
+        if (!keep) {
+          statement("ROLLBACK TO unit").exec();
+        }
+        statement("RELEASE unit").exec();
+      } else if (thrown[i] && sqlite3_get_autocommit(db_->getHandle()) != 0) {
+        // Some errors (disk full, I/O) make SQLite roll back the whole
+        // transaction, not just the statement: nothing of the batch is left
+        // to commit. (With a savepoint, ROLLBACK TO fails the same way.)
+        throw std::runtime_error(thrown[i]->message + "; the transaction was rolled back");
       }
-      statement("RELEASE unit").exec();
     }
     if (take_one(fail_next_commits_)) {
       failure = Error{Errc::storage, "could not commit to the database at " + path_ +

@@ -68,6 +68,11 @@ struct WriteJob {
   // (timestamps that must not go backwards). May be empty.
   std::function<void()> on_queued;
   std::size_t rows = 1;  // what it weighs against max_batch and max_queued
+  // Set when `work` is atomic on its own: one statement (SQLite undoes a
+  // failed statement), or a savepoint it opens itself. The store then opens
+  // none for it (two statements less per unit). Such a job must change
+  // nothing when it returns false.
+  bool self_contained = false;
 };
 
 class SqliteStore {

@@ -2,11 +2,13 @@
 #include <chrono>
 #include <future>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <doctest/doctest.h>
 #include <SQLiteCpp/Database.h>
@@ -41,9 +43,77 @@ std::vector<opsgate::AuditEvent> numbered_events(int n) {
   return events;
 }
 
+// One append_all() of `events` (one unit); its result lands in `out`.
+boost::asio::awaitable<void> append_unit(opsgate::AuditLog* log, std::vector<opsgate::AuditEvent> events,
+                                         std::optional<opsgate::Result<std::int64_t>>* out) {
+  std::function<void()> nobody;
+  opsgate::Result<std::int64_t> result = co_await log->append_all(std::move(events), std::move(nobody));
+  *out = std::move(result);
+}
+
+// `n` events of request `id`; the one at `refused` (if any) carries the
+// detail the test trigger refuses.
+std::vector<opsgate::AuditEvent> unit_events(const std::string& id, int n, int refused = -1) {
+  std::vector<opsgate::AuditEvent> events;
+  for (int i = 0; i < n; ++i) {
+    events.push_back(make_event(id, "step" + std::to_string(i), {}, i == refused ? "boom" : ""));
+  }
+  return events;
+}
+
 }  // namespace
 
 TEST_SUITE("audit/sqlite_audit_log") {
+  TEST_CASE("a row refused inside a unit undoes that unit's rows only, whether it takes one INSERT or several") {
+    TempDir dir;
+    FixedClock clock(kTestNowMs);
+    const std::string path = dir.file("audit.db");
+    auto log = open_log(path, clock);
+    exec_sql(path, "CREATE TRIGGER boom BEFORE INSERT ON audit_events WHEN NEW.detail = 'boom' "
+                   "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;");
+    static_assert(SqliteAuditLog::kRowsPerInsert == 8, "the units below straddle one INSERT's rows");
+    // Hold the writer at BEGIN so the units below share its next batch.
+    SQLite::Database blocker(path, SQLite::OPEN_READWRITE);
+    blocker.exec("BEGIN IMMEDIATE");
+    boost::asio::io_context io;
+    struct Case {
+      std::string id;
+      int rows;
+      int refused;
+    };
+    const std::vector<Case> cases{{"first", 1, -1},  {"whole", 3, -1},    {"one-insert", 5, 2}, {"after", 8, -1},
+                                  {"several", 19, 17}, {"eight-plus", 9, 8}, {"long", 20, -1},   {"last", 4, -1}};
+    std::vector<std::optional<opsgate::Result<std::int64_t>>> slots(cases.size());
+    std::vector<std::string> expected;
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      boost::asio::co_spawn(io, append_unit(log.get(), unit_events(cases[i].id, cases[i].rows, cases[i].refused), &slots[i]),
+                            rethrow_if_failed);
+      io.poll();  // queued in this order
+      if (cases[i].refused < 0) {
+        expected.insert(expected.end(), static_cast<std::size_t>(cases[i].rows), cases[i].id);
+      }
+    }
+    blocker.exec("COMMIT");
+    io.run();
+    const auto results = unwrap(slots);
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      CAPTURE(cases[i].id);
+      CHECK(results[i].has_value() == (cases[i].refused < 0));
+    }
+    log->close();
+    SQLite::Database db(path, SQLite::OPEN_READONLY);
+    SQLite::Statement q(db, "SELECT request_id FROM audit_events ORDER BY seq");
+    std::vector<std::string> stored;
+    while (q.executeStep()) {
+      stored.push_back(q.getColumn(0).getString());
+    }
+    CHECK(stored == expected);
+    auto report = opsgate::audit::verify(path);
+    REQUIRE(report.has_value());
+    CHECK(report->ok);
+    CHECK(report->count == static_cast<std::int64_t>(expected.size()));
+  }
+
   TEST_CASE("events are chained: genesis zeros, then each prev_hash is the previous hash") {
     TempDir dir;
     FixedClock clock(kTestNowMs);
@@ -131,6 +201,29 @@ TEST_SUITE("audit/sqlite_audit_log") {
     REQUIRE(report.has_value());
     CHECK(report->ok);
     CHECK(report->count == 200);
+  }
+
+  TEST_CASE("appends that finish while their io_context is busy are resumed by one handler, not one each") {
+    TempDir dir;
+    FixedClock clock(kTestNowMs);
+    const std::string path = dir.file("audit.db");
+    auto log = open_log(path, clock);
+    SQLite::Database blocker(path, SQLite::OPEN_READWRITE);
+    blocker.exec("BEGIN IMMEDIATE");
+    boost::asio::io_context io;
+    std::vector<std::optional<opsgate::Result<std::int64_t>>> slots;
+    spawn_appends(io, *log, numbered_events(200), slots);
+    io.poll();  // every append queued, every coroutine suspended
+    blocker.exec("COMMIT");
+    // Returns once the writer has finished (and completed) every unit; the
+    // io_context has not run since, as if it had been busy all along.
+    log->close();
+    const std::size_t handlers = io.run();
+    for (const auto& result : unwrap(slots)) {
+      CHECK(result.has_value());
+    }
+    MESSAGE("handlers run: " << handlers);
+    CHECK(handlers < 10);
   }
 
   TEST_CASE("a batch never holds more than max_batch events") {

@@ -1,7 +1,9 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <limits>
+#include <vector>
 
 #include "src/core/action_catalogue.hpp"
 
@@ -86,5 +88,34 @@ TEST_SUITE("core/action_catalogue") {
     CHECK(a.canonical() == b.canonical());
     ActionRequest c{"scale", {{"target", "cart"}, {"env", "prod"}, {"replicas", 30}}};
     CHECK(a.canonical() != c.canonical());
+  }
+
+  TEST_CASE("the parse detail prints the confidence as printf's %.2f does") {
+    for (const double confidence : {0.0, 0.9, 0.905, 0.125, 0.995, 1.0, 0.333333, 0.5049999}) {
+      ParseResult parsed = ParseResult::none("command");
+      parsed.confidence = confidence;
+      char expected[32];
+      std::snprintf(expected, sizeof expected, "%.2f", confidence);
+      CHECK(parse_audit_detail(parsed) == std::string("parser=command confidence=") + expected);
+    }
+  }
+
+  TEST_CASE("the canonical form is byte for byte the compact JSON of action and params (approval hashes)") {
+    // The definition approvals were hashed with; canonical() writes it directly.
+    auto reference = [](const ActionRequest& r) {
+      nlohmann::json j{{"action", r.action}, {"params", r.params}};
+      return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    };
+    std::vector<ActionRequest> requests{
+        {"whoami"},
+        {"scale", {{"target", "cart"}, {"env", "prod"}, {"replicas", 3}}},
+        {"logs.search", {{"contains", "quote \" backslash \\ tab\t \x01 \x7f ünï 🚀"}, {"range_s", 1800}}},
+        {"bad \xff\xfe utf-8 \"action\"", {{"x", "\xc3"}, {"list", {1, 2.5, nullptr, true}}}},
+        {"", nlohmann::json()},
+        {"a", nlohmann::json::array()},
+    };
+    for (const ActionRequest& r : requests) {
+      CHECK(r.canonical() == reference(r));
+    }
   }
 }

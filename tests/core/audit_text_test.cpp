@@ -45,6 +45,17 @@ TEST_SUITE("core/audit text") {
     }
     AuditEvent empty;
     CHECK(canonical_audit_text(empty) == reference_text(empty));
+    // Each byte JSON escapes (or that goes through nlohmann: >= 0x7f) at
+    // every position of a 17-byte field: the checks eight bytes at a time
+    // and the tail's must both see it.
+    for (const char special : {'"', '\\', '\n', '\x01', '\x1f', '\x7f', '\x80', '\xff'}) {
+      for (std::size_t at = 0; at < 17; ++at) {
+        std::string text(17, 'a');
+        text[at] = special;
+        const AuditEvent e = event_with(text);
+        CHECK(canonical_audit_text(e) == reference_text(e));
+      }
+    }
     AuditEvent negative = event_with("x");
     negative.seq = -1;
     negative.params = nlohmann::json::object();

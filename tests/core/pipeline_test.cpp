@@ -26,6 +26,9 @@ class TwoPhraseParser final : public IntentParser {
     if (text == "restart cart staging") {
       r.kind = ParseKind::request;
       r.request = {"restart", {{"target", "cart"}, {"env", "staging"}}};
+    } else if (text == "whoami") {
+      r.kind = ParseKind::request;
+      r.request = {"whoami"};
     } else if (text == "restart cart") {
       r = ParseResult::clarify("fixed", "restart cart in prod or staging?");
     }
@@ -57,10 +60,16 @@ struct Harness {
   }
 
   void say(const std::string& who, const std::string& text, bool addressed = true) {
+    Principal principal;
+    principal.id = who;
+    say_as(std::move(principal), text, addressed);
+  }
+
+  void say_as(Principal principal, const std::string& text, bool addressed = true) {
     ChatEvent event;
     event.platform = "test";
     event.channel = "C1";
-    event.principal.id = who;
+    event.principal = std::move(principal);
     event.text = text;
     event.addressed = addressed;
     asio::co_spawn(io, pipeline->on_event(event), [](std::exception_ptr e) {
@@ -74,6 +83,16 @@ struct Harness {
 }  // namespace
 
 TEST_SUITE("core/pipeline") {
+  TEST_CASE("whoami names the principal, its display name, its platform groups and the policy's view") {
+    Harness h;
+    h.say_as(Principal{"test:alice", "Alice", {"test:group:ops", "test:group:web"}}, "whoami");
+    h.say("test:alice", "whoami");
+    REQUIRE(h.adapter.sent.size() == 2);
+    CHECK(h.adapter.sent[0].text ==
+          "You are test:alice (Alice), in groups: test:group:ops, test:group:web. In the policy: test policy.");
+    CHECK(h.adapter.sent[1].text == "You are test:alice, in no platform groups. In the policy: test policy.");
+  }
+
   TEST_CASE("an allowed request is audited at every step and runs once") {
     Harness h;
     h.say("test:alice", "restart cart staging");
@@ -81,6 +100,7 @@ TEST_SUITE("core/pipeline") {
     REQUIRE(h.adapter.sent.size() == 1);
     CHECK(h.adapter.sent[0].text == "restarted cart in staging");
     CHECK(h.audit.kinds() == std::vector<std::string>{"received", "parsed", "decided", "started", "finished", "replied"});
+    CHECK(h.audit.events[2].detail == "allowed: rule alice-only [rules: alice-only]");
     const std::string rid = h.audit.events.front().request_id;
     CHECK(rid.size() == 16);  // src/core/request_id.hpp
     for (const auto& e : h.audit.events) {
