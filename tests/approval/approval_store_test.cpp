@@ -75,6 +75,7 @@ struct SqliteBackend {
     SQLite::Database db(dir.file("a.db"), SQLite::OPEN_READWRITE);
     db.exec(sql);
   }
+  void wait_sessions_ended() {}  // a closed SQLite store holds no lock
 };
 
 struct PgBackend {
@@ -91,6 +92,24 @@ struct PgBackend {
     pqxx::work tx(connection);
     tx.exec0(sql);
     tx.commit();
+  }
+  // A closed store's PostgreSQL sessions end shortly after its client hangs
+  // up, and with them the run locks they held: "the old process is gone".
+  // Bounded: 200 polls of 25 ms.
+  void wait_sessions_ended() {
+    pqxx::connection connection(dsn);
+    for (int i = 0; i < 200; ++i) {
+      pqxx::work tx(connection);
+      const auto others = tx.exec1(
+          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")[0]
+                              .as<int>();
+      tx.commit();
+      if (others == 0) {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    FAIL("the closed store's PostgreSQL sessions did not end within 5 s");
   }
 };
 
@@ -233,6 +252,7 @@ TEST_SUITE("approval/approval_store") {
       id = store->create_now(draft())->id;
       CHECK(store->vote_now(id, who("shell:bob"), true, "", *demo_policy(), kT0)->result == VoteResult::granted);
     }
+    backend.wait_sessions_ended();
     auto reopened = backend.open();
     const auto interrupted = *reopened->recover_interrupted();
     REQUIRE(interrupted.size() == 1);
