@@ -71,6 +71,11 @@ class QueuedAuditLog : public opsgate::AuditLog {
     // Taken by the store's queue (set under its lock): only then do the
     // writer's heads have anything to do with it.
     bool queued = false;
+    // The store's hold on the unit from submit_unit() until its job is done,
+    // so the job's closures need only a raw pointer: they then fit
+    // std::function's inline buffer and the writer frees no closure the
+    // appending thread allocated.
+    std::shared_ptr<Unit> held;
   };
 
   explicit QueuedAuditLog(const Clock& clock);

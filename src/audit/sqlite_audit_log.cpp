@@ -111,10 +111,15 @@ bool SqliteAuditLog::submit_unit(std::shared_ptr<Unit> unit) {
     raw->queued = true;
     stamp_times(*raw);
   };
-  // `done` holds the unit for the job's lifetime; `work` runs before it and
-  // takes the raw pointer, which fits std::function's inline buffer.
+  // The unit lives in its own `held` until `done`; every closure takes the
+  // raw pointer, which fits std::function's inline buffer.
   job.work = [this, raw = unit.get()](SQLite::Database& db) { return write_unit(*raw, db); };
-  job.done = [this, unit](bool committed, const Error* error) { finish_unit(unit, committed, error); };
+  // `done` runs exactly once, also when submit() refuses the job, and lets go of the hold.
+  job.done = [this, raw = unit.get()](bool committed, const Error* error) {
+    finish_unit(std::move(raw->held), committed, error);
+  };
+  Unit* raw = unit.get();
+  raw->held = std::move(unit);
   return store_->submit(std::move(job));
 }
 

@@ -209,10 +209,17 @@ void SqliteStore::run_writer() {
       // Group commit: whatever piled up while the last fsync ran goes into
       // one transaction. Units are taken whole, so max_batch is a soft cap.
       std::size_t rows = 0;
-      while (!queue_.empty() && (batch.empty() || rows + queue_.front().rows <= options_.max_batch)) {
-        rows += queue_.front().rows;
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+      if (queued_rows_ <= options_.max_batch) {
+        rows = queued_rows_;
+        batch.swap(queue_);  // all of it: the common case
+      } else {
+        std::size_t taken = 0;
+        while (taken < queue_.size() && (taken == 0 || rows + queue_[taken].rows <= options_.max_batch)) {
+          rows += queue_[taken].rows;
+          batch.push_back(std::move(queue_[taken]));
+          ++taken;
+        }
+        queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(taken));
       }
       queued_rows_ -= rows;
     }

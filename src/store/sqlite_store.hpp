@@ -16,7 +16,6 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <future>
 #include <memory>
@@ -160,7 +159,12 @@ class SqliteStore {
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<WriteJob> queue_;   // guarded by mutex_
+  // Guarded by mutex_. A vector the writer swaps with its own emptied batch:
+  // the two buffers go back and forth and keep their capacity, so no block
+  // allocated on the appending thread is freed on the writer (each such free
+  // took the other thread's malloc arena lock, which it held for its own
+  // mallocs).
+  std::vector<WriteJob> queue_;
   std::size_t queued_rows_ = 0;  // guarded by mutex_
   bool closing_ = false;         // guarded by mutex_
   bool writer_idle_ = false;     // guarded by mutex_
