@@ -139,9 +139,9 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
     const double idle_rss = serve->rss_mb();
     std::atomic<std::uint64_t> ids{1};
-    // One reply loads what a first outbound call needs (libcurl and what it
-    // pulls in, its TLS set-up): the idle figure of a daemon that has
-    // answered once, which is what a soak is compared with.
+    // One reply sets up what every later one reuses (the connection to the
+    // chat API, caches): the idle figure of a daemon that has answered once,
+    // which a soak is also compared with.
     run_cell(Mix::whoami, false, {serve->port()}, 1, 1, replies, ids);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     const double answered_rss = serve->rss_mb();

@@ -27,6 +27,7 @@
 #include "src/audit/pg_audit_log.hpp"
 #include "src/audit/sqlite_audit_log.hpp"
 #include "src/intent/llm_accounting.hpp"
+#include "src/net/curl_library.hpp"
 #include "src/core/log_exception.hpp"
 #include "src/core/pipeline.hpp"
 #include "src/gates/gate_api.hpp"
@@ -140,6 +141,16 @@ int run_daemon(const Config& config, const DaemonOptions& options) {
   }
   for (const auto& warning : components.warnings) {
     spdlog::warn("config: {}", warning);
+  }
+  if (options.http) {
+    // The daemon answers every chat over HTTP (and calls its backends so):
+    // libcurl is loaded now, so a missing library stops start-up with its
+    // package name instead of failing the first reply of an incident. The
+    // shell and the CLI commands load it only when a request needs it.
+    if (auto curl = net::load_curl(); !curl) {
+      std::fprintf(stderr, "opsgate: %s\n", curl.error().message.c_str());
+      return 1;
+    }
   }
 
   const std::string owner = std::string("opsgate ") + (options.http ? "serve" : "shell");

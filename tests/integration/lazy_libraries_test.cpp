@@ -1,6 +1,7 @@
-// libcurl and libpq are loaded when first needed, not at start: `opsgate
-// serve` on SQLite with a Slack adapter maps neither until it calls out; the
-// first reply (an outbound HTTP call) loads libcurl, and libpq stays unmapped.
+// libpq is loaded when first needed, libcurl by `opsgate serve` at start (a
+// missing one stops start-up rather than the first reply) and by `opsgate
+// shell` only when a request calls out: `whoami` piped through the shell maps
+// neither, `serve` on SQLite with a Slack adapter maps libcurl and not libpq.
 
 #include <doctest/doctest.h>
 
@@ -44,7 +45,7 @@ bool maps_library(const ServeProcess& serve, const std::string& soname) {
 }  // namespace
 
 TEST_SUITE("integration/lazy_libraries") {
-  TEST_CASE("serve on SQLite maps neither libcurl nor libpq until its first outbound call, which loads libcurl only") {
+  TEST_CASE("serve on SQLite maps libcurl when ready, and libpq neither then nor after a reply") {
     SlackStandIn slack({"xoxb-e2e-bot"});
     slack.add_user("U0ALICE", "alice");
     TempDir dir;
@@ -54,7 +55,7 @@ TEST_SUITE("integration/lazy_libraries") {
     const std::uint16_t port = serve.port();
     REQUIRE(port != 0);
     REQUIRE(wait_until_ready(port));
-    CHECK_FALSE(maps_library(serve, "libcurl.so.4"));
+    CHECK(maps_library(serve, "libcurl.so.4"));
     CHECK_FALSE(maps_library(serve, "libpq.so.5"));
 
     HttpTestConnection connection(port);
@@ -68,5 +69,28 @@ TEST_SUITE("integration/lazy_libraries") {
     CHECK(maps_library(serve, "libcurl.so.4"));
     CHECK_FALSE(maps_library(serve, "libpq.so.5"));
     CHECK(serve.stop() == 0);
+  }
+
+  TEST_CASE("a piped shell answering whoami on SQLite maps neither libcurl nor libpq") {
+    TempDir dir;
+    dir.write("opsgate.yaml", "storage:\n  path: " + dir.file("opsgate.db") +
+                                  "\ndefault_env: prod\nenvironments:\n  prod: {}\ntargets:\n  cart: {team: shop}\n");
+    // The shell stays alive (its input open) until its reply is out, then
+    // its maps are read; every wait is bounded (100 x 50 ms, input open 20 s
+    // at most), and the shell is stopped by closing its input.
+    dir.write("run.sh",
+              "cd \"$1\" || exit 9\n"
+              "{ echo whoami; for i in $(seq 400); do [ -e done ] && break; sleep 0.05; done; } | \"$2\" shell --config "
+              "opsgate.yaml > out 2> err &\n"
+              "p=$!\n"
+              "for i in $(seq 100); do grep -q 'You are' out && break; sleep 0.05; done\n"
+              "grep -c 'You are' out\n"
+              "grep -c -E '/libcurl[.]so|/libpq[.]so' /proc/$p/maps\n"
+              "touch done\n"
+              "wait $p\n"
+              "echo exit=$?\n");
+    const auto result = run_command("bash " + dir.file("run.sh") + " " + dir.path() + " " + OPSGATE_BINARY);
+    INFO(result.out);
+    CHECK(result.out == "1\n0\nexit=0\n");
   }
 }
