@@ -61,6 +61,17 @@ std::vector<opsgate::AuditEvent> unit_events(const std::string& id, int n, int r
   return events;
 }
 
+// The request ids of the stored rows, in chain order.
+std::vector<std::string> stored_request_ids(const std::string& path) {
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  SQLite::Statement q(db, "SELECT request_id FROM audit_events ORDER BY seq");
+  std::vector<std::string> stored;
+  while (q.executeStep()) {
+    stored.push_back(q.getColumn(0).getString());
+  }
+  return stored;
+}
+
 }  // namespace
 
 TEST_SUITE("audit/sqlite_audit_log") {
@@ -101,13 +112,7 @@ TEST_SUITE("audit/sqlite_audit_log") {
       CHECK(results[i].has_value() == (cases[i].refused < 0));
     }
     log->close();
-    SQLite::Database db(path, SQLite::OPEN_READONLY);
-    SQLite::Statement q(db, "SELECT request_id FROM audit_events ORDER BY seq");
-    std::vector<std::string> stored;
-    while (q.executeStep()) {
-      stored.push_back(q.getColumn(0).getString());
-    }
-    CHECK(stored == expected);
+    CHECK(stored_request_ids(path) == expected);
     auto report = opsgate::audit::verify(path);
     REQUIRE(report.has_value());
     CHECK(report->ok);
@@ -369,13 +374,7 @@ TEST_SUITE("audit/sqlite_audit_log") {
     REQUIRE(unwrap(slots).front().has_value());
     log->close();
 
-    SQLite::Database db(path, SQLite::OPEN_READONLY);
-    SQLite::Statement q(db, "SELECT request_id FROM audit_events ORDER BY seq");
-    std::vector<std::string> stored;
-    while (q.executeStep()) {
-      stored.push_back(q.getColumn(0).getString());
-    }
-    CHECK(stored == expected);
+    CHECK(stored_request_ids(path) == expected);
     auto report = opsgate::audit::verify(path);
     REQUIRE(report.has_value());
     CHECK(report->ok);

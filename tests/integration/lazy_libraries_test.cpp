@@ -10,6 +10,7 @@
 #include "tests/support/http_test_client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/serve_process.hpp"
+#include "tests/support/slack_http_config.hpp"
 #include "tests/support/slack_stand_in.hpp"
 
 using namespace opsgate::test;
@@ -17,26 +18,6 @@ using namespace opsgate::test;
 namespace {
 
 constexpr const char* kSecret = "lazy-libraries-signing-secret-0123";
-
-std::string sqlite_slack_config(const TempDir& dir, const std::string& api_base) {
-  return R"(storage:
-  path: )" + dir.file("opsgate.db") + R"(
-server:
-  listen: 127.0.0.1:0
-default_env: prod
-environments:
-  prod: {}
-targets:
-  cart: {team: shop}
-adapters:
-  slack:
-    mode: http
-    bot_token: xoxb-e2e-bot
-    signing_secret: )" + kSecret + R"(
-    api_base: )" + api_base + R"(
-    post_interval_ms: 0
-)";
-}
 
 bool maps_library(const ServeProcess& serve, const std::string& soname) {
   return serve.maps().find("/" + soname) != std::string::npos;
@@ -49,7 +30,7 @@ TEST_SUITE("integration/lazy_libraries") {
     SlackStandIn slack({"xoxb-e2e-bot"});
     slack.add_user("U0ALICE", "alice");
     TempDir dir;
-    dir.write("opsgate.yaml", sqlite_slack_config(dir, slack.api_base()));
+    dir.write("opsgate.yaml", minimal_slack_http_config("  path: " + dir.file("opsgate.db") + "\n", slack.api_base(), kSecret));
     ServeProcess serve(dir, "opsgate.yaml");
     INFO(serve.log());
     const std::uint16_t port = serve.port();

@@ -16,6 +16,7 @@
 #include "tests/support/postgres_cluster.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/serve_process.hpp"
+#include "tests/support/slack_http_config.hpp"
 #include "tests/support/slack_stand_in.hpp"
 
 using namespace opsgate::test;
@@ -25,27 +26,10 @@ namespace {
 constexpr const char* kSecret = "storage-path-signing-secret-0123456";
 
 std::string replica_config(const std::string& storage_path, const std::string& api_base) {
-  return R"(storage:
-  path: )" + storage_path + R"(
-  backend: postgres
-  postgres:
-    dsn: {env: OPSGATE_TEST_PG_DSN}
-    pool_size: 2
-server:
-  listen: 127.0.0.1:0
-default_env: prod
-environments:
-  prod: {}
-targets:
-  cart: {team: shop}
-adapters:
-  slack:
-    mode: http
-    bot_token: xoxb-e2e-bot
-    signing_secret: )" + kSecret + R"(
-    api_base: )" + api_base + R"(
-    post_interval_ms: 0
-)";
+  return minimal_slack_http_config("  path: " + storage_path +
+                                       "\n  backend: postgres\n  postgres:\n    dsn: {env: OPSGATE_TEST_PG_DSN}\n"
+                                       "    pool_size: 2\n",
+                                   api_base, kSecret);
 }
 
 int post_event(std::uint16_t port, const nlohmann::json& body) {
