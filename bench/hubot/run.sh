@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
-# Pipes the same N `whoami` messages through Hubot 14 (stdin adapter, a
-# `whoami` script, nothing on disk) and through `opsgate shell` (demo config,
-# durable hash-chained audit log in a fresh temp folder), and prints both
-# times, messages per second, peak RSS and the ratios.
+# Pipes the same N `whoami` messages through Hubot 14 (a `whoami` script,
+# nothing on disk) and through `opsgate shell` (demo config, durable
+# hash-chained audit log in a fresh temp folder), and prints their times,
+# messages per second, peak RSS and the ratios.
+#
+# Hubot runs twice, with two stdin adapters (its own Shell adapter needs a
+# terminal):
+#   shell-adapter.mjs  does what Hubot's Shell adapter does: every line read
+#                      goes to robot.receive at once, every reply is one
+#                      console.log. The issue's reference (Hubot 14.1,
+#                      ~30,000 msg/s, 191 MB) is this one.
+#   stdin-adapter.mjs  tuned: one message at a time (each sees the ones before
+#                      it, as opsgate's do), replies written 256 per write.
+#                      Faster and lighter than Hubot runs as shipped: the
+#                      stricter comparison.
 #
 #   bench/hubot/run.sh [N] [OPSGATE_BINARY]
 #
@@ -21,7 +32,7 @@ work=$(mktemp -d /tmp/opsgate-hubot-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 echo "installing hubot@14 into $work (npm)..." >&2
 (cd "$work" && npm init -y >/dev/null && npm install --no-audit --no-fund --silent hubot@14 >/dev/null)
-cp "$here/stdin-adapter.mjs" "$work/"
+cp "$here/stdin-adapter.mjs" "$here/shell-adapter.mjs" "$work/"
 mkdir -p "$work/scripts" && cp "$here/scripts/whoami.mjs" "$work/scripts/"
 
 awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) print "whoami" }' > "$work/input.txt"
@@ -48,12 +59,21 @@ measure() {
 }
 
 cd "$work"
-read -r hubot_s hubot_kb hubot_cpu < <(measure hubot node_modules/.bin/hubot --file ./stdin-adapter.mjs --disable-httpd true --name hubot)
+read -r shell_s shell_kb shell_cpu < <(measure hubot-shell node_modules/.bin/hubot --file ./shell-adapter.mjs --disable-httpd true --name hubot)
+read -r tuned_s tuned_kb tuned_cpu < <(measure hubot-tuned node_modules/.bin/hubot --file ./stdin-adapter.mjs --disable-httpd true --name hubot)
 # The embedded demo config: its audit log is var/opsgate.db under the working folder.
 read -r opsgate_s opsgate_kb opsgate_cpu < <(cd "$work" && measure opsgate "$OPSGATE" shell)
 events=$(sqlite3 "$work/var/opsgate.db" "SELECT count(*) FROM audit_events" 2>/dev/null || echo "?")
 
+line() {  # NAME SECONDS KB CPU NOTE
+  printf "%-28s %6.2f s  %8.0f msg/s  CPU %5.2f s  peak RSS %6.1f MB  %s\n" "$1" "$2" "$(echo "$N / $2" | bc -l)" "$4" "$(echo "$3 / 1024" | bc -l)" "$5"
+}
+ratio() {  # NAME SECONDS KB CPU
+  printf "opsgate vs %-21s rate %.2f×  CPU %.2f×  peak RSS %.3f×\n" "$1" "$(echo "$2 / $opsgate_s" | bc -l)" "$(echo "$opsgate_cpu / $4" | bc -l)" "$(echo "$opsgate_kb / $3" | bc -l)"
+}
 echo "messages: $N whoami, one reply each; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf "hubot 14:       %6.2f s  %8.0f msg/s  CPU %5.2f s  peak RSS %6.1f MB  (nothing on disk)\n" "$hubot_s" "$(echo "$N / $hubot_s" | bc -l)" "$hubot_cpu" "$(echo "$hubot_kb / 1024" | bc -l)"
-printf "opsgate shell:  %6.2f s  %8.0f msg/s  CPU %5.2f s  peak RSS %6.1f MB  (%s audit events, durable, hash-chained)\n" "$opsgate_s" "$(echo "$N / $opsgate_s" | bc -l)" "$opsgate_cpu" "$(echo "$opsgate_kb / 1024" | bc -l)" "$events"
-printf "ratio: opsgate rate / hubot rate = %.2f; opsgate CPU / hubot CPU = %.2f; opsgate RSS / hubot RSS = %.3f\n" "$(echo "$hubot_s / $opsgate_s" | bc -l)" "$(echo "$opsgate_cpu / $hubot_cpu" | bc -l)" "$(echo "$opsgate_kb / $hubot_kb" | bc -l)"
+line "hubot 14, Shell adapter's way" "$shell_s" "$shell_kb" "$shell_cpu" "(nothing on disk)"
+line "hubot 14, tuned adapter" "$tuned_s" "$tuned_kb" "$tuned_cpu" "(nothing on disk)"
+line "opsgate shell" "$opsgate_s" "$opsgate_kb" "$opsgate_cpu" "($events audit events, durable, hash-chained)"
+ratio "hubot (Shell's way):" "$shell_s" "$shell_kb" "$shell_cpu"
+ratio "hubot (tuned):" "$tuned_s" "$tuned_kb" "$tuned_cpu"

@@ -51,13 +51,14 @@ Pipeline::Pipeline(PipelineDeps deps) : deps_(std::move(deps)), memory_(deps_.co
 
 void Pipeline::add_adapter(Adapter& adapter) { adapters_[std::string(adapter.platform())] = &adapter; }
 
+// Forwarders, not coroutines: a coroutine here would hold one more frame for
+// every message in flight.
 asio::awaitable<void> Pipeline::on_event(ChatEvent event) {
-  std::function<void()> nobody;
-  co_await handle(std::move(event), std::move(nobody));
+  return handle(std::move(event), std::function<void()>{});
 }
 
 asio::awaitable<void> Pipeline::on_event_pipelined(ChatEvent event, std::function<void()> handed_off) {
-  co_await handle(std::move(event), std::move(handed_off));
+  return handle(std::move(event), std::move(handed_off));
 }
 
 // GCC 12 miscompiles temporaries that live across a co_await (double
@@ -69,6 +70,12 @@ asio::awaitable<void> Pipeline::on_event_pipelined(ChatEvent event, std::functio
 // the workflow's (src/approval/). Events gather in the trail and become
 // durable together: before a reply, before a write starts, before the
 // workflow changes anything.
+//
+// Frames: GCC 12 gives every local of a coroutine its own slot in the frame,
+// live or not, and a frame lives until its coroutine returns. A piped message
+// waiting for its group commit holds the frames of every stage it is in, so
+// each stage that ends early (understanding, the workflow, running a backend)
+// is a coroutine of its own: 256 messages in flight then hold about 2 MB less.
 asio::awaitable<void> Pipeline::handle(ChatEvent event, std::function<void()> handed_off) {
   Trail trail;
   trail.events.reserve(4);  // a read's trail: received, parsed, decided, finished (one allocation, not three)
@@ -88,49 +95,11 @@ asio::awaitable<void> Pipeline::handle_trail(ChatEvent event, Trail& trail) {
   const std::shared_ptr<const PolicyEngine> policy = deps_.policy();
   const std::string memory_key = step.event.platform + "\x1f" + step.event.workspace + "\x1f" + step.event.channel +
                                  "\x1f" + step.event.thread + "\x1f" + policy->person_of(step.event.principal.id);
-  ParseInput input;
-  input.text = step.event.text;
-  input.platform = step.event.platform;
-  input.workspace = step.event.workspace;
-  input.channel = step.event.channel;
-  input.thread = step.event.thread;
-  input.principal = step.event.principal.id;
-  input.groups = step.event.principal.groups;
-  input.addressed = step.event.addressed;
-  input.recent = memory_.recent(memory_key, deps_.clock.now());
-  const ParseResult parsed = co_await deps_.parser.parse_async(std::move(input));
-  step.request = parsed.request;
-  step.parser = parsed.parser;
-  if (!parsed.degraded.empty()) {
-    spdlog::warn("[{}] language model not used: {}", step.request_id, parsed.degraded);
-  }
-  if (parsed.kind == ParseKind::none && !step.event.addressed && parsed.notice.empty() && parsed.degraded.empty()) {
-    // Chatter: not addressed, not understood, causes nothing. Not recorded
-    // (README, "The audit log"), so a busy channel costs no disk.
+  const Understood understood = co_await understand(step, trail, memory_key);
+  if (understood.done) {
     co_return;
   }
-  spdlog::info("[{}] {} {} in {}: {}", step.request_id, step.event.platform, step.event.principal.id,
-               step.event.channel, text::truncate_utf8(step.event.text, 200, "…"));
-  note(trail, step, "parsed", kind_name(parsed.kind), parse_audit_detail(parsed));
-  if (!parsed.notice.empty()) {
-    const std::string notice = parsed.notice;
-    co_await reply(step, trail, notice);
-  }
-
-  std::string answer;
-  if (parsed.kind == ParseKind::none) {
-    if (!step.event.addressed) {
-      const bool recorded = co_await commit(step, trail);
-      (void)recorded;  // logged by commit(); nothing was going to happen anyway
-      co_return;
-    }
-    answer = "I did not understand that. Try `help` to see what I can do, e.g. `!restart cart staging`.";
-  } else if (parsed.kind == ParseKind::clarify) {
-    answer = parsed.question;
-    if (!is_vote_action(parsed.request.action)) {
-      memory_.remember(memory_key, ConversationTurn{step.event.text, "asked: " + parsed.question}, deps_.clock.now());
-    }
-  }
+  std::string answer = understood.answer;
   const ActionSpec* spec = find_action(step.request.action);
   if (answer.empty() && spec == nullptr) {  // the cascade validated it; a bug if reached
     answer = "Internal error: unknown action " + step.request.action;
@@ -167,30 +136,10 @@ asio::awaitable<void> Pipeline::handle_trail(ChatEvent event, Trail& trail) {
   const bool workflow_involved = is_approval_action(spec->name) || decision.effect == Effect::needs_approval ||
                                  (deps_.approvals != nullptr && !decision.rate_limits.empty());
   if (workflow_involved) {
-    const bool durable = co_await commit(step, trail);
-    if (!durable) {
-      co_await reply(step, trail, kAuditDown);
+    const bool run_now = co_await through_workflow(step, trail, *spec, decision);
+    if (!run_now) {
       co_return;
     }
-  }
-  if (is_approval_action(spec->name)) {
-    WorkflowReply handled = co_await deps_.approvals->handle(step);
-    co_await deliver(std::move(handled));
-    co_return;
-  }
-  if (deps_.approvals != nullptr && !decision.rate_limits.empty()) {
-    // Without slots to reserve admit() answers "" at once; not calling it
-    // spares each request copies of its step and decision (a coroutine frame).
-    answer = co_await deps_.approvals->admit(step, decision);
-  }
-  if (!answer.empty()) {
-    co_await reply(step, trail, answer);
-    co_return;
-  }
-  if (decision.effect == Effect::needs_approval) {
-    WorkflowReply asked = co_await deps_.approvals->ask(step, decision);
-    co_await deliver(std::move(asked));
-    co_return;
   }
   if (decision.break_glass) {
     // Loud on purpose: everyone in the channel should see it happen.
@@ -199,6 +148,81 @@ asio::awaitable<void> Pipeline::handle_trail(ChatEvent event, Trail& trail) {
     co_await reply(step, trail, loud);
   }
   co_await run_action(step, *spec, trail);
+}
+
+asio::awaitable<Pipeline::Understood> Pipeline::understand(Step& step, Trail& trail, const std::string& memory_key) {
+  ParseInput input;
+  input.text = step.event.text;
+  input.platform = step.event.platform;
+  input.workspace = step.event.workspace;
+  input.channel = step.event.channel;
+  input.thread = step.event.thread;
+  input.principal = step.event.principal.id;
+  input.groups = step.event.principal.groups;
+  input.addressed = step.event.addressed;
+  input.recent = memory_.recent(memory_key, deps_.clock.now());
+  const ParseResult parsed = co_await deps_.parser.parse_async(std::move(input));
+  step.request = parsed.request;
+  step.parser = parsed.parser;
+  if (!parsed.degraded.empty()) {
+    spdlog::warn("[{}] language model not used: {}", step.request_id, parsed.degraded);
+  }
+  if (parsed.kind == ParseKind::none && !step.event.addressed && parsed.notice.empty() && parsed.degraded.empty()) {
+    // Chatter: not addressed, not understood, causes nothing. Not recorded
+    // (README, "The audit log"), so a busy channel costs no disk.
+    co_return Understood{true, {}};
+  }
+  spdlog::info("[{}] {} {} in {}: {}", step.request_id, step.event.platform, step.event.principal.id,
+               step.event.channel, text::truncate_utf8(step.event.text, 200, "…"));
+  note(trail, step, "parsed", kind_name(parsed.kind), parse_audit_detail(parsed));
+  if (!parsed.notice.empty()) {
+    const std::string notice = parsed.notice;
+    co_await reply(step, trail, notice);
+  }
+  if (parsed.kind == ParseKind::none) {
+    if (!step.event.addressed) {
+      const bool recorded = co_await commit(step, trail);
+      (void)recorded;  // logged by commit(); nothing was going to happen anyway
+      co_return Understood{true, {}};
+    }
+    co_return Understood{false, "I did not understand that. Try `help` to see what I can do, e.g. `!restart cart staging`."};
+  }
+  if (parsed.kind == ParseKind::clarify) {
+    if (!is_vote_action(parsed.request.action)) {
+      memory_.remember(memory_key, ConversationTurn{step.event.text, "asked: " + parsed.question}, deps_.clock.now());
+    }
+    co_return Understood{false, parsed.question};
+  }
+  co_return Understood{false, {}};
+}
+
+asio::awaitable<bool> Pipeline::through_workflow(const Step& step, Trail& trail, const ActionSpec& spec,
+                                                 const Decision& decision) {
+  const bool durable = co_await commit(step, trail);
+  if (!durable) {
+    co_await reply(step, trail, kAuditDown);
+    co_return false;
+  }
+  if (is_approval_action(spec.name)) {
+    WorkflowReply handled = co_await deps_.approvals->handle(step);
+    co_await deliver(std::move(handled));
+    co_return false;
+  }
+  if (deps_.approvals != nullptr && !decision.rate_limits.empty()) {
+    // Without slots to reserve admit() answers "" at once; not calling it
+    // spares each request copies of its step and decision (a coroutine frame).
+    const std::string refusal = co_await deps_.approvals->admit(step, decision);
+    if (!refusal.empty()) {
+      co_await reply(step, trail, refusal);
+      co_return false;
+    }
+  }
+  if (decision.effect == Effect::needs_approval) {
+    WorkflowReply asked = co_await deps_.approvals->ask(step, decision);
+    co_await deliver(std::move(asked));
+    co_return false;
+  }
+  co_return true;
 }
 
 asio::awaitable<void> Pipeline::on_system_request(ChatEvent origin, ActionRequest request) {

@@ -86,8 +86,22 @@ class Pipeline final : public EventSink {
     void hand_off();
   };
 
+  // What understanding a message left to do: nothing more (done), or answer
+  // it (answer), or decide on step.request (neither).
+  struct Understood {
+    bool done = false;
+    std::string answer;
+  };
+
   boost::asio::awaitable<void> handle(ChatEvent event, std::function<void()> handed_off);
   boost::asio::awaitable<void> handle_trail(ChatEvent event, Trail& trail);
+  // Parses the message into step.request and records how; replies itself
+  // where that is all there is to do.
+  boost::asio::awaitable<Understood> understand(Step& step, Trail& trail, const std::string& memory_key);
+  // Approvals, votes and rate-limit slots, after the trail is committed;
+  // true when the action may run now.
+  boost::asio::awaitable<bool> through_workflow(const Step& step, Trail& trail, const ActionSpec& spec,
+                                                const Decision& decision);
   void note(Trail& trail, const Step& step, std::string kind, std::string outcome, std::string detail) const;
   // Makes the trail durable (one commit); false, with a log line, if it could not be.
   boost::asio::awaitable<bool> commit(const Step& step, Trail& trail);
@@ -97,6 +111,11 @@ class Pipeline final : public EventSink {
   boost::asio::awaitable<void> send(const Step& step, Trail& trail, OutboundMessage message);
   // Returns true when the action ran and succeeded.
   boost::asio::awaitable<bool> run_action(const Step& step, const ActionSpec& spec, Trail& trail);
+  // run_action with a backend: the deadline, the outcome, the reply.
+  boost::asio::awaitable<bool> execute(const Step& step, const ActionSpec& spec, Action& action, Trail& trail);
+  // After a write that succeeded: follows it until it settles and posts how.
+  boost::asio::awaitable<void> follow_write(const Step& step, const ActionSpec& spec, Action& action, Trail& trail,
+                                            ActionResult written);
   // Sends what the approval workflow has to say and runs what it granted.
   boost::asio::awaitable<void> deliver(WorkflowReply reply);
   std::string help_text(const Principal& principal) const;

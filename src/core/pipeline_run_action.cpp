@@ -16,26 +16,32 @@ namespace opsgate {
 namespace asio = boost::asio;
 using namespace boost::asio::experimental::awaitable_operators;
 
+// Three coroutines, not one: a message waiting for its commit holds the frame
+// of every stage it is in, and GCC 12 gives each local its own slot
+// (pipeline.cpp). `whoami` and `help` never hold the backend's.
 asio::awaitable<bool> Pipeline::run_action(const Step& step, const ActionSpec& spec, Trail& trail) {
-  const std::string name = spec.name;
-  if (name == "help" || name == "whoami") {
-    const std::string text = name == "help" ? help_text(step.event.principal) : whoami_text(step.event.principal);
-    note(trail, step, "finished", "ok", name);
+  if (spec.name == "help" || spec.name == "whoami") {
+    const std::string text = spec.name == "help" ? help_text(step.event.principal) : whoami_text(step.event.principal);
+    note(trail, step, "finished", "ok", spec.name);
     trail.may_hand_off = true;
     co_await reply(step, trail, text);
     co_return true;
   }
-  Action* action = deps_.actions.find(name);
+  Action* action = deps_.actions.find(spec.name);
   if (action == nullptr) {
-    const std::string detail = "no backend configured for " + name;
-    const std::string text = "`" + name + "` is not configured on this opsgate: no backend runs it. "
+    const std::string text = "`" + spec.name + "` is not configured on this opsgate: no backend runs it. "
                              "An operator can add one under `actions:` in the config.";
-    note(trail, step, "finished", "error", detail);
+    note(trail, step, "finished", "error", "no backend configured for " + spec.name);
     trail.may_hand_off = true;
     co_await reply(step, trail, text);
     co_return false;
   }
+  const bool ok = co_await execute(step, spec, *action, trail);
+  co_return ok;
+}
 
+asio::awaitable<bool> Pipeline::execute(const Step& step, const ActionSpec& spec, Action& action, Trail& trail) {
+  const std::string& name = spec.name;
   note(trail, step, "started", "ok", name);
   if (spec.kind == ActionKind::write) {
     // A started event that is not durable means the action does not run.
@@ -56,7 +62,7 @@ asio::awaitable<bool> Pipeline::run_action(const Step& step, const ActionSpec& s
   try {
     const auto executor = co_await asio::this_coro::executor;
     asio::steady_timer deadline(executor, deps_.action_timeout);
-    auto outcome = co_await (action->execute(step.request) || deadline.async_wait(asio::use_awaitable));
+    auto outcome = co_await (action.execute(step.request) || deadline.async_wait(asio::use_awaitable));
     if (outcome.index() == 0) {
       result = std::move(std::get<0>(outcome));
     } else {
@@ -100,36 +106,41 @@ asio::awaitable<bool> Pipeline::run_action(const Step& step, const ActionSpec& s
   }
   co_await send(step, trail, std::move(message));
   if (written) {
-    // After a write: follow it until it settles (bounded by the action) and
-    // post the outcome as its own message and audit event.
-    std::optional<FollowOutcome> followed;
-    std::string follow_crash;
-    try {
-      const ActionRequest request = step.request;
-      const ActionResult done = *written;
-      followed = co_await action->follow(request, done);
-    } catch (const std::exception& e) {
-      follow_crash = e.what();
-    }
-    if (!follow_crash.empty()) {
-      spdlog::error("[{}] following {} threw: {}", step.request_id, name, follow_crash);
-      const std::string crash_detail = "internal error while following: " + follow_crash;
-      note(trail, step, "followed", "error", crash_detail);
-      const bool recorded = co_await commit(step, trail);
-      (void)recorded;  // logged by commit(); the follow-up is over either way
-    }
-    if (followed) {
-      const std::string follow_outcome = followed->ok ? "ok" : "error";
-      note(trail, step, "followed", follow_outcome, followed->summary);
-      OutboundMessage outcome_message;
-      outcome_message.text = followed->summary;
-      outcome_message.action = name;
-      outcome_message.data = followed->data;
-      outcome_message.suggestions = followed->suggestions;
-      co_await send(step, trail, std::move(outcome_message));
-    }
+    co_await follow_write(step, spec, action, trail, std::move(*written));
   }
   co_return static_cast<bool>(result);
+}
+
+asio::awaitable<void> Pipeline::follow_write(const Step& step, const ActionSpec& spec, Action& action, Trail& trail,
+                                             ActionResult written) {
+  // Follows it until it settles (bounded by the action) and posts the outcome
+  // as its own message and audit event.
+  const std::string& name = spec.name;
+  std::optional<FollowOutcome> followed;
+  std::string follow_crash;
+  try {
+    const ActionRequest request = step.request;  // named: no temporary across the co_await (GCC 12)
+    followed = co_await action.follow(request, written);
+  } catch (const std::exception& e) {
+    follow_crash = e.what();
+  }
+  if (!follow_crash.empty()) {
+    spdlog::error("[{}] following {} threw: {}", step.request_id, name, follow_crash);
+    const std::string crash_detail = "internal error while following: " + follow_crash;
+    note(trail, step, "followed", "error", crash_detail);
+    const bool recorded = co_await commit(step, trail);
+    (void)recorded;  // logged by commit(); the follow-up is over either way
+  }
+  if (followed) {
+    const std::string follow_outcome = followed->ok ? "ok" : "error";
+    note(trail, step, "followed", follow_outcome, followed->summary);
+    OutboundMessage outcome_message;
+    outcome_message.text = followed->summary;
+    outcome_message.action = name;
+    outcome_message.data = followed->data;
+    outcome_message.suggestions = followed->suggestions;
+    co_await send(step, trail, std::move(outcome_message));
+  }
 }
 
 }  // namespace opsgate

@@ -49,10 +49,11 @@ asio::awaitable<bool> Pipeline::commit(const Step& step, Trail& trail) {
   co_return true;
 }
 
+// Not a coroutine: send() holds the message in its own frame.
 asio::awaitable<void> Pipeline::reply(const Step& step, Trail& trail, std::string text) {
   OutboundMessage message;
   message.text = std::move(text);
-  co_await send(step, trail, std::move(message));
+  return send(step, trail, std::move(message));
 }
 
 asio::awaitable<void> Pipeline::send(const Step& step, Trail& trail, OutboundMessage message) {
