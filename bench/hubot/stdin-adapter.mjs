@@ -1,6 +1,8 @@
-// A Hubot adapter that reads one message per line from stdin and writes each
-// reply as one line to stdout: Hubot's Shell adapter needs a terminal.
-// Exits once every line has been handled (replies flushed).
+// A tuned Hubot adapter: reads one message per line from stdin, hands them to
+// Hubot one at a time (each sees the ones before it, as opsgate's do) and
+// writes replies 256 per write. Faster and lighter than Hubot as shipped;
+// shell-adapter.mjs is the Shell adapter's way. Exits once every line has
+// been handled (replies flushed).
 import readline from 'node:readline'
 import { Adapter, TextMessage, User } from 'hubot'
 

@@ -93,8 +93,8 @@ class Pipeline final : public EventSink {
     std::string answer;
   };
 
-  boost::asio::awaitable<void> handle(ChatEvent event, std::function<void()> handed_off);
-  boost::asio::awaitable<void> handle_trail(ChatEvent event, Trail& trail);
+  boost::asio::awaitable<void> handle(Step step, std::function<void()> handed_off);
+  boost::asio::awaitable<void> handle_trail(Step& step, Trail& trail);
   // Parses the message into step.request and records how; replies itself
   // where that is all there is to do.
   boost::asio::awaitable<Understood> understand(Step& step, Trail& trail, const std::string& memory_key);
