@@ -18,6 +18,11 @@ function(opsgate_apply_options target)
   if(OPSGATE_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
+  if(OPSGATE_CODE_ORDER)
+    # One section per function, so the link can order, fold and drop them
+    # one by one (src/CMakeLists.txt).
+    target_compile_options(${target} PRIVATE -ffunction-sections)
+  endif()
   if(OPSGATE_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
     target_link_options(${target} PUBLIC -fsanitize=address,undefined)
