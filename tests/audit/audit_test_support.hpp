@@ -19,6 +19,7 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
 
 #include "src/audit/sqlite_audit_log.hpp"
 #include "src/core/audit_log.hpp"
@@ -126,6 +127,27 @@ inline Result<std::int64_t> append_one(AuditLog& log, AuditEvent event) {
 inline void exec_sql(const std::string& path, const std::string& sql) {
   SQLite::Database db(path, SQLite::OPEN_READWRITE);
   db.exec(sql);
+}
+
+// One column of the stored events, in chain order, read through a second
+// connection: what a crash at this instant would leave.
+inline std::vector<std::string> stored_column(const std::string& path, const std::string& column) {
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  SQLite::Statement query(db, "SELECT " + column + " FROM audit_events ORDER BY seq");
+  std::vector<std::string> values;
+  while (query.executeStep()) {
+    values.push_back(query.getColumn(0).getString());
+  }
+  return values;
+}
+
+// Takes the file's write lock from a second connection (BEGIN IMMEDIATE):
+// the log's writer waits at its next BEGIN until the caller COMMITs, so
+// appends made meanwhile queue up and share one batch.
+inline SQLite::Database hold_write_lock(const std::string& path) {
+  SQLite::Database holder(path, SQLite::OPEN_READWRITE);
+  holder.exec("BEGIN IMMEDIATE");
+  return holder;
 }
 
 }  // namespace opsgate::audit::test

@@ -7,8 +7,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <SQLiteCpp/Database.h>
-#include <SQLiteCpp/Statement.h>
 
 #include "src/core/action_catalogue.hpp"
 #include "src/core/pipeline.hpp"
@@ -20,17 +18,6 @@ using namespace opsgate;
 using opsgate::audit::SqliteAuditLog;
 
 namespace {
-
-// What a crash at this instant would leave: the kinds committed to the file.
-std::vector<std::string> committed_kinds(const std::string& path) {
-  SQLite::Database db(path, SQLite::OPEN_READONLY);
-  SQLite::Statement query(db, "SELECT kind FROM audit_events ORDER BY seq");
-  std::vector<std::string> kinds;
-  while (query.executeStep()) {
-    kinds.push_back(query.getColumn(0).getString());
-  }
-  return kinds;
-}
 
 class ThreePhraseParser final : public IntentParser {
  public:
@@ -64,7 +51,7 @@ class SpyAction final : public Action {
   const ActionSpec& spec() const override { return *find_action(name_); }
   asio::awaitable<Result<ActionResult>> execute(ActionRequest) override {
     ++runs;
-    durable_at_call = committed_kinds(path_);
+    durable_at_call = audit::test::stored_column(path_, "kind");
     ActionResult result;
     result.summary = name_ + " done";
     co_return result;
@@ -86,7 +73,7 @@ class SpyAdapter final : public Adapter {
   asio::awaitable<void> run(EventSink&) override { co_return; }
   asio::awaitable<void> send(OutboundMessage message) override {
     sent.push_back(message.text);
-    durable_at_send.push_back(committed_kinds(path_));
+    durable_at_send.push_back(audit::test::stored_column(path_, "kind"));
     commits_at_send.push_back(log_.commits());
     co_return;
   }
@@ -193,7 +180,7 @@ TEST_SUITE("audit/pipeline commits") {
     Harness h;
     h.say("whoami");
     h.log->close();  // drains what was queued without waiting
-    CHECK(committed_kinds(h.path) == Kinds{"received", "parsed", "decided", "finished", "replied"});
+    CHECK(audit::test::stored_column(h.path, "kind") == Kinds{"received", "parsed", "decided", "finished", "replied"});
   }
 
   TEST_CASE("unaddressed chatter writes nothing and commits nothing") {
@@ -201,7 +188,7 @@ TEST_SUITE("audit/pipeline commits") {
     h.say("lunch at 12?", false);
     CHECK(h.adapter->sent.empty());
     h.log->close();
-    CHECK(committed_kinds(h.path).empty());
+    CHECK(audit::test::stored_column(h.path, "kind").empty());
     CHECK(h.log->commits() == 0);
   }
 

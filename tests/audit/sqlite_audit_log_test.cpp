@@ -61,17 +61,6 @@ std::vector<opsgate::AuditEvent> unit_events(const std::string& id, int n, int r
   return events;
 }
 
-// The request ids of the stored rows, in chain order.
-std::vector<std::string> stored_request_ids(const std::string& path) {
-  SQLite::Database db(path, SQLite::OPEN_READONLY);
-  SQLite::Statement q(db, "SELECT request_id FROM audit_events ORDER BY seq");
-  std::vector<std::string> stored;
-  while (q.executeStep()) {
-    stored.push_back(q.getColumn(0).getString());
-  }
-  return stored;
-}
-
 }  // namespace
 
 TEST_SUITE("audit/sqlite_audit_log") {
@@ -84,8 +73,7 @@ TEST_SUITE("audit/sqlite_audit_log") {
                    "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;");
     static_assert(SqliteAuditLog::kRowsPerInsert == 8, "the units below straddle one INSERT's rows");
     // Hold the writer at BEGIN so the units below share its next batch.
-    SQLite::Database blocker(path, SQLite::OPEN_READWRITE);
-    blocker.exec("BEGIN IMMEDIATE");
+    SQLite::Database blocker = hold_write_lock(path);
     boost::asio::io_context io;
     struct Case {
       std::string id;
@@ -112,7 +100,7 @@ TEST_SUITE("audit/sqlite_audit_log") {
       CHECK(results[i].has_value() == (cases[i].refused < 0));
     }
     log->close();
-    CHECK(stored_request_ids(path) == expected);
+    CHECK(stored_column(path, "request_id") == expected);
     auto report = opsgate::audit::verify(path);
     REQUIRE(report.has_value());
     CHECK(report->ok);
@@ -181,8 +169,7 @@ TEST_SUITE("audit/sqlite_audit_log") {
     // Holding the write lock from another connection keeps the writer in its
     // first BEGIN IMMEDIATE while every coroutine queues its event, so the
     // batching does not depend on thread timing.
-    SQLite::Database blocker(path, SQLite::OPEN_READWRITE);
-    blocker.exec("BEGIN IMMEDIATE");
+    SQLite::Database blocker = hold_write_lock(path);
     boost::asio::io_context io;
     std::vector<std::optional<opsgate::Result<std::int64_t>>> slots;
     spawn_appends(io, *log, numbered_events(200), slots);
@@ -213,8 +200,7 @@ TEST_SUITE("audit/sqlite_audit_log") {
     FixedClock clock(kTestNowMs);
     const std::string path = dir.file("audit.db");
     auto log = open_log(path, clock);
-    SQLite::Database blocker(path, SQLite::OPEN_READWRITE);
-    blocker.exec("BEGIN IMMEDIATE");
+    SQLite::Database blocker = hold_write_lock(path);
     boost::asio::io_context io;
     std::vector<std::optional<opsgate::Result<std::int64_t>>> slots;
     spawn_appends(io, *log, numbered_events(200), slots);
@@ -236,8 +222,7 @@ TEST_SUITE("audit/sqlite_audit_log") {
     FixedClock clock(kTestNowMs);
     const std::string path = dir.file("audit.db");
     auto log = open_log(path, clock, AuditLogOptions{.max_batch = 16});
-    SQLite::Database blocker(path, SQLite::OPEN_READWRITE);
-    blocker.exec("BEGIN IMMEDIATE");
+    SQLite::Database blocker = hold_write_lock(path);
     boost::asio::io_context io;
     std::vector<std::optional<opsgate::Result<std::int64_t>>> slots;
     spawn_appends(io, *log, numbered_events(100), slots);
@@ -316,8 +301,7 @@ TEST_SUITE("audit/sqlite_audit_log") {
     const std::string path = dir.file("audit.db");
     auto log = open_log(path, clock);
 
-    SQLite::Database blocker(path, SQLite::OPEN_READWRITE);
-    blocker.exec("BEGIN IMMEDIATE");
+    SQLite::Database blocker = hold_write_lock(path);
     boost::asio::io_context io;
     std::vector<std::optional<opsgate::Result<std::int64_t>>> slots;
     spawn_appends(io, *log, numbered_events(6), slots);
@@ -350,8 +334,7 @@ TEST_SUITE("audit/sqlite_audit_log") {
     auto log = open_log(path, clock);
 
     // Hold the writer at BEGIN so everything below queues behind it.
-    SQLite::Database blocker(path, SQLite::OPEN_READWRITE);
-    blocker.exec("BEGIN IMMEDIATE");
+    SQLite::Database blocker = hold_write_lock(path);
     std::vector<std::string> expected;
     auto later = [&](int i) {
       const std::string id = "later-" + std::to_string(i);
@@ -374,7 +357,7 @@ TEST_SUITE("audit/sqlite_audit_log") {
     REQUIRE(unwrap(slots).front().has_value());
     log->close();
 
-    CHECK(stored_request_ids(path) == expected);
+    CHECK(stored_column(path, "request_id") == expected);
     auto report = opsgate::audit::verify(path);
     REQUIRE(report.has_value());
     CHECK(report->ok);
@@ -450,8 +433,7 @@ TEST_SUITE("audit/sqlite_audit_log") {
     const std::string path = dir.file("audit.db");
     auto log = open_log(path, clock, AuditLogOptions{.busy_timeout_ms = 50});
     {
-      SQLite::Database blocker(path, SQLite::OPEN_READWRITE);
-      blocker.exec("BEGIN IMMEDIATE");
+      SQLite::Database blocker = hold_write_lock(path);
       auto refused = append_one(*log, make_event("locked", "received"));
       REQUIRE_FALSE(refused.has_value());
       CHECK(refused.error().code == Errc::storage);
